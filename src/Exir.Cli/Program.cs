@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Exir.Cli;
+using Exir.Cli.Commands;
+
+// exir VERB [options] PATH. Each verb lives in Commands/<Verb>Command.cs and registers itself here.
+var root = new RootCommand(
+    "exir: incident response for on-premises Microsoft Exchange (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF).\n" +
+    "Exit codes: 0 clean, 1 findings or open vulnerabilities, 2 could not run.");
+root.Subcommands.Add(ScanCommand.Create());
+
+return CliRunner.Run(root, args);

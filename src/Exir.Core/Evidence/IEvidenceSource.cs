@@ -1,0 +1,66 @@
+using Exir.Core.Coverage;
+
+namespace Exir.Core.Evidence;
+
+/// <summary>A root of evidence: enumerates its files, reporting what it cannot read into coverage.</summary>
+public interface IEvidenceSource : IDisposable
+{
+    /// <summary>What the user gave us, for the report (a path).</summary>
+    string Root { get; }
+    /// <summary>"folder", "zip" or "file".</summary>
+    string Kind { get; }
+    IEnumerable<EvidenceFile> EnumerateFiles(CoverageReport coverage, CancellationToken cancellationToken = default);
+}
+
+public static class EvidenceSource
+{
+    /// <summary>Opens a folder, a .zip or a single file as evidence. Throws <see cref="EvidenceException"/> when the root cannot be read.</summary>
+    public static IEvidenceSource Open(string path, EvidenceLimits? limits = null)
+    {
+        limits ??= EvidenceLimits.Default;
+        if (Directory.Exists(path)) return new DirectoryEvidenceSource(path, limits);
+        if (File.Exists(path))
+        {
+            if (LooksLikeZip(path)) return new ZipEvidenceSource(path, limits);
+            return new SingleFileEvidenceSource(path);
+        }
+        throw new EvidenceException($"evidence path not found: {path}");
+    }
+
+    private static bool LooksLikeZip(string path)
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Span<byte> magic = stackalloc byte[4];
+            return fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EvidenceException($"cannot read evidence file {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>Opens a plain file read-only, sharing with writers (live logs are open by IIS/Exchange).</summary>
+    public static Stream OpenPhysical(string path) =>
+        new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0, Options = FileOptions.SequentialScan,
+        });
+}
+
+/// <summary>Bounds that keep hostile evidence (zip bombs, endless trees) from exhausting the machine.</summary>
+public sealed record EvidenceLimits
+{
+    public static EvidenceLimits Default { get; } = new();
+    /// <summary>Largest uncompressed size read from one archive member.</summary>
+    public long MaxArchiveMemberBytes { get; init; } = 8L << 30;
+    /// <summary>Compression ratio above which a big member is treated as a bomb.</summary>
+    public double MaxCompressionRatio { get; init; } = 200;
+    /// <summary>Size from which the ratio check applies (small, highly compressible logs are normal).</summary>
+    public long RatioCheckFromBytes { get; init; } = 64L << 20;
+    public int MaxDepth { get; init; } = 64;
+}
+
+public sealed class EvidenceException(string message) : Exception(message);

@@ -1,0 +1,27 @@
+namespace Exir.Tests;
+
+/// <summary>Where tests find the repository and the read-only shared corpus (../shared from the repo root).</summary>
+public static class TestPaths
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The shared corpus folder; CI always has it. Tests that need it skip with a reason when absent.</summary>
+    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    public static string Corpus => Path.Combine(Shared, "corpus");
+    public static bool HasShared => Directory.Exists(Corpus);
+
+    /// <summary>A fresh temporary folder under the system temp dir (never inside ../shared).</summary>
+    public static string NewTempDir(string prefix = "exir-test")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "exir.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("exir.slnx not found above " + AppContext.BaseDirectory);
+    }
+}
