@@ -74,6 +74,7 @@ public sealed record ScanOptions
 public sealed class ScanContext
 {
     private readonly ConcurrentQueue<Finding> _findings = new();
+    private readonly ConcurrentDictionary<string, byte> _artifactsWithFindings = new(StringComparer.Ordinal);
 
     public required ScanOptions Options { get; init; }
     public required CoverageReport Coverage { get; init; }
@@ -86,12 +87,19 @@ public sealed class ScanContext
     public string? ExchangeBuild { get; set; }
     /// <summary>Host name from the evidence (log ServerName fields, event Computer).</summary>
     public string? Host { get; set; }
+    /// <summary>Patch status lines from the knowledge base for the build found, when known.</summary>
+    public IReadOnlyList<string> PatchStatus { get; set; } = [];
+    /// <summary>Where the knowledge tables came from, when they were used.</summary>
+    public string? KnowledgeOrigin { get; set; }
 
     public IReadOnlyCollection<Finding> Findings => _findings;
+
+    public bool HasFindingFor(string artifact) => _artifactsWithFindings.ContainsKey(artifact);
 
     public void Report(Finding finding)
     {
         if (!Options.InWindow(finding.Timestamp)) return;
+        _artifactsWithFindings.TryAdd(finding.Artifact, 0);
         _findings.Enqueue(finding.Host is null && (Options.Host ?? Host) is { } h ? finding with { Host = h } : finding);
     }
 }

@@ -1,0 +1,72 @@
+using Exir.Core.Coverage;
+using Exir.Core.Findings;
+
+namespace Exir.Detection.Pipeline;
+
+/// <summary>
+/// Turns findings and coverage into the plain-words verdict. Users of Test-ProxyLogon asked what its
+/// output meant; exir always says what happened, why it thinks so, and what the logs could not show.
+/// </summary>
+public static class VerdictBuilder
+{
+    /// <summary>ProxyLogon exploitation in the wild began in early January 2021.</summary>
+    public static readonly DateTimeOffset AttackWindowStart = new(2021, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static Verdict Build(IReadOnlyList<Finding> findings, CoverageReport coverage)
+    {
+        var success = findings.Where(f => f.Outcome == Outcome.Success).ToList();
+        var attempts = findings.Where(f => f.Outcome is Outcome.Attempt or Outcome.Scan).ToList();
+        var caveat = CoverageCaveat(coverage);
+        if (success.Count > 0)
+        {
+            var top = success.OrderByDescending(f => f.Severity).ThenBy(f => f.Timestamp ?? DateTimeOffset.MaxValue).First();
+            var kinds = string.Join("; ", success.GroupBy(f => f.Title).Select(g => $"{g.Key} ({g.Count()})").Take(5));
+            return new Verdict(VerdictKind.Compromised,
+                "The server was compromised: exploitation succeeded or an attacker's tool is on it.",
+                $"{success.Count} finding(s) show success, first: {top.Title} in {top.Artifact}{(top.Line is { } l ? $" line {l}" : "")}. Evidence: {kinds}. " +
+                "Isolate the server from the internet, preserve evidence, quarantine the files, reset credentials used on it, and follow the incident duties (report section 'What to do now').",
+                caveat);
+        }
+        if (attempts.Count > 0)
+        {
+            var scans = attempts.Count(f => f.Outcome == Outcome.Scan);
+            return new Verdict(VerdictKind.Attempted,
+                "Exploitation was attempted; exir found no sign that it succeeded.",
+                $"{attempts.Count - scans} exploit attempt(s) and {scans} scan probe(s) reached the server, none with a successful response or a follow-up (no shell, no dump). " +
+                "Patch now if the build is open to these CVEs, and scan again with the event logs and the whole drive (--deep) before ruling compromise out.",
+                caveat);
+        }
+        var indicators = findings.Count;
+        return new Verdict(VerdictKind.NoEvidenceFound,
+            "No evidence of exploitation or compromise was found.",
+            indicators > 0
+                ? $"No exploitation traffic and no web shell. {indicators} indicator(s) without a link to an attack are listed for review."
+                : "No exploitation traffic, no web shell, no credential dump and no staged archive in what was read.",
+            caveat);
+    }
+
+    /// <summary>What "nothing found" is worth: which log families were read, and whether they reach back to the attack window.</summary>
+    public static string CoverageCaveat(CoverageReport coverage)
+    {
+        var parts = new List<string>();
+        var families = coverage.Families.Values.Where(f => f.Files > 0).OrderBy(f => f.Family, StringComparer.Ordinal).ToList();
+        if (families.Count == 0)
+            parts.Add("No Exchange or IIS logs were found, so exploitation traffic could not be checked.");
+        else
+        {
+            var earliest = families.Where(f => f.First is not null).Select(f => f.First!.Value).DefaultIfEmpty().Min();
+            if (earliest == default)
+                parts.Add("Logs were found but no timestamps could be read from them.");
+            else if (earliest > AttackWindowStart)
+                parts.Add($"The logs only reach back to {earliest.UtcDateTime:yyyy-MM-dd}; exploitation began in January 2021 ({AttackWindowStart:yyyy-MM-dd}), so earlier attacks cannot be seen.");
+            else
+                parts.Add($"The logs reach back to {earliest.UtcDateTime:yyyy-MM-dd}, before the attack window began.");
+        }
+        if (coverage.ChecksNotRun.Count > 0)
+            parts.Add("Checks that did not run: " + string.Join("; ", coverage.ChecksNotRun.Select(kv => $"{kv.Key} ({kv.Value})")) + ".");
+        long problems = coverage.IssueCounts.Where(kv => kv.Key is IssueKind.Unreadable or IssueKind.Malformed or IssueKind.Truncated or IssueKind.ArchiveBomb)
+            .Sum(kv => kv.Value);
+        if (problems > 0) parts.Add($"{problems} file(s) or line(s) could not be read fully; see the coverage section.");
+        return string.Join(" ", parts);
+    }
+}
