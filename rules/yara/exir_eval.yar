@@ -1,0 +1,133 @@
+/*
+  exir built-in rules: server-side evaluation of attacker-supplied code.
+  Written by the exir team on behaviours (what the page does with request data), not on
+  sample strings: a China Chopper variant with a new password, comment padding or smart quotes
+  still evaluates the request, and that is what these rules look for.
+*/
+
+rule EXIR_WebShell_JScript_Eval_Request
+{
+    meta:
+        id = "EXIR-WS-001"
+        title = "JScript.NET page evaluates request data (China Chopper style)"
+        severity = "critical"
+        description = "An ASP.NET page or handler written in JScript calls eval() on request data, or with the JScript 'unsafe' flag. This is the China Chopper one-liner and its many respellings; legitimate pages do not evaluate request text as server code."
+        attack = "T1505.003"
+        references = "https://www.mandiant.com/resources/blog/breaking-down-the-china-chopper-web-shell-part-i"
+    strings:
+        // Language=JScript/JS/JavaScript in a directive or a server script block; \W{0,3} tolerates smart quotes.
+        $lang_directive = /<%@[^>]{0,200}Language\s*=\s*\W{0,3}(jscript|javascript|js)\W/ nocase
+        $lang_script1 = /<script[^>]{0,100}language\s*=\s*\W{0,3}(jscript|javascript)\W[^>]{0,100}runat\s*=\s*\W{0,3}server/ nocase
+        $lang_script2 = /<script[^>]{0,100}runat\s*=\s*\W{0,3}server\W[^>]{0,100}language\s*=\s*\W{0,3}(jscript|javascript)/ nocase
+        $lang_xslt = /msxsl:script[^>]{0,100}language\s*=\s*\W{0,6}(jscript|javascript)/ nocase
+        $eval = /\beval\s*\(/ nocase
+        // request data: Request.Item[..], Request["x"], Request.Form(..), Request[0-2-5] ...
+        $req = /\bRequest\s*(\.\s*(Item|Form|QueryString|Params|Cookies|Headers)\s*)?[\[\(]/ nocase
+        // the JScript eval 'unsafe' flag, plain, hex-escaped or built from pieces
+        $unsafe1 = /eval\s*\([^;]{1,200}["'\x80-\xff]\s*unsafe/ nocase
+        $unsafe2 = /\\x75\\x6e\\x73\\x61/ nocase
+        $unsafe3 = /["']u["']\s*\+\s*["']n["']\s*\+\s*["']s/ nocase
+        $pieces = /["'][a-z]["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["'][a-z]["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["'][a-z]["']/ nocase
+    condition:
+        filesize < 5MB and any of ($lang*) and $eval and any of ($req, $unsafe*, $pieces)
+}
+
+rule EXIR_WebShell_JScript_Handler_Eval
+{
+    meta:
+        id = "EXIR-WS-002"
+        title = "JScript.NET handler or service evaluates its input"
+        severity = "critical"
+        description = "A handler (.ashx), web service (.asmx) or WCF service (.svc) written in JScript calls eval(). These file types carry no client-side script, so any eval() runs on the server on caller-supplied text."
+        attack = "T1505.003"
+        references = "https://learn.microsoft.com/en-us/previous-versions/visualstudio/visual-studio-2010/b51a45x6(v=vs.100)"
+    strings:
+        $dir = /<%@\s*(WebHandler|WebService|ServiceHost)[^>]{0,200}Language\s*=\s*\W{0,3}(jscript|javascript|js)\W/ nocase
+        $eval = /\beval\s*\(\s*[A-Za-z_]/
+    condition:
+        filesize < 5MB and $dir and $eval
+}
+
+rule EXIR_WebShell_Eval_Request_Direct
+{
+    meta:
+        id = "EXIR-WS-003"
+        title = "Server code evaluates request data directly"
+        severity = "critical"
+        description = "eval/Execute/ExecuteGlobal applied directly to Request or Session data (any language: classic ASP VBScript/JScript, JScript.NET). The one-line web shell pattern, e.g. <%eval request(\"x\")%> or Execute(Request(\"x\"))."
+        attack = "T1505.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $direct = /(^|[^.\w])(eval|execute|executeglobal)\s*\(?\s*(request|session)\s*(\(|\[|\.\s*(item|form|querystring|params|cookies|headers)\b)/ nocase
+        $jse = /JScriptEvaluate\s*\([^;]{0,200}Request/ nocase
+    condition:
+        filesize < 5MB and any of them
+}
+
+rule EXIR_WebShell_ASP_Execute_Request_Variable
+{
+    meta:
+        id = "EXIR-WS-004"
+        title = "Classic ASP executes code taken from the request"
+        severity = "critical"
+        description = "A classic ASP page stores request data in a variable (or the session) and runs it with the VBScript Execute/ExecuteGlobal/Eval statement: a two-step one-line web shell."
+        attack = "T1505.003"
+        references = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84)"
+    strings:
+        $from_request = /[\r\n:;\s]\w{1,40}\s*=\s*(trim\s*\(\s*)?(request|session)\s*(\.\s*(form|querystring|item|cookies)\s*)?\(/ nocase
+        // the VBScript statement alone (not obj.Execute, not a method declaration)
+        $execute = /(\n|:|<%|%>|\bthen)[ \t]*(execute|executeglobal|eval)[ \t]*\(?[ \t]*[A-Za-z_]\w{0,40}[ \t]*\)?[ \t]*(\r|\n|:|%>|')/ nocase
+        $aspnet = /<%@\s*(Page|Control|WebHandler|WebService|Master)\b/ nocase
+    condition:
+        filesize < 5MB and $from_request and $execute and not $aspnet
+}
+
+rule EXIR_WebShell_ASP_Execute_Decoded
+{
+    meta:
+        id = "EXIR-WS-005"
+        title = "Classic ASP executes decoded or computed code"
+        severity = "high"
+        description = "A classic ASP page passes the result of a function call (a decoder, Chr() chain, string reversal) to VBScript Execute/ExecuteGlobal. Packed and encrypted ASP web shells unpack themselves this way; ordinary ASP pages never build code at run time."
+        attack = "T1505.003, T1027"
+        references = "https://attack.mitre.org/techniques/T1027/"
+    strings:
+        $exec_call = /(\n|:|<%|\bthen|\belse)[ \t]*(execute|executeglobal)[ \t]*\(?[ \t]*[A-Za-z_]\w{0,40}[ \t]*\(/ nocase
+        $exec_chr = /(execute|executeglobal)\s*\(?\s*chrw?\s*\(/ nocase
+        $aspnet = /<%@\s*(Page|Control|WebHandler|WebService|Master)\b/ nocase
+    condition:
+        filesize < 5MB and any of ($exec*) and not $aspnet
+}
+
+rule EXIR_WebShell_Script_Encoded
+{
+    meta:
+        id = "EXIR-WS-006"
+        title = "Script-encoded (VBScript.Encode/JScript.Encode) server page"
+        severity = "high"
+        description = "A server page whose code is hidden with the Windows Script Encoder. Encoded server script hides what the page does from review; in Exchange and IIS web folders it is a sign of a concealed web shell."
+        attack = "T1027, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1027/"
+    strings:
+        $lang = /Language\s*=\s*\W{0,3}(VBScript|JScript)\.Encode/ nocase
+        $block = /#@~\^[A-Za-z0-9+\/]{6}==/
+    condition:
+        filesize < 10MB and ($lang or #block > 1)
+}
+
+rule EXIR_WebShell_Eval_Concatenated_Name
+{
+    meta:
+        id = "EXIR-WS-007"
+        title = "eval or Request spelled out from string fragments"
+        severity = "high"
+        description = "Server script builds the words eval/Request/unsafe from single-character string pieces, a padding trick used to hide one-line web shells from signatures."
+        attack = "T1027, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1027/"
+    strings:
+        $e = /["']e["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']v["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']a["']/ nocase
+        $r = /["']R["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']e["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']q["']/ nocase
+        $server = /(<%|runat\s*=\s*\W?server)/ nocase
+    condition:
+        filesize < 5MB and $server and any of ($e, $r)
+}

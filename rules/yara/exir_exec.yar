@@ -1,0 +1,94 @@
+/*
+  exir built-in rules: web pages that start processes or shell objects for the caller.
+*/
+
+rule EXIR_WebShell_NET_Process_Shell
+{
+    meta:
+        id = "EXIR-WS-010"
+        title = "ASP.NET code starts a command shell"
+        severity = "critical"
+        description = "Server-side .NET code starts cmd.exe or PowerShell, or runs a process whose command line comes from the request or a form field and returns its output. Web pages of Exchange and ordinary web applications do not spawn shells."
+        attack = "T1505.003, T1059.001, T1059.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $p1 = /Process\s*\.\s*Start\s*\(/ nocase
+        $p2 = /new\s+(System\.Diagnostics\.)?Process\s*\(\s*\)/ nocase
+        $p3 = /New\s+(System\.Diagnostics\.)?Process(StartInfo)?\s*\(/ nocase
+        $p4 = /ProcessStartInfo/
+        $p5 = /\.StartInfo\s*\.\s*(FileName|Arguments)/ nocase
+        // the shell itself, also when split into pieces ("cm"+"d.e"+"xe")
+        $sh1 = /["'](cmd|cmd\.exe|powershell|powershell\.exe|pwsh|pwsh\.exe)["']/ nocase
+        $sh2 = /["'][^"'\r\n]{0,40}\\(cmd|powershell)\.exe["']/ nocase
+        $sh3 = /["']c["']?\s*\+\s*["']?m["']?\s*\+\s*["']?d/ nocase
+        $sh4 = /["']cm["']\s*\+\s*["']d/ nocase
+        $sh5 = /["']\/c ?["']\s*\+/ nocase
+        $sh6 = /["']\/c\s+\w/ nocase
+        // the caller supplies the command and reads the output
+        $in1 = /\bRequest\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(]/ nocase
+        $in2 = /\.Text\b/ nocase
+        $in3 = /FromBase64String\s*\(\s*(HttpContext\.Current\.)?Request/ nocase
+        $out = /RedirectStandard(Output|Input)/ nocase
+    condition:
+        filesize < 5MB and any of ($p*) and (any of ($sh*) or ($out and any of ($in*)))
+}
+
+rule EXIR_WebShell_Script_Shell_Object
+{
+    meta:
+        id = "EXIR-WS-011"
+        title = "Server script runs commands through WScript.Shell or Shell.Application"
+        severity = "critical"
+        description = "Classic ASP, JScript.NET or an embedded XSLT script creates WScript.Shell / Shell.Application (by name or CLSID) and calls Exec/Run/ShellExecute: the command-execution core of ASP web shells."
+        attack = "T1505.003, T1059.005"
+        references = "https://attack.mitre.org/techniques/T1059/005/"
+    strings:
+        $obj1 = /(CreateObject|ActiveXObject)\s*\(\s*\W{0,2}(wscript\.shell|shell\.application)/ nocase
+        $obj2 = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase
+        $obj3 = "13709620-C279-11CE-A49E-444553540000" nocase
+        $obj4 = /["'](WScr|WScri|WSc)["']\s*[&+]/ nocase
+        $call = /\.\s*(exec|run|shellexecute)\s*[\( ]/ nocase
+    condition:
+        filesize < 5MB and any of ($obj*) and $call
+}
+
+rule EXIR_WebShell_PowerShell_Runspace
+{
+    meta:
+        id = "EXIR-WS-012"
+        title = "ASP.NET page hosts a PowerShell runspace for the caller"
+        severity = "critical"
+        description = "A web page creates a PowerShell runspace/pipeline and feeds it text from the request or a form field (Antak-style web shells)."
+        attack = "T1505.003, T1059.001"
+        references = "https://attack.mitre.org/techniques/T1059/001/"
+    strings:
+        $ps1 = "RunspaceFactory" nocase
+        $ps2 = "System.Management.Automation" nocase
+        $ps3 = /PowerShell\s*\.\s*Create\s*\(/ nocase
+        $run1 = /\.\s*(CreatePipeline|AddScript|Invoke)\s*\(/
+        $in1 = /\bRequest\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]/ nocase
+        $in2 = /\.Text\b/
+        $page = /(<%@|runat\s*=\s*\W?server)/ nocase
+    condition:
+        filesize < 5MB and $page and any of ($ps*) and $run1 and any of ($in*)
+}
+
+rule EXIR_WebShell_WMI_Or_SQL_Command_Exec
+{
+    meta:
+        id = "EXIR-WS-013"
+        title = "Web page runs OS commands through WMI or SQL Server"
+        severity = "high"
+        description = "A web page creates processes with WMI Win32_Process.Create or calls xp_cmdshell / sp_oacreate through a database connection: command execution without starting a child of w3wp directly."
+        attack = "T1505.003, T1047"
+        references = "https://attack.mitre.org/techniques/T1047/"
+    strings:
+        $wmi1 = "Win32_Process" nocase
+        $wmi2 = /InvokeMethod\s*\(\s*["']Create["']/ nocase
+        $wmi3 = /GetMethodParameters\s*\(\s*["']Create["']/ nocase
+        $sql1 = "xp_cmdshell" nocase
+        $sql2 = "sp_oacreate" nocase
+        $page = /(<%|runat\s*=\s*\W?server)/ nocase
+    condition:
+        filesize < 5MB and $page and (($wmi1 and ($wmi2 or $wmi3)) or any of ($sql*))
+}

@@ -1,0 +1,115 @@
+/*
+  exir built-in rules: pages that write files where the caller decides the path or the content
+  (uploaders, droppers that plant further shells, self-rewriting pages).
+*/
+
+rule EXIR_WebShell_Upload_To_Client_Chosen_Path
+{
+    meta:
+        id = "EXIR-WS-030"
+        title = "Upload saved to a path chosen by the client"
+        severity = "critical"
+        description = "An uploaded file is saved, or request data written, to a path taken from the request or a free-text form field. Legitimate upload pages save below a fixed folder; web-shell uploaders let the operator drop files anywhere on the server."
+        attack = "T1505.003, T1105"
+        references = "https://attack.mitre.org/techniques/T1105/"
+    strings:
+        $save_req = /\.SaveAs\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
+        $save_text = /\.SaveAs\s*\(\s*\w+\s*\.\s*(Text|Value)\s*[+&)]/ nocase
+        $write_req = /File\s*\.\s*(WriteAllText|WriteAllBytes|AppendAllText|Create|CreateText|OpenWrite)\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
+        // a writer opened on a path typed into a form field or taken from the request
+        $writer_text = /new\s+(System\.IO\.)?(StreamWriter|FileStream|FileInfo)\s*\(\s*(this\s*\.\s*)?\w+\s*\.\s*(Text|Value)\s*[,)]/ nocase
+        $writer_req = /new\s+(System\.IO\.)?(StreamWriter|FileStream|FileInfo)\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
+        $file_text = /File\s*\.\s*(WriteAllText|WriteAllBytes|AppendAllText|Create|CreateText|OpenWrite)\s*\(\s*(this\s*\.\s*)?\w+\s*\.\s*(Text|Value)\s*[,)]/ nocase
+    condition:
+        filesize < 5MB and any of them
+}
+
+rule EXIR_WebShell_Dropper_Writes_Server_Script
+{
+    meta:
+        id = "EXIR-WS-031"
+        title = "Code writes a new server-side script file"
+        severity = "critical"
+        description = "Server code creates a file with a script extension (.aspx/.asp/.ashx/...) next to itself, or writes text containing server script tags: a dropper planting a (usually one-line) web shell or an include of one."
+        attack = "T1505.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $create1 = /File\s*\.\s*(CreateText|WriteAllText|AppendAllText|Create|WriteAllBytes|AppendText)\s*\(/ nocase
+        $create2 = /new\s+(System\.IO\.)?StreamWriter\s*\(/ nocase
+        $create3 = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
+        $ext1 = /MapPath\s*\(\s*"[^"\r\n]{1,80}\.(aspx|asp|ashx|asmx|asa|cer|cdx|svc|config)"\s*\)/ nocase
+        $ext2 = /(PhysicalPath|PATH_TRANSLATED|FilePath)\s*[\)\]]?\s*\+\s*"\.(aspx|asp|ashx|asmx|asa|cer)"/ nocase
+        $tag = /"[^"\r\n]{0,40}<(%|!--\s*#include)[^"\r\n]{0,300}(eval|execute|request|include\s+file)/ nocase
+    condition:
+        filesize < 5MB and any of ($create*) and any of ($ext*, $tag)
+}
+
+rule EXIR_WebShell_ASP_Self_Rewriting_Page
+{
+    meta:
+        id = "EXIR-WS-032"
+        title = "Classic ASP page rewrites its own file with request data"
+        severity = "high"
+        description = "A classic ASP page opens its own script file (SCRIPT_NAME/PATH_TRANSLATED) for writing through Scripting.FileSystemObject and writes request text into it: the page can be turned into arbitrary server code by the caller."
+        attack = "T1505.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $fso = "Scripting.FileSystemObject" nocase
+        $open = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
+        $self = /(SCRIPT_NAME|PATH_TRANSLATED|URL)["']\s*\)/ nocase
+        $req = /request\s*(\.\s*(form|querystring)\s*)?\(/ nocase
+        $write = /\.(Write|WriteLine)\b/ nocase
+    condition:
+        filesize < 5MB and $fso and $open and $self and $req and $write
+}
+
+rule EXIR_WebShell_Writable_Folder_Scanner
+{
+    meta:
+        id = "EXIR-WS-033"
+        title = "Page walks the disk probing which folders are writable"
+        severity = "high"
+        description = "Server code recurses through directories and creates a probe file in each one to find writable folders, a post-exploitation step that precedes dropping more shells."
+        attack = "T1083, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1083/"
+    strings:
+        $walk = /GetDirectories\s*\(/ nocase
+        $probe = /File\s*\.\s*(Create|WriteAllText|CreateText)\s*\(\s*\w+\s*\.\s*FullName\s*\+/ nocase
+    condition:
+        filesize < 5MB and $walk and $probe
+}
+
+rule EXIR_WebShell_Upload_Beside_Itself
+{
+    meta:
+        id = "EXIR-WS-034"
+        title = "Page stores uploaded or request-named files in its own web folder"
+        severity = "high"
+        description = "Server code takes its own location (Request.PhysicalPath, PATH_TRANSLATED) and writes a file there whose name or content comes from the request: anything uploaded, including a new .aspx, becomes reachable and executable at once."
+        attack = "T1505.003, T1105"
+        references = "https://attack.mitre.org/techniques/T1105/"
+    strings:
+        $here = /(Request\s*\.\s*PhysicalPath|PATH_TRANSLATED)/ nocase
+        $write = /(FileMode\s*\.\s*Create|\.SaveAs\s*\(|WriteAllBytes\s*\(|WriteAllText\s*\(|CreateText\s*\()/ nocase
+        $name1 = /GetFileName\s*\(\s*\w+\s*\.\s*FileName\s*\)/ nocase
+        $name2 = /\+\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?\[/ nocase
+    condition:
+        filesize < 5MB and $here and $write and any of ($name*)
+}
+
+rule EXIR_WebShell_Image_Polyglot_Server_Page
+{
+    meta:
+        id = "EXIR-WS-035"
+        title = "Server page disguised behind an image header"
+        severity = "high"
+        description = "The file begins with an image signature (GIF/PNG/JPEG) yet contains server-side page code: a web shell made to pass upload filters that check magic bytes."
+        attack = "T1505.003, T1036.008"
+        references = "https://attack.mitre.org/techniques/T1036/008/"
+    strings:
+        $page1 = /<%@\s*(Page|WebHandler|WebService)/ nocase
+        $page2 = /<script[^>]{0,100}runat\s*=\s*\W?server/ nocase
+        $page3 = /<%[^%]{0,200}(eval|execute|request)/ nocase
+    condition:
+        filesize < 5MB and (uint32be(0) == 0x47494638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8) and any of them
+}

@@ -1,0 +1,104 @@
+/*
+  exir built-in rules: pages that load or compile code sent by the caller
+  (Behinder, Godzilla, SharPyShell, GLASSTOKEN-style loaders and their relatives).
+*/
+
+rule EXIR_WebShell_NET_Assembly_Load_From_Request
+{
+    meta:
+        id = "EXIR-WS-020"
+        title = "ASP.NET code loads an assembly from request data"
+        severity = "critical"
+        description = "Assembly.Load (directly or through reflection) of bytes read from the request body, a form field, a cookie or the session, often after Base64/AES/XOR decoding. The in-memory loader behind Behinder, Godzilla, SharPyShell and GLASSTOKEN."
+        attack = "T1505.003, T1620"
+        references = "https://attack.mitre.org/techniques/T1620/"
+    strings:
+        $load1 = /Assembly\s*\.\s*Load\s*\(/ nocase
+        $load2 = /GetMethod\s*\(\s*["']Load["']/ nocase
+        $load3 = /typeof\s*\(\s*(System\.Reflection\.)?Assembly\s*\)/ nocase
+        $src1 = /\bRequest\s*\.\s*(BinaryRead|InputStream|Form|Params|Cookies|Item|Files)\b/ nocase
+        $src2 = /\bRequest\s*\[/ nocase
+        $src3 = /FromBase64String\s*\(/ nocase
+        $src4 = /(CreateDecryptor|TransformFinalBlock)/ nocase
+        $src5 = /\bSession\s*\[/ nocase
+        $use = /(CreateInstance|\.Invoke\s*\(|GetMethod|\.Equals\s*\(|GetType\s*\()/ nocase
+    condition:
+        filesize < 5MB and any of ($load*) and any of ($src*) and $use
+}
+
+rule EXIR_WebShell_NET_Dynamic_Compile
+{
+    meta:
+        id = "EXIR-WS-021"
+        title = "ASP.NET code compiles and runs source code at run time"
+        severity = "critical"
+        description = "A page or handler compiles source text in memory (CodeDom CompileAssemblyFromSource, GenerateInMemory) or evaluates it with the JScript engine, with the source coming from the request: a remote code runner (SharPyShell and similar)."
+        attack = "T1505.003, T1027.004"
+        references = "https://attack.mitre.org/techniques/T1027/004/"
+    strings:
+        $c1 = "CompileAssemblyFromSource" nocase
+        $c2 = /GenerateInMemory\s*=\s*true/ nocase
+        $c3 = "JScriptEvaluate" nocase
+        $c4 = "VsaEngine" nocase
+        $src1 = /\bRequest\s*(\.\s*(Item|Form|QueryString|Params|Cookies|Headers|BinaryRead|InputStream)\s*)?[\[\(.]/ nocase
+        $src2 = /FromBase64String/ nocase
+        $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
+    condition:
+        filesize < 5MB and $page and any of ($c*) and any of ($src*)
+}
+
+rule EXIR_WebShell_NET_Encrypted_Payload_Loader
+{
+    meta:
+        id = "EXIR-WS-022"
+        title = "ASP.NET code decrypts request data and instantiates it"
+        severity = "critical"
+        description = "AES/Rijndael or XOR decryption of request bytes followed by reflection (CreateInstance/Invoke/Load): an encrypted-channel web shell client stub (Behinder, Godzilla, AntSword-style AES shells)."
+        attack = "T1505.003, T1573.001, T1620"
+        references = "https://attack.mitre.org/techniques/T1573/001/"
+    strings:
+        $dec1 = /(RijndaelManaged|Rijndael\s*\.\s*Create|Aes\s*\.\s*Create|AesManaged|AesCryptoServiceProvider|TripleDES|DESCryptoServiceProvider)/ nocase
+        $dec2 = /CreateDecryptor\s*\(/ nocase
+        $xor = /\[\s*\w+\s*\]\s*\^\s*\w+\s*\[\s*\w+\s*(%|&)/
+        $req = /\bRequest\s*(\.\s*(BinaryRead|InputStream|Form|Params|Item|Cookies)|\[)/ nocase
+        $refl = /(CreateInstance\s*\(|\.Invoke\s*\(|Assembly\s*\.\s*Load|GetMethod\s*\(\s*["']Load)/ nocase
+    condition:
+        filesize < 5MB and (($dec1 and $dec2) or $xor) and $req and $refl
+}
+
+rule EXIR_WebShell_XSLT_Script_Execution
+{
+    meta:
+        id = "EXIR-WS-023"
+        title = "ASP.NET page runs an XSLT stylesheet with embedded script"
+        severity = "critical"
+        description = "A page compiles an XSLT stylesheet with msxsl:script enabled (XsltSettings.TrustedXslt / EnableScript). Web shells hide their eval or WScript.Shell code inside the stylesheet to evade C# signatures."
+        attack = "T1505.003, T1220"
+        references = "https://attack.mitre.org/techniques/T1220/"
+    strings:
+        $x1 = "XslCompiledTransform" nocase
+        $x2 = "XslTransform" nocase
+        $script = "msxsl:script" nocase
+        $trust1 = "TrustedXslt" nocase
+        $trust2 = /EnableScript\s*=\s*true/ nocase
+        $trust3 = /XsltSettings\s*\(\s*(true|false)\s*,\s*true\s*\)/ nocase
+        $trust4 = /XsltSettings\s*\(\s*true\s*,/ nocase
+    condition:
+        filesize < 5MB and any of ($x*) and ($script or any of ($trust*)) and (any of ($trust*) or $x2)
+}
+
+rule EXIR_WebShell_Precompiled_Backdoor_Stub
+{
+    meta:
+        id = "EXIR-WS-024"
+        title = "Tiny server page that hands a key to a precompiled class"
+        severity = "high"
+        description = "A very small server-side page whose only code instantiates a non-framework class with a hex key. The backdoor logic lives in a DLL dropped into bin/; the page is its trigger."
+        attack = "T1505.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $server = /runat\s*=\s*\W?server/ nocase
+        $stub = /new\s+[A-Za-z_]\w*(\.[A-Za-z_]\w*){1,4}\s*\(\s*"[0-9a-fA-F]{16,64}"\s*\)/
+    condition:
+        filesize < 2KB and $server and $stub
+}

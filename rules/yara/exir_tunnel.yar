@@ -1,0 +1,163 @@
+/*
+  exir built-in rules: HTTP-to-TCP tunnels and reconnaissance pages (reGeorg, Neo-reGeorg,
+  registry sweepers, file managers).
+*/
+
+rule EXIR_WebShell_Socket_Tunnel
+{
+    meta:
+        id = "EXIR-WS-040"
+        title = "Page tunnels TCP connections through HTTP (reGeorg-style)"
+        severity = "critical"
+        description = "A page opens TCP sockets to hosts named in the request, keeps them in Session/Application state between requests and relays the request body to them: a SOCKS-over-HTTP pivot such as reGeorg or Neo-reGeorg."
+        attack = "T1090.001, T1572, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1572/"
+    strings:
+        $sock1 = /new\s+(System\.Net\.Sockets\.)?(Socket|TcpClient)\s*\(/ nocase
+        $sock2 = /\(\s*(System\.Net\.Sockets\.)?Socket\s*\)\s*(Session|Application|Context\.Session)\s*\[/ nocase
+        $keep = /(Session|Application)\s*(\.\s*Add\s*\(|\[)/ nocase
+        $io1 = /\.\s*(Connect|BeginConnect)\s*\(/ nocase
+        $io2 = /\.\s*(Send|Receive|Write|Read)\s*\(/ nocase
+        // tunnel control travels in headers or the raw body, not in form fields
+        $ctl = /\bRequest\s*\.\s*(Headers|InputStream|BinaryRead)/ nocase
+    condition:
+        filesize < 5MB and any of ($sock*) and $io1 and $io2 and ($sock2 or ($keep and $ctl))
+}
+
+rule EXIR_WebShell_Neo_reGeorg_Blv
+{
+    meta:
+        id = "EXIR-WS-041"
+        title = "Neo-reGeorg style tunnel (encoded request relayed to sockets or URLs)"
+        severity = "critical"
+        description = "A page decodes the request body with a substitution alphabet (StrTr-style Base64 alphabet swap) and relays it to TCP sockets or to other URLs (WebRequest.Create): the Neo-reGeorg tunnel server in its ASP.NET form."
+        attack = "T1090.001, T1572, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1572/"
+    strings:
+        $strtr = /\w+\s*\(\s*\w+\s*,\s*\w+\s*,\s*\w+\s*\)/
+        $b64 = "FromBase64String" nocase
+        $body = /Request\s*\.\s*(InputStream|BinaryRead)/ nocase
+        $sock = /(System\.Net\.Sockets|new\s+Socket\s*\(|TcpClient)/ nocase
+        $relay = /WebRequest\s*\.\s*Create\s*\(/ nocase
+        $state = /(Session|Application)\s*(\.\s*Add\s*\(|\[)/ nocase
+    condition:
+        filesize < 5MB and $strtr and $b64 and $body and $sock and $state and ($relay or #sock > 1)
+}
+
+rule EXIR_WebShell_Registry_Sweep
+{
+    meta:
+        id = "EXIR-WS-042"
+        title = "Page sweeps every registry hive"
+        severity = "high"
+        description = "Server code walks several registry root hives (HKLM, HKU, HKCR, HKCC) reading value names: reconnaissance for paths and credentials from a web shell. Web applications do not enumerate whole hives."
+        attack = "T1012, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1012/"
+    strings:
+        $h1 = "Registry.LocalMachine" nocase
+        $h2 = "Registry.Users" nocase
+        $h3 = "Registry.ClassesRoot" nocase
+        $h4 = "Registry.CurrentConfig" nocase
+        $h5 = "Registry.CurrentUser" nocase
+        $enum = /(GetValueNames|GetSubKeyNames)\s*\(/ nocase
+        $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
+    condition:
+        filesize < 5MB and $page and 3 of ($h*) and $enum
+}
+
+rule EXIR_WebShell_File_Manager
+{
+    meta:
+        id = "EXIR-WS-043"
+        title = "Page browses all drives and manipulates files for the caller"
+        severity = "high"
+        description = "Server code lists the machine's logical drives and lets the caller browse, delete, move, upload or download arbitrary files: a file-manager web shell (ASPXSpy, China Chopper server side, and many generic ones)."
+        attack = "T1083, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1083/"
+    strings:
+        $drives1 = "GetLogicalDrives" nocase
+        $drives2 = "DriveInfo.GetDrives" nocase
+        $drives3 = /\bIn\s+\w+\s*\.\s*Drives\b/ nocase
+        $op1 = /(File|Directory)\s*\.\s*(Delete|Move|Copy)\s*\(/ nocase
+        $op2 = /\.SaveAs\s*\(/ nocase
+        $op3 = /(TransmitFile|WriteFile|BinaryWrite)\s*\(/ nocase
+        $op4 = /\.(GetFiles|GetDirectories)\s*\(/ nocase
+        $op5 = /(SetCreationTime|SetLastWriteTime|SetAttributes)\s*\(/ nocase
+        $op6 = /\.\s*(DeleteFile|DeleteFolder|MoveFile|CopyFile|MoveFolder|CopyFolder)\b/ nocase
+        $op7 = /\.\s*(OpenTextFile|CreateTextFile|SaveToFile)\b/ nocase
+        $in = /(\bRequest\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]|\.Text\b)/ nocase
+    condition:
+        filesize < 10MB and any of ($drives*) and 2 of ($op*) and $in
+}
+
+rule EXIR_WebShell_Multi_Capability
+{
+    meta:
+        id = "EXIR-WS-044"
+        title = "Page combines many post-exploitation capabilities"
+        severity = "high"
+        description = "One server page holds four or more unrelated intrusion capabilities (process execution, drive listing, registry, raw database access with client-chosen connection strings, sockets, service control, IIS/AD directory access, file timestamp forging). Kitchen-sink web shells such as ASPXSpy look like this; business pages do not."
+        attack = "T1505.003"
+        references = "https://attack.mitre.org/techniques/T1505/003/"
+    strings:
+        $proc = /(ProcessStartInfo|Process\s*\.\s*Start\s*\(|WScript\.Shell)/ nocase
+        $drives = /(GetLogicalDrives|DriveInfo\s*\.\s*GetDrives)/ nocase
+        $reg = /(Registry\s*\.\s*LocalMachine|OpenRemoteBaseKey|HKEY_LOCAL_MACHINE)/ nocase
+        $sock = /(new\s+(System\.Net\.Sockets\.)?(Socket|TcpClient)\s*\(|Sockets\.TcpClient)/ nocase
+        $svc = /(ServiceController|Win32_Service)/ nocase
+        $dir = /(new\s+DirectoryEntry\s*\(|IIS:\/\/|WinNT:\/\/)/ nocase
+        $time = /(SetCreationTime|SetLastWriteTime|SetLastAccessTime)\s*\(/ nocase
+        $sqlconn = /(Sql|OleDb|Odbc)Connection\s*\(\s*[^")\s]/ nocase
+        $wmi = /(ManagementObjectSearcher|ManagementClass)\s*\(/ nocase
+        $priv = /(LogonUser|DuplicateToken|WindowsIdentity\s*\.\s*Impersonate)/ nocase
+        $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
+    condition:
+        filesize < 10MB and $page and 4 of ($proc, $drives, $reg, $sock, $svc, $dir, $time, $sqlconn, $wmi, $priv)
+}
+
+rule EXIR_WebShell_SQL_Client
+{
+    meta:
+        id = "EXIR-WS-045"
+        title = "Page runs client-supplied SQL on a client-chosen database"
+        severity = "high"
+        description = "A page opens a database connection whose connection string comes from the request or a form field and executes SQL text from the caller: a database client web shell used to dump or alter data (and often to reach xp_cmdshell)."
+        attack = "T1505.003, T1213"
+        references = "https://attack.mitre.org/techniques/T1213/"
+    strings:
+        $conn1 = /(Sql|OleDb|Odbc)Connection\s*\(\s*(\w+\s*\.\s*Text|(HttpContext\s*\.\s*Current\s*\.\s*)?Request)/ nocase
+        $conn2 = /ConnectionString\s*=\s*[^;\r\n]{0,200}(\.Text\b|Request\s*[\[\(.])/ nocase
+        $conn3 = /\bconn(str|ection)?\w*\s*=\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(QueryString|Form|Params|Item)\s*)?[\[\(]/ nocase
+        // classic ASP/ADO: the connection string typed by the caller, kept in the session
+        $conn4 = /\.open\s*\(?\s*request\s*\(/ nocase
+        $conn5 = /\.open\s*\(?\s*session\s*\(/ nocase
+        $sess_from_req = /session\s*\(\s*"[^"]{1,40}"\s*\)\s*=\s*request\s*\(/ nocase
+        $cmd1 = /(Sql|OleDb|Odbc)(Command|DataAdapter)\s*\(/ nocase
+        $cmd2 = /\.(ExecuteReader|ExecuteNonQuery|Fill)\s*\(/ nocase
+        $cmd3 = /\.execute\s*\(?\s*(request\s*\(|\w+)/ nocase
+        $ado = "ADODB.Connection" nocase
+    condition:
+        filesize < 10MB and (
+            (any of ($conn1, $conn2, $conn3) and any of ($cmd1, $cmd2)) or
+            ($ado and $cmd3 and ($conn4 or ($conn5 and $sess_from_req)))
+        )
+}
+
+rule EXIR_WebShell_HTTP_Relay
+{
+    meta:
+        id = "EXIR-WS-046"
+        title = "Server page relays HTTP requests to a URL chosen by the caller"
+        severity = "medium"
+        description = "Server script fetches a URL taken from the query string or form with a server-side HTTP client (XMLHTTP, WinHttp, WebClient, WebRequest) and returns the body: an open proxy used to reach internal hosts from the web server (SSRF pivot)."
+        attack = "T1090, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1090/"
+    strings:
+        $client1 = /(MSXML2\.(Server)?XMLHTTP|Microsoft\.XMLHTTP|WinHttp\.WinHttpRequest)/ nocase
+        $client2 = /(new\s+WebClient\s*\(|WebRequest\s*\.\s*Create\s*\()/ nocase
+        $url_req1 = /=\s*(String\s*\(\s*)?Request\s*\.\s*(QueryString|Form)\s*\(\s*["']url["']/ nocase
+        $url_req2 = /\.(Open|DownloadString|DownloadData)\s*\([^)]{0,40}Request\s*(\.\s*(QueryString|Form|Item)\s*)?[\[\(]/ nocase
+        $back = /(ResponseBody|ResponseText|BinaryWrite|GetResponseStream)/ nocase
+    condition:
+        filesize < 5MB and any of ($client*) and any of ($url_req*) and $back
+}
