@@ -1,0 +1,104 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using Exir.Evtx.Internal;
+
+namespace Exir.Evtx;
+
+/// <summary>
+/// Streams the records of a Windows XML Event Log (.evtx) file. Every 64 KiB chunk slot after the
+/// file header is read to the end of the file, whatever the header claims; chunks are parsed in
+/// parallel (a small window, so memory stays bounded by a few chunks) and yielded in file order.
+/// </summary>
+public static class EvtxReader
+{
+    private const int FileHeaderSize = 0x1000;
+
+    /// <summary>Streams records of one file; throws only when the stream itself cannot be read.</summary>
+    public static IEnumerable<EvtxRecord> ReadRecords(string path, EvtxReadStats? stats = null)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+            bufferSize: 1, FileOptions.SequentialScan);
+        foreach (var r in ReadRecords(stream, stats)) yield return r;
+    }
+
+    /// <summary>Streams records from <paramref name="stream"/> (read sequentially from its current position).</summary>
+    public static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats = null) =>
+        ReadRecords(stream, stats, Math.Max(2, Environment.ProcessorCount * 2));
+
+    internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stats ??= new EvtxReadStats();
+        var header = new byte[FileHeaderSize];
+        int got = ReadFully(stream, header, FileHeaderSize);
+        bool noCrc = CheckFileHeader(header, got, stats);
+        if (got < FileHeaderSize) yield break;
+
+        var pending = new Queue<(Task<List<EvtxRecord>> Task, ChunkStats Stats)>();
+        long index = 0;
+        while (true)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.ChunkSize);
+            int n = ReadFully(stream, buffer, ChunkReader.ChunkSize);
+            if (n == 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                break;
+            }
+            var chunkStats = new ChunkStats();
+            long chunkIndex = index++;
+            pending.Enqueue((Task.Run(() =>
+            {
+                try { return ChunkReader.Read(buffer, n, chunkIndex, noCrc, chunkStats); }
+                finally { ArrayPool<byte>.Shared.Return(buffer); }
+            }), chunkStats));
+            while (pending.Count >= window)
+                foreach (var r in Drain(pending.Dequeue(), stats)) yield return r;
+            if (n < ChunkReader.ChunkSize) break;
+        }
+        while (pending.Count > 0)
+            foreach (var r in Drain(pending.Dequeue(), stats)) yield return r;
+    }
+
+    private static List<EvtxRecord> Drain((Task<List<EvtxRecord>> Task, ChunkStats Stats) item, EvtxReadStats stats)
+    {
+        var records = item.Task.GetAwaiter().GetResult();
+        stats.Add(item.Stats);
+        return records;
+    }
+
+    /// <summary>Checks the file header; returns whether it says chunks carry no CRC32.</summary>
+    private static bool CheckFileHeader(byte[] h, int got, EvtxReadStats stats)
+    {
+        if (got < 128)
+        {
+            stats.AddProblem($"file header: only {got} bytes");
+            return false;
+        }
+        if (!h.AsSpan(0, 8).SequenceEqual("ElfFile\0"u8))
+        {
+            stats.AddProblem("file header: no ElfFile signature; reading chunks anyway");
+            return false;
+        }
+        stats.HeaderValid = true;
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(120));
+        bool noCrc = (flags & 0x4) != 0;
+        if (!noCrc && Crc32.HashToUInt32(h.AsSpan(0, 120)) != BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(124)))
+            stats.AddProblem("file header: CRC32 mismatch");
+        if (got < FileHeaderSize) stats.AddProblem($"file truncated inside the header ({got} bytes)");
+        return noCrc;
+    }
+
+    private static int ReadFully(Stream s, byte[] buffer, int count)
+    {
+        int total = 0;
+        while (total < count)
+        {
+            int n = s.Read(buffer, total, count - total);
+            if (n <= 0) break;
+            total += n;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,490 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Exir.Evtx.Internal;
+
+/// <summary>
+/// Reads the BinXML token stream of one chunk. Offsets in BinXML are relative to the chunk start, so one
+/// parser per chunk; names and template definitions are cached by their offset for the chunk's lifetime.
+/// Every read is bounds-checked; bad data raises <see cref="EvtxFormatException"/>.
+/// </summary>
+internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
+{
+    private const int MaxDepth = 48;
+    private const uint FirstDataOffset = 0x200; // names and templates live after the chunk header tables
+    private const int MaxNodes = 200_000; // per record: bounds rendering work on crafted input
+
+    private readonly byte[] _d = chunk;
+    private readonly int _len = chunkLength;
+    private readonly Dictionary<int, string> _names = new();
+    private readonly Dictionary<int, TNode[]?> _templates = new();
+    private int _nodeBudget;
+
+    // Token values.
+    private const byte TokEof = 0x00, TokOpenStart = 0x01, TokCloseStart = 0x02, TokCloseEmpty = 0x03, TokEnd = 0x04,
+        TokValue = 0x05, TokAttribute = 0x06, TokCData = 0x07, TokCharRef = 0x08, TokEntityRef = 0x09,
+        TokPiTarget = 0x0a, TokPiData = 0x0b, TokTemplate = 0x0c, TokSubst = 0x0d, TokOptSubst = 0x0e, TokFragment = 0x0f;
+
+    public void ResetBudget() => _nodeBudget = MaxNodes;
+
+    private void Need(int pos, int count, int end)
+    {
+        if (pos < 0 || count < 0 || pos > end - count) throw new EvtxFormatException($"read of {count} bytes at 0x{pos:x} past 0x{end:x}");
+    }
+
+    private uint U32(int p) => BinaryPrimitives.ReadUInt32LittleEndian(_d.AsSpan(p, 4));
+    private ushort U16(int p) => BinaryPrimitives.ReadUInt16LittleEndian(_d.AsSpan(p, 2));
+
+    private void Spend()
+    {
+        if (--_nodeBudget < 0) throw new EvtxFormatException("too many BinXML nodes");
+    }
+
+    /// <summary>Parses a fragment (header, then a template instance or an element) up to EOF or <paramref name="end"/>.</summary>
+    public TNode[] ParseFragment(ref int pos, int end, int depth)
+    {
+        if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
+        var nodes = new List<TNode>(1);
+        while (pos < end)
+        {
+            byte tok = _d[pos];
+            switch (tok)
+            {
+                case TokEof:
+                    pos++;
+                    return nodes.ToArray();
+                case TokFragment:
+                    Need(pos, 4, end);
+                    pos += 4;
+                    break;
+                case TokTemplate:
+                    nodes.Add(ParseTemplateInstance(ref pos, end, depth + 1));
+                    break;
+                case TokOpenStart:
+                case TokOpenStart | 0x40:
+                    nodes.Add(ParseElement(ref pos, end, depth + 1));
+                    break;
+                case TokPiTarget:
+                    nodes.Add(ParsePi(ref pos, end));
+                    break;
+                default:
+                    if (nodes.Count > 0) return nodes.ToArray(); // trailing bytes after a complete fragment
+                    throw new EvtxFormatException($"unexpected token 0x{tok:x2} at 0x{pos:x}");
+            }
+        }
+        return nodes.ToArray();
+    }
+
+    private TElement ParseElement(ref int pos, int end, int depth)
+    {
+        if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
+        Spend();
+        bool hasAttributes = (_d[pos] & 0x40) != 0;
+        int p = pos + 1;
+        if (HasDependencyId(p, end)) p += 2;
+        Need(p, 8, end);
+        p += 4; // data size: not needed, every token is self-delimiting
+        int nameOffset = (int)U32(p);
+        p += 4;
+        string name = ReadName(nameOffset, ref p, end);
+
+        TAttribute[] attributes = [];
+        if (hasAttributes)
+        {
+            Need(p, 4, end);
+            p += 4; // attribute list size
+            var list = new List<TAttribute>();
+            while (p < end && (_d[p] & 0xbf) == TokAttribute)
+            {
+                Spend();
+                p++;
+                Need(p, 4, end);
+                int attrNameOffset = (int)U32(p);
+                p += 4;
+                string attrName = ReadName(attrNameOffset, ref p, end);
+                list.Add(new TAttribute(attrName, ParseAttributeValue(ref p, end)));
+            }
+            attributes = list.ToArray();
+        }
+
+        Need(p, 1, end);
+        TNode[] children;
+        byte close = _d[p];
+        if (close == TokCloseEmpty)
+        {
+            p++;
+            children = [];
+        }
+        else if (close == TokCloseStart)
+        {
+            p++;
+            children = ParseContent(ref p, end, depth);
+        }
+        else throw new EvtxFormatException($"element <{name}> not closed (token 0x{close:x2} at 0x{p:x})");
+        pos = p;
+        return new TElement(name, attributes, children);
+    }
+
+    /// <summary>
+    /// Records forwarded by WEC and some others carry no template and omit the 2-byte dependency id
+    /// before the element size. Decide by which layout yields a plausible name offset: either the
+    /// inline name right after the field, or a name earlier in the chunk.
+    /// </summary>
+    private bool HasDependencyId(int p, int end)
+    {
+        if (p + 10 <= end)
+        {
+            uint withDep = U32(p + 6);
+            if (withDep == (uint)(p + 10) || (withDep >= FirstDataOffset && withDep < (uint)p)) return true;
+        }
+        if (p + 8 <= end)
+        {
+            uint withoutDep = U32(p + 4);
+            if (withoutDep == (uint)(p + 8) || (withoutDep >= FirstDataOffset && withoutDep < (uint)p)) return false;
+        }
+        return true;
+    }
+
+    private TNode[] ParseAttributeValue(ref int p, int end)
+    {
+        List<TNode>? parts = null;
+        while (p < end)
+        {
+            byte tok = _d[p];
+            TNode? node = tok switch
+            {
+                TokValue or (TokValue | 0x40) => ParseValueText(ref p, end),
+                TokSubst or TokOptSubst => ParseSubstitution(ref p, end),
+                TokCharRef or (TokCharRef | 0x40) => ParseCharRef(ref p, end),
+                TokEntityRef or (TokEntityRef | 0x40) => ParseEntityRef(ref p, end),
+                _ => null,
+            };
+            if (node is null) break;
+            (parts ??= new List<TNode>(1)).Add(node);
+        }
+        return parts is null ? [] : parts.ToArray();
+    }
+
+    private TNode[] ParseContent(ref int p, int end, int depth)
+    {
+        var nodes = new List<TNode>();
+        while (true)
+        {
+            Need(p, 1, end);
+            byte tok = _d[p];
+            switch (tok)
+            {
+                case TokEnd:
+                    p++;
+                    return nodes.ToArray();
+                case TokOpenStart:
+                case TokOpenStart | 0x40:
+                    nodes.Add(ParseElement(ref p, end, depth + 1));
+                    break;
+                case TokValue:
+                case TokValue | 0x40:
+                    nodes.Add(ParseValueText(ref p, end));
+                    break;
+                case TokSubst:
+                case TokOptSubst:
+                    nodes.Add(ParseSubstitution(ref p, end));
+                    break;
+                case TokCharRef:
+                case TokCharRef | 0x40:
+                    nodes.Add(ParseCharRef(ref p, end));
+                    break;
+                case TokEntityRef:
+                case TokEntityRef | 0x40:
+                    nodes.Add(ParseEntityRef(ref p, end));
+                    break;
+                case TokCData:
+                case TokCData | 0x40:
+                {
+                    Need(p, 3, end);
+                    int chars = U16(p + 1);
+                    Need(p + 3, chars * 2, end);
+                    nodes.Add(new TText(Encoding.Unicode.GetString(_d, p + 3, chars * 2)));
+                    p += 3 + chars * 2;
+                    break;
+                }
+                case TokPiTarget:
+                    nodes.Add(ParsePi(ref p, end));
+                    break;
+                case TokTemplate:
+                    nodes.Add(ParseTemplateInstance(ref p, end, depth + 1));
+                    break;
+                case TokEof:
+                    // Missing end-element tokens at the end of a stream: accept what is there.
+                    return nodes.ToArray();
+                default:
+                    throw new EvtxFormatException($"unexpected token 0x{tok:x2} in element content at 0x{p:x}");
+            }
+        }
+    }
+
+    private TText ParseValueText(ref int p, int end)
+    {
+        Spend();
+        Need(p, 2, end);
+        byte type = _d[p + 1];
+        if (type is not (ValueFormatter.String or ValueFormatter.AnsiString))
+            throw new EvtxFormatException($"value token of type 0x{type:x2} at 0x{p:x}");
+        Need(p + 2, 2, end);
+        int chars = U16(p + 2);
+        int bytes = type == ValueFormatter.String ? chars * 2 : chars;
+        Need(p + 4, bytes, end);
+        var span = _d.AsSpan(p + 4, bytes);
+        string text = type == ValueFormatter.String ? Encoding.Unicode.GetString(span) : ValueFormatter.Ansi(span);
+        p += 4 + bytes;
+        return new TText(text);
+    }
+
+    private TSubstitution ParseSubstitution(ref int p, int end)
+    {
+        Spend();
+        Need(p, 4, end);
+        var node = new TSubstitution(U16(p + 1), _d[p] == TokOptSubst);
+        p += 4; // token, index, declared type (the value descriptor's type is authoritative)
+        return node;
+    }
+
+    private TText ParseCharRef(ref int p, int end)
+    {
+        Need(p, 3, end);
+        int c = U16(p + 1);
+        p += 3;
+        return new TText(((char)c).ToString());
+    }
+
+    private TText ParseEntityRef(ref int p, int end)
+    {
+        Need(p, 5, end);
+        int off = (int)U32(p + 1);
+        p += 5;
+        string name = ReadName(off, ref p, end);
+        return new TText(name switch
+        {
+            "amp" => "&",
+            "lt" => "<",
+            "gt" => ">",
+            "quot" => "\"",
+            "apos" => "'",
+            _ => "&" + name + ";",
+        });
+    }
+
+    private TProcessingInstruction ParsePi(ref int p, int end)
+    {
+        Spend();
+        Need(p, 5, end);
+        int off = (int)U32(p + 1);
+        p += 5;
+        string target = ReadName(off, ref p, end);
+        string data = "";
+        if (p < end && _d[p] == TokPiData)
+        {
+            Need(p, 3, end);
+            int chars = U16(p + 1);
+            Need(p + 3, chars * 2, end);
+            data = Encoding.Unicode.GetString(_d, p + 3, chars * 2);
+            p += 3 + chars * 2;
+        }
+        return new TProcessingInstruction(target, data);
+    }
+
+    /// <summary>
+    /// A name is stored once per chunk: next-offset(4) hash(2) count(2) UTF-16 chars and a NUL.
+    /// When the reference points at the current position the name is inline and is skipped over.
+    /// Names are read from their offset, never from the chunk's hash table, so a damaged table does no harm.
+    /// </summary>
+    private string ReadName(int offset, ref int p, int end)
+    {
+        bool inline = offset == p;
+        if (offset < 0 || offset + 8 > _len) throw new EvtxFormatException($"name offset 0x{offset:x} outside the chunk");
+        int chars = U16(offset + 6);
+        int size = 8 + chars * 2 + 2;
+        if (offset + size > _len) throw new EvtxFormatException($"name at 0x{offset:x} runs past the chunk");
+        if (inline)
+        {
+            Need(p, size, end);
+            p += size;
+        }
+        if (_names.TryGetValue(offset, out var cached)) return cached;
+        string name = Encoding.Unicode.GetString(_d, offset + 8, chars * 2);
+        _names[offset] = name;
+        return name;
+    }
+
+    private TTemplateInstance ParseTemplateInstance(ref int p, int end, int depth)
+    {
+        Spend();
+        Need(p, 10, end);
+        int defOffset = (int)U32(p + 6);
+        p += 10; // token, unknown byte, template id, definition offset
+        if (defOffset == p)
+        {
+            // Definition inline, first use in this chunk: next(4) guid(16) size(4) body.
+            Need(p, 24, end);
+            long size = U32(p + 20);
+            if (size > end - p - 24) throw new EvtxFormatException($"template definition at 0x{p:x} runs past its record");
+            p += 24 + (int)size;
+        }
+        TNode[] definition = GetTemplate(defOffset, depth);
+
+        Need(p, 4, end);
+        long count = U32(p);
+        p += 4;
+        if (count > (end - p) / 4) throw new EvtxFormatException($"{count} substitution values do not fit at 0x{p:x}");
+        var values = new ValueSpan[count];
+        int dataPos = p + (int)count * 4;
+        for (int i = 0; i < count; i++)
+        {
+            int size = U16(p + 4 * i);
+            byte type = _d[p + 4 * i + 2];
+            Need(dataPos, size, end);
+            values[i] = new ValueSpan(type, dataPos, size);
+            dataPos += size;
+        }
+        p = dataPos;
+        return new TTemplateInstance(definition, values);
+    }
+
+    private TNode[] GetTemplate(int offset, int depth)
+    {
+        if (_templates.TryGetValue(offset, out var cached))
+            return cached ?? throw new EvtxFormatException($"template definition at 0x{offset:x} is unreadable");
+        _templates[offset] = null; // also stops a definition that refers to itself
+        if (offset < 0 || offset + 24 > _len) throw new EvtxFormatException($"template definition offset 0x{offset:x} outside the chunk");
+        long size = U32(offset + 20);
+        int bodyEnd = (int)Math.Min((long)offset + 24 + size, _len);
+        int pos = offset + 24;
+        var nodes = ParseFragment(ref pos, bodyEnd, depth + 1);
+        _templates[offset] = nodes;
+        return nodes;
+    }
+
+    // ---- Substitution: turns the parsed nodes plus values into the rendered element tree ----
+
+    /// <summary>Resolves nodes (with the values of the enclosing template instance) into <paramref name="output"/>.</summary>
+    public void Resolve(TNode[] nodes, ValueSpan[]? values, List<object> output, int depth)
+    {
+        if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
+        foreach (var node in nodes)
+        {
+            switch (node)
+            {
+                case TElement e:
+                    ResolveElement(e, values, output, depth);
+                    break;
+                case TText t:
+                    AppendText(output, t.Text);
+                    break;
+                case TSubstitution s:
+                    ResolveSubstitution(s, values, output, depth);
+                    break;
+                case TTemplateInstance ti:
+                    Resolve(ti.Definition, ti.Values, output, depth + 1);
+                    break;
+                case TProcessingInstruction pi:
+                    output.Add(new XProcessingInstruction(pi.Target, pi.Data));
+                    break;
+            }
+        }
+    }
+
+    private static ValueSpan? Value(TSubstitution s, ValueSpan[]? values) =>
+        values is not null && s.Index < values.Length ? values[s.Index] : null;
+
+    private void ResolveElement(TElement e, ValueSpan[]? values, List<object> output, int depth)
+    {
+        Spend();
+        // An optional substitution whose value is NULL removes the element that immediately encloses it
+        // (MS-EVEN6 3.1.4.7.2), when that leaves the element without content: an <Event> whose optional
+        // EventData substitution is NULL keeps its System part.
+        if (e.Children.Length > 0)
+        {
+            bool allNullOptional = true;
+            foreach (var c in e.Children)
+                if (c is not TSubstitution { Optional: true } s || (Value(s, values) is { } v && !v.IsNull)) { allNullOptional = false; break; }
+            if (allNullOptional) return;
+        }
+
+        // An array as the whole content repeats the element once per item (as Windows renders it).
+        if (e.Children.Length == 1 && e.Children[0] is TSubstitution only && Value(only, values) is { } arr &&
+            (arr.Type & ValueFormatter.ArrayFlag) != 0)
+        {
+            var attrs = ResolveAttributes(e, values);
+            foreach (var item in ValueFormatter.RenderArray(_d.AsSpan(arr.Offset, arr.Size), arr.Type))
+            {
+                Spend();
+                output.Add(new XElement(e.Name) { Attributes = attrs, Children = item.Length == 0 ? null : [item] });
+            }
+            return;
+        }
+
+        var x = new XElement(e.Name) { Attributes = ResolveAttributes(e, values) };
+        if (e.Children.Length > 0)
+        {
+            var children = new List<object>(e.Children.Length);
+            Resolve(e.Children, values, children, depth + 1);
+            if (children.Count > 0) x.Children = children;
+        }
+        output.Add(x);
+    }
+
+    private List<KeyValuePair<string, string>>? ResolveAttributes(TElement e, ValueSpan[]? values)
+    {
+        if (e.Attributes.Length == 0) return null;
+        var list = new List<KeyValuePair<string, string>>(e.Attributes.Length);
+        foreach (var a in e.Attributes)
+        {
+            bool omit = false;
+            string text = "";
+            foreach (var part in a.Value)
+            {
+                if (part is TText t) text += t.Text;
+                else if (part is TSubstitution s)
+                {
+                    var v = Value(s, values);
+                    if (v is null || v.Value.IsNull)
+                    {
+                        if (s.Optional) { omit = true; break; }
+                        continue;
+                    }
+                    text += RenderFlat(v.Value);
+                }
+            }
+            if (!omit) list.Add(new(a.Name, text));
+        }
+        return list;
+    }
+
+    private void ResolveSubstitution(TSubstitution s, ValueSpan[]? values, List<object> output, int depth)
+    {
+        if (Value(s, values) is not { } v || v.IsNull) return;
+        if (v.Type == ValueFormatter.BinXml)
+        {
+            // Nested BinXML: a fragment of its own (often another template instance) inside this one.
+            int pos = v.Offset;
+            var nodes = ParseFragment(ref pos, v.Offset + v.Size, depth + 1);
+            Resolve(nodes, null, output, depth + 1);
+            return;
+        }
+        AppendText(output, RenderFlat(v));
+    }
+
+    private string RenderFlat(ValueSpan v)
+    {
+        var span = _d.AsSpan(v.Offset, v.Size);
+        if ((v.Type & ValueFormatter.ArrayFlag) != 0) return string.Join(",", ValueFormatter.RenderArray(span, v.Type));
+        if (v.Type == ValueFormatter.BinXml) return Convert.ToHexString(span);
+        return ValueFormatter.Render(span, v.Type);
+    }
+
+    private static void AppendText(List<object> output, string text)
+    {
+        if (text.Length == 0) return;
+        if (output.Count > 0 && output[^1] is string prev) output[^1] = prev + text;
+        else output.Add(text);
+    }
+}

@@ -1,0 +1,110 @@
+namespace Exir.Evtx.Internal;
+
+/// <summary>Bad data inside a chunk: caught per record or per chunk, never escapes the reader.</summary>
+internal sealed class EvtxFormatException(string message) : Exception(message);
+
+// The parsed BinXML token stream before substitution ("T" = template side). Template definitions
+// are parsed once into these nodes and cached per chunk by their offset.
+internal abstract class TNode;
+
+internal sealed class TElement(string name, TAttribute[] attributes, TNode[] children) : TNode
+{
+    public readonly string Name = name;
+    public readonly TAttribute[] Attributes = attributes;
+    public readonly TNode[] Children = children;
+}
+
+internal sealed class TAttribute(string name, TNode[] value)
+{
+    public readonly string Name = name;
+    public readonly TNode[] Value = value;
+}
+
+internal sealed class TText(string text) : TNode
+{
+    public readonly string Text = text;
+}
+
+internal sealed class TSubstitution(int index, bool optional) : TNode
+{
+    public readonly int Index = index;
+    public readonly bool Optional = optional;
+}
+
+internal sealed class TProcessingInstruction(string target, string data) : TNode
+{
+    public readonly string Target = target;
+    public readonly string Data = data;
+}
+
+/// <summary>A use of a template: the cached definition plus this record's substitution values.</summary>
+internal sealed class TTemplateInstance(TNode[] definition, ValueSpan[] values) : TNode
+{
+    public readonly TNode[] Definition = definition;
+    public readonly ValueSpan[] Values = values;
+}
+
+/// <summary>One substitution value: its type and where its bytes lie in the chunk.</summary>
+internal readonly record struct ValueSpan(byte Type, int Offset, int Size)
+{
+    public bool IsNull => Type == 0;
+}
+
+// The rendered document ("X" = resolved): what ToXml writes and the System/Data fields come from.
+internal sealed class XElement(string name)
+{
+    public readonly string Name = name;
+    public List<KeyValuePair<string, string>>? Attributes;
+    /// <summary>Children: XElement, string (text, unescaped) or XProcessingInstruction.</summary>
+    public List<object>? Children;
+
+    public string? Attribute(string name)
+    {
+        if (Attributes is null) return null;
+        foreach (var a in Attributes) if (a.Key == name) return a.Value;
+        return null;
+    }
+
+    public XElement? Child(string name)
+    {
+        if (Children is null) return null;
+        foreach (var c in Children) if (c is XElement e && e.Name == name) return e;
+        return null;
+    }
+
+    /// <summary>The concatenated text of this element and its descendants.</summary>
+    public string Text()
+    {
+        if (Children is null || Children.Count == 0) return "";
+        if (Children.Count == 1 && Children[0] is string s) return s;
+        var sb = new System.Text.StringBuilder();
+        AppendText(sb);
+        return sb.ToString();
+    }
+
+    private void AppendText(System.Text.StringBuilder sb)
+    {
+        if (Children is null) return;
+        foreach (var c in Children)
+        {
+            if (c is string s) sb.Append(s);
+            else if (c is XElement e) e.AppendText(sb);
+        }
+    }
+
+    public bool HasElementChildren
+    {
+        get
+        {
+            if (Children is null) return false;
+            foreach (var c in Children) if (c is XElement) return true;
+            return false;
+        }
+    }
+}
+
+internal sealed class XProcessingInstruction(string target, string data)
+{
+    public readonly string Target = target;
+    public readonly string Data = data;
+}

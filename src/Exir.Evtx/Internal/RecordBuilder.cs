@@ -1,0 +1,119 @@
+using System.Globalization;
+
+namespace Exir.Evtx.Internal;
+
+/// <summary>Lifts the System fields and the EventData/UserData pairs out of a rendered event.</summary>
+internal static class RecordBuilder
+{
+    public static void Fill(EvtxRecord r, XElement root)
+    {
+        r.Root = root;
+        var system = root.Child("System");
+        if (system?.Children is not null)
+        {
+            foreach (var c in system.Children)
+            {
+                if (c is not XElement e) continue;
+                switch (e.Name)
+                {
+                    case "Provider":
+                        r.Provider = e.Attribute("Name") ?? e.Attribute("EventSourceName") ?? "";
+                        break;
+                    case "EventID":
+                        if (EvtxRecord.TryParseInt(e.Text(), out var id)) r.EventId = id;
+                        break;
+                    case "Level":
+                        if (EvtxRecord.TryParseInt(e.Text(), out var level)) r.Level = level;
+                        break;
+                    case "Channel":
+                        r.Channel = e.Text();
+                        break;
+                    case "Computer":
+                        r.Computer = e.Text();
+                        break;
+                    case "Execution":
+                        if (EvtxRecord.TryParseInt(e.Attribute("ProcessID"), out var pid)) r.ProcessId = pid;
+                        if (EvtxRecord.TryParseInt(e.Attribute("ThreadID"), out var tid)) r.ThreadId = tid;
+                        break;
+                    case "Security":
+                        r.UserSid = e.Attribute("UserID");
+                        break;
+                    case "TimeCreated":
+                        if (ParseTime(e.Attribute("SystemTime")) is { } t) r.TimestampUtc = t;
+                        break;
+                }
+            }
+        }
+
+        var data = new List<KeyValuePair<string, string>>();
+        if (root.Children is not null)
+        {
+            int unnamed = 0;
+            foreach (var c in root.Children)
+            {
+                if (c is not XElement section || section.Name is "System" or "RenderingInfo") continue;
+                Flatten(section, data, ref unnamed, 0);
+            }
+            if (data.Count > 1) MakeUnique(data);
+        }
+        r.Data = data;
+    }
+
+    private static void Flatten(XElement section, List<KeyValuePair<string, string>> data, ref int unnamed, int depth)
+    {
+        if (section.Children is null || depth > 32) return;
+        foreach (var c in section.Children)
+        {
+            if (c is not XElement e) continue;
+            if (e.Name == "Data")
+            {
+                var name = e.Attribute("Name");
+                data.Add(new(string.IsNullOrEmpty(name) ? $"Data[{++unnamed}]" : name, e.Text()));
+            }
+            else if (e.HasElementChildren) Flatten(e, data, ref unnamed, depth + 1);
+            else data.Add(new(e.Name, e.Text()));
+        }
+    }
+
+    private static void MakeUnique(List<KeyValuePair<string, string>> data)
+    {
+        HashSet<string>? seen = null;
+        for (int i = 0; i < data.Count; i++)
+        {
+            seen ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var key = data[i].Key;
+            if (seen.Add(key)) continue;
+            for (int n = 2; ; n++)
+            {
+                var candidate = $"{key}[{n}]";
+                if (seen.Add(candidate)) { data[i] = new(candidate, data[i].Value); break; }
+            }
+        }
+    }
+
+    /// <summary>Parses "yyyy-MM-ddTHH:mm:ss.fffffffZ" (any fraction length) as UTC.</summary>
+    public static DateTime? ParseTime(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return null;
+        if (s.Length == 28 && s[4] == '-' && s[10] == 'T' && s[19] == '.' && s[27] == 'Z' &&
+            Num(s, 0, 4, out var y) && Num(s, 5, 2, out var mo) && Num(s, 8, 2, out var d) && Num(s, 11, 2, out var h) &&
+            Num(s, 14, 2, out var mi) && Num(s, 17, 2, out var sec) && Num(s, 20, 7, out var frac) &&
+            y >= 1 && mo is >= 1 and <= 12 && d >= 1 && d <= DateTime.DaysInMonth(y, mo) && h < 24 && mi < 60 && sec < 60)
+            return new DateTime(y, mo, d, h, mi, sec, DateTimeKind.Utc).AddTicks(frac);
+        if (DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t))
+            return DateTime.SpecifyKind(t, DateTimeKind.Utc);
+        return null;
+    }
+
+    private static bool Num(string s, int start, int count, out int value)
+    {
+        value = 0;
+        for (int i = start; i < start + count; i++)
+        {
+            int c = s[i] - '0';
+            if ((uint)c > 9) return false;
+            value = value * 10 + c;
+        }
+        return true;
+    }
+}
