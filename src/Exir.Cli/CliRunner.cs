@@ -31,7 +31,7 @@ public static class CliRunner
             Console.Error.WriteLine($"exir: {e.Message}");
             return ExitCodes.Error;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Exir.Core.Evidence.EvidenceException or InvalidDataException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Exir.Core.Evidence.EvidenceException or InvalidDataException or FormatException or Exir.Detection.Rules.RuleDataException)
         {
             Console.Error.WriteLine($"exir: {e.Message}");
             return ExitCodes.Error;

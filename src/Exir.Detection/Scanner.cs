@@ -66,6 +66,7 @@ public sealed class Scanner
             Host = _options.Host ?? context.Host,
             ExchangeBuild = context.ExchangeBuild,
             PatchStatus = context.PatchStatus,
+            NextSteps = NextSteps.For(_rules, verdict.Kind),
             Provenance = new Provenance
             {
                 Tool = "exir",

@@ -49,6 +49,8 @@ public sealed record ScanResult
     public string? ExchangeBuild { get; init; }
     /// <summary>Patch status lines for the scanned server when its build could be found (from the knowledge base).</summary>
     public IReadOnlyList<string> PatchStatus { get; init; } = [];
+    /// <summary>What to do now, in order (from rules/report/next-steps.yaml for this verdict).</summary>
+    public IReadOnlyList<string> NextSteps { get; init; } = [];
     /// <summary>Checks that did not run, with why (e.g. CVE-2021-26857 without an Application event log).</summary>
     public IReadOnlyDictionary<string, string> ChecksNotRun => Coverage.ChecksNotRun;
 }

@@ -9,9 +9,6 @@ namespace Exir.Detection.Pipeline;
 /// </summary>
 public static class VerdictBuilder
 {
-    /// <summary>ProxyLogon exploitation in the wild began in early January 2021.</summary>
-    public static readonly DateTimeOffset AttackWindowStart = new(2021, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
     public static Verdict Build(IReadOnlyList<Finding> findings, CoverageReport coverage)
     {
         var success = findings.Where(f => f.Outcome == Outcome.Success).ToList();
@@ -57,8 +54,8 @@ public static class VerdictBuilder
             var earliest = families.Where(f => f.First is not null).Select(f => f.First!.Value).DefaultIfEmpty().Min();
             if (earliest == default)
                 parts.Add("Logs were found but no timestamps could be read from them.");
-            else if (earliest > AttackWindowStart)
-                parts.Add($"The logs only reach back to {earliest.UtcDateTime:yyyy-MM-dd}; exploitation began in January 2021 ({AttackWindowStart:yyyy-MM-dd}), so earlier attacks cannot be seen.");
+            else if (earliest > AttackWindow.Start)
+                parts.Add($"The logs only reach back to {earliest.UtcDateTime:yyyy-MM-dd}; exploitation began in January 2021 ({AttackWindow.Start:yyyy-MM-dd}), so earlier attacks cannot be seen.");
             else
                 parts.Add($"The logs reach back to {earliest.UtcDateTime:yyyy-MM-dd}, before the attack window began.");
         }
