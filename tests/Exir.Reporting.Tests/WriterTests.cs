@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+using Exir.Core.Findings;
+
+namespace Exir.Reporting.Tests;
+
+public class WriterTests
+{
+    [Fact]
+    public void JsonlCarriesTheFindingContractFieldNames()
+    {
+        var r = ReportFixtures.Hostile();
+        using var ms = new MemoryStream();
+        JsonlWriter.Write(ms, r.Findings);
+        var lines = Encoding.UTF8.GetString(ms.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var doc = JsonDocument.Parse(lines[0]);
+        var o = doc.RootElement;
+        foreach (var name in new[] { "rule_id", "title", "severity", "cves", "attack", "host", "artifact", "line", "timestamp", "client_ip", "evidence", "details", "incident" })
+            Assert.True(o.TryGetProperty(name, out _), name);
+        Assert.Equal("critical", o.GetProperty("severity").GetString());
+        Assert.Equal(42, o.GetProperty("line").GetInt64());
+        Assert.Equal("2021-03-03T05:42:01.123Z", o.GetProperty("timestamp").GetString());
+        Assert.Equal("CVE-2021-26855", o.GetProperty("cves")[0].GetString());
+        Assert.Equal(ReportFixtures.ScriptUserAgent, o.GetProperty("details").GetProperty("user_agent").GetString());
+        using var second = JsonDocument.Parse(lines[1]);
+        Assert.Equal(JsonValueKind.Null, second.RootElement.GetProperty("line").ValueKind);
+        Assert.Equal(JsonValueKind.Null, second.RootElement.GetProperty("timestamp").ValueKind);
+    }
+
+    [Fact]
+    public void CsvNeutralisesFormulasAndQuotes()
+    {
+        var r = ReportFixtures.Hostile();
+        var sw = new StringWriter();
+        CsvWriter.Write(sw, r.Findings);
+        var rows = ParseCsv(sw.ToString());
+        Assert.Equal(CsvWriter.Columns, rows[0]);
+        Assert.Equal(3, rows.Count);
+        var title = rows[2][Array.IndexOf(CsvWriter.Columns, "title")];
+        Assert.Equal("'" + ReportFixtures.Formula, title);
+        var artifact = rows[2][Array.IndexOf(CsvWriter.Columns, "artifact")];
+        Assert.StartsWith("'-cmd", artifact);
+        foreach (var row in rows.Skip(1))
+            foreach (var cell in row)
+                Assert.False(cell.Length > 0 && "=+-@\t\r".Contains(cell[0]), $"dangerous cell: {cell}");
+    }
+
+    [Fact]
+    public void TerminalTextHasNoEscapeOrControlCharacters()
+    {
+        var safe = TextSafety.ForTerminal(ReportFixtures.TerminalEscape + "\u202Efdp.exe");
+        Assert.DoesNotContain('\u001b', safe);
+        Assert.DoesNotContain('\u0007', safe);
+        Assert.DoesNotContain('\u202E', safe);
+        Assert.Contains("red", safe);
+        Assert.DoesNotContain("[2J", safe);
+        Assert.DoesNotContain("owned", safe);
+    }
+
+    [Fact]
+    public void ConsoleReportStripsEscapesAndEndsWithVerdict()
+    {
+        var r = ReportFixtures.Hostile();
+        var sw = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Ansi = Spectre.Console.AnsiSupport.No, ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+            Out = new Spectre.Console.AnsiConsoleOutput(sw),
+        });
+        ConsoleReport.Write(console, r, null);
+        var text = sw.ToString();
+        Assert.DoesNotContain('\u001b', text);
+        Assert.Contains("VERDICT: COMPROMISED", text);
+        Assert.True(text.LastIndexOf("VERDICT", StringComparison.Ordinal) > text.LastIndexOf("Coverage", text.IndexOf("VERDICT", StringComparison.Ordinal), StringComparison.Ordinal) - 1);
+    }
+
+    [Fact]
+    public void SummaryRecordsProvenanceVerdictAndCoverage()
+    {
+        var r = ReportFixtures.Hostile();
+        using var ms = new MemoryStream();
+        SummaryWriter.Write(ms, r);
+        using var doc = JsonDocument.Parse(ms.ToArray());
+        var root = doc.RootElement;
+        Assert.Equal("0.1.0", root.GetProperty("provenance").GetProperty("tool_version").GetString());
+        Assert.Equal("3 files, sha256:abc", root.GetProperty("provenance").GetProperty("rules_version").GetString());
+        Assert.Equal("COMPROMISED", root.GetProperty("verdict").GetProperty("label").GetString());
+        var fam = root.GetProperty("coverage").GetProperty("log_families")[0];
+        Assert.Equal("HttpProxy/Ecp", fam.GetProperty("family").GetString());
+        Assert.Equal("2021-02-21T05:42:01.123Z", fam.GetProperty("first").GetString());
+        Assert.False(fam.GetProperty("reaches_attack_window").GetBoolean());
+        Assert.Equal("no Application log", root.GetProperty("coverage").GetProperty("checks_not_run").GetProperty("CVE-2021-26857").GetString());
+        Assert.Equal(new string('a', 64), root.GetProperty("coverage").GetProperty("file_hashes_sha256").GetProperty("logs/a.log").GetString());
+        Assert.Equal(1, root.GetProperty("counts").GetProperty("by_severity").GetProperty("critical").GetInt32());
+    }
+
+    internal static List<string[]> ParseCsv(string text)
+    {
+        var rows = new List<string[]>();
+        var row = new List<string>();
+        var cell = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else cell.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { row.Add(cell.ToString()); cell.Clear(); }
+            else if (c == '\r') { }
+            else if (c == '\n') { row.Add(cell.ToString()); cell.Clear(); rows.Add(row.ToArray()); row.Clear(); }
+            else cell.Append(c);
+        }
+        return rows;
+    }
+}
