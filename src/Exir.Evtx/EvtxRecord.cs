@@ -16,8 +16,13 @@ namespace Exir.Evtx;
 /// </remarks>
 public sealed class EvtxRecord
 {
-    /// <summary>Record identifier from the record header (equals System/EventRecordID on healthy records).</summary>
+    /// <summary>
+    /// System/EventRecordID, the number Windows shows; the record header's identifier when that is missing.
+    /// The two differ in exported or filtered logs (wevtutil epl renumbers the headers).
+    /// </summary>
     public ulong RecordId { get; internal set; }
+    /// <summary>The record header's identifier (its position in this file's numbering).</summary>
+    public ulong HeaderRecordId { get; internal set; }
     /// <summary>System/TimeCreated/@SystemTime (UTC, 100 ns); the record header's written time when that is missing.</summary>
     public DateTime TimestampUtc { get; internal set; }
     /// <summary>The record header's written time (UTC).</summary>

@@ -414,7 +414,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             (arr.Type & ValueFormatter.ArrayFlag) != 0)
         {
             var attrs = ResolveAttributes(e, values);
-            foreach (var item in ValueFormatter.RenderArray(_d.AsSpan(arr.Offset, arr.Size), arr.Type))
+            var items = ValueFormatter.RenderArray(_d.AsSpan(arr.Offset, arr.Size), arr.Type);
+            if (items.Count == 0) items.Add(""); // an empty array still shows its (empty) element
+            foreach (var item in items)
             {
                 Spend();
                 output.Add(new XElement(e.Name) { Attributes = attrs, Children = item.Length == 0 ? null : [item] });

@@ -107,13 +107,14 @@ internal static class ChunkReader
         var span = d.AsSpan(off);
         var r = new EvtxRecord
         {
-            RecordId = BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(8)),
+            HeaderRecordId = BinaryPrimitives.ReadUInt64LittleEndian(span.Slice(8)),
             ChunkIndex = chunkIndex,
             FromBadCrcChunk = st.BadCrc,
         };
         long written = BinaryPrimitives.ReadInt64LittleEndian(span.Slice(16));
         r.WrittenUtc = ValueFormatter.TryFileTime(written, out var w) ? w : DateTime.UnixEpoch;
         r.TimestampUtc = r.WrittenUtc;
+        r.RecordId = r.HeaderRecordId;
         try
         {
             parser.ResetBudget();
@@ -130,7 +131,7 @@ internal static class ChunkReader
         {
             st.BadRecords++;
             st.Damaged = true;
-            st.Problem(chunkIndex, $"record {r.RecordId} at 0x{off:x} ({ValueFormatter.FormatUtc(r.WrittenUtc)}): unreadable BinXML: {e.Message}");
+            st.Problem(chunkIndex, $"record {r.HeaderRecordId} at 0x{off:x} ({ValueFormatter.FormatUtc(r.WrittenUtc)}): unreadable BinXML: {e.Message}");
             return null;
         }
         if (r.Problem is null && BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(size - 4)) != (uint)size)

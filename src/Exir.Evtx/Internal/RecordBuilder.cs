@@ -38,6 +38,9 @@ internal static class RecordBuilder
                     case "Security":
                         r.UserSid = e.Attribute("UserID");
                         break;
+                    case "EventRecordID":
+                        if (ulong.TryParse(e.Text(), NumberStyles.None, CultureInfo.InvariantCulture, out var rid)) r.RecordId = rid;
+                        break;
                     case "TimeCreated":
                         if (ParseTime(e.Attribute("SystemTime")) is { } t) r.TimestampUtc = t;
                         break;
@@ -95,11 +98,19 @@ internal static class RecordBuilder
     public static DateTime? ParseTime(string? s)
     {
         if (string.IsNullOrEmpty(s)) return null;
-        if (s.Length == 28 && s[4] == '-' && s[10] == 'T' && s[19] == '.' && s[27] == 'Z' &&
+        // Fast path for "yyyy-MM-ddTHH:mm:ss.fffffffZ" with 1 to 9 fraction digits (beyond 100 ns is dropped).
+        if (s.Length is >= 22 and <= 30 && s[4] == '-' && s[10] == 'T' && s[19] == '.' && s[^1] == 'Z' &&
             Num(s, 0, 4, out var y) && Num(s, 5, 2, out var mo) && Num(s, 8, 2, out var d) && Num(s, 11, 2, out var h) &&
-            Num(s, 14, 2, out var mi) && Num(s, 17, 2, out var sec) && Num(s, 20, 7, out var frac) &&
+            Num(s, 14, 2, out var mi) && Num(s, 17, 2, out var sec) &&
             y >= 1 && mo is >= 1 and <= 12 && d >= 1 && d <= DateTime.DaysInMonth(y, mo) && h < 24 && mi < 60 && sec < 60)
-            return new DateTime(y, mo, d, h, mi, sec, DateTimeKind.Utc).AddTicks(frac);
+        {
+            int digits = s.Length - 21;
+            if (Num(s, 20, Math.Min(digits, 7), out var frac))
+            {
+                for (int i = digits; i < 7; i++) frac *= 10;
+                return new DateTime(y, mo, d, h, mi, sec, DateTimeKind.Utc).AddTicks(frac);
+            }
+        }
         if (DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t))
             return DateTime.SpecifyKind(t, DateTimeKind.Utc);
         return null;
