@@ -1,0 +1,117 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Exir.Knowledge.Assessment;
+
+namespace Exir.Knowledge.Remote;
+
+/// <summary>Renders remote check results: text (a verdict line for every probe), JSON or CSV.</summary>
+public static class CheckReportWriter
+{
+    /// <summary>The host's patch status as an inventory row (unreachable or non-Exchange hosts carry an error).</summary>
+    public static BuildAssessment ToAssessment(RemoteCheckResult r)
+    {
+        if (r.Assessment is { } a) return a with { Target = r.Host };
+        return new BuildAssessment
+        {
+            Target = r.Host, Source = "remote",
+            Error = r.Error ?? (r.IsExchange ? "Exchange version not disclosed" : "not an Exchange server (no OWA/ECP fingerprint)"),
+        };
+    }
+
+    public static string Text(IEnumerable<RemoteCheckResult> results)
+    {
+        var sb = new StringBuilder();
+        foreach (var r in results)
+        {
+            sb.AppendLine($"{r.Host}{(r.BaseUri is null || r.BaseUri.ToString().TrimEnd('/') == r.Host.TrimEnd('/') ? "" : $" ({r.BaseUri})")}");
+            foreach (var w in r.Warnings) sb.AppendLine($"  WARNING    {w}");
+            if (r.Error is not null) sb.AppendLine($"  error      {r.Error}");
+            else if (!r.IsExchange) sb.AppendLine("  exchange   no: the host answers but not like Exchange (no X-OWA-Version, OWA logon page or ECP manifest)");
+            else
+            {
+                var fp = r.Fingerprint;
+                sb.AppendLine(fp is null
+                    ? "  exchange   yes; version not disclosed"
+                    : $"  exchange   yes; build {fp.Build} from {fp.Source} ({(fp.Precision == Precision.Su ? "exact build, SUs visible" : "CU level only")})");
+                foreach (var c in r.Clues.Where(c => c != fp)) sb.AppendLine($"  clue       {c.Source}: {c.Value}");
+            }
+            foreach (var p in r.Probes)
+                sb.AppendLine($"  PROBE      {p.Name}: {ProbeResult.VerdictName(p.Verdict).ToUpperInvariant()} ({p.Detail})");
+            if (r.Assessment is { Error: null } a)
+            {
+                var block = AssessmentWriter.Text([a]).Split('\n').Skip(1).Where(l => l.Length > 0);
+                foreach (var l in block) sb.AppendLine(l);
+            }
+            else if (r.Assessment?.Error is { } e) sb.AppendLine($"  patch      not assessed: {e}");
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    public static string Json(IEnumerable<RemoteCheckResult> results)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartArray();
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("host", r.Host);
+                w.WriteString("url", r.BaseUri?.ToString());
+                w.WriteBoolean("reachable", r.Reachable);
+                w.WriteBoolean("exchange", r.IsExchange);
+                w.WriteString("error", r.Error);
+                if (r.Fingerprint is { } fp)
+                {
+                    w.WriteStartObject("fingerprint");
+                    w.WriteString("build", fp.Build?.ToString());
+                    w.WriteString("value", fp.Value);
+                    w.WriteString("source", fp.Source);
+                    w.WriteString("precision", fp.Precision);
+                    w.WriteEndObject();
+                }
+                else w.WriteNull("fingerprint");
+                w.WriteStartArray("probes");
+                foreach (var p in r.Probes)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", p.Name);
+                    w.WriteString("cve", p.Cves);
+                    w.WriteString("verdict", ProbeResult.VerdictName(p.Verdict));
+                    w.WriteString("detail", p.Detail);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WritePropertyName("assessment");
+                if (r.Assessment is { } a) AssessmentWriter.WriteObject(w, a with { Target = r.Host });
+                else w.WriteNullValue();
+                w.WriteStartArray("warnings");
+                foreach (var x in r.Warnings) w.WriteStringValue(x);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    public static string Csv(IEnumerable<RemoteCheckResult> results)
+    {
+        var sb = new StringBuilder("host,exchange,build,precision,source,proxylogon_probe,proxyshell_probe,proxynotshell_mitigation,open_cves,action,action_text,error\n");
+        foreach (var r in results)
+        {
+            string Probe(int i) => r.Probes.Count > i ? ProbeResult.VerdictName(r.Probes[i].Verdict) : "";
+            var a = r.Assessment;
+            string?[] f =
+            [
+                r.Host, r.IsExchange ? "true" : "false", r.Fingerprint?.Build?.ToString(), r.Fingerprint?.Precision, r.Fingerprint?.Source,
+                Probe(0), Probe(1), Probe(2), a is null ? "" : string.Join(';', a.OpenCves),
+                a is { Error: null } ? BuildAssessment.ActionName(a.Action) : "", a?.ActionText, r.Error ?? a?.Error,
+            ];
+            sb.AppendLine(string.Join(',', f.Select(AssessmentWriter.CsvField)));
+        }
+        return sb.ToString();
+    }
+}
