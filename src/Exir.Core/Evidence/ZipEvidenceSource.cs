@@ -101,12 +101,13 @@ public sealed class ZipEvidenceSource : IEvidenceSource
 /// <summary>Read-only stream that ends after a fixed number of bytes.</summary>
 public sealed class BoundedReadStream(Stream inner, long limit) : Stream
 {
+    private readonly long _limit = limit;
     private long _remaining = limit;
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => limit;
-    public override long Position { get => limit - _remaining; set => throw new NotSupportedException(); }
+    public override long Length => _limit;
+    public override long Position { get => _limit - _remaining; set => throw new NotSupportedException(); }
     public override void Flush() { }
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
     public override int Read(Span<byte> buffer)
