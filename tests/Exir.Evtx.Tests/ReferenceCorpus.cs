@@ -50,17 +50,21 @@ internal static partial class ReferenceCorpus
         return ParseEvents("<root>" + text[firstEvent..] + "</root>");
     }
 
-    /// <summary>Events of the python-evtx harness output (gzip, wrapped in &lt;Events&gt;).</summary>
-    public static List<XElement> PyevtxEvents(string file)
+    /// <summary>(EventRecordID, SystemTime) of each event in the python-evtx harness output (gzip).</summary>
+    public static List<(ulong Id, string Time)> PyevtxIdsAndTimes(string file)
     {
         var path = Path.Combine(ReferenceDir, "python-evtx-0.6.1", file + ".xml.gz");
-        if (!File.Exists(path)) return [];
+        var list = new List<(ulong, string)>();
+        if (!File.Exists(path)) return list;
         using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
         using var reader = new StreamReader(gz);
-        var text = reader.ReadToEnd();
-        int start = text.IndexOf("<Event", StringComparison.Ordinal);
-        return start < 0 ? [] : ParseEvents("<root>" + text[start..].Replace("</Events>", "") + "</root>");
+        foreach (Match m in PyevtxTimeAndIdRegex().Matches(reader.ReadToEnd()))
+            list.Add((ulong.Parse(m.Groups[2].Value), m.Groups[1].Value));
+        return list;
     }
+
+    [GeneratedRegex(@"<TimeCreated SystemTime=""([^""]+)""[^<]*(?:</TimeCreated>)?\s*<EventRecordID>(\d+)</EventRecordID>")]
+    private static partial Regex PyevtxTimeAndIdRegex();
 
     public static List<XElement> ParseEvents(string xml)
     {
@@ -111,8 +115,13 @@ internal static partial class ReferenceCorpus
                 var name = e.Attribute("Name")?.Value;
                 list.Add(new(string.IsNullOrEmpty(name) ? $"Data[{++unnamed}]" : name, e.Value));
             }
-            else if (e.HasElements) Flatten(e, list, ref unnamed);
-            else list.Add(new(e.Name.LocalName, e.Value));
+            else
+            {
+                var attributes = e.Attributes().Where(a => !a.IsNamespaceDeclaration).ToList();
+                foreach (var a in attributes) list.Add(new(a.Name.LocalName, a.Value));
+                if (e.HasElements) Flatten(e, list, ref unnamed);
+                else if (attributes.Count == 0 || !e.IsEmpty) list.Add(new(e.Name.LocalName, e.Value));
+            }
         }
     }
 

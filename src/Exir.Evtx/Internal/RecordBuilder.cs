@@ -73,8 +73,17 @@ internal static class RecordBuilder
                 var name = e.Attribute("Name");
                 data.Add(new(string.IsNullOrEmpty(name) ? $"Data[{++unnamed}]" : name, e.Text()));
             }
-            else if (e.HasElementChildren) Flatten(e, data, ref unnamed, depth + 1);
-            else data.Add(new(e.Name, e.Text()));
+            else
+            {
+                // UserData: attributes become fields of their own (CAPI2's ProcessName="..."), then the
+                // element's text, or its children.
+                int attributes = 0;
+                if (e.Attributes is not null)
+                    foreach (var a in e.Attributes)
+                        if (!a.Key.StartsWith("xmlns", StringComparison.Ordinal)) { data.Add(a); attributes++; }
+                if (e.HasElementChildren) Flatten(e, data, ref unnamed, depth + 1);
+                else if (attributes == 0 || e.Children is not null) data.Add(new(e.Name, e.Text()));
+            }
         }
     }
 
