@@ -109,7 +109,7 @@ public sealed partial class RemoteChecker : IDisposable
                 Probes = runProbes ? AllProbes(ProbeVerdict.Inconclusive, "host not reachable: " + owa.Error) : [],
             };
         }
-        if (owa.Failure is not FetchFailure.None && owa.Error is not null) warnings.Add($"/owa/: {owa.Error}");
+        if (owa.Error is not null) warnings.Add($"/owa/: {owa.Error}");
 
         var clues = new List<FingerprintClue>();
         bool exchangeMarker = false;
@@ -217,8 +217,9 @@ public sealed partial class RemoteChecker : IDisposable
     {
         const string name = "ProxyNotShell URL Rewrite mitigation", cves = "CVE-2022-41040";
         var r = await _http.GetAsync(new Uri(baseUri, ProxyNotShellPath), followRedirects: false, cancellationToken: ct).ConfigureAwait(false);
-        var fixedByBuild = assessment.Cves.FirstOrDefault(c => c.Id == "CVE-2022-41040") is { State: CveState.Fixed };
-        var relevance = fixedByBuild ? " (the build already fixes CVE-2022-41040; the rule is not needed)" : "";
+        var status = assessment.Cves.FirstOrDefault(c => c.Id == "CVE-2022-41040");
+        var fixedByBuild = assessment.Error is null && (status is null || status.State == CveState.Fixed);
+        var relevance = fixedByBuild ? " (the build is not affected by or already fixes CVE-2022-41040; the rule is not needed)" : "";
         if (r.Failure is FetchFailure.ConnectionAborted)
             return new(name, cves, ProbeVerdict.MitigationActive, "request naming autodiscover+powershell was aborted (URL Rewrite AbortRequest)" + relevance);
         if (!r.Completed) return new(name, cves, ProbeVerdict.Inconclusive, "no answer: " + r.Error);
