@@ -20,6 +20,9 @@ public static class TestPaths
 
     private static string FindRepoRoot()
     {
+        var recorded = typeof(TestPaths).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "ExirRepoRoot")?.Value;
+        if (recorded is not null && File.Exists(Path.Combine(recorded, "exir.slnx"))) return recorded;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "exir.slnx"))) return dir.FullName;
         throw new InvalidOperationException("exir.slnx not found above " + AppContext.BaseDirectory);
