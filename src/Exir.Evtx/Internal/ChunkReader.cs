@@ -24,7 +24,7 @@ internal static class ChunkReader
         {
             // Last line of defence: a parser bug must not stop the file; keep what was read.
             st.Damaged = true;
-            st.Problem(chunkIndex, "unexpected " + e.GetType().Name + ": " + e.Message);
+            st.Problem(chunkIndex, "internal error " + e.GetType().Name + ": " + e.Message);
         }
         return records;
     }
