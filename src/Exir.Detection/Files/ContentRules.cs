@@ -1,0 +1,24 @@
+namespace Exir.Detection.Files;
+
+/// <summary>One matched string of a content rule: identifier, offset in the scanned bytes, the bytes.</summary>
+public sealed record ContentStringMatch(string Identifier, long Offset, ReadOnlyMemory<byte> Data);
+
+/// <summary>A content rule (YARA) that matched a file, with its metadata.</summary>
+public sealed record ContentRuleMatch(
+    string Namespace, string Rule, IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Meta,
+    IReadOnlyList<ContentStringMatch> Strings, bool BuiltIn);
+
+/// <summary>Per-file facts handed to rules as YARA external variables (LOKI/THOR rule sets use them).</summary>
+public sealed record FileFacts(string FileName, string FilePath, string Extension);
+
+/// <summary>A problem with a rule file or rule: reported in coverage, the scan goes on.</summary>
+public sealed record RuleProblem(string Path, string Message, bool Skipped);
+
+/// <summary>Compiled content rules; implementations are thread-safe (one instance scans on all cores).</summary>
+public interface IContentRules
+{
+    /// <summary>Rules that compiled, for the report's provenance.</summary>
+    int RuleCount { get; }
+    IReadOnlyList<RuleProblem> Problems { get; }
+    IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts);
+}

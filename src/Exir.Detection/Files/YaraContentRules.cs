@@ -1,0 +1,93 @@
+using Exir.Core;
+using Exir.Yara;
+
+namespace Exir.Detection.Files;
+
+/// <summary>
+/// The file hunt's YARA rules: the team's built-in rules (rules/yara/*.yar) plus any files and folders
+/// the user adds with --yara. A rule or file the engine cannot use is reported and skipped; the rest runs.
+/// </summary>
+public sealed class YaraContentRules : IContentRules
+{
+    public const string BuiltInFolder = "yara";
+    private static readonly string[] RuleExtensions = [".yar", ".yara", ".rule", ".rules"];
+
+    private readonly YaraRules _rules;
+    private readonly HashSet<string> _builtInNamespaces;
+
+    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<RuleProblem> problems)
+    {
+        _rules = rules;
+        _builtInNamespaces = builtIn;
+        Problems = problems;
+    }
+
+    public int RuleCount => _rules.Rules.Count;
+    public IReadOnlyList<RuleProblem> Problems { get; }
+    public YaraRules Compiled => _rules;
+
+    /// <summary>Compiles the built-in rules and the user's extra rule files or folders (searched recursively).</summary>
+    public static YaraContentRules Load(DataFiles rules, IReadOnlyList<string> extra, bool builtIn = true)
+    {
+        var compiler = new YaraCompiler();
+        var problems = new List<RuleProblem>();
+        var builtInNs = new HashSet<string>(StringComparer.Ordinal);
+        if (builtIn)
+        {
+            foreach (var file in rules.List(BuiltInFolder, ".yar"))
+            {
+                var ns = "exir/" + Path.GetFileNameWithoutExtension(file);
+                builtInNs.Add(ns);
+                compiler.AddSource(rules.ReadAllText(file), "rules/" + file, ns);
+            }
+        }
+        foreach (var entry in extra)
+        {
+            if (File.Exists(entry)) { compiler.AddFile(entry, "user/" + Path.GetFileName(entry)); continue; }
+            if (!Directory.Exists(entry))
+            {
+                problems.Add(new RuleProblem(entry, "--yara: no such file or folder", Skipped: true));
+                continue;
+            }
+            IEnumerable<string> files;
+            try
+            {
+                files = Directory.EnumerateFiles(entry, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
+                    .Where(f => RuleExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+                    .Order(StringComparer.Ordinal).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problems.Add(new RuleProblem(entry, "--yara: folder not readable: " + e.Message, Skipped: true));
+                continue;
+            }
+            foreach (var f in files)
+                compiler.AddFile(f, "user/" + Path.GetRelativePath(entry, f).Replace('\\', '/'));
+        }
+        foreach (var d in compiler.Diagnostics)
+        {
+            var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
+            problems.Add(new RuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
+        }
+        return new YaraContentRules(compiler.Compile(), builtInNs, problems);
+    }
+
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts)
+    {
+        var externals = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["filename"] = facts.FileName,
+            ["filepath"] = facts.FilePath,
+            ["extension"] = facts.Extension,
+        };
+        var matches = _rules.Scan(data, externals);
+        if (matches.Count == 0) return [];
+        var result = new List<ContentRuleMatch>(matches.Count);
+        foreach (var m in matches)
+        {
+            var strings = m.Strings.Select(s => new ContentStringMatch(s.Identifier, s.Offset, s.Data)).ToList();
+            result.Add(new ContentRuleMatch(m.Rule.Namespace, m.Rule.Name, m.Rule.Tags, m.Rule.Meta, strings, _builtInNamespaces.Contains(m.Rule.Namespace)));
+        }
+        return result;
+    }
+}
