@@ -163,7 +163,7 @@ public sealed class ExchangeKnowledge
                 var esu = r["esu_lines"].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .Select(ExchangeBuild.Parse).ToList();
                 list.Add(new ProductLifecycle(r["product"], r["name"], ExchangeBuild.Parse(r["build_from"]), ExchangeBuild.Parse(r["build_to"]),
-                    ProductLifecycle.ParseDate(r["extended_end"]), ProductLifecycle.ParseDate(r["esu_end"]), esu, r["migrate_to"], r["source"]));
+                    ProductLifecycle.ParseDate(r["extended_end"]), ProductLifecycle.ParseDate(r["esu_end"]), esu, r["migrate_to"], r["source"], r.OrNull("esu_end")));
             }
             catch (FormatException e)
             {

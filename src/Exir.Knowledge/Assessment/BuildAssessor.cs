@@ -63,8 +63,10 @@ internal static class BuildAssessor
         var productLatest = kb.LatestForProduct(product);
         // Open CVEs fixable without leaving this CU: each has an SU/CU rule on this very line, and the
         // line's newest build is at or past every minimum.
-        bool fixInLine = open.Count > 0 && lineLatest is not null && open.All(c =>
-            c.Rule is { Kind: FixKind.SecurityUpdate or FixKind.CumulativeUpdate, MinFixed: { } min } && min.SameLine(build) && lineLatest.Build >= min);
+        bool FixableInLine(Evaluated c) => lineLatest is not null &&
+            c.Rule is { Kind: FixKind.SecurityUpdate or FixKind.CumulativeUpdate, MinFixed: { } min } && min.SameLine(build) && lineLatest.Build >= min;
+        bool fixInLine = open.Count > 0 && open.All(FixableInLine);
+        var noLineFix = string.Join(", ", open.Where(c => !FixableInLine(c)).Select(c => c.Status.Id));
         var recommended = fixInLine ? lineLatest : productLatest;
         var recRef = recommended is null ? null : new UpdateRef(recommended.Name, recommended.Kb, recommended.Build.ToString());
         var openList = string.Join(", ", open.Select(c => c.Status.Id));
@@ -82,23 +84,24 @@ internal static class BuildAssessor
             if (supported)
             {
                 action = RecommendedAction.Patch;
-                text.Add($"{installVerb} {installText} now: fixes {openList}.");
+                text.Add($"{installVerb} {installText} now.");
             }
             else if (fixInLine)
             {
                 action = RecommendedAction.Patch;
-                text.Add($"{installVerb} {installText} now: fixes {openList}.");
+                text.Add($"{installVerb} {installText} now.");
                 text.Add($"Then migrate: {product.Name} is {supportStatus}; move to {product.MigrateTo}.");
             }
             else
             {
                 action = RecommendedAction.ShutdownMigrate;
-                text.Add($"No update for this version fixes {openList} and {product.Name} is {supportStatus}: shut the server down or cut it off from the internet, and migrate to {product.MigrateTo}.");
+                text.Add($"{product.Name} is {supportStatus}, and no update for this CU fixes {noLineFix}: shut the server down or cut it off from the internet, and migrate to {product.MigrateTo}.");
                 if (recommended is not null) text.Add($"Stop-gap only while migrating: {installVerb.ToLowerInvariant()} {installText}.");
             }
             var mitigations = open.Select(c => c.Status.InterimMitigation).Where(m => m is not null).Distinct().ToList();
             if (mitigations.Count > 0)
                 text.Add("Interim mitigations, only as a last resort until then: " + string.Join("; ", mitigations) + ".");
+            text.Add($"Open: {openList}.");
         }
         else if (!supported)
         {

@@ -57,7 +57,7 @@ public sealed record CveFixRule(
 /// <summary>Support dates of one product (a row of lifecycle.tsv).</summary>
 public sealed record ProductLifecycle(
     string Product, string Name, ExchangeBuild From, ExchangeBuild To, DateOnly? ExtendedEnd,
-    DateOnly? EsuEnd, IReadOnlyList<ExchangeBuild> EsuLines, string MigrateTo, string Source)
+    DateOnly? EsuEnd, IReadOnlyList<ExchangeBuild> EsuLines, string MigrateTo, string Source, string? EsuEndText = null)
 {
     public bool Contains(ExchangeBuild build) => build.Line >= From.Line && build.Line <= To.Line;
 
@@ -67,8 +67,8 @@ public sealed record ProductLifecycle(
         if (ExtendedEnd is null) return (true, "supported (Modern Lifecycle: while kept current)");
         if (date <= ExtendedEnd) return (true, $"supported until {ExtendedEnd:yyyy-MM-dd}");
         if (EsuEnd is { } esu && date <= esu && EsuLines.Any(l => l.SameLine(build)))
-            return (true, $"extended support ended {ExtendedEnd:yyyy-MM-dd}; covered by paid Extended Security Updates until {esu:yyyy-MM-dd}");
-        var extra = EsuEnd is { } e ? $" (paid ESU for the last CUs ended {e:yyyy-MM-dd})" : "";
+            return (true, $"extended support ended {ExtendedEnd:yyyy-MM-dd}; covered by paid Extended Security Updates until {EsuEndText ?? esu.ToString("yyyy-MM-dd")}");
+        var extra = EsuEnd is { } e ? $" (paid ESU for the last CUs ended {EsuEndText ?? e.ToString("yyyy-MM-dd")})" : "";
         return (false, $"out of support since {ExtendedEnd:yyyy-MM-dd}{extra}");
     }
 

@@ -1,0 +1,189 @@
+using System.CommandLine;
+using System.Globalization;
+using Exir.Core.Coverage;
+using Exir.Core.Evidence;
+using Exir.Knowledge;
+using Exir.Knowledge.Assessment;
+using Exir.Knowledge.Builds;
+using Exir.Knowledge.Remote;
+
+namespace Exir.Cli.Commands;
+
+/// <summary>exir inventory: patch status and recommended action from a build number, a collection, or a fleet of hosts.</summary>
+public static class InventoryCommand
+{
+    public static Command Create()
+    {
+        var targets = new Argument<string[]>("TARGET")
+        {
+            Description = "Build numbers as pasted (15.1.2176.2, 15.01.2176.002, \"Version 15.1 (Build 2176.2)\", 15.1.2176 for CU level), " +
+                          "or paths to a collection, mounted drive or .zip (the build is read from ExSetup.exe, OWA version folders or log headers)",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var hosts = new Option<string?>("--hosts") { Description = "File of hosts (CSV with a host/server/url column, or one per line): fingerprint each over HTTP(S), concurrently" };
+        var common = new CommonOptions();
+        var cmd = new Command("inventory", "Patch status of Exchange servers: product, CU, SU, support status, open exploited CVEs with the fixing update, " +
+                                           "and the action to take (patch, shutdown-migrate, none).\n" +
+                                           "With --hosts: scan only systems you are authorised to test.\n" +
+                                           "Exit codes: 0 all patched, 1 any open CVE or unsupported version, 2 could not run.")
+        {
+            targets, hosts,
+        };
+        common.AddTo(cmd);
+        cmd.SetAction(parse =>
+        {
+            var format = common.Format(parse);
+            var kb = common.LoadKnowledge(parse);
+            var asOf = common.AsOf(parse);
+            var list = new List<BuildAssessment>();
+            foreach (var t in JoinPastedVersions(parse.GetValue(targets) ?? []))
+                list.Add(AssessTarget(kb, t, asOf));
+            if (parse.GetValue(hosts) is { } hostFile)
+            {
+                var results = common.RunFleet(parse, kb, ReadHosts(hostFile), runProbes: false);
+                list.AddRange(results.Select(CheckReportWriter.ToAssessment));
+            }
+            if (list.Count == 0) throw new UsageException("give at least one build number, path, or --hosts FILE");
+            Print(list, format, kb);
+            return BuildAssessment.ExitCodeFor(list);
+        });
+        return cmd;
+    }
+
+    internal static IReadOnlyList<string> ReadHosts(string file)
+    {
+        using var reader = File.OpenText(file);
+        var hosts = FleetRunner.ReadHostList(reader);
+        if (hosts.Count == 0) throw new UsageException($"no hosts in {file}");
+        return hosts;
+    }
+
+    private static BuildAssessment AssessTarget(ExchangeKnowledge kb, string target, DateOnly asOf)
+    {
+        if (ExchangeBuild.TryParse(target, out var build)) return kb.Assess(build, "argument", target, asOf);
+        if (Directory.Exists(target) || File.Exists(target))
+        {
+            try
+            {
+                using var source = EvidenceSource.Open(target);
+                var coverage = new CoverageReport();
+                var a = kb.AssessCollection(source, coverage, asOf);
+                return coverage.Issues.Count == 0 ? a
+                    : a with { Notes = [.. a.Notes, $"{coverage.Issues.Count} file(s) could not be read or parsed: " + string.Join("; ", coverage.Issues.Take(3).Select(i => $"{i.Path}: {i.Message}"))] };
+            }
+            catch (EvidenceException e)
+            {
+                return new BuildAssessment { Target = target, Source = "collection", Error = e.Message, KnowledgeVersion = kb.Version };
+            }
+        }
+        return new BuildAssessment { Target = target, Source = "argument", KnowledgeVersion = kb.Version, Error = $"'{target}' is neither an Exchange build number nor an existing path" };
+    }
+
+    /// <summary>An unquoted "Version 15.1 (Build 2176.2)" arrives as four words: put it back together.</summary>
+    internal static IEnumerable<string> JoinPastedVersions(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].Equals("Version", StringComparison.OrdinalIgnoreCase) && i + 3 < args.Length)
+            {
+                var joined = string.Join(' ', args[i..(i + 4)]);
+                if (ExchangeBuild.TryParse(joined, out _)) { yield return joined; i += 3; continue; }
+            }
+            yield return args[i];
+        }
+    }
+
+    private static void Print(List<BuildAssessment> list, string format, ExchangeKnowledge kb)
+    {
+        switch (format)
+        {
+            case "json":
+                Console.Out.Write(AssessmentWriter.Json(list));
+                Console.Error.WriteLine($"exir: knowledge {kb.Version} ({kb.Origin})");
+                return;
+            case "csv":
+                Console.Out.Write(AssessmentWriter.Csv(list));
+                Console.Error.WriteLine($"exir: knowledge {kb.Version} ({kb.Origin})");
+                return;
+        }
+        Console.Out.WriteLine($"knowledge: {kb.Version} ({kb.Origin})");
+        Console.Out.WriteLine();
+        Console.Out.Write(AssessmentWriter.Text(list));
+        if (list.Count > 1) Summary(list);
+    }
+
+    /// <summary>One line per server after the details: plain columns, so it survives pipes and narrow terminals.</summary>
+    internal static void Summary(IReadOnlyList<BuildAssessment> list)
+    {
+        var rows = new List<string[]> { new[] { "SERVER", "BUILD", "VERSION", "PREC", "SUPPORTED", "OPEN", "ACTION" } };
+        foreach (var a in list)
+            rows.Add(
+            [
+                a.Target == a.BuildText ? "-" : a.Target, a.Build?.ToString() ?? a.BuildText ?? "",
+                a.Error is null ? $"{a.Product?.Replace("Exchange Server ", "").Replace("Subscription Edition", "SE")} {a.Cu} {a.Su}".Trim() : "?",
+                a.Error is null ? a.Precision : "", a.Error is null ? (a.Supported ? "yes" : "no") : "",
+                a.OpenCves.Count.ToString(CultureInfo.InvariantCulture),
+                a.Error is not null ? "could-not-assess" : BuildAssessment.ActionName(a.Action),
+            ]);
+        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => Math.Min(r[i].Length, 48))).ToArray();
+        foreach (var r in rows)
+            Console.Out.WriteLine(string.Join("  ", r.Select((c, i) => (c.Length > 48 ? c[..45] + "..." : c).PadRight(widths[i]))).TrimEnd());
+    }
+}
+
+/// <summary>Options shared by inventory and check: output, knowledge, date, and the remote limits.</summary>
+internal sealed class CommonOptions
+{
+    public readonly Option<string> FormatOption = new("--format", "-f") { Description = "table (default), json or csv", DefaultValueFactory = _ => "table" };
+    public readonly Option<bool> Json = new("--json") { Description = "Same as --format json" };
+    public readonly Option<string?> Knowledge = new("--knowledge") { Description = "Use the knowledge tables in this folder (exchange-builds.tsv, cve-fixes.tsv, lifecycle.tsv, VERSION) instead of the built-in copy" };
+    public readonly Option<string?> AsOfOption = new("--as-of") { Description = "Judge support status on this date (YYYY-MM-DD; default today)" };
+    public readonly Option<bool> Insecure = new("--insecure") { Description = "Accept untrusted TLS certificates (self-signed lab servers); prints a warning" };
+    public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds per HTTP request, body included", DefaultValueFactory = _ => 10 };
+    public readonly Option<int> MaxRedirects = new("--max-redirects") { Description = "Redirects followed per request (same host only)", DefaultValueFactory = _ => 5 };
+    public readonly Option<int> MaxBodyKb = new("--max-body-kb") { Description = "Response bytes read per request, in KiB", DefaultValueFactory = _ => 512 };
+    public readonly Option<int> Concurrency = new("--concurrency") { Description = "Hosts checked at once", DefaultValueFactory = _ => 8 };
+
+    public void AddTo(Command cmd)
+    {
+        foreach (var o in new Option[] { FormatOption, Json, Knowledge, AsOfOption, Insecure, Timeout, MaxRedirects, MaxBodyKb, Concurrency })
+            cmd.Options.Add(o);
+    }
+
+    public string Format(ParseResult parse)
+    {
+        var f = parse.GetValue(Json) ? "json" : (parse.GetValue(FormatOption) ?? "table").ToLowerInvariant();
+        return f is "table" or "json" or "csv" ? f : throw new UsageException($"unknown format '{f}' (table, json, csv)");
+    }
+
+    public ExchangeKnowledge LoadKnowledge(ParseResult parse)
+    {
+        var kb = ExchangeKnowledge.Load(parse.GetValue(Knowledge));
+        foreach (var p in kb.Problems.Take(20)) Console.Error.WriteLine($"exir: knowledge: {p}");
+        return kb;
+    }
+
+    public DateOnly AsOf(ParseResult parse) => parse.GetValue(AsOfOption) is { } s
+        ? DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : throw new UsageException($"--as-of: '{s}' is not YYYY-MM-DD")
+        : DateOnly.FromDateTime(DateTime.UtcNow);
+
+    public RemoteCheckOptions Remote(ParseResult parse)
+    {
+        var seconds = parse.GetValue(Timeout);
+        if (seconds is <= 0 or > 600) throw new UsageException("--timeout: give 0 < seconds <= 600");
+        var insecure = parse.GetValue(Insecure);
+        if (insecure) Console.Error.WriteLine("exir: WARNING: --insecure: TLS certificates are not verified; an impostor could answer in the server's place.");
+        return new RemoteCheckOptions
+        {
+            Timeout = TimeSpan.FromSeconds(seconds), Insecure = insecure, AsOf = AsOf(parse),
+            MaxRedirects = Math.Clamp(parse.GetValue(MaxRedirects), 0, 20),
+            MaxBodyBytes = Math.Clamp(parse.GetValue(MaxBodyKb), 4, 64 * 1024) * 1024,
+        };
+    }
+
+    public IReadOnlyList<RemoteCheckResult> RunFleet(ParseResult parse, ExchangeKnowledge kb, IReadOnlyList<string> hosts, bool runProbes)
+    {
+        using var checker = new RemoteChecker(kb, Remote(parse));
+        return FleetRunner.RunAsync(checker, hosts, Math.Clamp(parse.GetValue(Concurrency), 1, 64), runProbes).GetAwaiter().GetResult();
+    }
+}
