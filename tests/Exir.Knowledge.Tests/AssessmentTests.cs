@@ -187,6 +187,16 @@ public class AssessmentTests
     }
 
     [Fact]
+    public void UnassessableInputHasNoActionInJson()
+    {
+        using var doc = JsonDocument.Parse(AssessmentWriter.Json([Kb.Assess("8.3.83.6")]));
+        var o = doc.RootElement[0];
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("action").ValueKind);
+        Assert.Equal(JsonValueKind.Null, o.GetProperty("precision").ValueKind);
+        Assert.Contains("not a build of any Exchange version", o.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public void CsvQuotesAndDefusesFormulas()
     {
         var csv = AssessmentWriter.Csv([Kb.Assess("=cmd|' /C calc'!A0")]);

@@ -35,7 +35,7 @@ public static class AssessmentWriter
         w.WriteString("release_name", a.ReleaseName);
         w.WriteString("release_date", a.ReleaseDate);
         w.WriteString("kb", a.Kb);
-        w.WriteString("precision", a.Precision);
+        w.WriteString("precision", a.Error is null ? a.Precision : null);
         w.WriteString("source", a.Source);
         w.WriteBoolean("known_build", a.Known);
         w.WriteBoolean("supported", a.Supported);
@@ -100,7 +100,7 @@ public static class AssessmentWriter
         {
             string?[] f =
             [
-                a.Target, a.BuildText, a.Product, a.Cu, a.Su, a.Precision, a.Source, a.Error is null ? (a.Supported ? "true" : "false") : "",
+                a.Target, a.BuildText, a.Product, a.Cu, a.Su, a.Error is null ? a.Precision : null, a.Source, a.Error is null ? (a.Supported ? "true" : "false") : "",
                 string.Join(';', a.OpenCves), a.FixedBy?.Name, a.FixedBy?.Kb, a.Error is null ? BuildAssessment.ActionName(a.Action) : "",
                 a.Error is null ? a.ActionText : a.Error, a.KnowledgeVersion, a.Error,
             ];
