@@ -1,0 +1,555 @@
+using System.Buffers;
+using System.Text;
+
+namespace Exir.Logs;
+
+public sealed record LogReaderOptions
+{
+    /// <summary>
+    /// Literals (case-insensitive) a line must contain to be returned by <see cref="LogReader.Read"/>.
+    /// Other lines are counted and skipped without being split. Null returns every data line.
+    /// </summary>
+    public SearchValues<string>? Prefilter { get; init; }
+    /// <summary>Longer lines are counted as malformed and skipped up to the next newline; memory stays bounded.</summary>
+    public int MaxLineChars { get; init; } = 64 * 1024;
+    /// <summary>When #Fields is missing, use the format's known default list if a line has exactly its column count.</summary>
+    public bool UseDefaultFields { get; init; } = true;
+}
+
+/// <summary>What one pass over a file saw; merged into coverage once per file.</summary>
+public sealed class LogReadStats
+{
+    private readonly HashSet<DateOnly> _days = [];
+    public long Lines { get; internal set; }
+    public long MalformedLines { get; internal set; }
+    public long OverlongLines { get; internal set; }
+    public long BinaryLines { get; internal set; }
+    public long ColumnMismatchLines { get; internal set; }
+    /// <summary>Data lines read while no field list was known (header missing and no safe default).</summary>
+    public long UnparsedLines { get; internal set; }
+    public bool TruncatedLastLine { get; internal set; }
+    public DateTimeOffset? First { get; private set; }
+    public DateTimeOffset? Last { get; private set; }
+    public IReadOnlyCollection<DateOnly> Days => _days;
+    public string Encoding { get; internal set; } = "utf-8";
+    /// <summary>Things worth a line in the coverage section (missing header, default field list used...).</summary>
+    public List<string> Notes { get; } = [];
+
+    internal void AddTime(DateTimeOffset t)
+    {
+        if (First is null || t < First) First = t;
+        if (Last is null || t > Last) Last = t;
+        _days.Add(DateOnly.FromDateTime(t.UtcDateTime));
+    }
+}
+
+/// <summary>
+/// Streams an IIS W3C or Exchange CSV log once with pooled buffers. Lines that do not contain a prefilter
+/// literal are counted (and sampled for the coverage time span) but never split; matching lines are split
+/// by the current #Fields header (which may change mid-file). Bad input never throws: overlong, binary,
+/// shifted or header-less lines are counted in <see cref="Stats"/>. Only I/O errors of the stream propagate.
+/// </summary>
+public sealed class LogReader : IDisposable
+{
+    private const int ByteChunk = 128 * 1024;
+
+    private readonly Stream _stream;
+    private readonly LogReaderOptions _options;
+    private readonly SearchValues<string>? _prefilter;
+    private readonly char _separator;
+    private byte[] _bytes;
+    private char[] _chars;
+    private int _byteStart, _byteEnd;
+    private int _pos, _end;          // unread chars are _chars[_pos.._end]; _pos is always at a line start
+    private bool _bytesEof, _charsEof, _started, _skippingOverlong;
+    private Decoder? _decoder;
+    private int _dirSearchedTo = -1, _dirAt = -1; // cache of the next "\n#" so many hits stay linear
+    private long _nextLineNumber = 1;
+
+    // Current record
+    private int _lineStart, _lineLength;
+    private int[] _fieldStart = ArrayPool<int>.Shared.Rent(128);
+    private int[] _fieldLength = ArrayPool<int>.Shared.Rent(128);
+    private bool[] _fieldUnescaped = ArrayPool<bool>.Shared.Rent(128);
+    private char[] _scratch = ArrayPool<char>.Shared.Rent(4096);
+    private int _scratchUsed, _fieldCount;
+
+    public LogReader(Stream stream, LogFormat format, LogReaderOptions? options = null)
+    {
+        _stream = stream;
+        Format = format;
+        _options = options ?? new LogReaderOptions();
+        _prefilter = _options.Prefilter;
+        _separator = format == LogFormat.IisW3c ? ' ' : ',';
+        _bytes = ArrayPool<byte>.Shared.Rent(ByteChunk);
+        _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, _options.MaxLineChars * 2 + 1024));
+    }
+
+    public LogFormat Format { get; }
+    public LogReadStats Stats { get; } = new();
+    public LogSchema? Schema { get; private set; }
+    public string? Software { get; private set; }
+    /// <summary>The first "#Version:" seen (for Exchange logs the build, e.g. 15.01.2375.007).</summary>
+    public string? Version { get; private set; }
+    public string? LogType { get; private set; }
+
+    /// <summary>The current line, without its line terminator. Valid until the next <see cref="Read"/>.</summary>
+    public ReadOnlySpan<char> Line => _chars.AsSpan(_lineStart, _lineLength);
+    /// <summary>1-based line number of the current line in the file.</summary>
+    public long LineNumber { get; private set; }
+    /// <summary>Timestamp of the current line (UTC) when its fields carry one.</summary>
+    public DateTimeOffset? Timestamp { get; private set; }
+    /// <summary>True when the current line's column count differs from the header's.</summary>
+    public bool ColumnMismatch { get; private set; }
+    public int FieldCount => _fieldCount;
+
+    /// <summary>Advances to the next data line that passes the prefilter. False at the end of the file.</summary>
+    public bool Read()
+    {
+        while (true)
+        {
+            if (_pos >= _end || _skippingOverlong)
+            {
+                if (_skippingOverlong && _pos < _end)
+                {
+                    int nl = _chars.AsSpan(_pos, _end - _pos).IndexOf('\n');
+                    if (nl >= 0)
+                    {
+                        _pos += nl + 1;
+                        _skippingOverlong = false;
+                        continue;
+                    }
+                    _pos = _end;
+                }
+                if (_charsEof) { _skippingOverlong = false; return false; }
+                Fill();
+                continue;
+            }
+
+            var span = _chars.AsSpan(_pos, _end - _pos);
+            int hit = NextInteresting(span);
+            if (hit < 0)
+            {
+                int lastNl = span.LastIndexOf('\n');
+                if (lastNl >= 0)
+                {
+                    Skipped(_pos, lastNl + 1);
+                    _pos += lastNl + 1;
+                    continue;
+                }
+                if (!_charsEof)
+                {
+                    if (span.Length > _options.MaxLineChars) { StartOverlong(); continue; }
+                    Fill();
+                    continue;
+                }
+                // A last line without newline and no literal in it: still counted and sampled.
+                Skipped(_pos, span.Length);
+                Stats.TruncatedLastLine = true;
+                _pos = _end;
+                return false;
+            }
+
+            int ls = hit == 0 ? 0 : span[..hit].LastIndexOf('\n') + 1;
+            int rel = span[ls..].IndexOf('\n');
+            bool terminated = rel >= 0;
+            if (!terminated && !_charsEof)
+            {
+                if (ls > 0) { Skipped(_pos, ls); _pos += ls; }
+                if (_end - _pos > _options.MaxLineChars) { StartOverlong(); continue; }
+                Fill();
+                continue;
+            }
+            int len = terminated ? rel : span.Length - ls;
+            if (ls > 0) Skipped(_pos, ls);
+            int start = _pos + ls;
+            _pos = start + len + (terminated ? 1 : 0);
+            long number = _nextLineNumber++;
+            Stats.Lines++;
+            if (!terminated) Stats.TruncatedLastLine = true;
+            if (len > _options.MaxLineChars)
+            {
+                Stats.MalformedLines++;
+                Stats.OverlongLines++;
+                continue;
+            }
+            if (len > 0 && _chars[start + len - 1] == '\r') len--;
+            var line = _chars.AsSpan(start, len);
+            if (line.Length > 0 && line[0] == '#')
+            {
+                Directive(line);
+                continue;
+            }
+            if (line.IsEmpty) continue;
+            if (line.ContainsAny('\0', '\uFFFD'))
+            {
+                // Binary junk or invalid text: counted, but still handed over (a damaged line can still hold an attack).
+                Stats.MalformedLines++;
+                Stats.BinaryLines++;
+            }
+            _lineStart = start;
+            _lineLength = len;
+            LineNumber = number;
+            ParseCurrent(true);
+            if (ColumnMismatch) { Stats.ColumnMismatchLines++; Stats.MalformedLines++; }
+            return true;
+        }
+    }
+
+    /// <summary>The current line's field by index (empty when absent; W3C "-" reads as empty).</summary>
+    public ReadOnlySpan<char> Field(int index)
+    {
+        if ((uint)index >= (uint)_fieldCount) return default;
+        var v = _fieldUnescaped[index]
+            ? _scratch.AsSpan(_fieldStart[index], _fieldLength[index])
+            : _chars.AsSpan(_lineStart + _fieldStart[index], _fieldLength[index]);
+        return Format == LogFormat.IisW3c && v.Length == 1 && v[0] == '-' ? default : v;
+    }
+
+    /// <summary>The current line's field by header name or role name (see <see cref="LogSchema.IndexOf"/>).</summary>
+    public ReadOnlySpan<char> Field(string name) => Schema is null ? default : Field(Schema.IndexOf(name));
+
+    public bool HasField(string name) => Schema is not null && Schema.IndexOf(name) is int i && i >= 0 && i < _fieldCount;
+
+    private int NextInteresting(ReadOnlySpan<char> span)
+    {
+        if (span[0] == '#') return 0;
+        if (_prefilter is null) return 0;
+        int lit = span.IndexOfAny(_prefilter);
+        // Directives ("\n#") must be seen even when no literal is near: #Fields can change mid-file.
+        int dirAbs;
+        if (_dirSearchedTo >= _pos && (_dirAt < 0 || _dirAt >= _pos)) dirAbs = _dirAt;
+        else
+        {
+            int d = span.IndexOf("\n#", StringComparison.Ordinal);
+            dirAbs = d < 0 ? -1 : _pos + d + 1;
+            _dirAt = dirAbs;
+            _dirSearchedTo = _end;
+        }
+        if (_dirSearchedTo < _end && dirAbs < 0)
+        {
+            // New data arrived since the cached search; search only what is new (minus one char for a split "\n#").
+            int from = Math.Max(_pos, _dirSearchedTo - 1);
+            int d = _chars.AsSpan(from, _end - from).IndexOf("\n#", StringComparison.Ordinal);
+            dirAbs = d < 0 ? -1 : from + d + 1;
+            _dirAt = dirAbs;
+            _dirSearchedTo = _end;
+        }
+        int dir = dirAbs < 0 ? -1 : dirAbs - _pos;
+        if (lit < 0) return dir;
+        if (dir < 0) return lit;
+        return Math.Min(lit, dir);
+    }
+
+    private void StartOverlong()
+    {
+        Stats.Lines++;
+        Stats.MalformedLines++;
+        Stats.OverlongLines++;
+        _nextLineNumber++;
+        _skippingOverlong = true;
+        _pos = _end;
+    }
+
+    /// <summary>Complete lines passed over by the prefilter: counted, checked for binary junk, sampled for time.</summary>
+    private void Skipped(int start, int length)
+    {
+        if (length <= 0) return;
+        var region = _chars.AsSpan(start, length);
+        int lines = region.Count('\n');
+        if (region[^1] != '\n') lines++;
+        Stats.Lines += lines;
+        _nextLineNumber += lines;
+        if (region.ContainsAny('\0', '\uFFFD'))
+        {
+            foreach (var l in region.EnumerateLines())
+                if (l.ContainsAny('\0', '\uFFFD')) { Stats.MalformedLines++; Stats.BinaryLines++; }
+        }
+        if (Schema is null) { CountUnparsed(region); return; }
+        // Logs are written in time order: the first and last line bound the region. Only when they fall
+        // on different days is every line's date read, so each day with records is known (gap report).
+        var first = SampleTime(FirstDataLine(region));
+        var last = SampleTime(LastDataLine(region));
+        if (first is { } f && last is { } l2 && f.UtcDateTime.Date != l2.UtcDateTime.Date)
+            foreach (var line in region.EnumerateLines()) SampleTime(line);
+    }
+
+    private void CountUnparsed(ReadOnlySpan<char> region)
+    {
+        foreach (var l in region.EnumerateLines())
+        {
+            var line = l.TrimEnd('\r');
+            if (line.IsEmpty || line[0] == '#') continue;
+            if (TryAdoptDefault(line)) { SampleTime(line); continue; }
+            Stats.UnparsedLines++;
+        }
+    }
+
+    private static ReadOnlySpan<char> FirstDataLine(ReadOnlySpan<char> region)
+    {
+        foreach (var l in region.EnumerateLines())
+            if (!l.IsEmpty && l[0] != '#') return l;
+        return default;
+    }
+
+    private static ReadOnlySpan<char> LastDataLine(ReadOnlySpan<char> region)
+    {
+        var r = region.TrimEnd("\r\n");
+        while (!r.IsEmpty)
+        {
+            int nl = r.LastIndexOf('\n');
+            var l = r[(nl + 1)..];
+            if (!l.IsEmpty && l[0] != '#') return l;
+            if (nl < 0) break;
+            r = r[..nl];
+        }
+        return default;
+    }
+
+    private DateTimeOffset? SampleTime(ReadOnlySpan<char> line)
+    {
+        line = line.TrimEnd('\r');
+        if (line.IsEmpty || line[0] == '#' || Schema is null) return null;
+        if (_firstDataLine is null) { _firstDataLine = line.Length > 8192 ? line[..8192].ToString() : line.ToString(); _firstDataSchema = Schema; }
+        DateTimeOffset? t = null;
+        if (Schema.TimestampIndex >= 0)
+        {
+            if (TryNthField(line, Schema.TimestampIndex, out var v)) t = LogTime.ParseIso(v);
+        }
+        else if (Schema.DateIndex >= 0 && Schema.TimeIndex >= 0 &&
+                 TryNthField(line, Schema.DateIndex, out var d) && TryNthField(line, Schema.TimeIndex, out var tm))
+            t = LogTime.ParseW3c(d, tm);
+        if (t is { } x) Stats.AddTime(x);
+        return t;
+    }
+
+    private string? _firstDataLine;
+    private LogSchema? _firstDataSchema;
+
+    /// <summary>
+    /// A field of the first data line of the file (read even when the prefilter skipped it), for facts that
+    /// every line repeats: the server name, the protocol. Null when absent.
+    /// </summary>
+    public string? FirstLineField(string name)
+    {
+        if (_firstDataLine is null && _lineLength > 0 && Schema is not null) return Field(name) is { IsEmpty: false } v ? v.ToString() : null;
+        if (_firstDataLine is null || _firstDataSchema is null) return null;
+        int i = _firstDataSchema.IndexOf(name);
+        if (i < 0 || !TryNthField(_firstDataLine, i, out var value)) return null;
+        if (value.IsEmpty || (Format == LogFormat.IisW3c && value is "-")) return null;
+        return value.ToString();
+    }
+
+    /// <summary>Field n of an unsplit line (for time sampling; quotes are honoured for CSV).</summary>
+    private bool TryNthField(ReadOnlySpan<char> line, int n, out ReadOnlySpan<char> value)
+    {
+        int field = 0, i = 0;
+        while (true)
+        {
+            int start = i;
+            bool quoted = _separator == ',' && i < line.Length && line[i] == '"';
+            if (quoted)
+            {
+                i++;
+                while (i < line.Length && !(line[i] == '"' && (i + 1 >= line.Length || line[i + 1] != '"'))) i += line[i] == '"' ? 2 : 1;
+                i = Math.Min(i + 1, line.Length);
+            }
+            int sep = line[i..].IndexOf(_separator);
+            int end = sep < 0 ? line.Length : i + sep;
+            if (field == n)
+            {
+                value = line[start..end];
+                if (quoted && value.Length >= 2) value = value[1..^1];
+                return true;
+            }
+            if (sep < 0) { value = default; return false; }
+            i = end + 1;
+            field++;
+        }
+    }
+
+    private void Directive(ReadOnlySpan<char> line)
+    {
+        if (LogText.TryDirective(line, "Fields", out var fields))
+        {
+            Schema = LogSchema.Parse(fields, Format);
+            return;
+        }
+        if (Software is null && LogText.TryDirective(line, "Software", out var v)) Software = v.ToString();
+        else if (Version is null && LogText.TryDirective(line, "Version", out v)) Version = v.ToString();
+        else if (LogType is null && LogText.TryDirective(line, "Log-type", out v)) LogType = v.ToString();
+    }
+
+    private bool TryAdoptDefault(ReadOnlySpan<char> line)
+    {
+        if (Schema is not null) return true;
+        if (!_options.UseDefaultFields) return false;
+        int columns = CountColumns(line);
+        foreach (var d in LogSchema.Defaults(Format))
+        {
+            if (d.Count != columns) continue;
+            Schema = d;
+            Stats.Notes.Add($"no #Fields header before line {_nextLineNumber}; the default {Format} field list ({d.Count} fields) was used because the line has exactly that many columns");
+            return true;
+        }
+        return false;
+    }
+
+    private int CountColumns(ReadOnlySpan<char> line)
+    {
+        int n = 0;
+        while (TryNthField(line, n, out _)) n++;
+        return n;
+    }
+
+    private void ParseCurrent(bool sampleTime)
+    {
+        _fieldCount = 0;
+        _scratchUsed = 0;
+        ColumnMismatch = false;
+        Timestamp = null;
+        var line = Line;
+        if (Schema is null && !TryAdoptDefault(line))
+        {
+            Stats.UnparsedLines++;
+            return;
+        }
+        int i = 0;
+        while (true)
+        {
+            EnsureFieldCapacity(_fieldCount + 1);
+            if (_separator == ',' && i < line.Length && line[i] == '"')
+            {
+                // RFC 4180 quoting: "" inside a quoted value is one quote. The value is copied unescaped.
+                int j = i + 1;
+                int outStart = _scratchUsed;
+                while (j < line.Length)
+                {
+                    char c = line[j];
+                    if (c == '"')
+                    {
+                        if (j + 1 < line.Length && line[j + 1] == '"') { AppendScratch('"'); j += 2; continue; }
+                        j++;
+                        break;
+                    }
+                    AppendScratch(c);
+                    j++;
+                }
+                _fieldStart[_fieldCount] = outStart;
+                _fieldLength[_fieldCount] = _scratchUsed - outStart;
+                _fieldUnescaped[_fieldCount] = true;
+                _fieldCount++;
+                // Anything between the closing quote and the separator is malformed; skip to the separator.
+                int sep = line[j..].IndexOf(_separator);
+                if (sep < 0) break;
+                i = j + sep + 1;
+                continue;
+            }
+            int s = line[i..].IndexOf(_separator);
+            int end = s < 0 ? line.Length : i + s;
+            _fieldStart[_fieldCount] = i;
+            _fieldLength[_fieldCount] = end - i;
+            _fieldUnescaped[_fieldCount] = false;
+            _fieldCount++;
+            if (s < 0) break;
+            i = end + 1;
+        }
+        // IIS pads nothing, but a W3C line with a trailing space would add an empty column.
+        if (_separator == ' ' && _fieldCount == Schema!.Count + 1 && _fieldLength[_fieldCount - 1] == 0) _fieldCount--;
+        ColumnMismatch = _fieldCount != Schema!.Count;
+        if (Schema.TimestampIndex >= 0) Timestamp = LogTime.ParseIso(Field(Schema.TimestampIndex));
+        else if (Schema.DateIndex >= 0 && Schema.TimeIndex >= 0) Timestamp = LogTime.ParseW3c(Field(Schema.DateIndex), Field(Schema.TimeIndex));
+        if (sampleTime && Timestamp is { } t) Stats.AddTime(t);
+        if (_firstDataLine is null) { _firstDataLine = line.Length > 8192 ? line[..8192].ToString() : line.ToString(); _firstDataSchema = Schema; }
+    }
+
+    private void AppendScratch(char c)
+    {
+        if (_scratchUsed == _scratch.Length)
+        {
+            var bigger = ArrayPool<char>.Shared.Rent(_scratch.Length * 2);
+            _scratch.AsSpan(0, _scratchUsed).CopyTo(bigger);
+            ArrayPool<char>.Shared.Return(_scratch);
+            _scratch = bigger;
+        }
+        _scratch[_scratchUsed++] = c;
+    }
+
+    private void EnsureFieldCapacity(int n)
+    {
+        if (n <= _fieldStart.Length) return;
+        Grow(ref _fieldStart, n);
+        Grow(ref _fieldLength, n);
+        Grow(ref _fieldUnescaped, n);
+    }
+
+    private static void Grow<T>(ref T[] array, int n)
+    {
+        var bigger = ArrayPool<T>.Shared.Rent(Math.Max(n, array.Length * 2));
+        array.AsSpan().CopyTo(bigger);
+        ArrayPool<T>.Shared.Return(array);
+        array = bigger;
+    }
+
+    /// <summary>Moves unread chars to the front and decodes more bytes behind them.</summary>
+    private void Fill()
+    {
+        if (_pos > 0)
+        {
+            int keep = _end - _pos;
+            if (keep > 0) Array.Copy(_chars, _pos, _chars, 0, keep);
+            if (_dirAt >= 0 && _dirAt < _pos) { _dirAt = -1; _dirSearchedTo = -1; } // stale: search afresh
+            else
+            {
+                if (_dirAt >= 0) _dirAt -= _pos;
+                _dirSearchedTo = _dirSearchedTo < 0 ? -1 : Math.Max(0, _dirSearchedTo - _pos);
+            }
+            _end = keep;
+            _pos = 0;
+        }
+        if (_end == _chars.Length) return; // full: the caller treats the line as overlong
+        while (!_charsEof)
+        {
+            if (_byteStart == _byteEnd && !_bytesEof)
+            {
+                _byteStart = 0;
+                _byteEnd = 0;
+                while (_byteEnd < ByteChunk / 2 && !_bytesEof)
+                {
+                    int n = _stream.Read(_bytes, _byteEnd, _bytes.Length - _byteEnd);
+                    if (n <= 0) _bytesEof = true;
+                    else _byteEnd += n;
+                }
+                if (!_started) DetectEncoding();
+            }
+            _decoder!.Convert(_bytes, _byteStart, _byteEnd - _byteStart, _chars, _end, _chars.Length - _end,
+                _bytesEof, out int used, out int produced, out bool completed);
+            _byteStart += used;
+            _end += produced;
+            if (_bytesEof && completed && _byteStart == _byteEnd) _charsEof = true;
+            if (produced > 0 || _end == _chars.Length) break;
+        }
+        if (!_started && _end > 0 && _chars[0] == '\uFEFF') _pos = 1;
+        _started = true;
+    }
+
+    private void DetectEncoding()
+    {
+        var enc = LogText.DetectEncoding(_bytes.AsSpan(_byteStart, _byteEnd - _byteStart), out int pre);
+        _byteStart += pre;
+        _decoder = enc.GetDecoder();
+        Stats.Encoding = enc.WebName;
+    }
+
+    public void Dispose()
+    {
+        if (_bytes.Length > 0) ArrayPool<byte>.Shared.Return(_bytes);
+        if (_chars.Length > 0) ArrayPool<char>.Shared.Return(_chars);
+        ArrayPool<int>.Shared.Return(_fieldStart);
+        ArrayPool<int>.Shared.Return(_fieldLength);
+        ArrayPool<bool>.Shared.Return(_fieldUnescaped);
+        ArrayPool<char>.Shared.Return(_scratch);
+        _bytes = [];
+        _chars = [];
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Text;
+using static Exir.Logs.Tests.LogSamples;
+
+namespace Exir.Logs.Tests;
+
+public class LogReaderTests
+{
+    private static List<(long Line, string Text)> ReadAll(LogReader r)
+    {
+        var list = new List<(long, string)>();
+        while (r.Read()) list.Add((r.LineNumber, r.Line.ToString()));
+        return list;
+    }
+
+    private static LogReaderOptions Filter(params string[] literals) =>
+        new() { Prefilter = SearchValues.Create(literals, StringComparison.OrdinalIgnoreCase) };
+
+    [Fact]
+    public void W3cFieldsAreReadByHeaderNameWithDashAsEmptyAndPlusKept()
+    {
+        var text = IisHeader() +
+                   "2021-03-03 05:12:33 10.0.0.5 GET /owa/auth/logon.aspx replaceCurrent=1 443 - 203.0.113.7 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\r\n";
+        using var r = new LogReader(Stream(text), LogFormat.IisW3c);
+        Assert.True(r.Read());
+        Assert.Equal(5, r.LineNumber);
+        Assert.Equal("/owa/auth/logon.aspx", r.Field("cs-uri-stem").ToString());
+        Assert.Equal("/owa/auth/logon.aspx", r.Field("Stem").ToString());
+        Assert.Equal("", r.Field("cs-username").ToString());
+        Assert.Equal("Mozilla/5.0+(Windows+NT+10.0)", r.Field("UserAgent").ToString());
+        Assert.Equal(new DateTimeOffset(2021, 3, 3, 5, 12, 33, TimeSpan.Zero), r.Timestamp);
+        Assert.False(r.ColumnMismatch);
+        Assert.False(r.Read());
+    }
+
+    [Fact]
+    public void FieldsHeaderChangingMidFileRemapsColumns()
+    {
+        var text = IisHeader("date time cs-method cs-uri-stem c-ip sc-status") +
+                   "2021-03-03 01:00:00 GET /a 1.1.1.1 200\n" +
+                   "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time sc-status c-ip cs-uri-stem cs-method\n" +
+                   "2021-03-03 02:00:00 404 2.2.2.2 /b POST\n";
+        using var r = new LogReader(Stream(text), LogFormat.IisW3c);
+        Assert.True(r.Read());
+        Assert.Equal("/a", r.Field("cs-uri-stem").ToString());
+        Assert.True(r.Read());
+        Assert.Equal("/b", r.Field("cs-uri-stem").ToString());
+        Assert.Equal("POST", r.Field("Method").ToString());
+        Assert.Equal("404", r.Field("Status").ToString());
+        Assert.Equal(8, r.LineNumber);
+    }
+
+    [Fact]
+    public void DirectiveChangeIsSeenEvenWhenThePrefilterSkipsEverythingAroundIt()
+    {
+        var sb = new StringBuilder(IisHeader("date time cs-uri-stem c-ip"));
+        for (int i = 0; i < 5000; i++) sb.Append("2021-03-03 01:00:00 /plain 1.1.1.1\n");
+        sb.Append("#Fields: date time c-ip cs-uri-stem\n");
+        sb.Append("2021-03-03 02:00:00 9.9.9.9 /needle\n");
+        using var r = new LogReader(Stream(sb.ToString()), LogFormat.IisW3c, Filter("needle"));
+        Assert.True(r.Read());
+        Assert.Equal("/needle", r.Field("cs-uri-stem").ToString());
+        Assert.Equal("9.9.9.9", r.Field("c-ip").ToString());
+        Assert.Equal(4 + 5000 + 1 + 1, r.LineNumber);
+        Assert.False(r.Read());
+        Assert.Equal(4 + 5000 + 1 + 1, r.Stats.Lines);
+    }
+
+    [Fact]
+    public void CsvQuotingKeepsCommasAndDoubledQuotesInsideOneField()
+    {
+        var text = "#Software: Microsoft Exchange Server\n#Log-type: ECP Server Log\n#Fields: TimeStamp,ServerName,EventId,EventData\n" +
+                   "2021-03-03T05:00:00.000Z,EXCH01,ECP.Request,\"S:CMD=Set-OabVirtualDirectory.ExternalUrl='http://f/<script language=\"\"JScript\"\">x,y</script>';S:EX=\"\n";
+        using var r = new LogReader(Stream(text), LogFormat.EcpServer);
+        Assert.True(r.Read());
+        Assert.Equal(4, r.FieldCount);
+        Assert.Equal("S:CMD=Set-OabVirtualDirectory.ExternalUrl='http://f/<script language=\"JScript\">x,y</script>';S:EX=", r.Field("EventData").ToString());
+        Assert.Equal("EXCH01", r.Field("ServerName").ToString());
+        Assert.False(r.ColumnMismatch);
+    }
+
+    [Fact]
+    public void E2013ShorterFieldListMapsByName()
+    {
+        var line = HttpProxyLine(new() { ["DateTime"] = "2021-03-03T05:00:00.000Z", ["AnchorMailbox"] = "ServerInfo~a]@x:444/ecp/y#", ["UrlQuery"] = "?q=1", ["HttpStatus"] = "200" }, HttpProxyFieldsE2013);
+        using var r = new LogReader(Stream(HttpProxyHeader(HttpProxyFieldsE2013, "15.00.1497.002") + line), LogFormat.HttpProxy);
+        Assert.True(r.Read());
+        Assert.Equal("?q=1", r.Field("UrlQuery").ToString());
+        Assert.Equal("ServerInfo~a]@x:444/ecp/y#", r.Field("AnchorMailbox").ToString());
+        Assert.Equal("15.00.1497.002", r.Version);
+        Assert.False(r.ColumnMismatch);
+        Assert.NotEqual(HttpProxyFields.Split(',').ToList().IndexOf("UrlQuery"), r.Schema!.IndexOf("UrlQuery"));
+    }
+
+    [Fact]
+    public void MissingFieldsUsesDefaultListOnlyWhenColumnCountMatches()
+    {
+        var good = "2021-03-03 05:12:33 10.0.0.5 GET /ecp/y.js - 443 - 203.0.113.7 ua - 200 0 0 15\n";
+        using (var r = new LogReader(Stream(good), LogFormat.IisW3c))
+        {
+            Assert.True(r.Read());
+            Assert.True(r.Schema!.IsFallback);
+            Assert.Equal("/ecp/y.js", r.Field("cs-uri-stem").ToString());
+            Assert.Contains(r.Stats.Notes, n => n.Contains("default"));
+        }
+        var odd = "2021-03-03 05:12:33 GET /ecp/y.js 200\n";
+        using (var r = new LogReader(Stream(odd), LogFormat.IisW3c))
+        {
+            Assert.True(r.Read()); // still handed over: line rules can read the raw text
+            Assert.Null(r.Schema);
+            Assert.Equal(0, r.FieldCount);
+            Assert.Equal(1, r.Stats.UnparsedLines);
+        }
+    }
+
+    public static TheoryData<string, bool, string> Encodings() => new()
+    {
+        { "utf-8", false, "\n" }, { "utf-8", true, "\r\n" }, { "utf-16le", true, "\r\n" }, { "utf-16be", true, "\n" }, { "utf-16le", false, "\n" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Encodings))]
+    public void EncodingsAndLineEndsReadTheSame(string encoding, bool bom, string newline)
+    {
+        Encoding enc = encoding switch
+        {
+            "utf-16le" => new UnicodeEncoding(false, false),
+            "utf-16be" => new UnicodeEncoding(true, false),
+            _ => new UTF8Encoding(false),
+        };
+        var text = (IisHeader() + "2021-03-03 05:12:33 10.0.0.5 GET /ecp/y.js - 443 - 203.0.113.7 ua-é - 200 0 0 15\r\n").Replace("\r\n", newline);
+        using var r = new LogReader(Stream(text, enc, bom), LogFormat.IisW3c, Filter("y.js"));
+        Assert.True(r.Read());
+        Assert.Equal("/ecp/y.js", r.Field("cs-uri-stem").ToString());
+        Assert.Equal("ua-é", r.Field("cs(User-Agent)").ToString());
+        Assert.Equal("15", r.Field("time-taken").ToString());
+        Assert.Equal(5, r.LineNumber);
+    }
+
+    [Fact]
+    public void TenMegabyteLineIsCountedAndSkippedAndTheNextLineStillRead()
+    {
+        var sb = new StringBuilder(IisHeader("date time cs-uri-stem"));
+        sb.Append("2021-03-03 01:00:00 /").Append('A', 10 * 1024 * 1024).Append("needle\n");
+        sb.Append("2021-03-03 01:00:01 /needle\n");
+        using var r = new LogReader(Stream(sb.ToString()), LogFormat.IisW3c, Filter("needle"));
+        Assert.True(r.Read());
+        Assert.Equal("/needle", r.Field("cs-uri-stem").ToString());
+        Assert.Equal(6, r.LineNumber);
+        Assert.False(r.Read());
+        Assert.Equal(1, r.Stats.OverlongLines);
+        Assert.Equal(1, r.Stats.MalformedLines);
+    }
+
+    [Fact]
+    public void BinaryJunkIsCountedAsMalformedAndReadingGoesOn()
+    {
+        var junk = new byte[3000];
+        new Random(7).NextBytes(junk);
+        var ms = new MemoryStream();
+        ms.Write(Encoding.UTF8.GetBytes(IisHeader("date time cs-uri-stem")));
+        ms.Write(junk);
+        ms.Write(Encoding.UTF8.GetBytes("\n2021-03-03 01:00:01 /needle\n"));
+        ms.Position = 0;
+        using var r = new LogReader(ms, LogFormat.IisW3c, Filter("needle"));
+        var lines = ReadAll(r);
+        Assert.Contains(lines, l => l.Text.EndsWith("/needle"));
+        Assert.True(r.Stats.BinaryLines > 0);
+        Assert.True(r.Stats.MalformedLines >= r.Stats.BinaryLines);
+    }
+
+    [Fact]
+    public void TruncatedLastLineIsFlaggedAndStillRead()
+    {
+        var text = IisHeader("date time cs-uri-stem c-ip") + "2021-03-03 01:00:00 /ok 1.1.1.1\n2021-03-03 01:00:01 /needle 2.2";
+        using var r = new LogReader(Stream(text), LogFormat.IisW3c, Filter("needle"));
+        Assert.True(r.Read());
+        Assert.Equal("2.2", r.Field("c-ip").ToString());
+        Assert.True(r.Stats.TruncatedLastLine);
+        Assert.Equal(new DateTimeOffset(2021, 3, 3, 1, 0, 1, TimeSpan.Zero), r.Stats.Last);
+    }
+
+    [Fact]
+    public void ShiftedColumnsAreFlagged()
+    {
+        var text = IisHeader("date time cs-uri-stem c-ip") + "2021-03-03 01:00:00 /needle extra 1.1.1.1\n";
+        using var r = new LogReader(Stream(text), LogFormat.IisW3c, Filter("needle"));
+        Assert.True(r.Read());
+        Assert.True(r.ColumnMismatch);
+        Assert.Equal(1, r.Stats.ColumnMismatchLines);
+    }
+
+    [Fact]
+    public void SkippedLinesStillGiveTheTimeSpanAndDays()
+    {
+        var sb = new StringBuilder(IisHeader("date time cs-uri-stem"));
+        foreach (var day in new[] { 1, 2, 6 })
+            for (int h = 0; h < 24; h++) sb.Append($"2021-03-0{day} {h:00}:00:00 /plain\n");
+        using var r = new LogReader(Stream(sb.ToString()), LogFormat.IisW3c, Filter("never-present"));
+        Assert.False(r.Read());
+        Assert.Equal(new DateTimeOffset(2021, 3, 1, 0, 0, 0, TimeSpan.Zero), r.Stats.First);
+        Assert.Equal(new DateTimeOffset(2021, 3, 6, 23, 0, 0, TimeSpan.Zero), r.Stats.Last);
+        Assert.Equal([new DateOnly(2021, 3, 1), new DateOnly(2021, 3, 2), new DateOnly(2021, 3, 6)], r.Stats.Days.Order().ToArray());
+        Assert.Equal(72 + 4, r.Stats.Lines);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void TinyReadsGiveTheSameLinesAsOneRead(int seed)
+    {
+        var rnd = new Random(seed);
+        var sb = new StringBuilder(HttpProxyHeader());
+        for (int i = 0; i < 3000; i++)
+        {
+            var anchor = rnd.Next(50) == 0 ? "ServerInfo~a]@x:444/ecp/" + i : "SMTP:user" + i + "@contoso.com";
+            sb.Append(HttpProxyLine(new() { ["DateTime"] = $"2021-03-03T01:{i / 60 % 60:00}:{i % 60:00}.000Z", ["AnchorMailbox"] = anchor, ["UserAgent"] = "a,\"b\"" }));
+            if (i == 1500) sb.Append("#Fields: " + HttpProxyFields + "\r\n");
+        }
+        var bytes = new UTF8Encoding(true).GetPreamble().Concat(Encoding.UTF8.GetBytes(sb.ToString())).ToArray();
+        var options = Filter("ServerInfo~") with { MaxLineChars = 4096 };
+        using var whole = new LogReader(new MemoryStream(bytes), LogFormat.HttpProxy, options);
+        using var trickle = new LogReader(new TrickleStream(bytes, seed), LogFormat.HttpProxy, options);
+        var a = new List<string>();
+        var b = new List<string>();
+        while (whole.Read()) a.Add(whole.LineNumber + ":" + whole.Field("AnchorMailbox").ToString() + ":" + whole.Field("UserAgent").ToString());
+        while (trickle.Read()) b.Add(trickle.LineNumber + ":" + trickle.Field("AnchorMailbox").ToString() + ":" + trickle.Field("UserAgent").ToString());
+        Assert.NotEmpty(a);
+        Assert.Equal(a, b);
+        Assert.All(a, s => Assert.EndsWith(":a,\"b\"", s));
+        Assert.Equal(whole.Stats.Lines, trickle.Stats.Lines);
+        Assert.Equal(3000 + 6, whole.Stats.Lines);
+    }
+
+    [Fact]
+    public void PrefilteredLineNumbersMatchAFullRead()
+    {
+        var sb = new StringBuilder(IisHeader("date time cs-uri-stem"));
+        for (int i = 0; i < 20000; i++) sb.Append(i % 997 == 0 ? $"2021-03-03 01:00:00 /hit{i}\n" : "2021-03-03 01:00:00 /plain\n");
+        var text = sb.ToString();
+        using var all = new LogReader(Stream(text), LogFormat.IisW3c);
+        var expected = ReadAll(all).Where(l => l.Text.Contains("/hit")).ToList();
+        using var filtered = new LogReader(Stream(text), LogFormat.IisW3c, Filter("/HIT"));
+        Assert.Equal(expected, ReadAll(filtered));
+        Assert.Equal(all.Stats.Lines, filtered.Stats.Lines);
+    }
+
+    [Fact]
+    public void ReadErrorsPropagateSoTheCallerCanReportThem()
+    {
+        var bytes = Encoding.UTF8.GetBytes(IisHeader() + new string('x', 1000));
+        using var r = new LogReader(new FailingStream(bytes, 100), LogFormat.IisW3c);
+        Assert.Throws<IOException>(() => { while (r.Read()) { } });
+    }
+
+    [Fact]
+    public void HostileValuesAreReturnedVerbatim()
+    {
+        const string hostile = "<script>alert(1)</script>=cmd|'/c calc'!A1\u001b[31m";
+        var text = "#Software: Microsoft Exchange Server\n#Log-type: ECP Server Log\n#Fields: TimeStamp,ServerName,EventId,EventData\n" +
+                   "2021-03-03T05:00:00.000Z,EXCH01,ECP.Request," + Csv(hostile) + "\n";
+        using var r = new LogReader(Stream(text), LogFormat.EcpServer);
+        Assert.True(r.Read());
+        Assert.Equal(hostile, r.Field("EventData").ToString());
+    }
+}

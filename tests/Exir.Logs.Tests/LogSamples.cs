@@ -1,0 +1,88 @@
+using System.Text;
+
+namespace Exir.Logs.Tests;
+
+/// <summary>Synthetic log text with the headers and field lists the real products write.</summary>
+internal static class LogSamples
+{
+    public const string IisFields = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
+
+    public static string IisHeader(string fields = IisFields) =>
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2021-03-03 00:00:01\r\n#Fields: " + fields + "\r\n";
+
+    public const string HttpProxyFields =
+        "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlHost,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIpAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingType,RoutingHint,BackEndCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,SharedCacheLatencyBreakup,TotalSharedCacheLatency,ActivityContextLifeTime,ModuleToHandlerSwitchingLatency,ClientReqStreamLatency,BackendReqInitLatency,BackendReqStreamLatency,BackendProcessingLatency,BackendRespInitLatency,BackendRespStreamLatency,ClientRespStreamLatency,KerberosAuthHeaderLatency,HandlerCompletionLatency,RequestHandlerLatency,HandlerToModuleSwitchingLatency,ProxyTime,CoreLatency,RoutingLatency,HttpProxyOverhead,TotalRequestTime,RouteRefresherLatency,UrlQuery,BackEndGenericInfo,GenericInfo,GenericErrors,EdgeTraceId,DatabaseGuid,UserADObjectGuid,PartitionEndpointLookupLatency,RoutingStatus";
+
+    /// <summary>A reduced E2013-style field list: fewer columns, different positions for the same names.</summary>
+    public const string HttpProxyFieldsE2013 =
+        "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlHost,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIpAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingType,RoutingHint,BackEndCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,ActivityContextLifeTime,ModuleToHandlerSwitchingLatency,ClientReqStreamLatency,BackendReqInitLatency,BackendReqStreamLatency,BackendProcessingLatency,BackendRespInitLatency,BackendRespStreamLatency,ClientRespStreamLatency,KerberosAuthHeaderLatency,HandlerCompletionLatency,RequestHandlerLatency,HandlerToModuleSwitchingLatency,ProxyTime,CoreLatency,RoutingLatency,HttpProxyOverhead,TotalRequestTime,UrlQuery,GenericInfo,GenericErrors";
+
+    public static string HttpProxyHeader(string fields = HttpProxyFields, string version = "15.01.2176.002") =>
+        $"#Software: Microsoft Exchange Server\r\n#Version: {version}\r\n#Log-type: HttpProxy Logs\r\n#Date: 2021-03-03T00:00:00.000Z\r\n#Fields: {fields}\r\n";
+
+    /// <summary>One HttpProxy line built by field name; unnamed fields are empty. Values with commas or quotes are quoted.</summary>
+    public static string HttpProxyLine(Dictionary<string, string> values, string fields = HttpProxyFields)
+    {
+        var names = fields.Split(',');
+        return string.Join(',', names.Select(n => values.TryGetValue(n, out var v) ? Csv(v) : "")) + "\r\n";
+    }
+
+    public static string Csv(string v) => v.Contains(',') || v.Contains('"') ? "\"" + v.Replace("\"", "\"\"") + "\"" : v;
+
+    public static Stream Stream(string text, Encoding? encoding = null, bool bom = false)
+    {
+        encoding ??= new UTF8Encoding(false);
+        var ms = new MemoryStream();
+        if (bom) ms.Write(encoding.GetPreamble());
+        var bytes = encoding.GetBytes(text);
+        ms.Write(bytes);
+        ms.Position = 0;
+        return ms;
+    }
+}
+
+/// <summary>Returns at most a few bytes per Read, so buffer boundaries fall everywhere.</summary>
+internal sealed class TrickleStream(byte[] data, int seed) : Stream
+{
+    private readonly Random _random = new(seed);
+    private int _pos;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => data.Length;
+    public override long Position { get => _pos; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        int n = Math.Min(Math.Min(count, _random.Next(1, 9)), data.Length - _pos);
+        Array.Copy(data, _pos, buffer, offset, n);
+        _pos += n;
+        return n;
+    }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A stream that fails after some bytes, like a disk read error.</summary>
+internal sealed class FailingStream(byte[] data, int failAt) : Stream
+{
+    private int _pos;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => data.Length;
+    public override long Position { get => _pos; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (_pos >= failAt) throw new IOException("simulated read error");
+        int n = Math.Min(count, failAt - _pos);
+        Array.Copy(data, _pos, buffer, offset, n);
+        _pos += n;
+        return n;
+    }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
