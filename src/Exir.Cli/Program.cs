@@ -7,6 +7,8 @@ var root = new RootCommand(
     "exir: incident response for on-premises Microsoft Exchange (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF).\n" +
     "Exit codes: 0 clean, 1 findings or open vulnerabilities, 2 could not run.");
 root.Subcommands.Add(ScanCommand.Create());
+root.Subcommands.Add(YaraCommand.Create());
+root.Subcommands.Add(RulesCommand.Create());
 root.Subcommands.Add(InventoryCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(EvtxCommand.Create());

@@ -1,0 +1,522 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Exir.Yara;
+
+/// <summary>A set of byte values (one regex "character").</summary>
+internal sealed class ByteSet
+{
+    public readonly ulong[] Bits = new ulong[4];
+    public void Add(int b) => Bits[b >> 6] |= 1UL << (b & 63);
+    public void AddRange(int lo, int hi) { for (int b = lo; b <= hi; b++) Add(b); }
+    public bool Has(int b) => (Bits[b >> 6] & (1UL << (b & 63))) != 0;
+    public int Count => System.Numerics.BitOperations.PopCount(Bits[0]) + System.Numerics.BitOperations.PopCount(Bits[1])
+                        + System.Numerics.BitOperations.PopCount(Bits[2]) + System.Numerics.BitOperations.PopCount(Bits[3]);
+    public void Union(ByteSet o) { for (int i = 0; i < 4; i++) Bits[i] |= o.Bits[i]; }
+    public void Invert() { for (int i = 0; i < 4; i++) Bits[i] = ~Bits[i]; }
+    public int First() { for (int b = 0; b < 256; b++) if (Has(b)) return b; return -1; }
+    public static ByteSet Of(int b) { var s = new ByteSet(); s.Add(b); return s; }
+    public static ByteSet All() { var s = new ByteSet(); s.Invert(); return s; }
+
+    /// <summary>Adds the other ASCII case of every letter (yara's nocase is ASCII-only).</summary>
+    public void FoldCase()
+    {
+        for (int b = 'a'; b <= 'z'; b++)
+        {
+            if (Has(b)) Add(b - 32);
+            else if (Has(b - 32)) Add(b);
+        }
+    }
+}
+
+internal abstract class RNode;
+internal sealed class RSet(ByteSet set) : RNode { public ByteSet Set = set; }
+internal sealed class RConcat(List<RNode> items) : RNode { public readonly List<RNode> Items = items; }
+internal sealed class RAlt(List<RNode> branches) : RNode { public readonly List<RNode> Branches = branches; }
+internal sealed class RRepeat(RNode body, int min, int max, bool lazy) : RNode
+{
+    public readonly RNode Body = body; public readonly int Min = min; public readonly int Max = max; public readonly bool Lazy = lazy;
+}
+internal enum AnchorKind { Start, End, WordBoundary, NotWordBoundary }
+internal sealed class RAnchor(AnchorKind kind) : RNode { public readonly AnchorKind Kind = kind; }
+
+internal sealed class RegexSyntaxException(string message) : Exception(message);
+
+/// <summary>Parses YARA regular expressions and hex strings into one byte-level AST.</summary>
+internal static class YaraRegexParser
+{
+    public static RNode ParseRegex(string pattern, bool dotAll)
+    {
+        // The pattern text came from a UTF-8 rule file: non-ASCII characters stand for their UTF-8 bytes.
+        var p = new RegexReader(pattern, dotAll);
+        var node = p.ParseAlt();
+        if (!p.AtEnd) throw new RegexSyntaxException($"unexpected '{p.Peek}' in regular expression");
+        return node;
+    }
+
+    private sealed class RegexReader(string src, bool dotAll)
+    {
+        private int _pos;
+        public bool AtEnd => _pos >= src.Length;
+        public char Peek => src[_pos];
+
+        public RNode ParseAlt()
+        {
+            var branches = new List<RNode> { ParseConcat() };
+            while (!AtEnd && Peek == '|') { _pos++; branches.Add(ParseConcat()); }
+            return branches.Count == 1 ? branches[0] : new RAlt(branches);
+        }
+
+        private RNode ParseConcat()
+        {
+            var items = new List<RNode>();
+            while (!AtEnd && Peek != '|' && Peek != ')')
+            {
+                var atom = ParseAtom(items);
+                if (atom is null) continue;
+                items.Add(ParseQuantifiers(atom));
+            }
+            return items.Count == 1 ? items[0] : new RConcat(items);
+        }
+
+        private RNode ParseQuantifiers(RNode atom)
+        {
+            while (!AtEnd)
+            {
+                int min, max;
+                char c = Peek;
+                if (c == '*') { min = 0; max = -1; _pos++; }
+                else if (c == '+') { min = 1; max = -1; _pos++; }
+                else if (c == '?') { min = 0; max = 1; _pos++; }
+                else if (c == '{' && TryBraces(out min, out max)) { }
+                else break;
+                if (atom is RAnchor) throw new RegexSyntaxException("quantifier after anchor");
+                bool lazy = false;
+                if (!AtEnd && Peek == '?') { lazy = true; _pos++; }
+                atom = new RRepeat(atom, min, max, lazy);
+            }
+            return atom;
+        }
+
+        private bool TryBraces(out int min, out int max)
+        {
+            min = 0; max = -1;
+            int save = _pos;
+            _pos++;
+            int s = _pos;
+            while (!AtEnd && char.IsAsciiDigit(Peek)) _pos++;
+            bool hasMin = _pos > s;
+            if (hasMin) min = int.Parse(src.AsSpan(s, _pos - s));
+            if (!AtEnd && Peek == '}')
+            {
+                if (!hasMin) { _pos = save; return false; }
+                _pos++; max = min; return true;
+            }
+            if (AtEnd || Peek != ',') { _pos = save; return false; }
+            _pos++;
+            s = _pos;
+            while (!AtEnd && char.IsAsciiDigit(Peek)) _pos++;
+            bool hasMax = _pos > s;
+            if (hasMax) max = int.Parse(src.AsSpan(s, _pos - s));
+            if (AtEnd || Peek != '}' || (!hasMin && !hasMax)) { _pos = save; return false; }
+            _pos++;
+            if (hasMax && max < min) throw new RegexSyntaxException("bad repeat interval");
+            if (min > 32767 || max > 32767) throw new RegexSyntaxException("repeat interval too large");
+            return true;
+        }
+
+        private RNode? ParseAtom(List<RNode> items)
+        {
+            char c = Peek;
+            switch (c)
+            {
+                case '(':
+                {
+                    _pos++;
+                    if (!AtEnd && Peek == '?') throw new RegexSyntaxException("'(?' groups are not YARA syntax");
+                    var inner = ParseAlt();
+                    if (AtEnd || Peek != ')') throw new RegexSyntaxException("missing ')'");
+                    _pos++;
+                    return inner;
+                }
+                case '[': _pos++; return new RSet(ParseClass());
+                case '.':
+                {
+                    _pos++;
+                    var s = ByteSet.All();
+                    if (!dotAll) s.Bits[0] &= ~(1UL << 10);
+                    return new RSet(s);
+                }
+                case '^': _pos++; return new RAnchor(AnchorKind.Start);
+                case '$': _pos++; return new RAnchor(AnchorKind.End);
+                case '*' or '+' or '?': throw new RegexSyntaxException($"nothing to repeat before '{c}'");
+                case '\\':
+                {
+                    _pos++;
+                    if (AtEnd) throw new RegexSyntaxException("trailing backslash");
+                    char e = src[_pos];
+                    if (e == 'b') { _pos++; return new RAnchor(AnchorKind.WordBoundary); }
+                    if (e == 'B') { _pos++; return new RAnchor(AnchorKind.NotWordBoundary); }
+                    return new RSet(ParseEscape());
+                }
+                default:
+                    return Literal(items);
+            }
+        }
+
+        private RNode Literal(List<RNode> items)
+        {
+            char c = src[_pos];
+            if (c < 0x80) { _pos++; return new RSet(ByteSet.Of(c)); }
+            int len = char.IsSurrogate(c) && _pos + 1 < src.Length ? 2 : 1;
+            var bytes = Encoding.UTF8.GetBytes(src.Substring(_pos, len));
+            _pos += len;
+            // All but the last byte are plain concatenated items; the last one takes any quantifier.
+            for (int i = 0; i < bytes.Length - 1; i++) items.Add(new RSet(ByteSet.Of(bytes[i])));
+            return new RSet(ByteSet.Of(bytes[^1]));
+        }
+
+        // After the backslash.
+        private ByteSet ParseEscape()
+        {
+            char e = src[_pos++];
+            var s = new ByteSet();
+            switch (e)
+            {
+                case 'w': AddWord(s); break;
+                case 'W': AddWord(s); s.Invert(); break;
+                case 's': AddSpace(s); break;
+                case 'S': AddSpace(s); s.Invert(); break;
+                case 'd': s.AddRange('0', '9'); break;
+                case 'D': s.AddRange('0', '9'); s.Invert(); break;
+                case 'n': s.Add(10); break;
+                case 't': s.Add(9); break;
+                case 'r': s.Add(13); break;
+                case 'f': s.Add(12); break;
+                case 'v': s.Add(11); break;
+                case 'a': s.Add(7); break;
+                case 'x':
+                    if (_pos + 1 >= src.Length || !char.IsAsciiHexDigit(src[_pos]) || !char.IsAsciiHexDigit(src[_pos + 1]))
+                        throw new RegexSyntaxException("illegal escape sequence \\x");
+                    s.Add(Convert.ToInt32(src.Substring(_pos, 2), 16));
+                    _pos += 2;
+                    break;
+                default:
+                    if (e >= 0x80) throw new RegexSyntaxException("non-ASCII escape");
+                    s.Add(e);
+                    break;
+            }
+            return s;
+        }
+
+        private ByteSet ParseClass()
+        {
+            var set = new ByteSet();
+            bool negate = false;
+            if (!AtEnd && Peek == '^') { negate = true; _pos++; }
+            bool first = true;
+            while (true)
+            {
+                if (AtEnd) throw new RegexSyntaxException("missing ']'");
+                char c = Peek;
+                if (c == ']' && !first) { _pos++; break; }
+                first = false;
+                int lo = ClassChar(set, out bool isClass);
+                if (isClass) continue;
+                if (_pos + 1 < src.Length && Peek == '-' && src[_pos + 1] != ']')
+                {
+                    _pos++;
+                    int hi = ClassChar(set, out bool hiClass);
+                    if (hiClass) { set.Add(lo); set.Add('-'); continue; }
+                    if (hi < lo) throw new RegexSyntaxException("bad character range");
+                    set.AddRange(lo, hi);
+                }
+                else set.Add(lo);
+            }
+            if (negate) set.Invert();
+            return set;
+        }
+
+        // Reads one class member; for \w-like escapes adds to set and reports isClass.
+        private int ClassChar(ByteSet set, out bool isClass)
+        {
+            isClass = false;
+            char c = src[_pos];
+            if (c == '\\')
+            {
+                _pos++;
+                if (AtEnd) throw new RegexSyntaxException("trailing backslash");
+                char e = src[_pos];
+                if (e is 'w' or 'W' or 's' or 'S' or 'd' or 'D')
+                {
+                    set.Union(ParseEscape());
+                    isClass = true;
+                    return 0;
+                }
+                var s = ParseEscape();
+                return s.First();
+            }
+            if (c >= 0x80)
+            {
+                // Multi-byte UTF-8 in a class: add every byte (yara works on bytes too).
+                int len = char.IsSurrogate(c) && _pos + 1 < src.Length ? 2 : 1;
+                var bytes = Encoding.UTF8.GetBytes(src.Substring(_pos, len));
+                _pos += len;
+                for (int i = 0; i < bytes.Length - 1; i++) set.Add(bytes[i]);
+                return bytes[^1];
+            }
+            _pos++;
+            return c;
+        }
+    }
+
+    private static void AddWord(ByteSet s) { s.AddRange('a', 'z'); s.AddRange('A', 'Z'); s.AddRange('0', '9'); s.Add('_'); }
+    private static void AddSpace(ByteSet s) { s.Add(' '); s.Add('\t'); s.Add('\n'); s.Add('\r'); s.Add(11); s.Add(12); }
+
+    /// <summary>Parses the inside of a hex string: bytes, ?? and nibble wildcards, [n-m] jumps, (a|b) alternatives.</summary>
+    public static RNode ParseHex(string text)
+    {
+        int pos = 0;
+        var node = HexAlt(text, ref pos, depth: 0);
+        SkipWs(text, ref pos);
+        if (pos < text.Length) throw new RegexSyntaxException($"unexpected '{text[pos]}' in hex string");
+        if (node is RConcat c && c.Items.Count > 0 && (c.Items[0] is RRepeat || c.Items[^1] is RRepeat))
+            throw new RegexSyntaxException("hex string cannot start or end with a jump");
+        return node;
+    }
+
+    private static void SkipWs(string t, ref int pos) { while (pos < t.Length && char.IsWhiteSpace(t[pos])) pos++; }
+
+    private static RNode HexAlt(string t, ref int pos, int depth)
+    {
+        var branches = new List<RNode> { HexConcat(t, ref pos, depth) };
+        SkipWs(t, ref pos);
+        while (pos < t.Length && t[pos] == '|')
+        {
+            if (depth == 0) throw new RegexSyntaxException("alternative outside parentheses in hex string");
+            pos++;
+            branches.Add(HexConcat(t, ref pos, depth));
+            SkipWs(t, ref pos);
+        }
+        return branches.Count == 1 ? branches[0] : new RAlt(branches);
+    }
+
+    private static RNode HexConcat(string t, ref int pos, int depth)
+    {
+        var items = new List<RNode>();
+        while (true)
+        {
+            SkipWs(t, ref pos);
+            if (pos >= t.Length || t[pos] is '|' or ')') break;
+            char c = t[pos];
+            if (c == '(')
+            {
+                pos++;
+                items.Add(HexAlt(t, ref pos, depth + 1));
+                SkipWs(t, ref pos);
+                if (pos >= t.Length || t[pos] != ')') throw new RegexSyntaxException("missing ')' in hex string");
+                pos++;
+                continue;
+            }
+            if (c == '[')
+            {
+                int end = t.IndexOf(']', pos);
+                if (end < 0) throw new RegexSyntaxException("missing ']' in hex string");
+                var body = t.Substring(pos + 1, end - pos - 1).Replace(" ", "");
+                pos = end + 1;
+                int min, max;
+                int dash = body.IndexOf('-');
+                if (dash < 0) { if (!int.TryParse(body, out min)) throw new RegexSyntaxException("bad jump"); max = min; }
+                else
+                {
+                    var a = body[..dash]; var b = body[(dash + 1)..];
+                    min = a.Length == 0 ? 0 : int.TryParse(a, out var x) ? x : throw new RegexSyntaxException("bad jump");
+                    max = b.Length == 0 ? -1 : int.TryParse(b, out var y) ? y : throw new RegexSyntaxException("bad jump");
+                    if (max >= 0 && max < min) throw new RegexSyntaxException("bad jump range");
+                }
+                // yara jumps are non-greedy.
+                items.Add(new RRepeat(new RSet(ByteSet.All()), min, max, lazy: true));
+                continue;
+            }
+            if (c == '~') throw new RegexSyntaxException("hex negation '~' is not supported");
+            if (pos + 1 >= t.Length) throw new RegexSyntaxException("odd number of hex digits");
+            char hi = t[pos], lo = t[pos + 1];
+            pos += 2;
+            var set = new ByteSet();
+            for (int b = 0; b < 256; b++)
+                if (NibbleOk(hi, b >> 4) && NibbleOk(lo, b & 15)) set.Add(b);
+            items.Add(new RSet(set));
+        }
+        if (items.Count == 0) throw new RegexSyntaxException("empty hex string or alternative");
+        return items.Count == 1 ? items[0] : new RConcat(items);
+    }
+
+    private static bool NibbleOk(char c, int v)
+    {
+        if (c == '?') return true;
+        if (!char.IsAsciiHexDigit(c)) throw new RegexSyntaxException($"invalid hex digit '{c}'");
+        return Convert.ToInt32(c.ToString(), 16) == v;
+    }
+}
+
+/// <summary>
+/// A compiled byte-level regex (from a YARA regex or hex string) run with .NET's NonBacktracking engine
+/// over a char view of the data: bytes below 0x80 map to themselves, bytes 0x80-0xFF to U+2580..U+25FF
+/// (non-word symbols, so \b keeps yara's ASCII-only word definition), and in wide views a UTF-16 unit whose
+/// high byte is not zero becomes U+2600, which no emitted class contains.
+/// </summary>
+internal sealed class ByteRegex
+{
+    public const char Dead = '\u2600';
+    public static char CharOf(byte b) => b < 0x80 ? (char)b : (char)(0x2580 + b - 0x80);
+
+    // yara stops a regex match after this many bytes.
+    public const int ScanLimit = 4096;
+
+    private readonly string _pattern;
+    private readonly Lazy<Regex> _find;
+    private readonly Lazy<Regex> _anchored;
+    public readonly RNode Root;
+
+    public ByteRegex(RNode root)
+    {
+        Root = root;
+        var sb = new StringBuilder();
+        Emit(root, sb);
+        _pattern = sb.ToString();
+        _find = new Lazy<Regex>(() => Build(_pattern), LazyThreadSafetyMode.ExecutionAndPublication);
+        _anchored = new Lazy<Regex>(() => Build(@"\A(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public string Pattern => _pattern;
+
+    /// <summary>Builds the .NET regex now so syntax problems surface at compile time.</summary>
+    public void Validate() => _ = _find.Value;
+
+    private static Regex Build(string pattern)
+    {
+        try { return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant); }
+        catch (NotSupportedException)
+        {
+            // Too complex for the automaton: fall back to the backtracking engine with a hard time limit.
+            return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(2));
+        }
+    }
+
+    /// <summary>Every start position in the view where the regex matches (as yara reports them), capped by the scan limit.</summary>
+    public void FindAll(string view, int charSize, int alignment, List<(long Offset, int Length)> sink)
+    {
+        var find = _find.Value;
+        int limit = ScanLimit / charSize;
+        int p = 0;
+        try
+        {
+            while (p <= view.Length)
+            {
+                int idx = -1, len = 0;
+                foreach (var m in find.EnumerateMatches(view, p)) { idx = m.Index; len = m.Length; break; }
+                if (idx < 0) break;
+                if (len > limit)
+                {
+                    len = -1;
+                    var window = view.AsSpan(idx, Math.Min(limit, view.Length - idx));
+                    foreach (var m in _anchored.Value.EnumerateMatches(window)) { len = m.Length; break; }
+                }
+                if (len >= 0 && (len > 0 || idx < view.Length))
+                    sink.Add(((long)idx * charSize + alignment, len * charSize));
+                p = idx + 1;
+            }
+        }
+        catch (RegexMatchTimeoutException) { /* bounded: keep what was found */ }
+    }
+
+    /// <summary>True when the regex matches a whole value of a condition string (for 'matches').</summary>
+    public bool IsMatch(string view) => _find.Value.IsMatch(view);
+
+    private static void Emit(RNode n, StringBuilder sb)
+    {
+        switch (n)
+        {
+            case RSet s: EmitSet(s.Set, sb); break;
+            case RConcat c: foreach (var i in c.Items) EmitGrouped(i, sb, forConcat: true); break;
+            case RAlt a:
+                for (int i = 0; i < a.Branches.Count; i++)
+                {
+                    if (i > 0) sb.Append('|');
+                    Emit(a.Branches[i], sb);
+                }
+                break;
+            case RRepeat r:
+                EmitGrouped(r.Body, sb, forConcat: false);
+                if (r.Min == 0 && r.Max == -1) sb.Append('*');
+                else if (r.Min == 1 && r.Max == -1) sb.Append('+');
+                else if (r.Min == 0 && r.Max == 1) sb.Append('?');
+                else if (r.Max == -1) sb.Append('{').Append(r.Min).Append(",}");
+                else if (r.Max == r.Min) sb.Append('{').Append(r.Min).Append('}');
+                else sb.Append('{').Append(r.Min).Append(',').Append(r.Max).Append('}');
+                if (r.Lazy) sb.Append('?');
+                break;
+            case RAnchor a:
+                sb.Append(a.Kind switch
+                {
+                    AnchorKind.Start => @"\A",
+                    AnchorKind.End => @"\z",
+                    AnchorKind.WordBoundary => @"\b",
+                    _ => @"\B",
+                });
+                break;
+        }
+    }
+
+    private static void EmitGrouped(RNode n, StringBuilder sb, bool forConcat)
+    {
+        bool group = n is RAlt || (!forConcat && n is RConcat or RRepeat);
+        if (group) sb.Append("(?:");
+        Emit(n, sb);
+        if (group) sb.Append(')');
+    }
+
+    private static void EmitSet(ByteSet set, StringBuilder sb)
+    {
+        int count = set.Count;
+        if (count == 1) { AppendChar(sb, CharOf((byte)set.First())); return; }
+        if (count == 0) { sb.Append("[^\\s\\S]"); return; }
+        sb.Append('[');
+        int b = 0;
+        while (b < 256)
+        {
+            if (!set.Has(b)) { b++; continue; }
+            int e = b;
+            // Runs may not cross 0x7F/0x80: the two halves map to different char ranges.
+            while (e + 1 < 256 && set.Has(e + 1) && e + 1 != 0x80) e++;
+            AppendChar(sb, CharOf((byte)b));
+            if (e > b) { sb.Append('-'); AppendChar(sb, CharOf((byte)e)); }
+            b = e + 1;
+        }
+        sb.Append(']');
+    }
+
+    private static void AppendChar(StringBuilder sb, char c) => sb.Append("\\u").Append(((int)c).ToString("X4"));
+
+    /// <summary>Maps bytes to the char view used by these regexes.</summary>
+    public static unsafe string AsciiView(ReadOnlySpan<byte> data)
+    {
+        var s = new string('\0', data.Length);
+        fixed (char* p = s)
+            for (int i = 0; i < data.Length; i++) p[i] = CharOf(data[i]);
+        return s;
+    }
+
+    public static unsafe string WideView(ReadOnlySpan<byte> data, int alignment)
+    {
+        int n = Math.Max(0, (data.Length - alignment) / 2);
+        var s = new string('\0', n);
+        fixed (char* p = s)
+            for (int k = 0; k < n; k++)
+            {
+                int i = 2 * k + alignment;
+                p[k] = data[i + 1] == 0 ? CharOf(data[i]) : Dead;
+            }
+        return s;
+    }
+}

@@ -1,0 +1,572 @@
+using System.Text;
+
+namespace Exir.Yara;
+
+/// <summary>A rule uses something this engine does not implement: the rule is skipped and the feature named.</summary>
+internal sealed class UnsupportedException(string feature) : Exception(feature);
+
+internal sealed class SyntaxException(string message, int line) : Exception(message)
+{
+    public int Line { get; } = line;
+}
+
+/// <summary>What the parser needs from the compiler: identifiers visible to a rule and the global string table.</summary>
+internal interface ICompileScope
+{
+    int NamespaceIndex(string ns);
+    /// <summary>Index of an accepted rule in the namespace, -1 if absent, -2 if it was skipped.</summary>
+    int FindRule(int ns, string name);
+    IEnumerable<(string Name, int Index)> RulesInNamespace(int ns);
+    int FindExternal(string name);
+    Value ExternalDefault(int index);
+    bool Imported(string module);
+}
+
+/// <summary>Parses one rule (from its token range) into compiled strings and a condition tree.</summary>
+internal sealed class RuleParser
+{
+    private readonly List<Token> _t;
+    private int _i;
+    private readonly int _end;
+    private readonly ICompileScope _scope;
+    private readonly int _ns;
+    private readonly int _firstString;
+    private readonly int _ruleIndex;
+    private readonly List<CompiledString> _strings = [];
+    private readonly Dictionary<string, int> _stringIds = [];
+    private readonly List<(string Name, int Slot)> _vars = [];
+    private int _slotBase;
+    public int MaxSlots { get; private set; }
+
+    public RuleParser(List<Token> tokens, int start, int end, ICompileScope scope, int ns, int firstString, int ruleIndex, int slotBase)
+    {
+        _t = tokens; _i = start; _end = end; _scope = scope; _ns = ns; _firstString = firstString; _ruleIndex = ruleIndex;
+        _slotBase = slotBase;
+    }
+
+    public List<CompiledString> Strings => _strings;
+
+    private Token Cur => _i < _end ? _t[_i] : new Token(Tok.Eof, "", _t[Math.Max(0, _end - 1)].Line);
+    private Token Take() { var t = Cur; if (_i < _end) _i++; return t; }
+    private SyntaxException Err(string msg) => new(msg, Cur.Line);
+    private Token Expect(Tok k, string what)
+    {
+        if (Cur.Kind != k) throw Err($"expected {what}, found {Cur}");
+        return Take();
+    }
+    private bool Accept(Tok k) { if (Cur.Kind != k) return false; _i++; return true; }
+    private bool AcceptWord(string w) { if (!Cur.Is(w)) return false; _i++; return true; }
+
+    /// <summary>Body between the braces: meta, strings, condition.</summary>
+    public (Dictionary<string, string> Meta, Expr Condition) ParseBody()
+    {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Cur.Is("meta") && _t[_i + 1].Kind == Tok.Colon)
+        {
+            _i += 2;
+            while (Cur.Kind == Tok.Ident && _t[_i + 1].Kind == Tok.Assign)
+            {
+                var key = Take().Text;
+                Expect(Tok.Assign, "'=' in meta");
+                string val;
+                if (Cur.Kind == Tok.Text) val = Encoding.Latin1.GetString(Take().Bytes!);
+                else if (Cur.Kind == Tok.Int) val = Take().Int.ToString();
+                else if (Cur.Kind == Tok.Minus && _t[_i + 1].Kind == Tok.Int) { _i++; val = (-Take().Int).ToString(); }
+                else if (Cur.Is("true") || Cur.Is("false")) val = Take().Text;
+                else throw Err($"bad meta value {Cur}");
+                meta.TryAdd(key, val);
+            }
+        }
+        if (Cur.Is("strings") && _t[_i + 1].Kind == Tok.Colon)
+        {
+            _i += 2;
+            while (Cur.Kind == Tok.StringId) ParseString();
+        }
+        if (!(Cur.Is("condition") && _t[_i + 1].Kind == Tok.Colon)) throw Err($"expected 'condition:', found {Cur}");
+        _i += 2;
+        var cond = ParseExpr();
+        if (_i < _end) throw Err($"unexpected {Cur} after condition");
+        return (meta, cond);
+    }
+
+    private void ParseString()
+    {
+        var idTok = Take();
+        var id = idTok.Text;
+        if (id.EndsWith('*')) throw Err("'*' not allowed in a string identifier");
+        Expect(Tok.Assign, "'=' after string identifier");
+        var valTok = Take();
+        var s = new CompiledString
+        {
+            Id = id, Index = _firstString + _strings.Count, Rule = _ruleIndex,
+            Kind = valTok.Kind switch
+            {
+                Tok.Text => StringKind.Text,
+                Tok.Regex => StringKind.Regex,
+                Tok.Hex => StringKind.Hex,
+                _ => throw new SyntaxException($"expected string value for {id}, found {valTok}", valTok.Line),
+            },
+        };
+        bool ascii = false;
+        while (Cur.Kind == Tok.Ident)
+        {
+            var m = Cur.Text;
+            if (_t[_i + 1].Kind == Tok.Colon) break; // next section
+            switch (m)
+            {
+                case "ascii": ascii = true; break;
+                case "wide": s.Wide = true; break;
+                case "nocase": s.Nocase = true; break;
+                case "fullword": s.Fullword = true; break;
+                case "private": s.Private = true; break;
+                case "xor": case "base64": case "base64wide":
+                    throw new UnsupportedException($"string modifier '{m}' ({id})");
+                default: throw Err($"unknown string modifier '{m}'");
+            }
+            if (s.Kind == StringKind.Hex && m != "private") throw Err($"modifier '{m}' not allowed on hex string {id}");
+            _i++;
+        }
+        s.Ascii = ascii || !s.Wide;
+        if (s.Kind == StringKind.Hex) s.Ascii = true;
+        try
+        {
+            switch (s.Kind)
+            {
+                case StringKind.Text:
+                    var bytes = valTok.Bytes!;
+                    if (bytes.Length == 0) throw new SyntaxException($"empty string {id}", valTok.Line);
+                    var variants = new List<byte[]>();
+                    if (s.Ascii) variants.Add(bytes);
+                    if (s.Wide)
+                    {
+                        var w = new byte[bytes.Length * 2];
+                        for (int k = 0; k < bytes.Length; k++) w[2 * k] = bytes[k];
+                        variants.Add(w);
+                    }
+                    s.Variants = variants.ToArray();
+                    break;
+                case StringKind.Regex:
+                    var flags = Encoding.ASCII.GetString(valTok.Bytes!);
+                    var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'));
+                    if (s.Nocase || flags.Contains('i')) FoldAll(node);
+                    s.Nocase |= flags.Contains('i');
+                    s.Regex = new ByteRegex(node);
+                    s.Regex.Validate();
+                    break;
+                case StringKind.Hex:
+                    s.Regex = new ByteRegex(YaraRegexParser.ParseHex(valTok.Text));
+                    s.Regex.Validate();
+                    break;
+            }
+        }
+        catch (RegexSyntaxException e) { throw new SyntaxException($"{id}: {e.Message}", valTok.Line); }
+        catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
+        if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
+        _strings.Add(s);
+    }
+
+    private static void FoldAll(RNode n)
+    {
+        switch (n)
+        {
+            case RSet s: s.Set.FoldCase(); break;
+            case RConcat c: foreach (var i in c.Items) FoldAll(i); break;
+            case RAlt a: foreach (var b in a.Branches) FoldAll(b); break;
+            case RRepeat r: FoldAll(r.Body); break;
+        }
+    }
+
+    // ---- conditions -------------------------------------------------------------------------
+
+    private Expr ParseExpr() => ParseOr();
+
+    private Expr ParseOr()
+    {
+        var l = ParseAnd();
+        while (AcceptWord("or")) l = new OrExpr(l, ParseAnd());
+        return l;
+    }
+
+    private Expr ParseAnd()
+    {
+        var l = ParseNot();
+        while (AcceptWord("and")) l = new AndExpr(l, ParseNot());
+        return l;
+    }
+
+    private Expr ParseNot()
+    {
+        if (AcceptWord("not")) return new NotExpr(ParseNot());
+        if (Cur.Is("defined")) throw new UnsupportedException("'defined' operator");
+        return ParseEquality();
+    }
+
+    private Expr ParseEquality()
+    {
+        var l = ParseRelational();
+        while (true)
+        {
+            if (Accept(Tok.Eq)) l = new BinExpr(BinOp.Eq, l, ParseRelational());
+            else if (Accept(Tok.Ne)) l = new BinExpr(BinOp.Ne, l, ParseRelational());
+            else if (Cur.Kind == Tok.Ident && StrOpOf(Cur.Text) is { } op) { _i++; l = new StrOpExpr(op, l, ParseRelational()); }
+            else if (AcceptWord("matches"))
+            {
+                var rt = Expect(Tok.Regex, "regular expression after 'matches'");
+                var flags = Encoding.ASCII.GetString(rt.Bytes!);
+                try
+                {
+                    var node = YaraRegexParser.ParseRegex(rt.Text, flags.Contains('s'));
+                    if (flags.Contains('i')) FoldAll(node);
+                    var re = new ByteRegex(node);
+                    re.Validate();
+                    l = new MatchesExpr(l, re);
+                }
+                catch (RegexSyntaxException e) { throw new SyntaxException(e.Message, rt.Line); }
+            }
+            else return l;
+        }
+    }
+
+    private static StrOp? StrOpOf(string w) => w switch
+    {
+        "contains" => StrOp.Contains, "icontains" => StrOp.IContains,
+        "startswith" => StrOp.StartsWith, "istartswith" => StrOp.IStartsWith,
+        "endswith" => StrOp.EndsWith, "iendswith" => StrOp.IEndsWith,
+        "iequals" => StrOp.IEquals, _ => null,
+    };
+
+    private Expr ParseRelational()
+    {
+        var l = ParseBitOr();
+        while (true)
+        {
+            BinOp op;
+            if (Accept(Tok.Lt)) op = BinOp.Lt;
+            else if (Accept(Tok.Le)) op = BinOp.Le;
+            else if (Accept(Tok.Gt)) op = BinOp.Gt;
+            else if (Accept(Tok.Ge)) op = BinOp.Ge;
+            else return l;
+            l = new BinExpr(op, l, ParseBitOr());
+        }
+    }
+
+    private Expr ParseBitOr()
+    {
+        var l = ParseBitXor();
+        while (Accept(Tok.Pipe)) l = new BinExpr(BinOp.BitOr, l, ParseBitXor());
+        return l;
+    }
+
+    private Expr ParseBitXor()
+    {
+        var l = ParseBitAnd();
+        while (Accept(Tok.Caret)) l = new BinExpr(BinOp.BitXor, l, ParseBitAnd());
+        return l;
+    }
+
+    private Expr ParseBitAnd()
+    {
+        var l = ParseShift();
+        while (Accept(Tok.Amp)) l = new BinExpr(BinOp.BitAnd, l, ParseShift());
+        return l;
+    }
+
+    private Expr ParseShift()
+    {
+        var l = ParseAdd();
+        while (true)
+        {
+            if (Accept(Tok.Shl)) l = new BinExpr(BinOp.Shl, l, ParseAdd());
+            else if (Accept(Tok.Shr)) l = new BinExpr(BinOp.Shr, l, ParseAdd());
+            else return l;
+        }
+    }
+
+    private Expr ParseAdd()
+    {
+        var l = ParseMul();
+        while (true)
+        {
+            if (Accept(Tok.Plus)) l = new BinExpr(BinOp.Add, l, ParseMul());
+            else if (Accept(Tok.Minus)) l = new BinExpr(BinOp.Sub, l, ParseMul());
+            else return l;
+        }
+    }
+
+    private Expr ParseMul()
+    {
+        var l = ParseUnary();
+        while (true)
+        {
+            if (Accept(Tok.Star)) l = new BinExpr(BinOp.Mul, l, ParseUnary());
+            else if (Accept(Tok.Backslash)) l = new BinExpr(BinOp.Div, l, ParseUnary());
+            // "N% of them" is a quantifier, not a modulo.
+            else if (Cur.Kind == Tok.Percent && !_t[_i + 1].Is("of")) { _i++; l = new BinExpr(BinOp.Mod, l, ParseUnary()); }
+            else return l;
+        }
+    }
+
+    private Expr ParseUnary()
+    {
+        if (Accept(Tok.Minus)) return new NegExpr(ParseUnary(), bitNot: false);
+        if (Accept(Tok.Tilde)) return new NegExpr(ParseUnary(), bitNot: true);
+        var e = ParsePrimary();
+        // A primary followed by 'of' (or '% of') is a quantifier.
+        if (Cur.Is("of")) { _i++; return ParseOfTail(new Quantifier(QuantKind.Count, e)); }
+        if (Cur.Kind == Tok.Percent && _t[_i + 1].Is("of")) { _i += 2; return ParseOfTail(new Quantifier(QuantKind.Percent, e)); }
+        return e;
+    }
+
+    private Expr ParseOfTail(Quantifier q)
+    {
+        // "N of (rule1, rule2)" takes rules; "N of them" / "N of ($a*)" strings.
+        if (Cur.Kind == Tok.LParen && _t[_i + 1].Kind == Tok.Ident)
+        {
+            var rules = ParseRuleSet();
+            return new OfRulesExpr(q, rules);
+        }
+        var set = ParseStringSet();
+        if (Cur.Is("at") || Cur.Is("in") && _t[_i + 1].Kind == Tok.LParen)
+            throw new UnsupportedException($"'of ... {Cur.Text}' form");
+        return new OfExpr(q, set);
+    }
+
+    private int[] ParseRuleSet()
+    {
+        Expect(Tok.LParen, "'('");
+        var list = new List<int>();
+        do
+        {
+            var name = Expect(Tok.Ident, "rule name").Text;
+            bool wildcard = Accept(Tok.Star);
+            if (wildcard)
+            {
+                foreach (var (n, idx) in _scope.RulesInNamespace(_ns)) if (n.StartsWith(name, StringComparison.Ordinal)) list.Add(idx);
+            }
+            else
+            {
+                int r = _scope.FindRule(_ns, name);
+                if (r == -2) throw new UnsupportedException($"depends on skipped rule {name}");
+                if (r < 0) throw Err($"undefined rule {name}");
+                list.Add(r);
+            }
+        } while (Accept(Tok.Comma));
+        Expect(Tok.RParen, "')'");
+        return list.ToArray();
+    }
+
+    private int[] ParseStringSet()
+    {
+        if (AcceptWord("them"))
+        {
+            if (_strings.Count == 0) throw Err("'them' used in a rule without strings");
+            return _strings.Select(s => s.Index).ToArray();
+        }
+        Expect(Tok.LParen, "'(' or 'them'");
+        var list = new List<int>();
+        do
+        {
+            var t = Expect(Tok.StringId, "string identifier");
+            list.AddRange(ResolveSet(t));
+        } while (Accept(Tok.Comma));
+        Expect(Tok.RParen, "')'");
+        return list.Distinct().ToArray();
+    }
+
+    private IEnumerable<int> ResolveSet(Token t)
+    {
+        var id = t.Text;
+        if (id.EndsWith('*'))
+        {
+            var prefix = id[..^1];
+            var hits = _strings.Where(s => s.Id.StartsWith(prefix, StringComparison.Ordinal)).Select(s => s.Index).ToList();
+            if (hits.Count == 0) throw new SyntaxException($"undefined string identifier {id}", t.Line);
+            return hits;
+        }
+        return [ResolveString(t)];
+    }
+
+    private int ResolveString(Token t)
+    {
+        var name = "$" + t.Text[1..];
+        if (name == "$")
+        {
+            if (!InForOf) throw new SyntaxException($"anonymous string reference '{t.Text}' outside a for..of loop", t.Line);
+            return -1;
+        }
+        if (!_stringIds.TryGetValue(name, out var idx)) throw new SyntaxException($"undefined string identifier {name}", t.Line);
+        return idx;
+    }
+
+    private int _forOfDepth;
+    private bool InForOf => _forOfDepth > 0;
+
+    private (Expr Lo, Expr Hi) ParseRange()
+    {
+        Expect(Tok.LParen, "'(' for range");
+        var lo = ParseBitOr();
+        Expect(Tok.DotDot, "'..'");
+        var hi = ParseBitOr();
+        Expect(Tok.RParen, "')'");
+        return (lo, hi);
+    }
+
+    private Expr ParsePrimary()
+    {
+        var t = Cur;
+        switch (t.Kind)
+        {
+            case Tok.LParen:
+            {
+                _i++;
+                var e = ParseExpr();
+                Expect(Tok.RParen, "')'");
+                return e;
+            }
+            case Tok.Int: _i++; return new ConstExpr(Value.Int(t.Int));
+            case Tok.Float: _i++; return new ConstExpr(Value.Float(t.Float));
+            case Tok.Text: _i++; return new ConstExpr(Value.Str(Encoding.Latin1.GetString(t.Bytes!)));
+            case Tok.StringId:
+            {
+                _i++;
+                if (t.Text.EndsWith('*')) throw new SyntaxException($"wildcard {t.Text} outside a string set", t.Line);
+                int si = ResolveString(t);
+                if (AcceptWord("at")) return new StrAtExpr(si, ParseBitOr());
+                if (Cur.Is("in")) { _i++; var (lo, hi) = ParseRange(); return new StrInExpr(si, lo, hi); }
+                return new StrFoundExpr(si);
+            }
+            case Tok.CountId:
+            {
+                _i++;
+                int si = ResolveString(t);
+                if (Cur.Is("in")) { _i++; var (lo, hi) = ParseRange(); return new StrCountExpr(si, lo, hi); }
+                return new StrCountExpr(si);
+            }
+            case Tok.OffsetId or Tok.LengthId:
+            {
+                _i++;
+                int si = ResolveString(t);
+                Expr? index = null;
+                if (Accept(Tok.LBracket)) { index = ParseExpr(); Expect(Tok.RBracket, "']'"); }
+                return new StrIndexExpr(si, index, length: t.Kind == Tok.LengthId);
+            }
+            case Tok.Ident: return ParseIdent();
+            case Tok.Regex: throw Err("regular expression outside 'matches'");
+            case Tok.Error: throw Err(t.Text);
+        }
+        throw Err($"unexpected {t} in condition");
+    }
+
+    private Expr ParseIdent()
+    {
+        var t = Take();
+        switch (t.Text)
+        {
+            case "true": return new ConstExpr(Value.True);
+            case "false": return new ConstExpr(Value.False);
+            case "filesize": return new FileSizeExpr();
+            case "entrypoint": throw new UnsupportedException("'entrypoint'");
+            case "all": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.All, null));
+            case "any": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.Any, null));
+            case "none": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.None, null));
+            case "for": return ParseFor();
+            case "them": throw new SyntaxException("'them' outside 'of'", t.Line);
+        }
+        if (IntReader(t.Text) is { } reader)
+        {
+            Expect(Tok.LParen, "'('");
+            var off = ParseExpr();
+            Expect(Tok.RParen, "')'");
+            return new ReadIntExpr(reader.Size, reader.Signed, reader.Big, off);
+        }
+        for (int k = _vars.Count - 1; k >= 0; k--)
+            if (_vars[k].Name == t.Text) return new VarExpr(_vars[k].Slot);
+        if (Modules.IsModule(t.Text))
+        {
+            if (!_scope.Imported(t.Text)) throw new SyntaxException($"undefined identifier \"{t.Text}\" (module not imported)", t.Line);
+            return ParseModule(t.Text);
+        }
+        int ext = _scope.FindExternal(t.Text);
+        if (ext >= 0) return new ExternalExpr(ext);
+        int r = _scope.FindRule(_ns, t.Text);
+        if (r == -2) throw new UnsupportedException($"depends on skipped rule {t.Text}");
+        if (r >= 0) return new RuleRefExpr(r);
+        throw new SyntaxException($"undefined identifier \"{t.Text}\"", t.Line);
+    }
+
+    private static (int Size, bool Signed, bool Big)? IntReader(string name) => name switch
+    {
+        "uint8" => (1, false, false), "uint16" => (2, false, false), "uint32" => (4, false, false),
+        "int8" => (1, true, false), "int16" => (2, true, false), "int32" => (4, true, false),
+        "uint8be" => (1, false, true), "uint16be" => (2, false, true), "uint32be" => (4, false, true),
+        "int8be" => (1, true, true), "int16be" => (2, true, true), "int32be" => (4, true, true),
+        _ => null,
+    };
+
+    private Expr ParseModule(string module)
+    {
+        var path = new StringBuilder(module);
+        while (Accept(Tok.Dot)) path.Append('.').Append(Expect(Tok.Ident, "member name").Text);
+        var name = path.ToString();
+        if (Cur.Kind == Tok.LBracket) throw new UnsupportedException($"'{name}[...]'");
+        List<Expr>? args = null;
+        if (Accept(Tok.LParen))
+        {
+            args = [];
+            if (Cur.Kind != Tok.RParen)
+                do args.Add(ParseExpr()); while (Accept(Tok.Comma));
+            Expect(Tok.RParen, "')'");
+        }
+        var fn = Modules.Resolve(name, args?.Count ?? -1) ?? throw new UnsupportedException($"'{name}{(args is null ? "" : "()")}'");
+        return new CallExpr(fn, args?.ToArray() ?? []);
+    }
+
+    private Expr ParseFor()
+    {
+        Quantifier q;
+        if (AcceptWord("all")) q = new Quantifier(QuantKind.All, null);
+        else if (AcceptWord("any")) q = new Quantifier(QuantKind.Any, null);
+        else if (AcceptWord("none")) q = new Quantifier(QuantKind.None, null);
+        else
+        {
+            var n = ParsePrimary();
+            if (Cur.Kind == Tok.Percent) { _i++; q = new Quantifier(QuantKind.Percent, n); }
+            else q = new Quantifier(QuantKind.Count, n);
+        }
+        if (AcceptWord("of"))
+        {
+            var set = ParseStringSet();
+            Expect(Tok.Colon, "':'");
+            Expect(Tok.LParen, "'('");
+            _forOfDepth++;
+            var body = ParseExpr();
+            _forOfDepth--;
+            Expect(Tok.RParen, "')'");
+            return new ForOfExpr(q, set, body);
+        }
+        var varTok = Expect(Tok.Ident, "loop variable");
+        if (Cur.Kind == Tok.Comma) throw new UnsupportedException("for loop with several variables");
+        if (!AcceptWord("in")) throw Err("expected 'in'");
+        Expr? lo = null, hi = null;
+        Expr[]? items = null;
+        Expect(Tok.LParen, "'('");
+        var first = ParseBitOr();
+        if (Accept(Tok.DotDot)) { lo = first; hi = ParseBitOr(); }
+        else
+        {
+            var list = new List<Expr> { first };
+            while (Accept(Tok.Comma)) list.Add(ParseBitOr());
+            items = list.ToArray();
+        }
+        Expect(Tok.RParen, "')'");
+        Expect(Tok.Colon, "':'");
+        Expect(Tok.LParen, "'('");
+        int slot = _slotBase + _vars.Count;
+        _vars.Add((varTok.Text, slot));
+        MaxSlots = Math.Max(MaxSlots, _vars.Count);
+        var b = ParseExpr();
+        _vars.RemoveAt(_vars.Count - 1);
+        Expect(Tok.RParen, "')'");
+        return new ForInExpr(q, slot, lo, hi, items, b);
+    }
+}

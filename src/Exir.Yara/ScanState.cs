@@ -1,0 +1,202 @@
+namespace Exir.Yara;
+
+/// <summary>Per-thread scratch for one scan: lazily computed string matches and memoised rule results.</summary>
+internal sealed class ScanState
+{
+    private static readonly List<(long, int)> NoMatches = [];
+
+    private readonly RuleProgram _p;
+    private readonly List<(long Offset, int Length)>?[] _matches;
+    // 0 = no hit, 1 = regex candidate (not yet run), 2 = computed.
+    private readonly byte[] _strState;
+    private readonly int[] _touched;
+    private int _touchedCount;
+    private readonly byte[] _ruleState;
+    private readonly bool[] _ruleHit;
+    private readonly sbyte[] _nsGlobal;
+    private string? _ascii, _wide0, _wide1;
+
+    public byte[] Data = [];
+    public int Length;
+    public long FileSize;
+    public readonly Value[] Externals;
+    public readonly Value[] Vars;
+    public int CurrentString = -1;
+    public PeInfo? Pe;
+
+    public ScanState(RuleProgram p)
+    {
+        _p = p;
+        _matches = new List<(long, int)>?[p.Strings.Length];
+        _strState = new byte[p.Strings.Length];
+        _touched = new int[p.Strings.Length];
+        _ruleState = new byte[p.Rules.Length];
+        _ruleHit = new bool[p.Rules.Length];
+        _nsGlobal = new sbyte[p.GlobalRulesByNamespace.Length];
+        Externals = new Value[p.ExternalDefaults.Length];
+        Vars = new Value[Math.Max(1, p.VarSlots)];
+    }
+
+    public void Reset(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals)
+    {
+        for (int k = 0; k < _touchedCount; k++)
+        {
+            int i = _touched[k];
+            _strState[i] = 0;
+            _matches[i]?.Clear();
+        }
+        _touchedCount = 0;
+        Array.Clear(_ruleState);
+        Array.Clear(_ruleHit);
+        Array.Clear(_nsGlobal);
+        _ascii = _wide0 = _wide1 = null;
+        Pe = null;
+        Data = data;
+        Length = length;
+        FileSize = fileSize;
+        CurrentString = -1;
+        Array.Copy(_p.ExternalDefaults, Externals, Externals.Length);
+        if (externals is not null)
+            for (int i = 0; i < _p.ExternalNames.Length; i++)
+                if (externals.TryGetValue(_p.ExternalNames[i], out var o) && o is not null)
+                    Externals[i] = Value.FromObject(o);
+        foreach (var si in _p.AlwaysCandidateStrings) MarkCandidate(si);
+    }
+
+    private void Touch(int i)
+    {
+        if (_strState[i] == 0) _touched[_touchedCount++] = i;
+    }
+
+    public void MarkCandidate(int i)
+    {
+        if (_strState[i] != 0) return;
+        Touch(i);
+        _strState[i] = 1;
+        _ruleHit[_p.Strings[i].Rule] = true;
+    }
+
+    // yara's per-string match cap.
+    private const int MaxMatches = 1_000_000;
+
+    public void AddTextMatch(int i, long offset, int length)
+    {
+        Touch(i);
+        _strState[i] = 2;
+        var list = _matches[i] ??= [];
+        if (list.Count < MaxMatches) list.Add((offset, length));
+        _ruleHit[_p.Strings[i].Rule] = true;
+    }
+
+    /// <summary>Called after the automaton pass: ascii and wide hits of one string may interleave.</summary>
+    public void SortTextMatches()
+    {
+        for (int k = 0; k < _touchedCount; k++)
+        {
+            int i = _touched[k];
+            var s = _p.Strings[i];
+            if (s.Kind == StringKind.Text && s.Variants.Length > 1 && _matches[i] is { Count: > 1 } m)
+                m.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        }
+    }
+
+    public List<(long Offset, int Length)> Matches(int i)
+    {
+        if (i < 0) return NoMatches;
+        switch (_strState[i])
+        {
+            case 2: return _matches[i]!;
+            case 1:
+                var list = _matches[i] ??= [];
+                RunRegex(_p.Strings[i], list);
+                _strState[i] = 2;
+                return list;
+            default: return NoMatches;
+        }
+    }
+
+    private void RunRegex(CompiledString s, List<(long Offset, int Length)> sink)
+    {
+        var re = s.Regex!;
+        var data = Data.AsSpan(0, Length);
+        if (s.Ascii)
+            re.FindAll(_ascii ??= ByteRegex.AsciiView(data), 1, 0, sink);
+        if (s.Wide)
+        {
+            int before = sink.Count;
+            re.FindAll(_wide0 ??= ByteRegex.WideView(data, 0), 2, 0, sink);
+            re.FindAll(_wide1 ??= ByteRegex.WideView(data, 1), 2, 1, sink);
+            if (sink.Count > before) sink.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        }
+        if (s.Fullword)
+        {
+            var arr = Data;
+            int n = Length;
+            sink.RemoveAll(m => !TextMatcher.IsFullword(arr.AsSpan(0, n), m.Offset, m.Length, wide: s.Wide && IsWideAt(arr, n, m.Offset, m.Length)));
+        }
+    }
+
+    private static bool IsWideAt(byte[] d, int n, long off, int len)
+        => len >= 2 && len % 2 == 0 && off + 1 < n && d[(int)off + 1] == 0;
+
+    public bool RuleResult(int r)
+    {
+        switch (_ruleState[r])
+        {
+            case 1: return false;
+            case 2: return true;
+            case 3: return false; // recursion guard; the compiler forbids cycles anyway
+        }
+        var rule = _p.Rules[r];
+        bool v;
+        if (!rule.AlwaysEvaluate && !_ruleHit[r]) v = false;
+        else
+        {
+            _ruleState[r] = 3;
+            v = rule.Condition.Eval(this).IsTrue;
+        }
+        if (v && !rule.Info.IsGlobal) v = GlobalsHold(rule.Namespace);
+        _ruleState[r] = v ? (byte)2 : (byte)1;
+        return v;
+    }
+
+    /// <summary>A false global rule makes every rule of its namespace false.</summary>
+    public bool GlobalsHold(int ns)
+    {
+        if (_nsGlobal[ns] != 0) return _nsGlobal[ns] > 0;
+        bool ok = true;
+        foreach (var g in _p.GlobalRulesByNamespace[ns])
+            if (!RuleResult(g)) { ok = false; break; }
+        _nsGlobal[ns] = ok ? (sbyte)1 : (sbyte)-1;
+        return ok;
+    }
+}
+
+internal static class TextMatcher
+{
+    private static bool IsAlnum(byte b) => (uint)(b - '0') < 10 || (uint)((b | 0x20) - 'a') < 26;
+
+    /// <summary>yara's fullword test: no alphanumeric character directly before or after the match.</summary>
+    public static bool IsFullword(ReadOnlySpan<byte> d, long offset, int length, bool wide)
+    {
+        int o = (int)offset;
+        if (wide)
+        {
+            if (o >= 2 && d[o - 1] == 0 && IsAlnum(d[o - 2])) return false;
+            int e = o + length;
+            if (e + 1 < d.Length && d[e + 1] == 0 && IsAlnum(d[e])) return false;
+            return true;
+        }
+        if (o >= 1 && IsAlnum(d[o - 1])) return false;
+        if (o + length < d.Length && IsAlnum(d[o + length])) return false;
+        return true;
+    }
+
+    public static bool EqualsFolded(ReadOnlySpan<byte> data, ReadOnlySpan<byte> pattern)
+    {
+        var f = AhoCorasick.Fold;
+        for (int i = 0; i < pattern.Length; i++)
+            if (f[data[i]] != f[pattern[i]]) return false;
+        return true;
+    }
+}

@@ -1,0 +1,124 @@
+namespace Exir.Yara;
+
+public sealed record YaraMatch(YaraRuleInfo Rule, IReadOnlyList<YaraStringMatch> Strings);
+
+/// <summary>One match of a rule string. <see cref="Data"/> holds at most the first 512 bytes, like yara's -s output.</summary>
+public sealed record YaraStringMatch(string Identifier, long Offset, int Length, ReadOnlyMemory<byte> Data)
+{
+    /// <summary>True for hex strings (yara prints their data as hex bytes).</summary>
+    public bool IsHex { get; init; }
+}
+
+/// <summary>Compiled rules. Scanning is thread-safe; each thread reuses its own scratch state.</summary>
+public sealed class YaraRules
+{
+    /// <summary>Bytes of match data kept per string match (yara's default MAX_MATCH_DATA).</summary>
+    public const int MaxMatchData = 512;
+
+    private readonly RuleProgram _p;
+    private readonly ThreadLocal<ScanState> _state;
+    private readonly ThreadLocal<byte[]> _buffer = new(() => new byte[64 * 1024]);
+
+    internal YaraRules(RuleProgram p)
+    {
+        _p = p;
+        _state = new ThreadLocal<ScanState>(() => new ScanState(p));
+        Rules = p.Rules.Select(r => r.Info).ToArray();
+    }
+
+    public IReadOnlyList<YaraRuleInfo> Rules { get; }
+
+    /// <summary>Distinct atoms in the multi-pattern matcher (for diagnostics and benchmarks).</summary>
+    public int AtomCount => _p.Matcher.AtomCount;
+
+    public IReadOnlyList<YaraMatch> Scan(ReadOnlySpan<byte> data, IReadOnlyDictionary<string, object>? externals = null)
+    {
+        var buf = Buffer(data.Length);
+        data.CopyTo(buf);
+        return Run(buf, data.Length, data.Length, externals);
+    }
+
+    /// <summary>
+    /// Scans at most <paramref name="maxBytes"/> of a regular file. <c>filesize</c> is the real size of the file, so
+    /// size conditions stay right on capped huge files. Throws IOException/UnauthorizedAccessException when the file
+    /// cannot be read and IOException for FIFOs, devices and other non-regular files (they could block forever).
+    /// </summary>
+    public IReadOnlyList<YaraMatch> ScanFile(string path, long maxBytes = long.MaxValue, IReadOnlyDictionary<string, object>? externals = null)
+    {
+        if (!FileKind.IsRegularFile(path)) throw new IOException($"not a regular file: {path}");
+        using var fs = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0, Options = FileOptions.SequentialScan,
+        });
+        long size = fs.Length;
+        long want = Math.Min(Math.Min(size, maxBytes), Array.MaxLength);
+        var buf = Buffer((int)want);
+        int n = 0;
+        while (n < want)
+        {
+            int r = fs.Read(buf, n, (int)(want - n));
+            if (r <= 0) break;
+            n += r;
+        }
+        return Run(buf, n, Math.Max(size, n), externals);
+    }
+
+    private byte[] Buffer(int length)
+    {
+        var b = _buffer.Value!;
+        if (b.Length >= length) return b;
+        var nb = new byte[Math.Max(length, b.Length * 2)];
+        // Do not pin huge buffers to the thread forever.
+        if (nb.Length <= 64 * 1024 * 1024) _buffer.Value = nb;
+        return nb;
+    }
+
+    private IReadOnlyList<YaraMatch> Run(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals)
+    {
+        var s = _state.Value!;
+        s.Reset(data, length, fileSize, externals);
+        var sink = new HitSink(_p, s, data, length);
+        _p.Matcher.Scan(data.AsSpan(0, length), ref sink);
+        s.SortTextMatches();
+
+        List<YaraMatch>? result = null;
+        foreach (var rule in _p.Rules)
+        {
+            if (rule.Info.IsPrivate || !s.RuleResult(rule.Index)) continue;
+            var strings = new List<YaraStringMatch>();
+            foreach (var si in rule.Strings)
+            {
+                var cs = _p.Strings[si];
+                if (cs.Private) continue;
+                foreach (var (off, len) in s.Matches(si))
+                {
+                    int keep = (int)Math.Min(len, Math.Min(MaxMatchData, length - off));
+                    strings.Add(new YaraStringMatch(cs.Id, off, len, data.AsSpan((int)off, Math.Max(0, keep)).ToArray()) { IsHex = cs.Kind == StringKind.Hex });
+                }
+            }
+            (result ??= []).Add(new YaraMatch(rule.Info, strings));
+        }
+        return (IReadOnlyList<YaraMatch>?)result ?? [];
+    }
+
+    private struct HitSink(RuleProgram p, ScanState s, byte[] data, int length) : AhoCorasick.IHitSink
+    {
+        public void Hit(int atom, int end)
+        {
+            foreach (var e in p.AtomEntries[atom])
+            {
+                if (e.Variant < 0) { s.MarkCandidate(e.String); continue; }
+                var str = p.Strings[e.String];
+                var pat = str.Variants[e.Variant];
+                long start = (long)end - e.AtomLength + 1 - e.AtomOffset;
+                if (start < 0 || start + pat.Length > length) continue;
+                var span = data.AsSpan((int)start, pat.Length);
+                if (str.Nocase ? !TextMatcher.EqualsFolded(span, pat) : !span.SequenceEqual(pat)) continue;
+                bool wide = str.Wide && e.Variant == str.Variants.Length - 1;
+                if (str.Fullword && !TextMatcher.IsFullword(data.AsSpan(0, length), start, pat.Length, wide)) continue;
+                s.AddTextMatch(e.String, start, pat.Length);
+            }
+        }
+    }
+}
