@@ -24,8 +24,9 @@ public static class EvtxReader
 
     /// <summary>Streams records from <paramref name="stream"/> (read sequentially from its current position).</summary>
     public static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats = null) =>
-        ReadRecords(stream, stats, Math.Max(2, Environment.ProcessorCount * 2));
+        ReadRecords(stream, stats, ChunkWorkers.Count * 2 + 1);
 
+    /// <param name="window">Chunks read ahead of the consumer: bounds memory to that many chunks and their records.</param>
     internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -35,37 +36,33 @@ public static class EvtxReader
         bool noCrc = CheckFileHeader(header, got, stats);
         if (got < FileHeaderSize) yield break;
 
-        var pending = new Queue<(Task<List<EvtxRecord>> Task, ChunkStats Stats)>();
+        var pending = new Queue<ChunkJob>();
         long index = 0;
-        while (true)
+        bool more = true;
+        while (more || pending.Count > 0)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.ChunkSize);
-            int n = ReadFully(stream, buffer, ChunkReader.ChunkSize);
-            if (n == 0)
+            // Keep the window full; the first chunk of a one-chunk file is parsed right here.
+            while (more && pending.Count < window)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
-                break;
+                var buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.ChunkSize);
+                int n = ReadFully(stream, buffer, ChunkReader.ChunkSize);
+                if (n == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    more = false;
+                    break;
+                }
+                var job = new ChunkJob(buffer, n, index++, noCrc);
+                pending.Enqueue(job);
+                if (pending.Count > 1) ChunkWorkers.Post(job);
+                if (n < ChunkReader.ChunkSize) more = false;
             }
-            var chunkStats = new ChunkStats();
-            long chunkIndex = index++;
-            pending.Enqueue((Task.Run(() =>
-            {
-                try { return ChunkReader.Read(buffer, n, chunkIndex, noCrc, chunkStats); }
-                finally { ArrayPool<byte>.Shared.Return(buffer); }
-            }), chunkStats));
-            while (pending.Count >= window)
-                foreach (var r in Drain(pending.Dequeue(), stats)) yield return r;
-            if (n < ChunkReader.ChunkSize) break;
+            if (pending.Count == 0) break;
+            var next = pending.Dequeue();
+            var records = next.Result();
+            stats.Add(next.Stats);
+            foreach (var r in records) yield return r;
         }
-        while (pending.Count > 0)
-            foreach (var r in Drain(pending.Dequeue(), stats)) yield return r;
-    }
-
-    private static List<EvtxRecord> Drain((Task<List<EvtxRecord>> Task, ChunkStats Stats) item, EvtxReadStats stats)
-    {
-        var records = item.Task.GetAwaiter().GetResult();
-        stats.Add(item.Stats);
-        return records;
     }
 
     /// <summary>Checks the file header; returns whether it says chunks carry no CRC32.</summary>

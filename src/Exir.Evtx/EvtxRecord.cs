@@ -46,6 +46,7 @@ public sealed class EvtxRecord
     public IReadOnlyList<KeyValuePair<string, string>> Data { get; internal set; } = [];
 
     internal XElement? Root;
+    [ThreadStatic] private static StringBuilder? t_xml;
 
     /// <summary>The value of a data field by name, ignoring case; null when absent.</summary>
     public string? GetData(string name)
@@ -58,7 +59,9 @@ public sealed class EvtxRecord
     /// <summary>The event as Windows-style XML (Event Viewer layout, two-space indent).</summary>
     public string ToXml()
     {
-        var sb = new StringBuilder(2048);
+        var sb = t_xml ??= new StringBuilder(4096);
+        sb.Clear();
+        if (sb.Capacity > 1 << 20) sb.Capacity = 4096;
         if (Root is not null) XmlWriter.Write(sb, Root, 0);
         else XmlWriter.WriteMinimal(sb, this);
         return sb.ToString();

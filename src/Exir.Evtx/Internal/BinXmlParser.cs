@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -25,22 +26,28 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         TokValue = 0x05, TokAttribute = 0x06, TokCData = 0x07, TokCharRef = 0x08, TokEntityRef = 0x09,
         TokPiTarget = 0x0a, TokPiData = 0x0b, TokTemplate = 0x0c, TokSubst = 0x0d, TokOptSubst = 0x0e, TokFragment = 0x0f;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ResetBudget() => _nodeBudget = MaxNodes;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Need(int pos, int count, int end)
     {
         if (pos < 0 || count < 0 || pos > end - count) throw new EvtxFormatException($"read of {count} bytes at 0x{pos:x} past 0x{end:x}");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private uint U32(int p) => BinaryPrimitives.ReadUInt32LittleEndian(_d.AsSpan(p, 4));
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private ushort U16(int p) => BinaryPrimitives.ReadUInt16LittleEndian(_d.AsSpan(p, 2));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Spend()
     {
         if (--_nodeBudget < 0) throw new EvtxFormatException("too many BinXML nodes");
     }
 
     /// <summary>Parses a fragment (header, then a template instance or an element) up to EOF or <paramref name="end"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TNode[] ParseFragment(ref int pos, int end, int depth)
     {
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
@@ -75,6 +82,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return nodes.ToArray();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TElement ParseElement(ref int pos, int end, int depth)
     {
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
@@ -130,6 +138,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     /// before the element size. Decide by which layout yields a plausible name offset: either the
     /// inline name right after the field, or a name earlier in the chunk.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool HasDependencyId(int p, int end)
     {
         if (p + 10 <= end)
@@ -145,6 +154,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TNode[] ParseAttributeValue(ref int p, int end)
     {
         List<TNode>? parts = null;
@@ -165,6 +175,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return parts is null ? [] : parts.ToArray();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TNode[] ParseContent(ref int p, int end, int depth)
     {
         var nodes = new List<TNode>();
@@ -222,6 +233,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TText ParseValueText(ref int p, int end)
     {
         Spend();
@@ -239,6 +251,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return new TText(text);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TSubstitution ParseSubstitution(ref int p, int end)
     {
         Spend();
@@ -248,6 +261,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return node;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TText ParseCharRef(ref int p, int end)
     {
         Need(p, 3, end);
@@ -256,6 +270,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return new TText(((char)c).ToString());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TText ParseEntityRef(ref int p, int end)
     {
         Need(p, 5, end);
@@ -273,6 +288,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TProcessingInstruction ParsePi(ref int p, int end)
     {
         Spend();
@@ -297,6 +313,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     /// When the reference points at the current position the name is inline and is skipped over.
     /// Names are read from their offset, never from the chunk's hash table, so a damaged table does no harm.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string ReadName(int offset, ref int p, int end)
     {
         bool inline = offset == p;
@@ -315,6 +332,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return name;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TTemplateInstance ParseTemplateInstance(ref int p, int end, int depth)
     {
         Spend();
@@ -349,6 +367,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return new TTemplateInstance(definition, values);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TNode[] GetTemplate(int offset, int depth)
     {
         if (_templates.TryGetValue(offset, out var cached))
@@ -366,6 +385,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     // ---- Substitution: turns the parsed nodes plus values into the rendered element tree ----
 
     /// <summary>Resolves nodes (with the values of the enclosing template instance) into <paramref name="output"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Resolve(TNode[] nodes, ValueSpan[]? values, List<object> output, int depth)
     {
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
@@ -392,9 +412,11 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ValueSpan? Value(TSubstitution s, ValueSpan[]? values) =>
         values is not null && s.Index < values.Length ? values[s.Index] : null;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveElement(TElement e, ValueSpan[]? values, List<object> output, int depth)
     {
         Spend();
@@ -434,6 +456,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         output.Add(x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private List<KeyValuePair<string, string>>? ResolveAttributes(TElement e, ValueSpan[]? values)
     {
         if (e.Attributes.Length == 0) return null;
@@ -461,6 +484,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return list;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveSubstitution(TSubstitution s, ValueSpan[]? values, List<object> output, int depth)
     {
         if (Value(s, values) is not { } v || v.IsNull) return;
@@ -475,6 +499,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         AppendText(output, RenderFlat(v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string RenderFlat(ValueSpan v)
     {
         var span = _d.AsSpan(v.Offset, v.Size);
@@ -483,6 +508,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         return ValueFormatter.Render(span, v.Type);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AppendText(List<object> output, string text)
     {
         if (text.Length == 0) return;

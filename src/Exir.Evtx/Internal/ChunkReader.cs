@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 
@@ -13,6 +14,7 @@ internal static class ChunkReader
     private const int MinRecordSize = RecordHeaderSize + 4;
     private static ReadOnlySpan<byte> Signature => "ElfChnk\0"u8;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<EvtxRecord> Read(byte[] d, int length, long chunkIndex, bool fileSaysNoCrc, ChunkStats st)
     {
         var records = new List<EvtxRecord>();
@@ -29,6 +31,7 @@ internal static class ChunkReader
         return records;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReadInto(byte[] d, int length, long chunkIndex, bool fileSaysNoCrc, ChunkStats st, List<EvtxRecord> records)
     {
         var chunk = d.AsSpan(0, length);
@@ -102,6 +105,7 @@ internal static class ChunkReader
     }
 
     /// <summary>A record, or null (counted as bad) when its BinXML cannot be read: the reference tools agree that such a slot is no event.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static EvtxRecord? ReadRecord(BinXmlParser parser, byte[] d, int off, int size, long chunkIndex, ChunkStats st)
     {
         var span = d.AsSpan(off);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 
 namespace Exir.Evtx.Internal;
@@ -5,6 +6,7 @@ namespace Exir.Evtx.Internal;
 /// <summary>Lifts the System fields and the EventData/UserData pairs out of a rendered event.</summary>
 internal static class RecordBuilder
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill(EvtxRecord r, XElement root)
     {
         r.Root = root;
@@ -62,6 +64,7 @@ internal static class RecordBuilder
         r.Data = data;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Flatten(XElement section, List<KeyValuePair<string, string>> data, ref int unnamed, int depth)
     {
         if (section.Children is null || depth > 32) return;
@@ -87,23 +90,40 @@ internal static class RecordBuilder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MakeUnique(List<KeyValuePair<string, string>> data)
     {
-        HashSet<string>? seen = null;
-        for (int i = 0; i < data.Count; i++)
+        // Records carry tens of fields: a quadratic scan beats allocating a set for each record.
+        for (int i = 1; i < data.Count; i++)
         {
-            seen ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             var key = data[i].Key;
-            if (seen.Add(key)) continue;
+            if (!Seen(data, i, key)) continue;
             for (int n = 2; ; n++)
             {
                 var candidate = $"{key}[{n}]";
-                if (seen.Add(candidate)) { data[i] = new(candidate, data[i].Value); break; }
+                if (!Seen(data, i, candidate) && !SeenAfter(data, i, candidate)) { data[i] = new(candidate, data[i].Value); break; }
             }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Seen(List<KeyValuePair<string, string>> data, int before, string key)
+    {
+        for (int j = 0; j < before; j++)
+            if (string.Equals(data[j].Key, key, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool SeenAfter(List<KeyValuePair<string, string>> data, int after, string key)
+    {
+        for (int j = after + 1; j < data.Count; j++)
+            if (string.Equals(data[j].Key, key, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
     /// <summary>Parses "yyyy-MM-ddTHH:mm:ss.fffffffZ" (any fraction length) as UTC.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DateTime? ParseTime(string? s)
     {
         if (string.IsNullOrEmpty(s)) return null;
@@ -125,6 +145,7 @@ internal static class RecordBuilder
         return null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Num(string s, int start, int count, out int value)
     {
         value = 0;

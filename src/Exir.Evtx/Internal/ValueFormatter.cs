@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -16,6 +17,7 @@ internal static class ValueFormatter
         HexInt32 = 0x14, HexInt64 = 0x15, EvtHandle = 0x20, BinXml = 0x21, EvtXml = 0x23, ArrayFlag = 0x80;
 
     /// <summary>Renders a scalar value; arrays go through <see cref="RenderArray"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Render(ReadOnlySpan<byte> v, byte type)
     {
         switch (type)
@@ -50,6 +52,7 @@ internal static class ValueFormatter
     }
 
     /// <summary>Splits an array value (type | 0x80) into its rendered items.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<string> RenderArray(ReadOnlySpan<byte> v, byte type)
     {
         var items = new List<string>();
@@ -103,6 +106,7 @@ internal static class ValueFormatter
         return items;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ElementSize(byte type, int total) => type switch
     {
         Int8 or UInt8 => 1,
@@ -114,12 +118,16 @@ internal static class ValueFormatter
         _ => 0,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Utf16(ReadOnlySpan<byte> v)
     {
         int n = v.Length & ~1;
         // Strings are stored with their terminating NUL(s): Windows does not render them.
         while (n >= 2 && v[n - 1] == 0 && v[n - 2] == 0) n -= 2;
         if (n == 0) return "";
+        // UTF-16LE bytes are the string's chars on little-endian machines: a copy, not a decode.
+        // (Lone surrogates stay as they are, as Windows keeps them.)
+        if (BitConverter.IsLittleEndian) return new string(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, char>(v.Slice(0, n)));
         return Encoding.Unicode.GetString(v.Slice(0, n));
     }
 
@@ -131,6 +139,7 @@ internal static class ValueFormatter
     };
 
     /// <summary>ANSI strings carry no code page; decode as Windows-1252 (the common western ANSI page), which never fails.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Ansi(ReadOnlySpan<byte> v)
     {
         int n = v.Length;
@@ -146,6 +155,7 @@ internal static class ValueFormatter
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string RenderBool(ReadOnlySpan<byte> v)
     {
         // Any non-zero value is true: some providers write values other than 0/1.
@@ -153,8 +163,10 @@ internal static class ValueFormatter
         return "false";
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderGuid(ReadOnlySpan<byte> v)
     {
         uint a = BinaryPrimitives.ReadUInt32LittleEndian(v);
@@ -176,6 +188,7 @@ internal static class ValueFormatter
         return new string(s);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteHex(Span<char> dst, ulong value, int digits)
     {
         for (int i = digits - 1; i >= 0; i--)
@@ -188,6 +201,7 @@ internal static class ValueFormatter
 
     private const long MaxFileTime = 2650467743999999999; // 9999-12-31T23:59:59.9999999Z
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryFileTime(long ft, out DateTime utc)
     {
         if (ft < 0 || ft > MaxFileTime) { utc = default; return false; }
@@ -195,10 +209,12 @@ internal static class ValueFormatter
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderFileTime(long ft) =>
         TryFileTime(ft, out var utc) ? FormatUtc(utc) : Hex((ulong)ft);
 
     /// <summary>ISO 8601 with all seven fraction digits (100 ns), as Windows renders SystemTime.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string FormatUtc(DateTime utc)
     {
         return string.Create(28, utc, static (s, t) =>
@@ -214,11 +230,13 @@ internal static class ValueFormatter
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Digits(Span<char> dst, int value)
     {
         for (int i = dst.Length - 1; i >= 0; i--) { dst[i] = (char)('0' + value % 10); value /= 10; }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderSystemTime(ReadOnlySpan<byte> v)
     {
         int year = BinaryPrimitives.ReadUInt16LittleEndian(v), month = BinaryPrimitives.ReadUInt16LittleEndian(v.Slice(2));
@@ -231,6 +249,7 @@ internal static class ValueFormatter
         return FormatUtc(new DateTime(year, month, day, hour, minute, second, ms, DateTimeKind.Utc));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderSid(ReadOnlySpan<byte> v)
     {
         if (v.Length < 8) return Convert.ToHexString(v);
@@ -246,5 +265,6 @@ internal static class ValueFormatter
         return sb.ToString();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string Fallback(ReadOnlySpan<byte> v) => Convert.ToHexString(v);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Text;
 
@@ -5,6 +6,7 @@ namespace Exir.Evtx.Internal;
 
 internal static class XmlWriter
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(StringBuilder sb, XElement e, int indent)
     {
         sb.Append(' ', indent * 2).Append('<').Append(e.Name);
@@ -54,6 +56,7 @@ internal static class XmlWriter
         sb.Append(' ', indent * 2).Append("</").Append(e.Name).Append(">\n");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WritePi(StringBuilder sb, XProcessingInstruction pi)
     {
         sb.Append("<?").Append(pi.Target);
@@ -62,6 +65,7 @@ internal static class XmlWriter
     }
 
     /// <summary>Used when a record's BinXML could not be read at all: the header facts only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteMinimal(StringBuilder sb, EvtxRecord r)
     {
         sb.Append("<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>\n");
@@ -70,6 +74,7 @@ internal static class XmlWriter
         sb.Append("  </System>\n</Event>\n");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Escape(StringBuilder sb, string s, bool attribute)
     {
         int start = 0;
@@ -97,10 +102,17 @@ internal static class JsonWriter
     private static readonly HashSet<string> NumericSystem = new(StringComparer.Ordinal)
         { "EventID", "Version", "Level", "Task", "Opcode", "EventRecordID", "ProcessID", "ThreadID", "Qualifiers" };
 
+    [ThreadStatic] private static StringBuilder? t_builder;
+    [ThreadStatic] private static HashSet<string>? t_used;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Write(EvtxRecord r)
     {
-        var sb = new StringBuilder(1024);
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        var sb = t_builder ??= new StringBuilder(4096);
+        var used = t_used ??= new HashSet<string>(StringComparer.Ordinal);
+        sb.Clear();
+        used.Clear();
+        if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
         sb.Append('{');
         bool first = true;
         var system = r.Root?.Child("System");
@@ -135,12 +147,14 @@ internal static class JsonWriter
         return sb.ToString();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Sep(StringBuilder sb, ref bool first)
     {
         if (!first) sb.Append(',');
         first = false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Field(StringBuilder sb, HashSet<string> used, ref bool first, string key, string value, bool dataField = false)
     {
         // A data field named like a System field (e.g. "Level") keeps both: the data one gets a suffix.
@@ -156,6 +170,7 @@ internal static class JsonWriter
         else String(sb, value);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsPlainInteger(string s)
     {
         if (s.Length == 0 || s.Length > 18) return false;
@@ -166,16 +181,21 @@ internal static class JsonWriter
         return true;
     }
 
+    private static readonly System.Buffers.SearchValues<char> NeedsEscape = System.Buffers.SearchValues.Create(
+        "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void String(StringBuilder sb, string s)
     {
         sb.Append('"');
-        int start = 0;
-        for (int i = 0; i < s.Length; i++)
+        var rest = s.AsSpan();
+        while (true)
         {
-            char c = s[i];
-            if (c >= 0x20 && c != '"' && c != '\\' && !char.IsSurrogate(c)) continue;
-            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { i++; continue; }
-            sb.Append(s, start, i - start);
+            int i = rest.IndexOfAny(NeedsEscape);
+            if (i < 0) break;
+            sb.Append(rest[..i]);
+            char c = rest[i];
             switch (c)
             {
                 case '"': sb.Append("\\\""); break;
@@ -183,10 +203,10 @@ internal static class JsonWriter
                 case '\n': sb.Append("\\n"); break;
                 case '\r': sb.Append("\\r"); break;
                 case '\t': sb.Append("\\t"); break;
-                default: sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture)); break;
+                default: sb.Append("\\u00").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture)); break;
             }
-            start = i + 1;
+            rest = rest[(i + 1)..];
         }
-        sb.Append(s, start, s.Length - start).Append('"');
+        sb.Append(rest).Append('"');
     }
 }
