@@ -1,0 +1,302 @@
+using System.Globalization;
+using Exir.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Exir.Timeline;
+
+/// <summary>What one account did across all hosts given: logons by type, privileges, where from, changes made to it.</summary>
+public sealed class AccountActivity
+{
+    public required string Account { get; init; }
+    public SortedSet<string> Names { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public SortedDictionary<string, int> LogonsByType { get; } = new(StringComparer.Ordinal);
+    /// <summary>Logons (any type) that were given special privileges (4672 with the same logon id).</summary>
+    public SortedDictionary<string, int> PrivilegedLogonsByType { get; } = new(StringComparer.Ordinal);
+    public int FailedLogons { get; internal set; }
+    public int SpecialPrivileges { get; internal set; }
+    public int ExplicitCredentialUses { get; internal set; }
+    public SortedSet<string> Hosts { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public SortedSet<string> SourceIps { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public SortedSet<string> SourceHosts { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public SortedSet<string> Cmdlets { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public List<string> Changes { get; } = [];
+    public DateTime? First { get; internal set; }
+    public DateTime? Last { get; internal set; }
+    /// <summary>Evidence pointer of the first event seen for the account.</summary>
+    public string? FirstEvidence { get; internal set; }
+    public bool Privileged => SpecialPrivileges > 0 || AddedToPrivilegedGroup;
+    public bool AddedToPrivilegedGroup { get; internal set; }
+    public bool Created { get; internal set; }
+    public bool InWebShellTree { get; internal set; }
+    public bool MachineAccount => Account.EndsWith('$');
+    public int Logons => LogonsByType.Values.Sum();
+    /// <summary>The account as the logs wrote it (DOMAIN\user), for statements.</summary>
+    public string Display => Names.FirstOrDefault(n => n.Contains('\\')) ?? Names.FirstOrDefault() ?? Account;
+
+    internal void Seen(TimelineEvent e)
+    {
+        if (First is null || e.Timestamp < First) { First = e.Timestamp; FirstEvidence = $"{e.File} #{e.RecordId}"; }
+        if (Last is null || e.Timestamp > Last) Last = e.Timestamp;
+    }
+}
+
+/// <summary>A plain-words statement of what the evidence means for the scope of the compromise.</summary>
+public sealed record ScopeStatement(string Id, string Text);
+
+/// <summary>
+/// Builds the administrator access summary from timeline rows (logons, privileges, account and group
+/// changes, Exchange cmdlets) and, with the process trees, the scope statements. Thread-safe Add.
+/// </summary>
+public sealed class AdminSummaryBuilder
+{
+    /// <summary>Logon sessions remembered to pair 4624 with 4672; bounded so a huge Security log cannot exhaust memory.</summary>
+    public int MaxSessions { get; init; } = 1_000_000;
+    private static readonly HashSet<string> WellKnown = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "SYSTEM", "LOCAL SERVICE", "NETWORK SERVICE", "ANONYMOUS LOGON", "LOCAL SYSTEM", "-", "",
+    };
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, AccountActivity> _accounts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<(string Host, string LogonId), (string Account, string Type)> _sessions = new();
+    private readonly HashSet<(string Host, string LogonId)> _privilegedSessions = new();
+    private readonly Dictionary<string, List<string>> _tagHosts = new(StringComparer.Ordinal);
+    private readonly List<string> _groupChanges = [], _aclChangers = [];
+    private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
+    private DateTime? _from, _to;
+    private int _aclChanges, _logClears;
+
+    public void Add(TimelineEvent e)
+    {
+        lock (_gate)
+        {
+            _hosts.Add(e.Host);
+            if (_from is null || e.Timestamp < _from) _from = e.Timestamp;
+            if (_to is null || e.Timestamp > _to) _to = e.Timestamp;
+            foreach (var t in e.Tags) NoteTag(t, e.Host);
+            switch (e.EventId, e.Category)
+            {
+                case (4624, "logon"):
+                {
+                    var a = Account(e.User, e); if (a is null) break;
+                    var type = e.Field("logon_type") ?? "?";
+                    a.LogonsByType[type] = a.LogonsByType.GetValueOrDefault(type) + 1;
+                    a.Hosts.Add(e.Host);
+                    if (e.SrcIp is { } ip && ip != "::1" && ip != "127.0.0.1") a.SourceIps.Add(ip);
+                    if (e.SrcHost is { } sh) a.SourceHosts.Add(sh);
+                    if (e.Field("logon_id") is { } lid && _sessions.Count < MaxSessions) _sessions[(e.Host, lid.ToLowerInvariant())] = (a.Account, type);
+                    break;
+                }
+                case (4625, _):
+                {
+                    var a = Account(e.User, e); if (a is null) break;
+                    a.FailedLogons++;
+                    if (e.SrcIp is { } ip) a.SourceIps.Add(ip);
+                    break;
+                }
+                case (4672, _):
+                {
+                    var a = Account(e.User, e); if (a is null) break;
+                    a.SpecialPrivileges++;
+                    a.Hosts.Add(e.Host);
+                    if (e.Field("logon_id") is { } lid && _privilegedSessions.Count < MaxSessions) _privilegedSessions.Add((e.Host, lid.ToLowerInvariant()));
+                    break;
+                }
+                case (4648, _):
+                {
+                    var a = Account(e.Field("target_user"), e); if (a is null) break;
+                    a.ExplicitCredentialUses++;
+                    if (e.SrcIp is { } ip) a.SourceIps.Add(ip);
+                    a.Changes.Add($"{Time(e)} credentials used explicitly by {e.User} from {e.Process} on {e.Host}");
+                    break;
+                }
+                case (4720 or 4722 or 4724, _):
+                {
+                    var a = Account(e.Field("target_user"), e, keepMachine: true); if (a is null) break;
+                    if (e.EventId == 4720) a.Created = true;
+                    a.Changes.Add($"{Time(e)} {e.TimestampDesc.ToLowerInvariant()} on {e.Host} by {e.User}");
+                    break;
+                }
+                case (4728 or 4732 or 4756, _):
+                {
+                    var member = e.Field("target_user");
+                    var a = Account(member, e, keepMachine: true);
+                    var group = e.Field("group") ?? "?";
+                    var privileged = e.Tags.Contains("privileged-group-add");
+                    var text = $"{Time(e)} added to {group} on {e.Host} by {e.User}";
+                    if (a is not null) { a.Changes.Add(text); if (privileged) a.AddedToPrivilegedGroup = true; }
+                    if (privileged) _groupChanges.Add($"{member} to {group} by {e.User} at {Time(e)}");
+                    break;
+                }
+                case (5136, _) when e.Tags.Contains("ad-acl-change"):
+                    _aclChanges++;
+                    if (e.User is { } u && !_aclChangers.Contains(u)) _aclChangers.Add(u);
+                    break;
+                case (_, "exchange-cmdlet"):
+                {
+                    var a = Account(e.User, e); if (a is null) break;
+                    if (e.Field("cmdlet") is { } c) a.Cmdlets.Add(c);
+                    a.Hosts.Add(e.Host);
+                    break;
+                }
+                case (_, "log-tamper") when e.EventId is 1102 or 104:
+                    _logClears++;
+                    break;
+            }
+        }
+    }
+
+    private void NoteTag(string tag, string host)
+    {
+        if (!_tagHosts.TryGetValue(tag, out var hosts)) _tagHosts[tag] = hosts = [];
+        if (!hosts.Contains(host, StringComparer.OrdinalIgnoreCase)) hosts.Add(host);
+    }
+
+    private static string Time(TimelineEvent e) => e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Account key: the bare account name, so DOMAIN\user, user@domain.fqdn and an Exchange caller path meet.</summary>
+    public static string? AccountKey(string? user)
+    {
+        if (string.IsNullOrWhiteSpace(user)) return null;
+        var u = user.Trim();
+        // Distinguished name (4728/4756 MemberName): the first RDN's value.
+        if (u.StartsWith("CN=", StringComparison.OrdinalIgnoreCase))
+        {
+            int comma = u.IndexOf(',');
+            while (comma > 0 && u[comma - 1] == '\\') comma = u.IndexOf(',', comma + 1);
+            u = (comma < 0 ? u[3..] : u[3..comma]).Replace("\\", "");
+        }
+        int at = u.IndexOf('@');
+        if (at > 0) u = u[..at];
+        int cut = Math.Max(u.LastIndexOf('\\'), u.LastIndexOf('/'));
+        if (cut >= 0) u = u[(cut + 1)..];
+        u = u.Trim();
+        if (WellKnown.Contains(u) || u.StartsWith("DWM-", StringComparison.OrdinalIgnoreCase) || u.StartsWith("UMFD-", StringComparison.OrdinalIgnoreCase)) return null;
+        if (u.StartsWith("S-1-5-", StringComparison.OrdinalIgnoreCase) && u.Count(c => c == '-') <= 3) return null;
+        return u.ToLowerInvariant();
+    }
+
+    private AccountActivity? Account(string? user, TimelineEvent e, bool keepMachine = true)
+    {
+        var key = AccountKey(user);
+        if (key is null) return null;
+        if (!_accounts.TryGetValue(key, out var a)) _accounts[key] = a = new AccountActivity { Account = key };
+        a.Names.Add(user!.Trim());
+        a.Seen(e);
+        return a;
+    }
+
+    public AdminSummary Build(ProcessForest? forest, ScopeTexts texts)
+    {
+        lock (_gate)
+        {
+            foreach (var (session, info) in _sessions)
+                if (_privilegedSessions.Contains(session) && _accounts.TryGetValue(info.Account, out var a))
+                    a.PrivilegedLogonsByType[info.Type] = a.PrivilegedLogonsByType.GetValueOrDefault(info.Type) + 1;
+
+            var shellNodes = forest is null ? [] : forest.Nodes.Where(n => n.Tags.Contains("webshell-tree") || n.Tags.Contains("um-tree")).ToList();
+            var shellUsers = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+            var shellHosts = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var n in shellNodes)
+            {
+                shellHosts.Add(n.Host);
+                if (n.User is { } u) shellUsers.Add(u);
+                if (AccountKey(n.User) is { } k && _accounts.TryGetValue(k, out var a)) a.InWebShellTree = true;
+            }
+            // An account named in a web shell command (net use /user:, runas, psexec -u) was used from the tree.
+            foreach (var a in _accounts.Values)
+            {
+                if (a.InWebShellTree || a.Account.Length < 4) continue;
+                foreach (var n in shellNodes)
+                    if (n.CommandLine is { } cl && MentionsAccount(cl, a.Account)) { a.InWebShellTree = true; break; }
+            }
+
+            var accounts = _accounts.Values
+                .Where(a => !a.MachineAccount || a.Created || a.AddedToPrivilegedGroup || a.InWebShellTree)
+                .OrderByDescending(a => a.InWebShellTree).ThenByDescending(a => a.Privileged).ThenByDescending(a => a.Created)
+                .ThenByDescending(a => a.Logons).ThenBy(a => a.Account, StringComparer.Ordinal).ToList();
+
+            var statements = new List<ScopeStatement>();
+            string Join(IEnumerable<string> xs, int max = 10)
+            {
+                var l = xs.ToList();
+                return l.Count == 0 ? "(none)" : string.Join(", ", l.Take(max)) + (l.Count > max ? $" and {l.Count - max} more" : "");
+            }
+            var hostsOf = (string tag) => _tagHosts.TryGetValue(tag, out var h) ? h : [];
+
+            var privInShell = accounts.Where(a => a.InWebShellTree && a.Privileged && !a.MachineAccount).Select(a => a.Display).ToList();
+            if (privInShell.Count > 0)
+                statements.Add(texts.Make("privileged-in-webshell", ("accounts", Join(privInShell)), ("hosts", Join(shellHosts))));
+            if (_aclChanges > 0)
+                statements.Add(texts.Make("ad-acl-change", ("count", _aclChanges.ToString(CultureInfo.InvariantCulture)), ("accounts", Join(_aclChangers))));
+            if (_groupChanges.Count > 0)
+                statements.Add(texts.Make("privileged-group-change", ("changes", Join(_groupChanges, 5))));
+            var dumpHosts = hostsOf("lsass-dump").Concat(hostsOf("lsass-access")).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            if (dumpHosts.Count > 0)
+            {
+                var exposed = accounts.Where(a => a.Hosts.Overlaps(dumpHosts) && !a.MachineAccount).OrderByDescending(a => a.Privileged).Select(a => a.Display).ToList();
+                statements.Add(texts.Make("lsass-dump", ("hosts", Join(dumpHosts)), ("count", exposed.Count.ToString(CultureInfo.InvariantCulture)), ("accounts", Join(exposed))));
+            }
+            if (shellNodes.Count > 0)
+            {
+                bool system = shellUsers.Any(u => AccountKey(u) is null || u.EndsWith('$'));
+                if (system) statements.Add(texts.Make("webshell-system", ("hosts", Join(shellHosts))));
+                var first = shellNodes.Where(n => !n.Inferred).Select(n => n.Start).DefaultIfEmpty(shellNodes.Min(n => n.Start)).Min();
+                statements.Add(texts.Make("webshell", ("hosts", Join(shellHosts)), ("accounts", Join(shellUsers)),
+                    ("first", first.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture))));
+            }
+            var created = accounts.Where(a => a.Created).Select(a => a.Display).ToList();
+            if (created.Count > 0) statements.Add(texts.Make("new-accounts", ("accounts", Join(created))));
+            var clearedHosts = hostsOf("log-cleared");
+            if (_logClears > 0 || clearedHosts.Count > 0)
+                statements.Add(texts.Make("log-cleared", ("hosts", Join(clearedHosts)), ("count", Math.Max(_logClears, clearedHosts.Count).ToString(CultureInfo.InvariantCulture))));
+            if (statements.Count == 0) statements.Add(texts.Make("none"));
+            statements.Add(texts.Make("coverage", ("hosts_count", _hosts.Count.ToString(CultureInfo.InvariantCulture)), ("hosts", Join(_hosts)),
+                ("from", _from?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?"),
+                ("to", _to?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?")));
+            return new AdminSummary(accounts, statements);
+        }
+    }
+
+    private static bool MentionsAccount(string commandLine, string account)
+    {
+        int i = 0;
+        while ((i = commandLine.IndexOf(account, i, StringComparison.OrdinalIgnoreCase)) >= 0)
+        {
+            bool startOk = i == 0 || !char.IsLetterOrDigit(commandLine[i - 1]);
+            int end = i + account.Length;
+            bool endOk = end >= commandLine.Length || !char.IsLetterOrDigit(commandLine[end]);
+            if (startOk && endOk) return true;
+            i = end;
+        }
+        return false;
+    }
+}
+
+public sealed record AdminSummary(IReadOnlyList<AccountActivity> Accounts, IReadOnlyList<ScopeStatement> Statements);
+
+/// <summary>The statement texts (rules/timeline/scope.yaml).</summary>
+public sealed class ScopeTexts
+{
+    private readonly Dictionary<string, string> _texts;
+    private ScopeTexts(Dictionary<string, string> texts) => _texts = texts;
+
+    public static ScopeTexts Load(DataFiles rules) => Parse(rules.ReadAllText("timeline/scope.yaml"));
+
+    public static ScopeTexts Parse(string yaml)
+    {
+        var doc = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .IgnoreUnmatchedProperties().Build().Deserialize<Doc>(yaml) ?? new Doc();
+        return new ScopeTexts(new Dictionary<string, string>(doc.Statements ?? [], StringComparer.Ordinal));
+    }
+
+    public ScopeStatement Make(string id, params (string Key, string Value)[] values)
+    {
+        var text = _texts.TryGetValue(id, out var t) ? t.Trim() : id;
+        foreach (var (k, v) in values) text = text.Replace("{" + k + "}", v, StringComparison.Ordinal);
+        return new ScopeStatement(id, text);
+    }
+
+    private sealed class Doc { public Dictionary<string, string>? Statements { get; set; } }
+}

@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Text;
+using Exir.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Exir.Timeline;
+
+/// <summary>One process seen starting (4688 or Sysmon 1), or a parent inferred from its children.</summary>
+public sealed class ProcessNode
+{
+    public required string Host { get; init; }
+    public DateTime Start { get; init; }
+    public required string Image { get; init; }
+    public string? CommandLine { get; init; }
+    public string? User { get; init; }
+    public long? Pid { get; init; }
+    public long? ParentPid { get; init; }
+    public string? Guid { get; init; }
+    public string? ParentGuid { get; init; }
+    public string? ParentImage { get; init; }
+    public string? ParentCommandLine { get; init; }
+    public string File { get; init; } = "";
+    public long? RecordId { get; init; }
+    /// <summary>No start event was seen; the node was made from a child's parent fields.</summary>
+    public bool Inferred { get; init; }
+    public List<string> Tags { get; } = [];
+    public ProcessNode? Parent { get; internal set; }
+    public List<ProcessNode> Children { get; } = [];
+
+    public string Name => ImageName(Image);
+
+    internal static string ImageName(string image)
+    {
+        var i = image.LastIndexOfAny(['\\', '/']);
+        return (i < 0 ? image : image[(i + 1)..]).Trim('"', ' ');
+    }
+
+    internal void Tag(string t) { if (!Tags.Contains(t)) Tags.Add(t); }
+}
+
+/// <summary>The watched parents and the tags that make a process worth showing (rules/timeline/process-trees.yaml).</summary>
+public sealed class ProcessTreeRules
+{
+    public sealed record Watch(string Image, string Tag, string Title, IReadOnlySet<string> BenignChildren);
+    public IReadOnlyList<Watch> Watched { get; init; } = [];
+    public IReadOnlySet<string> ShowTags { get; init; } = new HashSet<string>();
+
+    public static ProcessTreeRules Load(DataFiles rules) => Parse(rules.ReadAllText("timeline/process-trees.yaml"));
+
+    public static ProcessTreeRules Parse(string yaml)
+    {
+        var doc = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .IgnoreUnmatchedProperties().Build().Deserialize<Doc>(yaml) ?? new Doc();
+        return new ProcessTreeRules
+        {
+            Watched = (doc.Watch ?? []).Where(w => !string.IsNullOrWhiteSpace(w.Image)).Select(w => new Watch(w.Image!, w.Tag ?? "watched-tree", w.Title ?? w.Image!,
+                (w.BenignChildren ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase))).ToList(),
+            ShowTags = (doc.ShowTags ?? []).ToHashSet(StringComparer.Ordinal),
+        };
+    }
+
+    private sealed class Doc { public List<WatchDoc>? Watch { get; set; } public List<string>? ShowTags { get; set; } }
+    private sealed class WatchDoc { public string? Image { get; set; } public string? Tag { get; set; } public string? Title { get; set; } public List<string>? BenignChildren { get; set; } }
+}
+
+/// <summary>
+/// Collects process starts from timeline rows and links them into trees. Sysmon links by process GUID;
+/// 4688 by process id, taking the latest process with that id that started before the child (ids are reused).
+/// Thread-safe for <see cref="Add"/>; <see cref="Build"/> runs once at the end.
+/// </summary>
+public sealed class ProcessTreeBuilder
+{
+    /// <summary>Bound on kept process starts; beyond it starts are counted but not linked.</summary>
+    public int MaxNodes { get; init; } = 2_000_000;
+    private readonly List<ProcessNode> _nodes = [];
+    private readonly object _gate = new();
+    public long Dropped { get; private set; }
+
+    public void Add(TimelineEvent e)
+    {
+        if (e.Category != "process" || e.Process is null) return;
+        var node = new ProcessNode
+        {
+            Host = e.Host, Start = e.Timestamp, Image = e.Process, CommandLine = e.CommandLine, User = e.User,
+            Pid = ParseId(e.Field("process_id")), ParentPid = ParseId(e.Field("parent_process_id")),
+            Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = NullIfEmpty(e.Field("parent_process_guid")),
+            ParentImage = e.ParentProcess, ParentCommandLine = e.Field("evt_ParentCommandLine"),
+            File = e.File, RecordId = e.RecordId,
+        };
+        foreach (var t in e.Tags) node.Tag(t);
+        lock (_gate)
+        {
+            if (_nodes.Count >= MaxNodes) { Dropped++; return; }
+            _nodes.Add(node);
+        }
+    }
+
+    public ProcessForest Build(ProcessTreeRules rules)
+    {
+        var nodes = _nodes.OrderBy(n => n.Start).ThenBy(n => n.RecordId).ToList();
+        var byGuid = new Dictionary<(string, string), ProcessNode>();
+        var byPid = new Dictionary<(string, long), ProcessNode>();
+        var inferred = new Dictionary<string, ProcessNode>(StringComparer.Ordinal);
+        var all = new List<ProcessNode>(nodes.Count);
+        foreach (var n in nodes)
+            if (n.Guid is not null) byGuid.TryAdd((n.Host, n.Guid.ToUpperInvariant()), n);
+        foreach (var n in nodes)
+        {
+            all.Add(n);
+            ProcessNode? parent = null;
+            if (n.ParentGuid is not null)
+                byGuid.TryGetValue((n.Host, n.ParentGuid.ToUpperInvariant()), out parent);
+            if (parent is null && n.Guid is null && n.ParentPid is { } ppid && byPid.TryGetValue((n.Host, ppid), out var p) && p.Start <= n.Start)
+                parent = p;
+            if (parent is null && (n.ParentImage is not null || n.ParentPid is not null))
+            {
+                var key = $"{n.Host}\u0001{n.ParentGuid?.ToUpperInvariant() ?? "pid:" + n.ParentPid}\u0001{n.ParentImage}";
+                if (!inferred.TryGetValue(key, out parent))
+                {
+                    parent = new ProcessNode
+                    {
+                        Host = n.Host, Start = n.Start, Image = n.ParentImage ?? $"(process {n.ParentPid})", Pid = n.ParentPid,
+                        Guid = n.ParentGuid, CommandLine = n.ParentCommandLine, File = n.File, Inferred = true,
+                    };
+                    inferred[key] = parent;
+                    all.Add(parent);
+                }
+            }
+            if (parent is not null && !ReferenceEquals(parent, n)) { n.Parent = parent; parent.Children.Add(n); }
+            if (n.Pid is { } pid) byPid[(n.Host, pid)] = n;
+        }
+        return new ProcessForest(all, rules, Dropped);
+    }
+
+    internal static long? ParseId(string? s)
+    {
+        if (string.IsNullOrWhiteSpace(s)) return null;
+        s = s.Trim();
+        if (s.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            return long.TryParse(s.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var h) ? h : null;
+        return long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var d) ? d : null;
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+}
+
+/// <summary>The linked processes, the trees worth showing, and which rows belong to a watched tree.</summary>
+public sealed class ProcessForest
+{
+    public const int MaxChildrenShown = 200;
+    public const int MaxDepth = 40;
+
+    public IReadOnlyList<ProcessNode> Nodes { get; }
+    /// <summary>Roots of the trees to show: watched parents with unusual children, and ancestors of highlighted processes.</summary>
+    public IReadOnlyList<ProcessNode> Roots { get; }
+    public long DroppedStarts { get; }
+    private readonly HashSet<ProcessNode> _shown = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<(string File, long Record), List<string>> _rowTags = new();
+
+    internal ProcessForest(List<ProcessNode> nodes, ProcessTreeRules rules, long dropped)
+    {
+        Nodes = nodes;
+        DroppedStarts = dropped;
+        var roots = new List<ProcessNode>();
+        var rootSet = new HashSet<ProcessNode>(ReferenceEqualityComparer.Instance);
+        foreach (var w in rules.Watched)
+        {
+            foreach (var n in nodes)
+            {
+                if (!n.Name.Equals(w.Image, StringComparison.OrdinalIgnoreCase)) continue;
+                if (!n.Children.Any(c => !w.BenignChildren.Contains(c.Name))) continue;
+                n.Tag(w.Tag + "-root");
+                foreach (var d in Descendants(n)) { d.Tag(w.Tag); _shown.Add(d); }
+                for (var p = (ProcessNode?)n; p is not null; p = p.Parent) _shown.Add(p);
+                var top = Top(n);
+                if (rootSet.Add(top)) roots.Add(top);
+            }
+        }
+        foreach (var n in nodes)
+        {
+            if (!n.Tags.Any(rules.ShowTags.Contains)) continue;
+            _shown.Add(n);
+            for (var p = n.Parent; p is not null; p = p.Parent) _shown.Add(p);
+            var top = Top(n);
+            if (rootSet.Add(top)) roots.Add(top);
+        }
+        roots.Sort((a, b) => a.Start.CompareTo(b.Start));
+        Roots = roots;
+        foreach (var n in nodes)
+            if (n.RecordId is { } r && n.Tags.Count > 0 && !n.Inferred)
+                _rowTags[(n.File, r)] = n.Tags;
+    }
+
+    /// <summary>Tags the process tree gives a timeline row (e.g. "webshell-tree"), or none.</summary>
+    public IReadOnlyList<string> TagsFor(TimelineEvent e) =>
+        e.RecordId is { } r && e.Category == "process" && _rowTags.TryGetValue((e.File, r), out var t) ? t : [];
+
+    /// <summary>Processes below a watched parent (w3wp.exe, UMWorkerProcess.exe...), the web shell's tree.</summary>
+    public IEnumerable<ProcessNode> InWatchedTrees(string tag) => Nodes.Where(n => n.Tags.Contains(tag));
+
+    public bool IsShown(ProcessNode n) => _shown.Contains(n);
+
+    public static IEnumerable<ProcessNode> Descendants(ProcessNode n)
+    {
+        var stack = new Stack<(ProcessNode, int)>();
+        foreach (var c in n.Children) stack.Push((c, 1));
+        while (stack.Count > 0)
+        {
+            var (x, depth) = stack.Pop();
+            yield return x;
+            if (depth < MaxDepth) foreach (var c in x.Children) stack.Push((c, depth + 1));
+        }
+    }
+
+    private static ProcessNode Top(ProcessNode n)
+    {
+        var top = n;
+        for (int i = 0; i < MaxDepth && top.Parent is not null; i++) top = top.Parent;
+        return top;
+    }
+
+    /// <summary>The shown trees as indented text, one process per line.</summary>
+    public string ToText()
+    {
+        var sb = new StringBuilder();
+        foreach (var root in Roots)
+        {
+            Render(root, 0, sb);
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    private void Render(ProcessNode n, int depth, StringBuilder sb)
+    {
+        sb.Append(' ', depth * 2).Append(depth == 0 ? "" : "└ ").Append(Line(n)).AppendLine();
+        if (depth >= MaxDepth) return;
+        int shown = 0;
+        foreach (var c in n.Children)
+        {
+            if (!IsShown(c)) continue;
+            if (++shown > MaxChildrenShown) { sb.Append(' ', (depth + 1) * 2).AppendLine($"… {n.Children.Count - MaxChildrenShown} more"); break; }
+            Render(c, depth + 1, sb);
+        }
+    }
+
+    public static string Line(ProcessNode n)
+    {
+        var sb = new StringBuilder();
+        sb.Append(n.Inferred ? "(start not logged)" : n.Start.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        sb.Append(' ').Append(n.Host).Append(' ').Append(n.Name);
+        if (n.Pid is { } pid) sb.Append(" pid ").Append(pid.ToString(CultureInfo.InvariantCulture));
+        if (n.User is not null) sb.Append(" user ").Append(n.User);
+        if (n.CommandLine is not null) sb.Append(": ").Append(n.CommandLine.Length > 400 ? n.CommandLine[..400] + "…" : n.CommandLine);
+        if (n.Tags.Count > 0) sb.Append(" [").Append(string.Join(", ", n.Tags)).Append(']');
+        if (n.RecordId is { } r && !n.Inferred) sb.Append(" (").Append(n.File).Append(" #").Append(r.ToString(CultureInfo.InvariantCulture)).Append(')');
+        return sb.ToString().Replace('\n', ' ').Replace('\r', ' ');
+    }
+}

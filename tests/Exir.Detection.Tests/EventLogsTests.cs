@@ -1,0 +1,114 @@
+using Exir.Core;
+using Exir.Core.Coverage;
+using Exir.Core.Evidence;
+using Exir.Core.Findings;
+using Exir.Detection.EventLogs;
+using Exir.Detection.Pipeline;
+using Exir.Tests;
+
+namespace Exir.Detection.Tests;
+
+public class EventLogsTests
+{
+    private static readonly IReadOnlyList<EventLogRule> Rules =
+        EventLogRuleSet.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")));
+
+    private static WinEvent UmError(string provider = "MSExchange Unified Messaging", int level = 2, string text = "System.InvalidCastException: Unable to cast object of type 'System.Object' to type 'Microsoft.Exchange.UM.UMCommon.UMCallInfoEx'.") => new()
+    {
+        RecordId = 81234, EventId = 4999, Level = level, Provider = provider, Channel = "Application", Computer = "EX01.corp.local",
+        TimestampUtc = new DateTime(2021, 3, 1, 3, 4, 5, DateTimeKind.Utc),
+        Data = [new("Data[1]", "E12IIS"), new("Data[2]", "c-RTL-AMD64"), new("Data[3]", "UMWorkerProcess"), new("Data[4]", text)],
+    };
+
+    [Fact]
+    public void Shipped_hunts_load_without_errors()
+    {
+        var errors = new List<string>();
+        var rules = EventLogRuleSet.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")), (f, m) => errors.Add(f + ": " + m));
+        Assert.Empty(errors);
+        Assert.Contains(rules, r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        Assert.True(rules.Count >= 10);
+    }
+
+    [Fact]
+    public void Cve_2021_26857_fires_on_a_unified_messaging_error_with_invalid_cast()
+    {
+        var rule = Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        Assert.True(rule.Matches(UmError()));
+        var f = EventLogDetector.ToFinding(rule, UmError(), "EX01/Application.evtx");
+        Assert.Equal(["CVE-2021-26857"], f.Cves);
+        Assert.Equal(81234, f.Line);
+        Assert.Equal("EX01/Application.evtx", f.Artifact);
+        Assert.Equal("EX01.corp.local", f.Host);
+        Assert.Equal(new DateTimeOffset(2021, 3, 1, 3, 4, 5, TimeSpan.Zero), f.Timestamp);
+        Assert.Contains("InvalidCastException", f.Evidence);
+        Assert.Equal(Outcome.Attempt, f.Outcome);
+    }
+
+    [Theory]
+    [InlineData("MSExchange Unified Messaging", 4, "System.InvalidCastException")] // information, not an error
+    [InlineData("MSExchange Common", 2, "System.InvalidCastException")]           // other source
+    [InlineData("MSExchange Unified Messaging", 2, "System.NullReferenceException")]
+    public void Cve_2021_26857_does_not_fire_on_near_misses(string provider, int level, string text)
+    {
+        var rule = Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        Assert.False(rule.Matches(UmError(provider, level, text)));
+    }
+
+    private static List<Finding> Scan(string file, Func<Stream, IEnumerable<WinEvent>>? read = null)
+    {
+        using var source = EvidenceSource.Open(file);
+        var coverage = new CoverageReport();
+        var context = new ScanContext { Options = new ScanOptions(), Coverage = coverage, Source = source };
+        var detector = new EventLogDetector(Rules, read);
+        foreach (var f in source.EnumerateFiles(coverage))
+        {
+            var probe = new ArtifactProbe { File = f, Kind = ArtifactKind.EventLog, Head = ReadOnlyMemory<byte>.Empty };
+            Assert.True(detector.Wants(probe, context));
+            detector.Inspect(probe, context);
+        }
+        return context.Findings.ToList();
+    }
+
+    [Fact]
+    public void Corpus_application_log_does_not_fire_cve_2021_26857()
+    {
+        var file = Path.Combine(TestPaths.Corpus, "evtx", "deepbluecli", "many-events-application.evtx");
+        long records = 0;
+        var findings = Scan(file, s => EvtxEvents.Read(s).Select(e => { records++; return e; }));
+        Assert.True(records > 2000, $"application log read: {records} records");
+        Assert.DoesNotContain(findings, f => f.RuleId == "EXIR-EVT-CVE-2021-26857");
+    }
+
+    [Fact]
+    public void Detector_reports_corpus_hunts_with_record_pointers()
+    {
+        var cleared = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
+        Assert.Contains(cleared, f => f.RuleId == "EXIR-EVT-LOG-CLEARED" && f.Line == 452811);
+        var dump = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
+        Assert.Contains(dump, f => f.RuleId == "EXIR-EVT-LSASS-COMSVCS" && f.Severity == Severity.Critical);
+        var shell = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"));
+        Assert.Contains(shell, f => f.RuleId == "EXIR-EVT-WEBSHELL-CHILD" && f.Line == 1044);
+        // whoami and archivers are timeline context only, never scan findings.
+        Assert.DoesNotContain(shell.Concat(dump).Concat(cleared), f => f.RuleId is "EXIR-EVT-WHOAMI" or "EXIR-EVT-ARCHIVER");
+    }
+
+    [Fact]
+    public void Broken_rule_is_reported_and_skipped()
+    {
+        var errors = new List<string>();
+        var rules = EventLogRuleSet.Parse("""
+            rules:
+              - id: OK
+                title: fine
+                match: [{event_id: [1]}]
+              - id: BAD
+                title: bad regex
+                match: [{fields: {CommandLine: {regex: ['(']}}}]
+              - id: EMPTY
+                title: no match
+            """, "t.yaml", (f, m) => errors.Add(m));
+        Assert.Equal(["OK"], rules.Select(r => r.Info.Id));
+        Assert.Equal(2, errors.Count);
+    }
+}

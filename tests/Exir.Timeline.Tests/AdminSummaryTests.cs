@@ -1,0 +1,77 @@
+using Exir.Timeline;
+using static Exir.Timeline.Tests.Events;
+
+namespace Exir.Timeline.Tests;
+
+public class AdminSummaryTests
+{
+    private static ScopeTexts Texts => ScopeTexts.Load(Rules);
+
+    [Fact]
+    public void Privileged_logons_pair_4624_with_4672_by_logon_id_and_keep_sources_and_times()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(Row(Security(4672, 1, T0, "EX01", ("SubjectUserName", "da-admin"), ("SubjectDomainName", "CORP"), ("SubjectLogonId", "0xABC"), ("PrivilegeList", "SeDebugPrivilege"))));
+        b.Add(Row(Security(4624, 2, T0, "EX01", ("TargetUserName", "da-admin"), ("TargetDomainName", "CORP"), ("TargetLogonId", "0xabc"), ("LogonType", "10"), ("IpAddress", "10.1.1.9"))));
+        b.Add(Row(Security(4624, 3, T0.AddHours(5), "DC01", ("TargetUserName", "da-admin"), ("TargetDomainName", "corp.local"), ("TargetLogonId", "0x1"), ("LogonType", "3"), ("IpAddress", "10.1.1.20"))));
+        b.Add(Row(Security(4624, 4, T0, "EX01", ("TargetUserName", "SYSTEM"), ("TargetDomainName", "NT AUTHORITY"), ("LogonType", "5"))));
+        var s = b.Build(null, Texts);
+        var a = Assert.Single(s.Accounts);
+        Assert.Equal("da-admin", a.Account);
+        Assert.True(a.Privileged);
+        Assert.Equal(1, a.PrivilegedLogonsByType["10"]);
+        Assert.False(a.PrivilegedLogonsByType.ContainsKey("3"));
+        Assert.Equal(2, a.Logons);
+        Assert.Equal(["DC01", "EX01"], a.Hosts.ToArray());
+        Assert.Equal(["10.1.1.20", "10.1.1.9"], a.SourceIps.ToArray());
+        Assert.Equal(T0, a.First);
+        Assert.Equal(T0.AddHours(5), a.Last);
+        Assert.Contains(s.Statements, st => st.Id == "none");
+        Assert.Contains(s.Statements, st => st.Id == "coverage" && st.Text.Contains("2 host(s)"));
+    }
+
+    [Fact]
+    public void A_domain_admin_used_from_the_webshell_tree_means_AD_is_compromised()
+    {
+        var trees = new ProcessTreeBuilder();
+        var admin = new AdminSummaryBuilder();
+        void Add(TimelineEvent r) { trees.Add(r); admin.Add(r); }
+        Add(Row(Security(4672, 1, T0, "EX01", ("SubjectUserName", "da-admin"), ("SubjectDomainName", "CORP"), ("SubjectLogonId", "0x5"))));
+        Add(Row(Security(4624, 2, T0, "EX01", ("TargetUserName", "da-admin"), ("TargetDomainName", "CORP"), ("TargetLogonId", "0x5"), ("LogonType", "2"))));
+        Add(Row(Sysmon(1, 10, T0.AddMinutes(1), "EX01", ("ProcessGuid", "{C}"), ("ParentProcessGuid", "{W}"), ("Image", @"C:\Windows\System32\cmd.exe"),
+            ("ParentImage", @"C:\Windows\System32\inetsrv\w3wp.exe"), ("User", @"NT AUTHORITY\SYSTEM"),
+            ("CommandLine", @"cmd /c net use \\DC01\c$ /user:CORP\da-admin Winter2021!"))));
+        var forest = trees.Build(ProcessTreeRules.Load(Rules));
+        var s = admin.Build(forest, Texts);
+        var first = s.Statements[0];
+        Assert.Equal("privileged-in-webshell", first.Id);
+        Assert.Contains("da-admin", first.Text);
+        Assert.Contains("Treat Active Directory as compromised", first.Text);
+        Assert.Contains(s.Statements, st => st.Id == "webshell-system");
+        Assert.True(s.Accounts.Single(a => a.Account == "da-admin").InWebShellTree);
+    }
+
+    [Fact]
+    public void New_accounts_and_privileged_group_changes_are_stated()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(Row(Security(4720, 1, T0, "DC01", ("TargetUserName", "svc-backup2"), ("TargetDomainName", "CORP"), ("SubjectUserName", "eviladmin"), ("SubjectDomainName", "CORP"))));
+        b.Add(Row(Security(4728, 2, T0, "DC01", ("MemberName", "CN=svc-backup2,CN=Users,DC=corp,DC=local"), ("TargetUserName", "Domain Admins"), ("TargetDomainName", "CORP"), ("SubjectUserName", "eviladmin"))));
+        var s = b.Build(null, Texts);
+        Assert.Contains(s.Statements, st => st.Id == "new-accounts" && st.Text.Contains("svc-backup2"));
+        Assert.Contains(s.Statements, st => st.Id == "privileged-group-change" && st.Text.Contains(@"CORP\Domain Admins"));
+        var created = s.Accounts.Single(a => a.Account == "svc-backup2");
+        Assert.True(created.Created);
+        Assert.True(created.AddedToPrivilegedGroup);
+        Assert.Contains(created.Changes, c => c.Contains("Domain Admins"));
+    }
+
+    [Theory]
+    [InlineData(@"CORP\Alice", "alice")]
+    [InlineData("alice@corp.local", "alice")]
+    [InlineData("corp.local/Users/Alice", "alice")]
+    [InlineData(@"NT AUTHORITY\SYSTEM", null)]
+    [InlineData("DWM-1", null)]
+    [InlineData("-", null)]
+    public void Account_keys_meet_across_name_forms(string user, string? key) => Assert.Equal(key, AdminSummaryBuilder.AccountKey(user));
+}
