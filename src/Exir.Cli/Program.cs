@@ -12,5 +12,6 @@ root.Subcommands.Add(RulesCommand.Create());
 root.Subcommands.Add(InventoryCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(EvtxCommand.Create());
+root.Subcommands.Add(TimelineCommand.Create());
 
 return CliRunner.Run(root, args);
