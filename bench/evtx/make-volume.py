@@ -3,7 +3,9 @@
 
 Chunks are self-contained (their own string and template tables), so healthy chunks copied from
 many files after one file header make a valid log of any size: the shape of a busy Security.evtx.
-Usage: make-volume.py CORPUS_DIR OUT_FILE SIZE_MB
+Usage: make-volume.py CORPUS_DIR OUT_FILE SIZE_MB [SKIP_SUBSTRING...]
+Files whose path contains a SKIP_SUBSTRING are left out (e.g. those libevtx cannot read, so that every
+tool in the comparison parses the same records).
 """
 import os
 import struct
@@ -13,10 +15,10 @@ import zlib
 HEADER, CHUNK = 0x1000, 0x10000
 
 
-def healthy_chunks(corpus):
+def healthy_chunks(corpus, skip):
     for root, _, files in sorted(os.walk(corpus)):
         for name in sorted(files):
-            if not name.endswith(".evtx"):
+            if not name.endswith(".evtx") or any(s in os.path.join(root, name) for s in skip):
                 continue
             with open(os.path.join(root, name), "rb") as f:
                 data = f.read()
@@ -33,8 +35,8 @@ def healthy_chunks(corpus):
 
 
 def main():
-    corpus, out, size_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    chunks = list(healthy_chunks(corpus))
+    corpus, out, size_mb, skip = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    chunks = list(healthy_chunks(corpus, skip))
     count = max(1, (size_mb * 1024 * 1024 - HEADER) // CHUNK)
     count = min(count, 0xFFFF)
     header = bytearray(HEADER)

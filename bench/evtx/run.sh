@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# EVTX parse throughput: exir (Exir.Evtx, release build) vs evtxexport (libevtx) vs python-evtx.
+#
+#   bench/evtx/run.sh [VOLUME_MB] [PYTHON_MB]
+#
+# Builds a large valid EVTX from the healthy chunks of the DEV corpus (make-volume.py; chunks are
+# self-contained, so this is the shape of a busy Security.evtx), then renders every record with
+# each tool to /dev/null: exir as JSON lines (what `exir evtx --format jsonl` does), evtxexport as
+# XML, python-evtx's evtx_dump.py as XML (on a smaller volume: it is slow). Prints MB/s (file bytes
+# per wall-clock second), CPU seconds, peak memory and the ratios. Set EXIR=/path/to/exir to also
+# time the real CLI. The machine's load average is printed because the figures depend on it.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+corpus="${EXIR_EVTX_CORPUS:-$repo/../shared/corpus/evtx}"
+volume_mb="${1:-128}"
+python_mb="${2:-4}"
+work="${TMPDIR:-/tmp}/exir-bench-evtx"
+mkdir -p "$work"
+
+echo "building the harness (Release)..." >&2
+dotnet build -c Release "$here/EvtxBench.csproj" --artifacts-path "$work/art" -v q -nologo >/dev/null
+harness="$work/art/bin/EvtxBench/release/EvtxBench"
+
+# libevtx cannot read CAPI2's nested BinXML or template-less records: leave those files out so that
+# every tool parses the same records.
+skip=(CAPI2 MSExchange_Management_wec Defender)
+python3 "$here/make-volume.py" "$corpus" "$work/volume.evtx" "$volume_mb" "${skip[@]}" >&2
+python3 "$here/make-volume.py" "$corpus" "$work/volume-small.evtx" "$python_mb" "${skip[@]}" >&2
+
+# measure NAME FILE CMD...: wall seconds, CPU seconds and peak RSS of CMD, output to /dev/null
+measure() {
+  local name="$1" file="$2"; shift 2
+  /usr/bin/time -o "$work/time.txt" -f '%e %U %S %M' "$@" >/dev/null 2>"$work/$name.stderr" || true
+  read -r wall user sys rss < <(tail -1 "$work/time.txt")
+  local bytes mbs
+  bytes=$(stat -c %s "$file")
+  mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.1f", b / 1e6 / (w > 0 ? w : 0.001) }')
+  printf '%-28s %8.1f MB %8.2f s %8.2f cpu-s %8.1f MB/s %7d MiB\n' "$name" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" "$wall" \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$mbs" $((rss / 1024))
+  echo "$mbs" >"$work/$name.mbs"
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
+"$harness" --format jsonl "$work/volume-small.evtx" >/dev/null   # warm the disk cache
+measure exir-jsonl "$work/volume.evtx" "$harness" --format jsonl "$work/volume.evtx"
+measure exir-xml "$work/volume.evtx" "$harness" --format xml "$work/volume.evtx"
+if [[ -n "${EXIR:-}" ]]; then
+  measure exir-cli-jsonl "$work/volume.evtx" "$EXIR" evtx --format jsonl "$work/volume.evtx"
+fi
+measure evtxexport-xml "$work/volume.evtx" evtxexport -f xml "$work/volume.evtx"
+measure exir-jsonl-small "$work/volume-small.evtx" "$harness" --format jsonl "$work/volume-small.evtx"
+measure python-evtx-small "$work/volume-small.evtx" /usr/bin/python3 /usr/bin/evtx_dump.py "$work/volume-small.evtx"
+
+ratio() { awk -v a="$(cat "$work/$1.mbs")" -v b="$(cat "$work/$2.mbs")" 'BEGIN { printf "%.1fx", a / b }'; }
+echo "exir jsonl vs evtxexport:  $(ratio exir-jsonl evtxexport-xml)   (target >= 20x)"
+echo "exir xml   vs evtxexport:  $(ratio exir-xml evtxexport-xml)"
+echo "exir jsonl vs python-evtx: $(ratio exir-jsonl-small python-evtx-small)"
+echo "exir jsonl: $(cat "$work/exir-jsonl.mbs") MB/s   (target >= 100 MB/s on 2 cores)"
