@@ -85,11 +85,11 @@ public sealed class FilesDetectorTests
         Assert.Equal(FileHuntRules.UnexpectedScript.Id, odd.RuleId);
         Assert.Equal(Outcome.Indicator, odd.Outcome);
         // Version and Current folders below owa/auth ship no pages; ecp/auth only TimeoutLogout.aspx.
-        Assert.Single(Inspect($"{OwaAuth}/15.2.1544/scripts/x.aspx", page));
+        Assert.Single(Inspect($"{OwaAuth}/15.2.1544.4/scripts/x.aspx", page));
         Assert.Empty(Inspect("Exchange/V15/FrontEnd/HttpProxy/ecp/auth/TimeoutLogout.aspx", page));
         Assert.Single(Inspect("Exchange/V15/FrontEnd/HttpProxy/ecp/auth/Timeout.aspx", page));
         // Non-script files in watched folders are not pages.
-        Assert.Empty(Inspect($"{OwaAuth}/15.2.1544/scripts/boot.js", "var a = 1;"u8.ToArray()));
+        Assert.Empty(Inspect($"{OwaAuth}/15.2.1544.4/scripts/boot.js", "var a = 1;"u8.ToArray()));
     }
 
     [Fact]

@@ -24,6 +24,15 @@ internal static class FilesTestSupport
     public static ScanContext Context(IEvidenceSource source, ScanOptions? options = null) =>
         new() { Options = options ?? new ScanOptions { Parallelism = 1 }, Coverage = new CoverageReport(), Source = source };
 
+    public static string Write(string root, string relative, byte[] content, DateTime? mtimeUtc = null)
+    {
+        var path = Path.Combine(root, relative.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, content);
+        if (mtimeUtc is { } m) File.SetLastWriteTimeUtc(path, m);
+        return path;
+    }
+
     /// <summary>Inspects one in-memory file under the given evidence path.</summary>
     public static IReadOnlyList<Finding> InspectBytes(FileHuntDetector detector, string relativePath, byte[] content, DateTimeOffset? mtime = null, ScanContext? context = null)
     {

@@ -8,6 +8,7 @@ using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Pipeline;
 using Exir.Knowledge;
+using Exir.Knowledge.Assessment;
 using Exir.Knowledge.Discovery;
 
 namespace Exir.Detection.Files;
@@ -70,7 +71,8 @@ public sealed class FileHuntDetector : IDetector
     {
         ReportProblemsOnce(context);
         var file = probe.File;
-        if (_baseline is not null && WebBaseline.IsBuildHint(file)) _buildHints.Add(file);
+        // A few hints are enough: one ExSetup.exe gives the SU, one file of a version folder the CU.
+        if (_buildHints.Count < 64 && WebBaseline.IsBuildHint(file)) _buildHints.Add(file);
         if (_options.Deep) return true;
         if (probe.Kind is ArtifactKind.WebFile or ArtifactKind.ConfigFile) return true;
         if (WebPaths.ScriptExtensions.Contains(file.Extension)) return true;
@@ -132,15 +134,12 @@ public sealed class FileHuntDetector : IDetector
     public void Complete(ScanContext context)
     {
         ReportProblemsOnce(context);
-        string? build = context.ExchangeBuild;
-        if (build is null || !Exir.Knowledge.Builds.ExchangeBuild.TryParse(build, out var parsed) || !parsed.HasRevision)
-        {
-            // The pipeline may only know the CU; the baseline needs the exact build, ExSetup.exe gives it.
-            var found = BuildDiscovery.Best(BuildDiscovery.FindInFiles(_buildHints, new CoverageReport(), context.Cancellation));
-            if (found is not null && (build is null || found.Build.HasRevision)) build = found.Build.ToString();
-        }
+        // The build to the SU comes only from ExSetup.exe; OWA folders and log headers give the CU.
+        var found = BuildDiscovery.Best(BuildDiscovery.FindInFiles(_buildHints, new CoverageReport(), context.Cancellation));
+        string? exactBuild = found is { Precision: Precision.Su } ? found.Build.ToString() : null;
+        string? build = exactBuild ?? context.ExchangeBuild ?? found?.Build.ToString();
         CheckNewerThanBuild(context, build);
-        CompareWithBaseline(context, build);
+        CompareWithBaseline(context, exactBuild, build);
     }
 
     private void CheckNewerThanBuild(ScanContext context, string? build)
@@ -182,7 +181,7 @@ public sealed class FileHuntDetector : IDetector
         }
     }
 
-    private void CompareWithBaseline(ScanContext context, string? build)
+    private void CompareWithBaseline(ScanContext context, string? exactBuild, string? anyBuild)
     {
         if (_options.BaselinePath is null) return;
         if (_baselineError is not null)
@@ -190,7 +189,9 @@ public sealed class FileHuntDetector : IDetector
             context.Coverage.CheckNotRun(BaselineCheck, _baselineError);
             return;
         }
-        var refusal = _baseline!.RefusalFor(build);
+        var refusal = exactBuild is null
+            ? $"the scanned server's exact build (with the Security Update) is unknown{(anyBuild is null ? "" : $": only {anyBuild} is known, which does not show the SU")}; the baseline is for {_baseline!.Build}. Include Bin/ExSetup.exe in the evidence"
+            : _baseline!.RefusalFor(exactBuild);
         if (refusal is not null)
         {
             context.Coverage.CheckNotRun(BaselineCheck, "refused: " + refusal);

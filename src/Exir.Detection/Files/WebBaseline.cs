@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Exir.Core.Coverage;
 using Exir.Core.Evidence;
+using Exir.Knowledge.Assessment;
 using Exir.Knowledge.Discovery;
 
 namespace Exir.Detection.Files;
@@ -60,7 +61,7 @@ public sealed class WebBaseline
         var build = BuildDiscovery.Best(BuildDiscovery.FindInFiles(buildHints, coverage, cancellationToken));
         if (build is null)
             throw new InvalidDataException("no Exchange build found (ExSetup.exe, OWA version folders or Exchange log headers): a baseline must name the exact build it belongs to");
-        if (!build.Build.HasRevision)
+        if (build.Precision != Precision.Su || !build.Build.HasRevision)
             throw new InvalidDataException($"only the CU-level build {build.BuildText} is known ({build.Source}); a baseline needs the exact build including the Security Update, read from Bin/ExSetup.exe");
         return new WebBaseline
         {
@@ -72,12 +73,24 @@ public sealed class WebBaseline
         };
     }
 
-    /// <summary>Files BuildDiscovery learns the build from (ExSetup.exe, OWA version folders, Exchange logs).</summary>
+    /// <summary>Files BuildDiscovery learns the build from: ExSetup.exe (to the SU) and files in OWA version folders (to the CU).</summary>
     public static bool IsBuildHint(EvidenceFile file) =>
-        file.Name.Equals("ExSetup.exe", StringComparison.OrdinalIgnoreCase)
-        || (file.Extension == ".log" && file.PathContains("/Logging/"))
-        || WebPaths.ContainsSegments(WebPaths.Folder(file.RelativePath), "owa/auth")
-        || WebPaths.ContainsSegments(WebPaths.Folder(file.RelativePath), "Owa/prem");
+        file.Name.Equals("ExSetup.exe", StringComparison.OrdinalIgnoreCase) || IsOwaVersionFile(file);
+
+    private static bool IsOwaVersionFile(EvidenceFile file)
+    {
+        var folder = WebPaths.Folder(file.RelativePath);
+        foreach (var tail in (ReadOnlySpan<string>)["FrontEnd/HttpProxy/owa/auth", "ClientAccess/Owa/prem", "ClientAccess/Owa"])
+        {
+            int i = WebPaths.IndexOfSegments(folder, tail);
+            if (i < 0) continue;
+            var rest = folder[(i + tail.Length)..].TrimStart('/');
+            int slash = rest.IndexOf('/');
+            var first = slash < 0 ? rest : rest[..slash];
+            if (first.Count(c => c == '.') == 3 && first.All(c => char.IsDigit(c) || c == '.')) return true;
+        }
+        return false;
+    }
 
     public void Write(TextWriter w)
     {
