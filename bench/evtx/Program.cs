@@ -41,4 +41,4 @@ for (int r = 0; r < repeat; r++)
 output.Flush();
 double seconds = clock.Elapsed.TotalSeconds;
 var self = Process.GetCurrentProcess();
-Console.WriteLine($"{files.Count * repeat}\t{bytes}\t{records}\t{seconds:F3}\t{bytes / 1e6 / seconds:F1}\t{self.PeakWorkingSet64 >> 20}\t{self.TotalProcessorTime.TotalSeconds:F3}");
+Console.WriteLine($"{files.Count * repeat}\t{bytes}\t{records}\t{seconds:F3}\t{bytes / 1e6 / seconds:F1}\t{self.PeakWorkingSet64 >> 20}\t{self.TotalProcessorTime.TotalSeconds:F3}\tgc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} alloc {GC.GetTotalAllocatedBytes() >> 20} MiB");
