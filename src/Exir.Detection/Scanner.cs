@@ -5,8 +5,12 @@ using Exir.Core;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Artifacts;
+using Exir.Detection.Files;
+using Exir.Detection.Logs;
 using Exir.Detection.Pipeline;
 using Exir.Detection.Rules;
+using Exir.Knowledge;
+using Exir.Knowledge.Assessment;
 
 namespace Exir.Detection;
 
@@ -44,6 +48,8 @@ public sealed class Scanner
         var coverage = context.Coverage;
         if (!coverage.Families.ContainsKey(ApplicationLogFamily))
             coverage.CheckNotRun(Cve202126857Check, "no Windows Application event log (Application.evtx) in the evidence");
+
+        AssessPatchStatus(source, context, cancellationToken);
 
         var findings = context.Findings.ToList();
         bool exploitation = findings.Any(f => f.Outcome == Outcome.Success || (f.Outcome == Outcome.Attempt && f.Cves.Count > 0));
@@ -84,6 +90,42 @@ public sealed class Scanner
         };
     }
 
+    /// <summary>
+    /// "Patch or shut down" is the first question: find the server's build in the evidence (ExSetup.exe,
+    /// OWA folders, log headers) and say which exploited CVEs it is open to and what to install.
+    /// </summary>
+    private void AssessPatchStatus(IEvidenceSource source, ScanContext context, CancellationToken cancellationToken)
+    {
+        ExchangeKnowledge kb;
+        try
+        {
+            kb = ExchangeKnowledge.Load(_options.KnowledgeDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            context.Coverage.CheckNotRun("patch status", $"knowledge tables not readable: {e.Message}");
+            return;
+        }
+        context.KnowledgeOrigin = $"{kb.Origin} (version {kb.Version})";
+        // Discovery walks the evidence on its own; its coverage is scratch so files are not counted twice.
+        var a = kb.AssessCollection(source, new Exir.Core.Coverage.CoverageReport(), cancellationToken: cancellationToken);
+        if (a.Error is not null || a.Build is null)
+        {
+            context.PatchStatus = [$"Build not found in the evidence: {a.Error}. Run 'exir inventory BUILD' with the build from the server (Get-ExchangeServer | fl AdminDisplayVersion) or 'exir check URL'."];
+            return;
+        }
+        context.ExchangeBuild = a.Build.ToString();
+        var lines = new List<string>
+        {
+            $"{a.Product} {a.Cu}{(a.Su is null ? "" : ", " + a.Su)}: build {a.Build} from {a.Source} ({(a.Precision == Precision.Su ? "exact build" : "CU level only: security updates are not visible in this source")})",
+            a.OpenCves.Count == 0 ? "Open exploited CVEs: none known for this build." : $"Open exploited CVEs: {string.Join(", ", a.OpenCves)}.",
+        };
+        if (a.SupportStatus is not null) lines.Add($"Support: {a.SupportStatus}");
+        lines.Add($"Action: {BuildAssessment.ActionName(a.Action)}: {a.ActionText}");
+        lines.AddRange(a.Notes.Select(n => "Note: " + n));
+        context.PatchStatus = lines;
+    }
+
     public static string ToolVersion { get; } =
         typeof(Scanner).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? typeof(Scanner).Assembly.GetName().Version?.ToString() ?? "0";
@@ -122,6 +164,12 @@ public static class DetectorCatalog
     {
         var detectors = new List<IDetector>
         {
+            new HttpProxyLogDetector(),
+            new IisLogDetector(),
+            new EcpServerLogDetector(),
+            new OabGeneratorLogDetector(),
+            new ExchangeLogDetector(),
+            FileHuntDetector.Create(options, rules),
             suspicious,
         };
         return detectors;

@@ -15,26 +15,30 @@ public static class ConsoleReport
     {
         if (r.Findings.Count > 0)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title("[bold]Findings[/]");
-            table.AddColumn("Time (UTC)");
+            // Grouped by rule: hundreds of SSRF lines are one row with a count; every line is in the --out files.
+            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Findings ({r.Findings.Count})[/]");
             table.AddColumn("Sev");
             table.AddColumn("Finding");
-            table.AddColumn("Where");
-            table.AddColumn("Client");
-            table.AddColumn("Inc");
-            foreach (var f in r.Findings.OrderByDescending(f => f.Severity).ThenBy(f => f.Timestamp ?? DateTimeOffset.MaxValue).Take(MaxRows))
+            table.AddColumn(new TableColumn("N").RightAligned());
+            table.AddColumn("First (UTC)");
+            table.AddColumn("Example");
+            foreach (var g in r.Findings.GroupBy(f => f.RuleId)
+                         .OrderByDescending(g => g.Max(f => f.Severity)).ThenBy(g => g.Min(f => f.Timestamp ?? DateTimeOffset.MaxValue)).Take(MaxRows))
             {
+                var first = g.OrderBy(f => f.Timestamp ?? DateTimeOffset.MaxValue).First();
+                var clients = g.Select(f => f.ClientIp).Where(ip => !string.IsNullOrEmpty(ip)).Distinct().ToList();
                 table.AddRow(
-                    S(f.Timestamp is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss") : "-"),
-                    $"[{Color(f.Severity)}]{S(f.Severity.ToWire())}[/]",
-                    S(f.Title) + (f.Cves.Count > 0 ? $"\n[grey]{S(string.Join(", ", f.Cves))}[/]" : ""),
-                    S(TextSafety.Truncate(f.Artifact, 80)) + (f.Line is { } l ? $":{l}" : ""),
-                    S(f.ClientIp ?? ""),
-                    S(f.Incident ?? ""));
+                    $"[{Color(g.Max(f => f.Severity))}]{S(g.Max(f => f.Severity).ToWire())}[/]",
+                    S(first.Title) + $"\n[grey]{S(first.RuleId)}[/]",
+                    g.Count().ToString(),
+                    S(g.Min(f => f.Timestamp) is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss") : "-"),
+                    S(ShortArtifact(first.Artifact) + (first.Line is { } l ? $":{l}" : "")) +
+                    (clients.Count > 0 ? $"\n[grey]from {S(string.Join(", ", clients.Take(3)))}{(clients.Count > 3 ? $" +{clients.Count - 3}" : "")}[/]" : ""));
             }
             console.Write(table);
-            if (r.Findings.Count > MaxRows)
-                console.MarkupLine($"[grey]{r.Findings.Count - MaxRows} more finding(s) not shown{(outDirectory is null ? "; use --out DIR or --format jsonl for all" : $"; all in {S(outDirectory)}")}.[/]");
+            console.MarkupLine(outDirectory is null
+                ? "[grey]Every finding with its evidence: --out DIR (report.html, findings.jsonl, findings.csv) or --format jsonl.[/]"
+                : $"[grey]Every finding with its evidence is in {S(outDirectory)} (report.html, findings.jsonl, findings.csv).[/]");
         }
 
         foreach (var i in r.Incidents)
@@ -77,6 +81,13 @@ public static class ConsoleReport
     /// <summary>One plain line for stderr when stdout carries machine-readable output.</summary>
     public static string VerdictLine(ScanResult r) =>
         TextSafety.ForTerminal($"VERDICT: {r.Verdict.Label}: {r.Verdict.Headline} {r.Verdict.Reason} Coverage: {r.Verdict.CoverageCaveat}");
+
+    /// <summary>The file name and its folder: enough to recognise it in a narrow terminal.</summary>
+    private static string ShortArtifact(string artifact)
+    {
+        var parts = artifact.Split('/');
+        return parts.Length <= 2 ? artifact : ".../" + parts[^2] + "/" + parts[^1];
+    }
 
     private static string S(string text) => Markup.Escape(TextSafety.ForTerminal(text));
 

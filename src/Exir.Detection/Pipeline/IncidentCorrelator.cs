@@ -11,6 +11,8 @@ namespace Exir.Detection.Pipeline;
 public static class IncidentCorrelator
 {
     public static readonly TimeSpan SameActorWindow = TimeSpan.FromHours(48);
+    /// <summary>Log lines without a usable client (ECP server log, OAB log, back-end IIS site) join the story closest in time within this window.</summary>
+    public static readonly TimeSpan NearbyWindow = TimeSpan.FromMinutes(15);
     private const int MinLinkableNameLength = 5;
 
     public static (IReadOnlyList<Finding> Findings, IReadOnlyList<Incident> Incidents) Correlate(IReadOnlyList<Finding> findings)
@@ -21,7 +23,7 @@ public static class IncidentCorrelator
 
         // 1. Same client, close in time.
         foreach (var group in Enumerable.Range(0, findings.Count)
-                     .Where(i => !string.IsNullOrEmpty(findings[i].ClientIp) && findings[i].Timestamp is not null)
+                     .Where(i => IsActorAddress(findings[i].ClientIp) && findings[i].Timestamp is not null)
                      .GroupBy(i => findings[i].ClientIp!, StringComparer.OrdinalIgnoreCase))
         {
             var ordered = group.OrderBy(i => findings[i].Timestamp).ToList();
@@ -30,7 +32,25 @@ public static class IncidentCorrelator
                     Union(ordered[k - 1], ordered[k]);
         }
 
-        // 2. A file named in a log line (requested, written) belongs to that line's story.
+        // 2. Log lines with no actor address (back-end logs, the server talking to itself) belong to the
+        //    nearest story in time: the ECP server log line of a vdir reset has no client, the SSRF does.
+        var actorTimed = Enumerable.Range(0, findings.Count)
+            .Where(i => IsActorAddress(findings[i].ClientIp) && findings[i].Timestamp is not null && findings[i].Outcome >= Outcome.Attempt)
+            .OrderBy(i => findings[i].Timestamp).ToList();
+        for (int i = 0; i < findings.Count; i++)
+        {
+            if (findings[i].Line is null || findings[i].Timestamp is not { } t || IsActorAddress(findings[i].ClientIp)) continue;
+            int best = -1;
+            var bestGap = NearbyWindow;
+            foreach (var j in actorTimed)
+            {
+                var gap = (findings[j].Timestamp!.Value - t).Duration();
+                if (gap <= bestGap) { bestGap = gap; best = j; }
+            }
+            if (best >= 0) Union(i, best);
+        }
+
+        // 3. A file named in a log line (requested, written) belongs to that line's story.
         var logIdx = Enumerable.Range(0, findings.Count).Where(i => findings[i].Line is not null).ToList();
         for (int i = 0; i < findings.Count; i++)
         {
@@ -62,7 +82,7 @@ public static class IncidentCorrelator
             var times = members.Where(f => f.Timestamp is not null).Select(f => f.Timestamp!.Value).ToList();
             incidents.Add(new Incident(
                 id,
-                members.Select(f => f.ClientIp).Where(ip => !string.IsNullOrEmpty(ip)).Distinct(StringComparer.OrdinalIgnoreCase).ToList()!,
+                members.Select(f => f.ClientIp).Where(IsActorAddress).Distinct(StringComparer.OrdinalIgnoreCase).ToList()!,
                 times.Count > 0 ? times.Min() : null,
                 times.Count > 0 ? times.Max() : null,
                 members.Max(f => f.Severity),
@@ -87,6 +107,14 @@ public static class IncidentCorrelator
             steps.Add($"{when} {first.Title}{count}{where}");
         }
         return string.Join("\n", steps);
+    }
+
+    /// <summary>An address that identifies an actor: not empty, not loopback (proxied back-end requests), not unspecified.</summary>
+    public static bool IsActorAddress(string? ip)
+    {
+        if (string.IsNullOrWhiteSpace(ip) || ip == "-") return false;
+        if (!System.Net.IPAddress.TryParse(ip.Trim(), out var address)) return true;
+        return !System.Net.IPAddress.IsLoopback(address) && !address.Equals(System.Net.IPAddress.Any) && !address.Equals(System.Net.IPAddress.IPv6Any);
     }
 
     private static string FileName(string artifact)
