@@ -21,7 +21,7 @@ public class LogsIisTests
             IisLine("GET", "/ecp/15.1.2176/scripts/common.js", status: 200));
         var hits = run.Of("LOG-IIS-SSRF-RESOURCE").OrderBy(f => f.Line).ToList();
         Assert.Equal(2, hits.Count);
-        Assert.Equal(Outcome.Success, hits[0].Outcome);
+        Assert.Equal((Severity.High, Outcome.Attempt), (hits[0].Severity, hits[0].Outcome));
         Assert.Equal(Outcome.Scan, hits[1].Outcome);
         Assert.Equal(6, hits[1].Line);
     }
