@@ -151,7 +151,10 @@ public sealed class Template
         return t;
     }
 
-    public string? Render(WinEvent e)
+    public string? Render(WinEvent e) => Render(name => name == "*" ? AllData(e) : e.Field(name));
+
+    /// <summary>Renders with any field source (log lines); "*" and "A|B" are the lookup's to resolve.</summary>
+    public string? Render(Func<string, string?> lookup)
     {
         var sb = new StringBuilder();
         bool anyField = false, anyValue = false;
@@ -159,7 +162,7 @@ public sealed class Template
         {
             if (lit is not null) { sb.Append(lit); continue; }
             anyField = true;
-            var v = field == "*" ? AllData(e) : e.Field(field!);
+            var v = lookup(field!);
             if (v is null || v.Length == 0 || v == "-") continue;
             anyValue = true;
             sb.Append(v);

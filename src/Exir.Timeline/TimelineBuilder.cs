@@ -6,6 +6,7 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.EventLogs;
+using Exir.Logs;
 
 namespace Exir.Timeline;
 
@@ -51,6 +52,7 @@ public sealed class TimelineBuilder(TimelineOptions options)
         var treeRules = LoadData("timeline/process-trees.yaml", () => ProcessTreeRules.Load(data));
         var tamper = LoadData("timeline/tamper.yaml", () => TamperRules.Load(data));
         var scope = LoadData("timeline/scope.yaml", () => ScopeTexts.Load(data));
+        var logMapping = LoadData("timeline/weblogs.yaml", () => LogMapping.Load(data));
         Func<Stream, Exir.Evtx.EvtxReadStats, IEnumerable<WinEvent>> read = options.ReadEvtx is { } custom ? (s, _) => custom(s) : EvtxEvents.Read;
         var categories = options.Categories.Count == 0 ? null : options.Categories.ToHashSet(StringComparer.OrdinalIgnoreCase);
 
@@ -74,8 +76,8 @@ public sealed class TimelineBuilder(TimelineOptions options)
         var sources = new List<IEvidenceSource>();
         try
         {
-            var evtx = new List<(EvidenceFile File, string Label, string Pointer)>();
-            long otherLogs = 0;
+            var inputs = new List<(EvidenceFile File, string Label, string Pointer, LogFormat? Log)>();
+            long unknownLogs = 0;
             foreach (var path in options.Paths)
             {
                 var source = EvidenceSource.Open(path);
@@ -83,19 +85,25 @@ public sealed class TimelineBuilder(TimelineOptions options)
                 var label = HostLabel(path);
                 foreach (var f in source.EnumerateFiles(coverage, cancellation))
                 {
-                    if (IsEvtx(f, coverage)) evtx.Add((f, label, Pointer(path, source, f)));
-                    else if (f.Extension is ".log") otherLogs++;
+                    switch (Classify(f, coverage, out var format))
+                    {
+                        case InputKind.Evtx: inputs.Add((f, label, Pointer(path, source, f), null)); break;
+                        case InputKind.Log when logMapping.Handles(format): inputs.Add((f, label, Pointer(path, source, f), format)); break;
+                        case InputKind.UnknownLog: unknownLogs++; break;
+                    }
                 }
             }
-            if (otherLogs > 0)
-            {
-                var note = $"{otherLogs:N0} text log file(s) (IIS/Exchange) not put on the timeline: the log readers are not wired into exir timeline yet.";
-                notes.Add(note);
-                coverage.CheckNotRun("timeline-text-logs", note);
-            }
+            if (unknownLogs > 0) notes.Add($"{unknownLogs:N0} .log file(s) of no known IIS/Exchange format were not put on the timeline.");
 
-            Parallel.ForEach(evtx, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellation }, item =>
+            // Biggest first, so one large file does not start last and hold up the end.
+            inputs.Sort((a, b) => b.File.Length.CompareTo(a.File.Length));
+            Parallel.ForEach(inputs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellation }, item =>
             {
+                if (item.Log is { } format)
+                {
+                    ReadLogFile(item.File, format, item.Label, item.Pointer, logMapping, stats, coverage, Keep);
+                    return;
+                }
                 var fileFindings = ReadEvtxFile(item.File, item.Label, item.Pointer, read, mapping, hunts, tamper, stats, coverage, Keep);
                 lock (findings) findings.AddRange(fileFindings);
             });
@@ -239,21 +247,64 @@ public sealed class TimelineBuilder(TimelineOptions options)
         return false;
     }
 
-    /// <summary>EVTX is recognised by content ("ElfFile\0"), whatever the file is called.</summary>
-    private static bool IsEvtx(EvidenceFile f, CoverageReport coverage)
+    private enum InputKind { Other, Evtx, Log, UnknownLog }
+
+    /// <summary>
+    /// EVTX is recognised by content ("ElfFile\0"), whatever the file is called; IIS/Exchange logs by their
+    /// header (only .log files are sniffed, so a whole drive is not read twice).
+    /// </summary>
+    private static InputKind Classify(EvidenceFile f, CoverageReport coverage, out LogFormat format)
     {
-        if (f.Length < 4096) return false;
+        format = default;
+        bool log = f.Extension == ".log";
         try
         {
             using var s = f.OpenRead();
-            Span<byte> head = stackalloc byte[8];
-            return s.ReadAtLeast(head, 8, throwOnEndOfStream: false) == 8 && head.SequenceEqual(EvtxMagic);
+            var head = new byte[log ? 64 * 1024 : 8];
+            int n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            if (n >= 8 && f.Length >= 4096 && head.AsSpan(0, 8).SequenceEqual(EvtxMagic)) return InputKind.Evtx;
+            if (!log) return InputKind.Other;
+            if (LogFormatSniffer.Sniff(head.AsSpan(0, n), f.RelativePath) is { } fmt) { format = fmt; return InputKind.Log; }
+            return InputKind.UnknownLog;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             coverage.AddIssue(IssueKind.Unreadable, f.RelativePath, e.Message);
-            return false;
+            return InputKind.Other;
         }
+    }
+
+    private void ReadLogFile(EvidenceFile file, LogFormat format, string label, string pointer, LogMapping map, TimelineStats stats,
+        CoverageReport coverage, Action<TimelineEvent> keep)
+    {
+        var family = coverage.Family(format.ToString());
+        family.AddFile(file.Length);
+        stats.LogFile();
+        long untimed = 0;
+        try
+        {
+            using var stream = file.OpenRead();
+            using var reader = new LogReader(stream, format);
+            long lines = 0;
+            while (reader.Read())
+            {
+                lines++;
+                var row = map.Map(reader, label, pointer);
+                if (row is null) { untimed++; continue; }
+                if (!InWindow(row)) { stats.Filter(); continue; }
+                keep(row);
+            }
+            stats.AddLogLines(lines);
+            var rs = reader.Stats;
+            family.AddSpan(rs.Lines, rs.MalformedLines, rs.First, rs.Last, rs.Days);
+            coverage.FileRead(file.Length);
+            foreach (var note in rs.Notes) coverage.AddIssue(IssueKind.Malformed, pointer, note);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            coverage.AddIssue(IssueKind.Unreadable, pointer, ex.Message);
+        }
+        if (untimed > 0) coverage.AddIssue(IssueKind.Malformed, pointer, $"{untimed:N0} line(s) without a readable time not put on the timeline");
     }
 
     /// <summary>The host a root stands for when its events carry no Computer: the folder, zip or file name.</summary>

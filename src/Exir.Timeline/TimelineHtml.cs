@@ -45,7 +45,7 @@ public static class TimelineHtml
         var sb = new StringBuilder();
         var s = r.Stats;
         sb.Append("<section class=\"exir-tl\">\n<style>").Append(Style).Append("</style>\n<h2>Timeline</h2>\n<p>")
-          .Append(E($"{s.RowsWritten:N0} rows from {s.EvtxFiles:N0} event log file(s) ({s.Records:N0} records read, {s.Unmapped:N0} of kinds the timeline does not show, {s.Filtered:N0} outside the filters), {s.FindingRows:N0} scan finding(s)."))
+          .Append(E($"{s.RowsWritten:N0} rows from {s.EvtxFiles:N0} event log file(s) ({s.Records:N0} records read, {s.Unmapped:N0} of kinds the timeline does not show), {s.LogFiles:N0} IIS/Exchange log(s) ({s.LogLines:N0} lines), {s.FindingRows:N0} scan finding(s); {s.Filtered:N0} outside the filters."))
           .Append("</p>\n");
         foreach (var note in r.Notes) sb.Append("<p><em>").Append(E(note)).Append("</em></p>\n");
 

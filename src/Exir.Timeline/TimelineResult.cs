@@ -20,7 +20,9 @@ public sealed class TimelineResult
 
 public sealed class TimelineStats
 {
-    private long _files, _records, _kept, _unmapped, _filtered, _badCrc;
+    private long _files, _records, _kept, _unmapped, _filtered, _badCrc, _logFiles, _logLines;
+    public long LogFiles => Interlocked.Read(ref _logFiles);
+    public long LogLines => Interlocked.Read(ref _logLines);
     public long EvtxFiles => Interlocked.Read(ref _files);
     public long Records => Interlocked.Read(ref _records);
     public long Rows => Interlocked.Read(ref _kept);
@@ -34,6 +36,8 @@ public sealed class TimelineStats
     public long BytesRead { get; internal set; }
 
     internal void File() => Interlocked.Increment(ref _files);
+    internal void LogFile() => Interlocked.Increment(ref _logFiles);
+    internal void AddLogLines(long n) => Interlocked.Add(ref _logLines, n);
     internal void Record() => Interlocked.Increment(ref _records);
     internal void Kept() => Interlocked.Increment(ref _kept);
     internal void Unmap() => Interlocked.Increment(ref _unmapped);

@@ -183,3 +183,38 @@ public class CorpusTests
         Assert.Contains(r.Findings, f => f.RuleId == "EXIR-TL-RECORD-GAP" && f.Details.ContainsKey("damaged_chunks"));
     }
 }
+
+/// <summary>The repository's sample collection (samples/exch01): IIS and Exchange logs on the same timeline as event logs.</summary>
+public class SampleCollectionTests
+{
+    [Fact]
+    public void Iis_and_exchange_logs_become_web_rows_pointing_at_their_lines()
+    {
+        var sample = Path.Combine(TestPaths.RepoRoot, "samples", "exch01");
+        var rows = new List<TimelineEvent>();
+        var sink = new ListSink(rows);
+        var result = new TimelineBuilder(new TimelineOptions
+        {
+            Paths = [sample, Events.Corpus("evtx-attack-samples", "DE_1102_security_log_cleared.evtx")],
+            RulesDirectory = Path.Combine(TestPaths.RepoRoot, "rules"),
+        }).Run([sink]);
+        Assert.True(result.Stats.LogFiles >= 10, $"log files read: {result.Stats.LogFiles}");
+        var exploit = rows.Where(e => e.Category == "web" && e.Field("url") == "/ecp/y.js").ToList();
+        Assert.NotEmpty(exploit);
+        var first = exploit.First(e => e.Source == "IIS");
+        Assert.Equal("203.0.113.77", first.SrcIp);
+        Assert.Equal("POST", first.Field("method"));
+        Assert.Equal(61, first.RecordId); // the line in u_ex210303.log
+        Assert.EndsWith("inetpub/logs/LogFiles/W3SVC1/u_ex210303.log", first.File);
+        Assert.Equal(new DateTime(2021, 3, 3, 2, 14, 7, DateTimeKind.Utc), first.Timestamp);
+        Assert.Contains(rows, e => e.Source == "Exchange HttpProxy" && e.Host.Equals("EXCH01", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(rows, e => e.EventId == 1102); // event logs of another host on the same timeline
+        for (int i = 1; i < rows.Count; i++) Assert.True(rows[i - 1].Timestamp <= rows[i].Timestamp);
+    }
+
+    private sealed class ListSink(List<TimelineEvent> rows) : ITimelineSink
+    {
+        public void Write(TimelineEvent e) => rows.Add(e);
+        public void Dispose() { }
+    }
+}

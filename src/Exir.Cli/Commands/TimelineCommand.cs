@@ -84,7 +84,7 @@ public static class TimelineCommand
         using (var f = Create("summary.json")) WriteSummary(f, result);
 
         var st = result.Stats;
-        stdout.WriteLine($"exir timeline: {st.RowsWritten:N0} rows from {st.EvtxFiles:N0} event log file(s), {st.Records:N0} records, " +
+        stdout.WriteLine($"exir timeline: {st.RowsWritten:N0} rows from {st.EvtxFiles:N0} event log file(s) ({st.Records:N0} records) and {st.LogFiles:N0} IIS/Exchange log(s) ({st.LogLines:N0} lines), " +
                          $"{st.FindingRows:N0} scan finding(s) merged, in {st.Elapsed.TotalSeconds:F1} s" +
                          (st.SpillRuns > 0 ? $" ({st.SpillRuns} sort runs spilled to disk)" : ""));
         foreach (var s in result.Admin.Statements) stdout.WriteLine("  " + s.Text);
@@ -145,6 +145,7 @@ public static class TimelineCommand
         var st = r.Stats;
         w.WriteStartObject("stats");
         w.WriteNumber("evtx_files", st.EvtxFiles); w.WriteNumber("records", st.Records); w.WriteNumber("rows", st.RowsWritten);
+        w.WriteNumber("log_files", st.LogFiles); w.WriteNumber("log_lines", st.LogLines);
         w.WriteNumber("unmapped_records", st.Unmapped); w.WriteNumber("filtered_records", st.Filtered); w.WriteNumber("bad_crc_records", st.BadCrcRecords);
         w.WriteNumber("finding_rows", st.FindingRows); w.WriteNumber("sort_runs_spilled", st.SpillRuns); w.WriteNumber("seconds", Math.Round(st.Elapsed.TotalSeconds, 3));
         w.WriteEndObject();
