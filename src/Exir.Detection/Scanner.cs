@@ -162,13 +162,8 @@ public static class DetectorCatalog
 {
     public static IReadOnlyList<IDetector> Create(ScanOptions options, DataFiles rules, SuspiciousFilesDetector suspicious)
     {
-        var detectors = new List<IDetector>
+        var detectors = new List<IDetector>(LogDetectors.All())
         {
-            new HttpProxyLogDetector(),
-            new IisLogDetector(),
-            new EcpServerLogDetector(),
-            new OabGeneratorLogDetector(),
-            new ExchangeLogDetector(),
             FileHuntDetector.Create(options, rules),
             suspicious,
         };

@@ -50,7 +50,14 @@ public static class IncidentCorrelator
             if (best >= 0) Union(i, best);
         }
 
-        // 3. A file named in a log line (requested, written) belongs to that line's story.
+        // 3. Several rules firing on one file are one finding of that file.
+        foreach (var group in Enumerable.Range(0, findings.Count).Where(i => findings[i].Line is null).GroupBy(i => findings[i].Artifact, StringComparer.Ordinal))
+        {
+            var members = group.ToList();
+            for (int k = 1; k < members.Count; k++) Union(members[0], members[k]);
+        }
+
+        // 4. A file named in a log line (requested, written) belongs to that line's story.
         var logIdx = Enumerable.Range(0, findings.Count).Where(i => findings[i].Line is not null).ToList();
         for (int i = 0; i < findings.Count; i++)
         {

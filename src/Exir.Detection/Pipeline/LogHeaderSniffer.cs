@@ -1,3 +1,4 @@
+using Exir.Detection.Logs;
 using Exir.Logs;
 
 namespace Exir.Detection.Pipeline;
@@ -11,14 +12,7 @@ public static class LogHeaderSniffer
     {
         var result = LogFormatSniffer.SniffDetailed(head, relativePath);
         if (result is null) return null;
-        var kind = result.Format switch
-        {
-            LogFormat.IisW3c => ArtifactKind.IisW3cLog,
-            LogFormat.HttpProxy => ArtifactKind.HttpProxyLog,
-            LogFormat.EcpServer => ArtifactKind.EcpServerLog,
-            LogFormat.OabGenerator => ArtifactKind.OabGeneratorLog,
-            _ => ArtifactKind.OtherExchangeLog,
-        };
+        var kind = result.Format.ToArtifactKind();
         return new LogKind(kind, result.LogType);
     }
 }
