@@ -43,7 +43,7 @@ public static class ConsoleReport
 
         foreach (var i in r.Incidents)
         {
-            var panel = new Panel(S(i.Story))
+            var panel = new Panel(string.Join("\n", i.Story.Split('\n').Select(S)))
                 .Header($"{S(i.Id)}: {S(i.Outcome.ToWire())}, {S(i.Severity.ToWire())}, clients {S(i.ClientIps.Count == 0 ? "-" : string.Join(", ", i.ClientIps))}")
                 .Border(BoxBorder.Rounded);
             console.Write(panel);
