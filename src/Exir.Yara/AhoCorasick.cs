@@ -17,6 +17,7 @@ internal sealed class AhoCorasick
 
     public int AtomCount { get; }
     public int StateCount { get; }
+    public int Classes => _classes;
 
     private static byte[] BuildFold()
     {
@@ -93,22 +94,40 @@ internal sealed class AhoCorasick
             }
         }
 
+        // Renumber states breadth-first so the shallow, hot states share cache lines at the start of the table.
+        var order = new int[n];      // new -> old
+        var rank = new int[n];       // old -> new
+        {
+            var seen = new bool[n];
+            int head = 0, tail = 0;
+            order[tail++] = 0; seen[0] = true;
+            while (head < tail)
+            {
+                int s = order[head++];
+                for (int c = 0; c < nc; c++)
+                {
+                    int t = trie[s][c];
+                    if (!seen[t]) { seen[t] = true; order[tail++] = t; }
+                }
+            }
+            for (int k = 0; k < n; k++) rank[order[k]] = k;
+        }
         _next = new int[n * nc];
         _outStart = new int[n + 1];
         var flat = new List<int>();
-        for (int s = 0; s < n; s++)
+        for (int k = 0; k < n; k++)
         {
-            _outStart[s] = flat.Count;
-            if (outs[s] is { } o) flat.AddRange(o);
+            _outStart[k] = flat.Count;
+            if (outs[order[k]] is { } o) flat.AddRange(o);
         }
         _outStart[n] = flat.Count;
         _outAtoms = flat.ToArray();
-        for (int s = 0; s < n; s++)
+        for (int k = 0; k < n; k++)
             for (int c = 0; c < nc; c++)
             {
-                int t = trie[s][c];
+                int t = rank[trie[order[k]][c]];
                 int v = t * nc;
-                _next[s * nc + c] = _outStart[t + 1] > _outStart[t] ? ~v : v;
+                _next[k * nc + c] = _outStart[t + 1] > _outStart[t] ? ~v : v;
             }
     }
 

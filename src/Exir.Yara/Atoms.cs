@@ -1,9 +1,11 @@
 namespace Exir.Yara;
 
 /// <summary>Chooses the literal pieces ("atoms") fed to the multi-pattern matcher, as yara does with its atoms.</summary>
+internal sealed record RegexAtoms(List<byte[]> Atoms, int Score, int MinPrefix, int MaxPrefix);
+
 internal static class Atoms
 {
-    public const int MaxLength = 6;
+    public const int MaxLength = 8;
 
     private static int ByteScore(byte b) => b switch
     {
@@ -53,63 +55,127 @@ internal static class Atoms
 
     /// <summary>
     /// Narrow (folded) atoms of which at least one must occur in any match of the regex, or null when none
-    /// can be derived (the string then runs on every evaluation of its rule).
+    /// can be derived (the string then runs on every evaluation of its rule). MinPrefix..MaxPrefix is the number
+    /// of characters between the start of a match and the atom; MaxPrefix is -1 when unbounded.
     /// </summary>
-    public static (List<byte[]> Atoms, int Score)? ForRegex(RNode n, int max)
+    public static RegexAtoms? ForRegex(RNode n, int max)
     {
         var items = new List<RNode>();
         Flatten(n, items);
-        (List<byte[]>, int)? best = null;
+        RegexAtoms? best = null, bestBounded = null;
         var run = new List<byte>();
+        int wmin = 0, wmax = 0;      // width range of everything before the current item (wmax -1 = unbounded)
+        int rmin = 0, rmax = 0;      // same, before the current run
+
+        void Consider(RegexAtoms c)
+        {
+            if (best is null || c.Score > best.Score) best = c;
+            if (c.MaxPrefix >= 0 && (bestBounded is null || c.Score > bestBounded.Score)) bestBounded = c;
+        }
 
         void EndRun()
         {
             if (run.Count == 0) return;
             var arr = run.ToArray();
             var (o, l, sc) = BestWindow(arr, max);
-            if (best is null || sc > best.Value.Item2) best = ([arr.AsSpan(o, l).ToArray()], sc);
+            Consider(new RegexAtoms([arr.AsSpan(o, l).ToArray()], sc, rmin + o, rmax < 0 ? -1 : rmax + o));
             run.Clear();
+        }
+
+        void Advance(RNode it)
+        {
+            var (a, b) = Width(it);
+            wmin = Sat(wmin + a);
+            wmax = wmax < 0 || b < 0 ? -1 : Sat(wmax + b);
         }
 
         foreach (var it in items)
         {
-            if (it is RSet s && Literal(s.Set) is { } b) { run.Add(b); continue; }
+            if (it is RSet s && Literal(s.Set) is { } b)
+            {
+                if (run.Count == 0) { rmin = wmin; rmax = wmax; }
+                run.Add(b);
+                Advance(it);
+                continue;
+            }
             if (it is RAnchor) continue; // zero width: the literal bytes around it are still adjacent
             if (it is RRepeat r && r.Body is RSet rs && Literal(rs.Set) is { } rb && r.Min > 0)
             {
+                if (run.Count == 0) { rmin = wmin; rmax = wmax; }
                 for (int k = 0; k < Math.Min(r.Min, max); k++) run.Add(rb);
-                if (r.Max != r.Min) EndRun();
+                if (r.Max != r.Min || r.Min > max) EndRun();
+                Advance(it);
                 continue;
             }
             EndRun();
-            RNode? inner = it switch
-            {
-                RAlt => it,
-                RRepeat { Min: > 0 } rr => rr.Body,
-                _ => null,
-            };
-            if (inner is RAlt alt)
+            if (it is RAlt alt)
             {
                 var all = new List<byte[]>();
-                int min = int.MaxValue;
+                int min = int.MaxValue, pmin = int.MaxValue, pmax = 0;
                 bool ok = true;
                 foreach (var br in alt.Branches)
                 {
                     var sub = ForRegex(br, max);
                     if (sub is null) { ok = false; break; }
-                    all.AddRange(sub.Value.Atoms);
-                    min = Math.Min(min, sub.Value.Score);
+                    all.AddRange(sub.Atoms);
+                    min = Math.Min(min, sub.Score);
+                    pmin = Math.Min(pmin, sub.MinPrefix);
+                    pmax = pmax < 0 || sub.MaxPrefix < 0 ? -1 : Math.Max(pmax, sub.MaxPrefix);
                 }
-                if (ok && (best is null || min > best.Value.Item2)) best = (all, min);
+                if (ok) Consider(new RegexAtoms(all, min, Sat(wmin + pmin), wmax < 0 || pmax < 0 ? -1 : Sat(wmax + pmax)));
             }
-            else if (inner is not null)
-            {
-                var sub = ForRegex(inner, max);
-                if (sub is not null && (best is null || sub.Value.Score > best.Value.Item2)) best = sub;
-            }
+            else if (it is RRepeat { Min: > 0 } rr && ForRegex(rr.Body, max) is { } sub)
+                Consider(new RegexAtoms(sub.Atoms, sub.Score, Sat(wmin + sub.MinPrefix), wmax < 0 || sub.MaxPrefix < 0 ? -1 : Sat(wmax + sub.MaxPrefix)));
+            Advance(it);
         }
         EndRun();
+        // Prefer atoms at a bounded distance from the match start (matches are then searched only near them)
+        // unless they are much weaker than the best one.
+        if (bestBounded is { } f && (best is null || f.Score * 2 >= best.Score || f.Score >= 12)) return f;
         return best;
+    }
+
+    // Widths beyond the scan limit behave as unbounded.
+    private static int Sat(int w) => w < 0 || w > ByteRegex.ScanLimit ? -1 : w;
+
+    /// <summary>Minimum and maximum width in characters (-1 = unbounded).</summary>
+    public static (int Min, int Max) Width(RNode n)
+    {
+        switch (n)
+        {
+            case RSet: return (1, 1);
+            case RAnchor: return (0, 0);
+            case RConcat c:
+            {
+                int a = 0, b = 0;
+                foreach (var i in c.Items)
+                {
+                    var (x, y) = Width(i);
+                    a = Math.Min(a + x, ByteRegex.ScanLimit);
+                    b = b < 0 || y < 0 ? -1 : Sat(b + y);
+                }
+                return (a, b);
+            }
+            case RAlt alt:
+            {
+                int a = int.MaxValue, b = 0;
+                foreach (var br in alt.Branches)
+                {
+                    var (x, y) = Width(br);
+                    a = Math.Min(a, x);
+                    b = b < 0 || y < 0 ? -1 : Math.Max(b, y);
+                }
+                return (a, b);
+            }
+            case RRepeat r:
+            {
+                var (x, y) = Width(r.Body);
+                int a = (int)Math.Min((long)x * r.Min, ByteRegex.ScanLimit);
+                int b = r.Max < 0 || y < 0 ? -1 : (int)Math.Min((long)y * r.Max, int.MaxValue);
+                return (a, b < 0 ? -1 : Sat(b));
+            }
+            default: return (0, -1);
+        }
     }
 
     private static void Flatten(RNode n, List<RNode> into)

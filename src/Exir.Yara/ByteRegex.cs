@@ -374,8 +374,10 @@ internal sealed class ByteRegex
     public const int ScanLimit = 4096;
 
     private readonly string _pattern;
+    private readonly bool _risky;
     private readonly Lazy<Regex> _find;
     private readonly Lazy<Regex> _anchored;
+    private readonly Lazy<Regex> _at;
     public readonly RNode Root;
 
     public ByteRegex(RNode root)
@@ -384,23 +386,72 @@ internal sealed class ByteRegex
         var sb = new StringBuilder();
         Emit(root, sb);
         _pattern = sb.ToString();
-        _find = new Lazy<Regex>(() => Build(_pattern), LazyThreadSafetyMode.ExecutionAndPublication);
-        _anchored = new Lazy<Regex>(() => Build(@"\A(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
+        _risky = Risky(root, inLoop: false);
+        _find = new Lazy<Regex>(() => Safe(_pattern), LazyThreadSafetyMode.ExecutionAndPublication);
+        _anchored = new Lazy<Regex>(() => Safe(@"\A(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
+        // Verification at a known start: the cheap-to-build backtracking interpreter, unless nested repetition
+        // could make it explode; then the automaton (which cannot anchor with \G) is used and checked for the start.
+        _at = new Lazy<Regex>(() => _risky ? _find.Value : Backtracking(@"\G(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public string Pattern => _pattern;
 
-    /// <summary>Builds the .NET regex now so syntax problems surface at compile time.</summary>
-    public void Validate() => _ = _find.Value;
+    /// <summary>Builds the .NET regexes now (tests use this to prove every emitted pattern is accepted).</summary>
+    public void Validate() { _ = _find.Value; _ = _at.Value; }
 
-    private static Regex Build(string pattern)
+    private static Regex Safe(string pattern)
     {
         try { return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant); }
-        catch (NotSupportedException)
+        catch (NotSupportedException) { return Backtracking(pattern); }
+    }
+
+    private static Regex Backtracking(string pattern) => new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    // Repetition (or alternation) nested in a repetition can backtrack exponentially.
+    private static bool Risky(RNode n, bool inLoop) => n switch
+    {
+        RRepeat r => (r.Max == -1 || r.Max > 1) && inLoop || Risky(r.Body, inLoop || r.Max == -1 || r.Max > 1),
+        RConcat c => c.Items.Any(i => Risky(i, inLoop)),
+        RAlt a => inLoop || a.Branches.Any(b => Risky(b, inLoop)),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Length of the match starting exactly at <paramref name="start"/> in the view (yara's preference among
+    /// alternatives, capped at the scan limit), or -1. Text before the start stays visible for \b.
+    /// </summary>
+    public int MatchAt(string view, int start, int charSize)
+    {
+        int end = (int)Math.Min(view.Length, (long)start + ScanLimit / charSize);
+        var span = view.AsSpan(0, end);
+        try
         {
-            // Too complex for the automaton: fall back to the backtracking engine with a hard time limit.
-            return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(2));
+            foreach (var m in _at.Value.EnumerateMatches(span, start))
+                return m.Index == start ? m.Length : -1;
         }
+        catch (RegexMatchTimeoutException) { }
+        return -1;
+    }
+
+    /// <summary>Matches starting between lo and hi (view indices), each with its yara length.</summary>
+    public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink)
+    {
+        var find = _find.Value;
+        int end = (int)Math.Min(view.Length, (long)hi + ScanLimit / charSize);
+        int p = lo;
+        try
+        {
+            while (p <= hi)
+            {
+                int idx = -1;
+                foreach (var m in find.EnumerateMatches(view.AsSpan(0, end), p)) { idx = m.Index; break; }
+                if (idx < 0 || idx > hi) break;
+                int len = MatchAt(view, idx, charSize);
+                if (len > 0) sink.Add(((long)idx * charSize + alignment, len * charSize));
+                p = idx + 1;
+            }
+        }
+        catch (RegexMatchTimeoutException) { }
     }
 
     /// <summary>Every start position in the view where the regex matches (as yara reports them), capped by the scan limit.</summary>
@@ -430,8 +481,12 @@ internal sealed class ByteRegex
         catch (RegexMatchTimeoutException) { /* bounded: keep what was found */ }
     }
 
-    /// <summary>True when the regex matches a whole value of a condition string (for 'matches').</summary>
-    public bool IsMatch(string view) => _find.Value.IsMatch(view);
+    /// <summary>True when the regex matches somewhere in a condition string (for 'matches').</summary>
+    public bool IsMatch(string view)
+    {
+        try { return _find.Value.IsMatch(view); }
+        catch (RegexMatchTimeoutException) { return false; }
+    }
 
     private static void Emit(RNode n, StringBuilder sb)
     {

@@ -14,6 +14,15 @@ internal sealed class CompiledString
     public ByteRegex? Regex;
     /// <summary>Regex/hex strings without a usable atom run on every scan of their rule.</summary>
     public bool AlwaysCandidate;
+    /// <summary>First string with the same regex and modifiers; its matches are shared.</summary>
+    public int Canonical = -1;
+    /// <summary>
+    /// Like yara: a string used only as "$a at N" (constant N) is searched only at N, so -s output lists no
+    /// other matches. -1 when the string is used any other way.
+    /// </summary>
+    public long FixedOffset = -1;
+    /// <summary>On a canonical string: every rule that has this string (they must be evaluated when it hits).</summary>
+    public int[] HitRules = [];
 }
 
 internal sealed class CompiledRule
@@ -27,8 +36,12 @@ internal sealed class CompiledRule
     public bool AlwaysEvaluate;
 }
 
-/// <summary>What an atom stands for: a text variant to verify at a fixed distance, or a regex/hex candidate.</summary>
-internal readonly record struct AtomEntry(int String, int Variant, int AtomOffset, int AtomLength);
+/// <summary>
+/// What an atom stands for: a text variant to verify at a fixed distance (Variant >= 0), regex/hex match starts
+/// between MinPrefix and AtomOffset (max) bytes before the atom (-2 ascii, -3 wide), or "this regex may match
+/// somewhere" (-1).
+/// </summary>
+internal readonly record struct AtomEntry(int String, int Variant, int AtomOffset, int AtomLength, int MinPrefix = 0);
 
 /// <summary>The immutable compiled form shared by all scans.</summary>
 internal sealed class RuleProgram

@@ -86,6 +86,7 @@ internal sealed class RuleParser
         _i += 2;
         var cond = ParseExpr();
         if (_i < _end) throw Err($"unexpected {Cur} after condition");
+        FinishStrings();
         return (meta, cond);
     }
 
@@ -151,11 +152,11 @@ internal sealed class RuleParser
                     if (s.Nocase || flags.Contains('i')) FoldAll(node);
                     s.Nocase |= flags.Contains('i');
                     s.Regex = new ByteRegex(node);
-                    s.Regex.Validate();
+                    // built lazily on first use
                     break;
                 case StringKind.Hex:
                     s.Regex = new ByteRegex(YaraRegexParser.ParseHex(valTok.Text));
-                    s.Regex.Validate();
+                    // built lazily on first use
                     break;
             }
         }
@@ -360,6 +361,7 @@ internal sealed class RuleParser
         if (AcceptWord("them"))
         {
             if (_strings.Count == 0) throw Err("'them' used in a rule without strings");
+            foreach (var s in _strings) UsedOtherwise(s.Index);
             return _strings.Select(s => s.Index).ToArray();
         }
         Expect(Tok.LParen, "'(' or 'them'");
@@ -370,6 +372,7 @@ internal sealed class RuleParser
             list.AddRange(ResolveSet(t));
         } while (Accept(Tok.Comma));
         Expect(Tok.RParen, "')'");
+        foreach (var si in list) UsedOtherwise(si);
         return list.Distinct().ToArray();
     }
 
@@ -396,6 +399,28 @@ internal sealed class RuleParser
         }
         if (!_stringIds.TryGetValue(name, out var idx)) throw new SyntaxException($"undefined string identifier {name}", t.Line);
         return idx;
+    }
+
+    // Per string index: constant 'at' offset seen so far, or long.MinValue once used any other way.
+    private readonly Dictionary<int, long> _atUse = [];
+
+    private void UsedOtherwise(int si) { if (si >= 0) _atUse[si] = long.MinValue; }
+    private void UsedAt(int si, Expr at)
+    {
+        if (si < 0) return;
+        if (at is ConstExpr { V.Kind: VKind.Int } c && c.V.I >= 0)
+        {
+            if (!_atUse.TryGetValue(si, out var prev)) _atUse[si] = c.V.I;
+            else if (prev != c.V.I) _atUse[si] = long.MinValue;
+        }
+        else _atUse[si] = long.MinValue;
+    }
+
+    /// <summary>Applies yara's fixed-offset optimisation to strings only used as "$a at N".</summary>
+    public void FinishStrings()
+    {
+        foreach (var s in _strings)
+            if (_atUse.TryGetValue(s.Index, out var off) && off != long.MinValue) s.FixedOffset = off;
     }
 
     private int _forOfDepth;
@@ -431,7 +456,8 @@ internal sealed class RuleParser
                 _i++;
                 if (t.Text.EndsWith('*')) throw new SyntaxException($"wildcard {t.Text} outside a string set", t.Line);
                 int si = ResolveString(t);
-                if (AcceptWord("at")) return new StrAtExpr(si, ParseBitOr());
+                if (AcceptWord("at")) { var at = ParseBitOr(); UsedAt(si, at); return new StrAtExpr(si, at); }
+                UsedOtherwise(si);
                 if (Cur.Is("in")) { _i++; var (lo, hi) = ParseRange(); return new StrInExpr(si, lo, hi); }
                 return new StrFoundExpr(si);
             }
@@ -439,6 +465,7 @@ internal sealed class RuleParser
             {
                 _i++;
                 int si = ResolveString(t);
+                UsedOtherwise(si);
                 if (Cur.Is("in")) { _i++; var (lo, hi) = ParseRange(); return new StrCountExpr(si, lo, hi); }
                 return new StrCountExpr(si);
             }
@@ -446,6 +473,7 @@ internal sealed class RuleParser
             {
                 _i++;
                 int si = ResolveString(t);
+                UsedOtherwise(si);
                 Expr? index = null;
                 if (Accept(Tok.LBracket)) { index = ParseExpr(); Expect(Tok.RBracket, "']'"); }
                 return new StrIndexExpr(si, index, length: t.Kind == Tok.LengthId);

@@ -9,6 +9,8 @@ internal sealed class ScanState
     private readonly List<(long Offset, int Length)>?[] _matches;
     // 0 = no hit, 1 = regex candidate (not yet run), 2 = computed.
     private readonly byte[] _strState;
+    // Bounded regex strings: ranges of candidate starts (view, first, last), view 0 = ascii, 1/2 = wide at even/odd offsets.
+    private readonly List<(int View, long Lo, long Hi)>?[] _starts;
     private readonly int[] _touched;
     private int _touchedCount;
     private readonly byte[] _ruleState;
@@ -29,6 +31,7 @@ internal sealed class ScanState
         _p = p;
         _matches = new List<(long, int)>?[p.Strings.Length];
         _strState = new byte[p.Strings.Length];
+        _starts = new List<(int, long, long)>?[p.Strings.Length];
         _touched = new int[p.Strings.Length];
         _ruleState = new byte[p.Rules.Length];
         _ruleHit = new bool[p.Rules.Length];
@@ -44,6 +47,7 @@ internal sealed class ScanState
             int i = _touched[k];
             _strState[i] = 0;
             _matches[i]?.Clear();
+            _starts[i]?.Clear();
         }
         _touchedCount = 0;
         Array.Clear(_ruleState);
@@ -73,7 +77,26 @@ internal sealed class ScanState
         if (_strState[i] != 0) return;
         Touch(i);
         _strState[i] = 1;
-        _ruleHit[_p.Strings[i].Rule] = true;
+        MarkRules(i);
+    }
+
+    private void MarkRules(int i)
+    {
+        foreach (var r in _p.Strings[i].HitRules) _ruleHit[r] = true;
+    }
+
+    public void AddStarts(int i, long lo, long hi, bool wide)
+    {
+        if (_strState[i] == 2) return;
+        MarkCandidate(i);
+        var list = _starts[i] ??= [];
+        if (!wide) list.Add((0, lo, hi));
+        else
+        {
+            // Wide starts keep the parity of the atom; lo may have been clipped to 0.
+            if ((lo & 1) != (hi & 1)) lo++;
+            list.Add(((int)(hi & 1) + 1, lo / 2, hi / 2));
+        }
     }
 
     // yara's per-string match cap.
@@ -81,11 +104,14 @@ internal sealed class ScanState
 
     public void AddTextMatch(int i, long offset, int length)
     {
-        Touch(i);
-        _strState[i] = 2;
+        if (_strState[i] == 0)
+        {
+            Touch(i);
+            _strState[i] = 2;
+            MarkRules(i);
+        }
         var list = _matches[i] ??= [];
         if (list.Count < MaxMatches) list.Add((offset, length));
-        _ruleHit[_p.Strings[i].Rule] = true;
     }
 
     /// <summary>Called after the automaton pass: ascii and wide hits of one string may interleave.</summary>
@@ -103,6 +129,7 @@ internal sealed class ScanState
     public List<(long Offset, int Length)> Matches(int i)
     {
         if (i < 0) return NoMatches;
+        i = _p.Strings[i].Canonical;
         switch (_strState[i])
         {
             case 2: return _matches[i]!;
@@ -119,6 +146,51 @@ internal sealed class ScanState
     {
         var re = s.Regex!;
         var data = Data.AsSpan(0, Length);
+        if (_starts[s.Index] is { Count: > 0 } ranges)
+            RunBounded(s, re, data, ranges, sink);
+        else
+            RunEverywhere(s, re, data, sink);
+        if (s.FixedOffset >= 0) sink.RemoveAll(m => m.Offset != s.FixedOffset);
+        if (s.Fullword)
+        {
+            var arr = Data;
+            int n = Length;
+            sink.RemoveAll(m => !TextMatcher.IsFullword(arr.AsSpan(0, n), m.Offset, m.Length, wide: s.Wide && IsWideAt(arr, n, m.Offset, m.Length)));
+        }
+    }
+
+    private void RunBounded(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(int View, long Lo, long Hi)> ranges, List<(long Offset, int Length)> sink)
+    {
+        ranges.Sort();
+        int k = 0;
+        while (k < ranges.Count)
+        {
+            var (view, lo, hi) = ranges[k++];
+            while (k < ranges.Count && ranges[k].View == view && ranges[k].Lo <= hi + 1) hi = Math.Max(hi, ranges[k++].Hi);
+            string text = view switch
+            {
+                0 => _ascii ??= ByteRegex.AsciiView(data),
+                1 => _wide0 ??= ByteRegex.WideView(data, 0),
+                _ => _wide1 ??= ByteRegex.WideView(data, 1),
+            };
+            int charSize = view == 0 ? 1 : 2;
+            int alignment = view == 2 ? 1 : 0;
+            hi = Math.Min(hi, text.Length - 1);
+            if (hi - lo <= 256)
+            {
+                for (long p = lo; p <= hi; p++)
+                {
+                    int len = re.MatchAt(text, (int)p, charSize);
+                    if (len > 0) sink.Add((p * charSize + alignment, len * charSize));
+                }
+            }
+            else re.FindStarts(text, (int)lo, (int)hi, charSize, alignment, sink);
+        }
+        if (s.Ascii && s.Wide) sink.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+    }
+
+    private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink)
+    {
         if (s.Ascii)
             re.FindAll(_ascii ??= ByteRegex.AsciiView(data), 1, 0, sink);
         if (s.Wide)
@@ -127,12 +199,6 @@ internal sealed class ScanState
             re.FindAll(_wide0 ??= ByteRegex.WideView(data, 0), 2, 0, sink);
             re.FindAll(_wide1 ??= ByteRegex.WideView(data, 1), 2, 1, sink);
             if (sink.Count > before) sink.Sort((a, b) => a.Offset.CompareTo(b.Offset));
-        }
-        if (s.Fullword)
-        {
-            var arr = Data;
-            int n = Length;
-            sink.RemoveAll(m => !TextMatcher.IsFullword(arr.AsSpan(0, n), m.Offset, m.Length, wide: s.Wide && IsWideAt(arr, n, m.Offset, m.Length)));
         }
     }
 

@@ -234,6 +234,8 @@ public sealed class YaraCompiler : ICompileScope
         var entries = new List<List<AtomEntry>>();
         var atomIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var always = new List<int>();
+        var canonical = new Dictionary<string, int>(StringComparer.Ordinal);
+        var hitRules = new HashSet<int>[_strings.Count];
 
         int AtomId(byte[] folded)
         {
@@ -250,6 +252,19 @@ public sealed class YaraCompiler : ICompileScope
 
         foreach (var s in _strings)
         {
+            // Identical strings (common across rules of one family) are searched once per scan and shared.
+            var key = s.Kind == StringKind.Text
+                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
+                : $"{(int)s.Kind}|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}|{s.FixedOffset}|{s.Regex!.Pattern}";
+            if (canonical.TryGetValue(key, out var first))
+            {
+                s.Canonical = first;
+                hitRules[first].Add(s.Rule);
+                continue;
+            }
+            canonical[key] = s.Index;
+            s.Canonical = s.Index;
+            hitRules[s.Index] = [s.Rule];
             if (s.Kind == StringKind.Text)
             {
                 var narrow = Atoms.FoldBytes(s.Variants[0].Length == 0 ? [] : s.Ascii ? s.Variants[0] : Narrow(s.Variants[0]));
@@ -263,14 +278,28 @@ public sealed class YaraCompiler : ICompileScope
                 }
                 continue;
             }
-            var found = Atoms.ForRegex(s.Regex!.Root, Atoms.MaxLength);
+            var found = s.Ascii ? Atoms.ForRegex(s.Regex!.Root, Atoms.MaxLength) : null;
             var wideFound = s.Wide ? Atoms.ForRegex(s.Regex!.Root, Atoms.MaxLength / 2) : null;
-            if (found is null || (s.Wide && wideFound is null)) { s.AlwaysCandidate = true; always.Add(s.Index); continue; }
-            if (s.Ascii)
-                foreach (var a in found.Value.Atoms) entries[AtomId(a)].Add(new AtomEntry(s.Index, -1, 0, a.Length));
-            if (s.Wide)
-                foreach (var a in wideFound!.Value.Atoms) { var w = Atoms.Widen(a); entries[AtomId(w)].Add(new AtomEntry(s.Index, -1, 0, w.Length)); }
+            if ((s.Ascii && found is null) || (s.Wide && wideFound is null)) { s.AlwaysCandidate = true; always.Add(s.Index); continue; }
+            // Bounded when every atom sits at a bounded distance after the match start: search only there.
+            bool bounded = (found is null || found.MaxPrefix >= 0) && (wideFound is null || wideFound.MaxPrefix >= 0);
+            if (found is not null)
+                foreach (var a in found.Atoms)
+                    entries[AtomId(a)].Add(bounded
+                        ? new AtomEntry(s.Index, -2, found.MaxPrefix, a.Length, found.MinPrefix)
+                        : new AtomEntry(s.Index, -1, 0, a.Length));
+            if (wideFound is not null)
+                foreach (var a in wideFound.Atoms)
+                {
+                    var w = Atoms.Widen(a);
+                    entries[AtomId(w)].Add(bounded
+                        ? new AtomEntry(s.Index, -3, 2 * wideFound.MaxPrefix, w.Length, 2 * wideFound.MinPrefix)
+                        : new AtomEntry(s.Index, -1, 0, w.Length));
+                }
         }
+
+        foreach (var s in _strings)
+            if (s.Canonical == s.Index) s.HitRules = hitRules[s.Index].Order().ToArray();
 
         var globals = new int[_namespaces.Count][];
         for (int n = 0; n < globals.Length; n++)

@@ -27,7 +27,6 @@ public sealed class YaraRules
     }
 
     public IReadOnlyList<YaraRuleInfo> Rules { get; }
-
     /// <summary>Distinct atoms in the multi-pattern matcher (for diagnostics and benchmarks).</summary>
     public int AtomCount => _p.Matcher.AtomCount;
 
@@ -108,11 +107,22 @@ public sealed class YaraRules
         {
             foreach (var e in p.AtomEntries[atom])
             {
-                if (e.Variant < 0) { s.MarkCandidate(e.String); continue; }
+                if (e.Variant < 0)
+                {
+                    if (e.Variant == -1) s.MarkCandidate(e.String);
+                    else
+                    {
+                        long atomStart = (long)end - e.AtomLength + 1;
+                        long hi = atomStart - e.MinPrefix;
+                        if (hi >= 0) s.AddStarts(e.String, Math.Max(0, atomStart - e.AtomOffset), hi, wide: e.Variant == -3);
+                    }
+                    continue;
+                }
                 var str = p.Strings[e.String];
                 var pat = str.Variants[e.Variant];
                 long start = (long)end - e.AtomLength + 1 - e.AtomOffset;
                 if (start < 0 || start + pat.Length > length) continue;
+                if (str.FixedOffset >= 0 && start != str.FixedOffset) continue;
                 var span = data.AsSpan((int)start, pat.Length);
                 if (str.Nocase ? !TextMatcher.EqualsFolded(span, pat) : !span.SequenceEqual(pat)) continue;
                 bool wide = str.Wide && e.Variant == str.Variants.Length - 1;

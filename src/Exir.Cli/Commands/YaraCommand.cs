@@ -156,11 +156,20 @@ public static class YaraCommand
     public static void AppendData(StringBuilder sb, YaraStringMatch s)
     {
         var d = s.Data.Span;
-        for (int i = 0; i < d.Length; i++)
+        if (s.IsHex)
         {
-            byte b = d[i];
-            if (s.IsHex) { if (i > 0) sb.Append(' '); sb.Append(b.ToString("X2", CultureInfo.InvariantCulture)); }
-            else if (b >= 0x20 && b < 0x7F) sb.Append((char)b);
+            // yara shows at most 64 bytes of a hex string match.
+            for (int i = 0; i < Math.Min(64, d.Length); i++)
+            {
+                if (i > 0) sb.Append(' ');
+                sb.Append(d[i].ToString("X2", CultureInfo.InvariantCulture));
+            }
+            if (d.Length > 64) sb.Append(" ...");
+            return;
+        }
+        foreach (var b in d)
+        {
+            if (b >= 0x20 && b < 0x7F) sb.Append((char)b);
             else sb.Append("\\x").Append(b.ToString("X2", CultureInfo.InvariantCulture));
         }
     }

@@ -1,0 +1,2 @@
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("yscratch")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Exir.Yara.Tests")]
