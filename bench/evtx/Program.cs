@@ -29,7 +29,8 @@ for (int r = 0; r < repeat; r++)
     foreach (var file in files)
     {
         bytes += new FileInfo(file).Length;
-        foreach (var record in EvtxReader.ReadRecords(file))
+        var render = format switch { "jsonl" => EvtxRender.Json, "xml" => EvtxRender.Xml, _ => EvtxRender.None };
+        foreach (var record in EvtxReader.ReadRecords(file, null, render))
         {
             records++;
             if (format == "jsonl") output.Write(record.ToJson());

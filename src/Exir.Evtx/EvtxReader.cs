@@ -10,24 +10,40 @@ namespace Exir.Evtx;
 /// file header is read to the end of the file, whatever the header claims; chunks are parsed in
 /// parallel (a small window, so memory stays bounded by a few chunks) and yielded in file order.
 /// </summary>
+/// <summary>What the chunk workers render ahead for each record (see <see cref="EvtxReader.ReadRecords(string, EvtxReadStats?, EvtxRender)"/>).</summary>
+public enum EvtxRender
+{
+    None,
+    Json,
+    Xml,
+}
+
 public static class EvtxReader
 {
     private const int FileHeaderSize = 0x1000;
 
     /// <summary>Streams records of one file; throws only when the stream itself cannot be read.</summary>
-    public static IEnumerable<EvtxRecord> ReadRecords(string path, EvtxReadStats? stats = null)
+    public static IEnumerable<EvtxRecord> ReadRecords(string path, EvtxReadStats? stats = null) =>
+        ReadRecords(path, stats, EvtxRender.None);
+
+    /// <summary>
+    /// As <see cref="ReadRecords(string, EvtxReadStats?)"/>, with each record's JSON or XML rendered by the
+    /// parallel chunk workers, so that <see cref="EvtxRecord.ToJson"/> / <see cref="EvtxRecord.ToXml"/> return
+    /// at once (for dump tools, where rendering is half the work).
+    /// </summary>
+    public static IEnumerable<EvtxRecord> ReadRecords(string path, EvtxReadStats? stats, EvtxRender prerender)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
             bufferSize: 1, FileOptions.SequentialScan);
-        foreach (var r in ReadRecords(stream, stats)) yield return r;
+        foreach (var r in ReadRecords(stream, stats, ChunkWorkers.Count * 2 + 1, prerender)) yield return r;
     }
 
     /// <summary>Streams records from <paramref name="stream"/> (read sequentially from its current position).</summary>
     public static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats = null) =>
-        ReadRecords(stream, stats, ChunkWorkers.Count * 2 + 1);
+        ReadRecords(stream, stats, ChunkWorkers.Count * 2 + 1, EvtxRender.None);
 
     /// <param name="window">Chunks read ahead of the consumer: bounds memory to that many chunks and their records.</param>
-    internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window)
+    internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window, EvtxRender prerender)
     {
         ArgumentNullException.ThrowIfNull(stream);
         stats ??= new EvtxReadStats();
@@ -52,7 +68,7 @@ public static class EvtxReader
                     more = false;
                     break;
                 }
-                var job = new ChunkJob(buffer, n, index++, noCrc);
+                var job = new ChunkJob(buffer, n, index++, noCrc, prerender);
                 pending.Enqueue(job);
                 if (pending.Count > 1) ChunkWorkers.Post(job);
                 if (n < ChunkReader.ChunkSize) more = false;

@@ -46,6 +46,14 @@ public sealed class EvtxRecord
     public IReadOnlyList<KeyValuePair<string, string>> Data { get; internal set; } = [];
 
     internal XElement? Root;
+    private string? _rendered;
+    private EvtxRender _renderedAs;
+
+    internal void Prerender(EvtxRender form)
+    {
+        _rendered = form == EvtxRender.Json ? ToJson() : ToXml();
+        _renderedAs = form;
+    }
     [ThreadStatic] private static StringBuilder? t_xml;
 
     /// <summary>The value of a data field by name, ignoring case; null when absent.</summary>
@@ -59,6 +67,7 @@ public sealed class EvtxRecord
     /// <summary>The event as Windows-style XML (Event Viewer layout, two-space indent).</summary>
     public string ToXml()
     {
+        if (_renderedAs == EvtxRender.Xml && _rendered is not null) return _rendered;
         var sb = t_xml ??= new StringBuilder(4096);
         sb.Clear();
         if (sb.Capacity > 1 << 20) sb.Capacity = 4096;
@@ -68,7 +77,7 @@ public sealed class EvtxRecord
     }
 
     /// <summary>A flat JSON object: the System fields, then the data fields (names as in <see cref="Data"/>).</summary>
-    public string ToJson() => JsonWriter.Write(this);
+    public string ToJson() => _renderedAs == EvtxRender.Json && _rendered is not null ? _rendered : JsonWriter.Write(this);
 
     internal static bool TryParseInt(string? s, out int value) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);

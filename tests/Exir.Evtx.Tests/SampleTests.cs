@@ -117,4 +117,13 @@ public sealed class SampleTests
         Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
         Assert.True(compared > 10_000, $"only {compared} python-evtx records compared");
     }
+
+    [Fact]
+    public void Prerendered_output_equals_rendering_on_demand()
+    {
+        var file = Sample("omerbenamram-evtx/security.evtx");
+        var plain = EvtxReader.ReadRecords(file).ToList();
+        Assert.Equal(plain.Select(r => r.ToJson()), EvtxReader.ReadRecords(file, null, EvtxRender.Json).Select(r => r.ToJson()));
+        Assert.Equal(plain.Select(r => r.ToXml()), EvtxReader.ReadRecords(file, null, EvtxRender.Xml).Select(r => r.ToXml()));
+    }
 }

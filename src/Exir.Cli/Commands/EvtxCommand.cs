@@ -31,7 +31,8 @@ public static class EvtxCommand
             var stats = new EvtxReadStats();
             try
             {
-                foreach (var record in EvtxReader.ReadRecords(file, stats))
+                // The chunk workers render each record too: rendering is half the work of a dump.
+                foreach (var record in EvtxReader.ReadRecords(file, stats, json ? EvtxRender.Json : EvtxRender.Xml))
                 {
                     if (json) output.Write(record.ToJson());
                     else output.Write(record.ToXml());

@@ -6,7 +6,7 @@ namespace Exir.Evtx.Internal;
 /// One chunk to parse. Either a worker or the consuming thread runs it, whichever gets to it first:
 /// the consumer never sits idle waiting for a chunk nobody has started.
 /// </summary>
-internal sealed class ChunkJob(byte[] buffer, int length, long index, bool noCrc)
+internal sealed class ChunkJob(byte[] buffer, int length, long index, bool noCrc, EvtxRender prerender)
 {
     private int _state; // 0 queued, 1 running, 2 done
     private List<EvtxRecord>? _records;
@@ -18,6 +18,8 @@ internal sealed class ChunkJob(byte[] buffer, int length, long index, bool noCrc
         try
         {
             _records = ChunkReader.Read(buffer, length, index, noCrc, Stats);
+            if (prerender != EvtxRender.None)
+                foreach (var r in _records) r.Prerender(prerender);
         }
         finally
         {
