@@ -45,16 +45,16 @@ internal sealed class RegexSyntaxException(string message) : Exception(message);
 /// <summary>Parses YARA regular expressions and hex strings into one byte-level AST.</summary>
 internal static class YaraRegexParser
 {
-    public static RNode ParseRegex(string pattern, bool dotAll)
+    public static RNode ParseRegex(string pattern, bool dotAll, bool nocase = false)
     {
         // The pattern text came from a UTF-8 rule file: non-ASCII characters stand for their UTF-8 bytes.
-        var p = new RegexReader(pattern, dotAll);
+        var p = new RegexReader(pattern, dotAll, nocase);
         var node = p.ParseAlt();
         if (!p.AtEnd) throw new RegexSyntaxException($"unexpected '{p.Peek}' in regular expression");
         return node;
     }
 
-    private sealed class RegexReader(string src, bool dotAll)
+    private sealed class RegexReader(string src, bool dotAll, bool nocase)
     {
         private int _pos;
         public bool AtEnd => _pos >= src.Length;
@@ -157,7 +157,7 @@ internal static class YaraRegexParser
                     char e = src[_pos];
                     if (e == 'b') { _pos++; return new RAnchor(AnchorKind.WordBoundary); }
                     if (e == 'B') { _pos++; return new RAnchor(AnchorKind.NotWordBoundary); }
-                    return new RSet(ParseEscape());
+                    return new RSet(Folded(ParseEscape()));
                 }
                 default:
                     return Literal(items);
@@ -167,7 +167,7 @@ internal static class YaraRegexParser
         private RNode Literal(List<RNode> items)
         {
             char c = src[_pos];
-            if (c < 0x80) { _pos++; return new RSet(ByteSet.Of(c)); }
+            if (c < 0x80) { _pos++; return new RSet(Folded(ByteSet.Of(c))); }
             int len = char.IsSurrogate(c) && _pos + 1 < src.Length ? 2 : 1;
             var bytes = Encoding.UTF8.GetBytes(src.Substring(_pos, len));
             _pos += len;
@@ -233,8 +233,16 @@ internal static class YaraRegexParser
                 }
                 else set.Add(lo);
             }
+            // Case folding applies to the members before negation: /[^a]/i excludes 'A' too.
+            Folded(set);
             if (negate) set.Invert();
             return set;
+        }
+
+        private ByteSet Folded(ByteSet s)
+        {
+            if (nocase) s.FoldCase();
+            return s;
         }
 
         // Reads one class member; for \w-like escapes adds to set and reports isClass.
@@ -386,7 +394,9 @@ internal sealed class ByteRegex
         var sb = new StringBuilder();
         Emit(root, sb);
         _pattern = sb.ToString();
-        _risky = Risky(root, inLoop: false);
+        // Nested repetition, or several repetitions in a row (e.g. [\t ]{0,300}(x)?[\t ]{0,300}), can make a
+        // backtracking engine explode on hostile input.
+        _risky = Risky(root, inLoop: false) || CountLoops(root) >= 2;
         _find = new Lazy<Regex>(() => Safe(_pattern), LazyThreadSafetyMode.ExecutionAndPublication);
         _anchored = new Lazy<Regex>(() => Safe(@"\A(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
         // Verification at a known start: the cheap-to-build backtracking interpreter, unless nested repetition
@@ -406,6 +416,14 @@ internal sealed class ByteRegex
     }
 
     private static Regex Backtracking(string pattern) => new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    private static int CountLoops(RNode n) => n switch
+    {
+        RRepeat r => (r.Max == -1 || r.Max > 1 ? 1 : 0) + CountLoops(r.Body),
+        RConcat c => c.Items.Sum(CountLoops),
+        RAlt a => a.Branches.Sum(CountLoops),
+        _ => 0,
+    };
 
     // Repetition (or alternation) nested in a repetition can backtrack exponentially.
     private static bool Risky(RNode n, bool inLoop) => n switch
@@ -516,7 +534,8 @@ internal sealed class ByteRegex
                 {
                     AnchorKind.Start => @"\A",
                     AnchorKind.End => @"\z",
-                    AnchorKind.WordBoundary => @"\b",
+                    // yara treats the start and the end of the data (and of its scan window) as word boundaries.
+                    AnchorKind.WordBoundary => @"(?:\b|\A|\z)",
                     _ => @"\B",
                 });
                 break;

@@ -11,6 +11,9 @@ public static class FileKind
     [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
     private static extern int Stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buf);
 
+    /// <summary>True for an existing FIFO, device or socket (opening those can block or never end).</summary>
+    public static bool IsSpecialFile(string path) => File.Exists(path) && !IsRegularFile(path);
+
     /// <summary>True for a regular file (following symlinks). On Windows every existing file counts as regular.</summary>
     public static bool IsRegularFile(string path)
     {

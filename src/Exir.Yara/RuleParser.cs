@@ -148,9 +148,8 @@ internal sealed class RuleParser
                     break;
                 case StringKind.Regex:
                     var flags = Encoding.ASCII.GetString(valTok.Bytes!);
-                    var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'));
-                    if (s.Nocase || flags.Contains('i')) FoldAll(node);
                     s.Nocase |= flags.Contains('i');
+                    var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'), s.Nocase);
                     s.Regex = new ByteRegex(node);
                     // built lazily on first use
                     break;
@@ -164,17 +163,6 @@ internal sealed class RuleParser
         catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
         if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
         _strings.Add(s);
-    }
-
-    private static void FoldAll(RNode n)
-    {
-        switch (n)
-        {
-            case RSet s: s.Set.FoldCase(); break;
-            case RConcat c: foreach (var i in c.Items) FoldAll(i); break;
-            case RAlt a: foreach (var b in a.Branches) FoldAll(b); break;
-            case RRepeat r: FoldAll(r.Body); break;
-        }
     }
 
     // ---- conditions -------------------------------------------------------------------------
@@ -216,8 +204,7 @@ internal sealed class RuleParser
                 var flags = Encoding.ASCII.GetString(rt.Bytes!);
                 try
                 {
-                    var node = YaraRegexParser.ParseRegex(rt.Text, flags.Contains('s'));
-                    if (flags.Contains('i')) FoldAll(node);
+                    var node = YaraRegexParser.ParseRegex(rt.Text, flags.Contains('s'), flags.Contains('i'));
                     var re = new ByteRegex(node);
                     re.Validate();
                     l = new MatchesExpr(l, re);

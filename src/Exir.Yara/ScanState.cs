@@ -122,8 +122,19 @@ internal sealed class ScanState
             int i = _touched[k];
             var s = _p.Strings[i];
             if (s.Kind == StringKind.Text && s.Variants.Length > 1 && _matches[i] is { Count: > 1 } m)
-                m.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+                SortOnePerOffset(m);
         }
+    }
+
+    /// <summary>yara keeps one match per offset and string (the ascii one when ascii and wide both match there).</summary>
+    private static void SortOnePerOffset(List<(long Offset, int Length)> m)
+    {
+        if (m.Count < 2) return;
+        m.Sort();
+        int w = 1;
+        for (int r = 1; r < m.Count; r++)
+            if (m[r].Offset != m[w - 1].Offset) m[w++] = m[r];
+        m.RemoveRange(w, m.Count - w);
     }
 
     public List<(long Offset, int Length)> Matches(int i)
@@ -186,7 +197,7 @@ internal sealed class ScanState
             }
             else re.FindStarts(text, (int)lo, (int)hi, charSize, alignment, sink);
         }
-        if (s.Ascii && s.Wide) sink.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        if (s.Ascii && s.Wide) SortOnePerOffset(sink);
     }
 
     private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink)
@@ -198,7 +209,7 @@ internal sealed class ScanState
             int before = sink.Count;
             re.FindAll(_wide0 ??= ByteRegex.WideView(data, 0), 2, 0, sink);
             re.FindAll(_wide1 ??= ByteRegex.WideView(data, 1), 2, 1, sink);
-            if (sink.Count > before) sink.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+            if (sink.Count > before) SortOnePerOffset(sink);
         }
     }
 

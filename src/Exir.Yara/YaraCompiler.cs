@@ -163,14 +163,18 @@ public sealed class YaraCompiler : ICompileScope
         int depth = 1, j = bodyStart;
         while (toks[j].Kind != Tok.Eof)
         {
+            if (toks[j].Kind == Tok.Error)
+            {
+                Error(origin, toks[j].Line, name, toks[j].Text);
+                _skipped.Add((ns, name));
+                return SkipToNextRule(toks, j + 1);
+            }
             if (toks[j].Kind == Tok.LBrace) depth++;
             else if (toks[j].Kind == Tok.RBrace && --depth == 0) break;
             j++;
         }
         if (toks[j].Kind == Tok.Eof) { Error(origin, startLine, name, "missing '}' at end of rule"); _skipped.Add((ns, name)); return j; }
         int next = j + 1;
-        var errTok = toks.Skip(bodyStart).Take(j - bodyStart).FirstOrDefault(t => t.Kind == Tok.Error);
-        if (errTok.Kind == Tok.Error) { Error(origin, errTok.Line, name, errTok.Text); _skipped.Add((ns, name)); return next; }
         if (_ruleIndex.ContainsKey((ns, name)) || _skipped.Contains((ns, name)))
         {
             Error(origin, startLine, name, $"duplicated identifier \"{name}\"");

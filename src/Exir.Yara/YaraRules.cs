@@ -44,7 +44,7 @@ public sealed class YaraRules
     /// </summary>
     public IReadOnlyList<YaraMatch> ScanFile(string path, long maxBytes = long.MaxValue, IReadOnlyDictionary<string, object>? externals = null)
     {
-        if (!FileKind.IsRegularFile(path)) throw new IOException($"not a regular file: {path}");
+        if (FileKind.IsSpecialFile(path)) throw new IOException($"not a regular file: {path}");
         using var fs = new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,

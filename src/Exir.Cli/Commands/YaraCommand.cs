@@ -67,7 +67,6 @@ public static class YaraCommand
         else if (File.Exists(target)) files = [target];
         else { stderr.WriteLine($"exir yara: can not open file: {target}"); return ExitCodes.Error; }
 
-        var outLock = new object();
         var results = files
             .AsParallel().AsOrdered().WithDegreeOfParallelism(threads)
             .Select(path => (path, text: ScanOne(rules, path, maxBytes, printStrings, out var err), err));
@@ -138,39 +137,7 @@ public static class YaraCommand
         }
         if (matches.Count == 0) return "";
         var sb = new StringBuilder();
-        foreach (var m in matches)
-        {
-            sb.Append(m.Rule.Name).Append(' ').Append(path).Append('\n');
-            if (!printStrings) continue;
-            foreach (var s in m.Strings)
-            {
-                sb.Append("0x").Append(s.Offset.ToString("x", CultureInfo.InvariantCulture)).Append(':').Append(s.Identifier).Append(": ");
-                AppendData(sb, s);
-                sb.Append('\n');
-            }
-        }
+        foreach (var m in matches) YaraText.AppendMatch(sb, m, path, printStrings);
         return sb.ToString();
-    }
-
-    /// <summary>yara prints hex strings as spaced hex bytes and the rest as text with \xHH escapes.</summary>
-    public static void AppendData(StringBuilder sb, YaraStringMatch s)
-    {
-        var d = s.Data.Span;
-        if (s.IsHex)
-        {
-            // yara shows at most 64 bytes of a hex string match.
-            for (int i = 0; i < Math.Min(64, d.Length); i++)
-            {
-                if (i > 0) sb.Append(' ');
-                sb.Append(d[i].ToString("X2", CultureInfo.InvariantCulture));
-            }
-            if (d.Length > 64) sb.Append(" ...");
-            return;
-        }
-        foreach (var b in d)
-        {
-            if (b >= 0x20 && b < 0x7F) sb.Append((char)b);
-            else sb.Append("\\x").Append(b.ToString("X2", CultureInfo.InvariantCulture));
-        }
     }
 }

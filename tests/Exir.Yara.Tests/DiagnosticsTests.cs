@@ -1,0 +1,127 @@
+using Exir.Tests;
+using Exir.Yara;
+
+namespace Exir.Yara.Tests;
+
+public class DiagnosticsTests
+{
+    private static (YaraCompiler C, YaraRules R) Compile(string src)
+    {
+        var c = new YaraCompiler();
+        c.AddSource(src, "bad.yar");
+        return (c, c.Compile());
+    }
+
+    [Fact]
+    public void Syntax_error_names_line_and_rule_and_the_other_rules_still_compile()
+    {
+        var (c, r) = Compile("""
+            rule good1 { condition: true }
+
+            rule broken {
+              strings: $a = "x"
+              condition: $a and and
+            }
+            rule good2 { strings: $b = "y" condition: $b }
+            """);
+        var d = Assert.Single(c.Diagnostics);
+        Assert.True(d.IsError);
+        Assert.Equal("broken", d.Rule);
+        Assert.Equal(5, d.Line);
+        Assert.Equal("bad.yar", d.Origin);
+        Assert.Equal(["good1", "good2"], r.Rules.Select(x => x.Name).ToArray());
+    }
+
+    [Theory]
+    [InlineData("rule a { strings: $a = \"x\" xor condition: $a }", "xor")]
+    [InlineData("rule a { strings: $a = \"x\" base64 condition: $a }", "base64")]
+    [InlineData("import \"pe\"\nrule a { condition: pe.exports(\"x\") }", "pe.exports")]
+    [InlineData("rule a { condition: entrypoint == 0 }", "entrypoint")]
+    public void Unsupported_features_skip_the_rule_with_the_feature_named(string src, string feature)
+    {
+        var (c, r) = Compile(src + "\nrule ok { condition: true }");
+        var d = Assert.Single(c.Diagnostics, x => x.Rule == "a");
+        Assert.False(d.IsError);
+        Assert.Contains(feature, d.Message);
+        Assert.Equal(["ok"], r.Rules.Select(x => x.Name).ToArray());
+    }
+
+    [Fact]
+    public void Rules_depending_on_a_skipped_rule_are_skipped_too()
+    {
+        var (c, r) = Compile("""
+            rule a { strings: $a = "x" xor condition: $a }
+            rule b { condition: a }
+            rule c { condition: true }
+            """);
+        Assert.Contains(c.Diagnostics, d => d.Rule == "b" && d.Message.Contains("skipped rule a"));
+        Assert.Equal(["c"], r.Rules.Select(x => x.Name).ToArray());
+    }
+
+    [Theory]
+    [InlineData("rule a { strings: $a = \"x\" condition: $b }", "undefined string")]
+    [InlineData("rule a { condition: nothing_here }", "undefined identifier")]
+    [InlineData("rule a { strings: $a = \"x\" $a = \"y\" condition: $a }", "duplicated string")]
+    [InlineData("rule a { strings: $a = \"unterminated condition: $a }", "unterminated string")]
+    [InlineData("rule a { strings: $a = /ab(c/ condition: $a }", "missing ')'")]
+    [InlineData("rule a { strings: $a = { 4D 5 } condition: $a }", "hex")]
+    [InlineData("rule a { strings: $a = { [2] 4D } condition: $a }", "jump")]
+    [InlineData("rule a { strings: $a = \"x\" condition: math.entropy(0, 1) > 1 }", "not imported")]
+    [InlineData("rule a { strings: $a = \"x\" }", "condition")]
+    [InlineData("rule a { condition: true ", "missing '}'")]
+    [InlineData("rule a { strings: $a = \"\\q\" condition: $a }", "escape")]
+    public void Errors_are_reported_not_thrown(string src, string message)
+    {
+        var (c, r) = Compile(src);
+        Assert.Contains(c.Diagnostics, d => d.IsError && d.Message.Contains(message, StringComparison.OrdinalIgnoreCase));
+        Assert.Empty(r.Rules);
+    }
+
+    [Fact]
+    public void Garbage_and_unreadable_files_are_diagnosed_per_file()
+    {
+        var dir = TestPaths.NewTempDir("exir-yara");
+        var garbage = Path.Combine(dir, "garbage.yar");
+        File.WriteAllBytes(garbage, [0xFF, 0xFE, 0x00, 0x7B, 0x7D, 0x22, 0x2F, 0x2A]);
+        var good = Path.Combine(dir, "good.yar");
+        File.WriteAllText(good, "rule fine { condition: filesize > 0 }");
+        var c = new YaraCompiler();
+        c.AddFile(garbage, "g");
+        c.AddFile(Path.Combine(dir, "missing.yar"), "m");
+        c.AddFile(good, "ok");
+        Assert.Contains(c.Diagnostics, d => d.Origin == garbage && d.IsError);
+        Assert.Contains(c.Diagnostics, d => d.Origin.EndsWith("missing.yar") && d.Message.Contains("cannot read"));
+        Assert.Equal(["fine"], c.Compile().Rules.Select(x => x.Name).ToArray());
+    }
+
+    [Fact]
+    public void Random_mutations_of_a_rule_file_never_throw()
+    {
+        const string src = """
+            import "math"
+            rule r1 : tag { meta: a = "b" strings: $a = "ab\x41" nocase wide $h = { 4D ?? [1-2] (5A | 4B) } $r = /a[bc]+\s{1,3}d/i
+              condition: (#a > 1 or $h at 0) and math.entropy(0, filesize) < 7 and for any i in (1..#r) : ( @r[i] < 100 ) }
+            """;
+        var rng = new Random(4);
+        const string alphabet = "{}()[]\"/\\$#@!=<>.:*?|~ \nabAB01x";
+        for (int k = 0; k < 400; k++)
+        {
+            var chars = src.ToCharArray().ToList();
+            for (int m = 0; m < 1 + rng.Next(4); m++)
+            {
+                int pos = rng.Next(chars.Count);
+                switch (rng.Next(3))
+                {
+                    case 0: chars.RemoveAt(pos); break;
+                    case 1: chars.Insert(pos, alphabet[rng.Next(alphabet.Length)]); break;
+                    default: chars[pos] = alphabet[rng.Next(alphabet.Length)]; break;
+                }
+            }
+            var c = new YaraCompiler();
+            c.AddSource(new string(chars.ToArray()), "mutant.yar");
+            Assert.DoesNotContain(c.Diagnostics, d => d.Message.StartsWith("internal error"));
+            var rules = c.Compile();
+            rules.Scan("MZab ab\0AB\0 abc  d"u8);
+        }
+    }
+}
