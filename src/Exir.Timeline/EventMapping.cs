@@ -16,7 +16,9 @@ public sealed class EventMapping
     /// <summary>Longest value kept in a flat field; script blocks can be megabytes.</summary>
     public const int MaxFieldChars = 32 * 1024;
 
-    private readonly Dictionary<(string Channel, int Id), Entry> _byId = new();
+    private readonly Dictionary<string, Dictionary<int, Entry>> _byId = new(StringComparer.OrdinalIgnoreCase);
+    // "evt_" + data name, made once per distinct name instead of once per record.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> FieldNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry> _catchAll = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _providerChannels = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _channels = new(StringComparer.OrdinalIgnoreCase);
@@ -45,7 +47,11 @@ public sealed class EventMapping
             var entry = new Entry(Str("category") ?? "other", Str("desc") ?? "Event", Template.Parse(Str("message") ?? "{*}"), outputs);
             m._channels.Add(channel);
             if (ids.Count == 0) m._catchAll[channel] = entry;
-            else foreach (var id in ids) m._byId[(channel.ToLowerInvariant(), id)] = entry;
+            else
+            {
+                if (!m._byId.TryGetValue(channel, out var byId)) m._byId[channel] = byId = new Dictionary<int, Entry>();
+                foreach (var id in ids) byId[id] = entry;
+            }
         }
         return m;
     }
@@ -94,16 +100,15 @@ public sealed class EventMapping
         if (e.FromBadCrcChunk) t.Fields.Add(new("bad_crc_chunk", "true"));
         // The record's own named fields, flat, so nothing is lost for searches in Timesketch.
         foreach (var (k, v) in e.Data)
-            if (k.Length > 0 && !string.IsNullOrEmpty(v) && FieldName(k) is { } name)
-                t.Fields.Add(new("evt_" + name, Cap(v)));
+            if (k.Length > 0 && !string.IsNullOrEmpty(v) && FieldNames.GetOrAdd(k, FieldName) is { } name)
+                t.Fields.Add(new(name, Cap(v)));
         return t;
     }
 
     private string Resolve(WinEvent e, out Entry? entry)
     {
         var channel = ChannelOf(e);
-        var key = channel.ToLowerInvariant();
-        if (_byId.TryGetValue((key, e.EventId), out entry)) return channel;
+        if (_byId.TryGetValue(channel, out var byId) && byId.TryGetValue(e.EventId, out entry)) return channel;
         if (_catchAll.TryGetValue(channel, out entry)) return channel;
         entry = null;
         return channel;
@@ -112,9 +117,10 @@ public sealed class EventMapping
     /// <summary>A data name usable as a flat field ("Data[2]" becomes "Data_2"); null for names with other characters.</summary>
     private static string? FieldName(string k)
     {
+        if (FieldNames.Count > 100_000) return null; // hostile logs with endless distinct names: stop growing
         var n = k.Replace('[', '_').Replace("]", "");
         foreach (var ch in n) if (!(char.IsAsciiLetterOrDigit(ch) || ch == '_' || ch == '-')) return null;
-        return n;
+        return "evt_" + n;
     }
 
     internal static string Cap(string s) => s.Length <= MaxFieldChars ? s : s[..MaxFieldChars] + "…";

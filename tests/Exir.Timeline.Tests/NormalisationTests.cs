@@ -91,3 +91,17 @@ public class NormalisationTests
         Assert.Equal("4688 from h", Template.Parse("{EventID} from {Computer}").Render(e));
     }
 }
+
+public class LsassHighlightTests
+{
+    [Theory]
+    [InlineData(@"C:\Users\Public\rundll32.exe", "0x1fffff", true)]
+    [InlineData(@"C:\ProgramData\Microsoft\Windows Defender\Platform\4.18\MsMpEng.exe", "0x1fffff", false)]
+    [InlineData(@"C:\Temp\tool.exe", "0x1000", false)] // query-limited-information only
+    public void Lsass_open_is_highlighted_for_memory_read_rights_from_unexpected_processes(string source, string access, bool tagged)
+    {
+        var e = Events.Sysmon(10, 1, Events.T0, "EX01", ("SourceImage", source), ("TargetImage", @"C:\Windows\system32\lsass.exe"), ("GrantedAccess", access));
+        Assert.Equal(tagged, Events.Row(e).Tags.Contains("lsass-open"));
+        Assert.Equal("process-access", Events.Row(e).Category);
+    }
+}

@@ -181,7 +181,7 @@ public static class EventLogRuleSet
         ContainsAll = t.ContainsAll ?? [],
         StartsWith = t.Startswith ?? [],
         EndsWith = t.Endswith ?? [],
-        Regexes = (t.Regex ?? []).Select(x => new Regex(x, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200))).ToList(),
+        Regexes = (t.Regex ?? []).Select(x => new Regex(x, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(200))).ToList(),
         Not = t.Not is null ? null : BuildTest(t.Not),
     };
 
