@@ -85,7 +85,10 @@ public class PipelineTests
         Assert.Equal(ArtifactKind.IisW3cLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem\r\n"u8, out _));
         Assert.Equal(ArtifactKind.HttpProxyLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: HttpProxy Logs\r\n"u8, out var lt));
         Assert.Equal("HttpProxy Logs", lt);
-        Assert.Equal(ArtifactKind.EcpServerLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Exchange Server\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8, out _));
+        // ECP activity logs share the ECP server field list: the Log-type (or the folder) tells them apart.
+        Assert.Equal(ArtifactKind.EcpServerLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Exchange Server\r\n#Log-type: ECP Server Log\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8, out _));
+        var ecp = new EvidenceFile("V15/Logging/ECP/Server/ECPServer2021030300-1.LOG", 10, null, () => Stream.Null);
+        Assert.Equal(ArtifactKind.EcpServerLog, ArtifactClassifier.Classify(ecp, "#Software: Microsoft Exchange Server\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8, out _));
         Assert.Equal(ArtifactKind.EventLog, ArtifactClassifier.Classify(f, "ElfFile\0rest"u8, out _));
         Assert.Equal(ArtifactKind.MiniDump, ArtifactClassifier.Classify(f, "MDMP\x93\xA7"u8, out _));
         Assert.Equal(ArtifactKind.Executable, ArtifactClassifier.Classify(f, "MZ\x90\0"u8, out _));
