@@ -197,7 +197,8 @@ internal sealed class ScanState
             }
             else re.FindStarts(text, (int)lo, (int)hi, charSize, alignment, sink);
         }
-        if (s.Ascii && s.Wide) SortOnePerOffset(sink);
+        // Ranges were processed per view (ascii, even, odd offsets): restore offset order.
+        if (s.Wide) SortOnePerOffset(sink);
     }
 
     private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink)

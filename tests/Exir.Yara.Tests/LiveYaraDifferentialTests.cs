@@ -14,10 +14,17 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
 {
     private const string Yara = "/usr/bin/yara";
 
+    /// <summary>Three fixed seeds; set EXIR_YARA_FUZZ_SEEDS=N to run N more for a longer hunt.</summary>
+    public static TheoryData<int> Seeds()
+    {
+        var data = new TheoryData<int> { 11, 12, 13 };
+        if (int.TryParse(Environment.GetEnvironmentVariable("EXIR_YARA_FUZZ_SEEDS"), out var n))
+            for (int i = 0; i < n; i++) data.Add(1000 + i);
+        return data;
+    }
+
     [Theory]
-    [InlineData(11)]
-    [InlineData(12)]
-    [InlineData(13)]
+    [MemberData(nameof(Seeds))]
     public void Random_rules_and_buffers_match_yara(int seed)
     {
         if (!File.Exists(Yara)) Assert.Skip("yara not installed");

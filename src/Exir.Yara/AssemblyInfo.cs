@@ -1,2 +1,0 @@
-[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("yscratch")]
-[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("Exir.Yara.Tests")]
