@@ -63,6 +63,9 @@ public sealed class AdminSummaryBuilder
     private readonly HashSet<(string Host, string LogonId)> _privilegedSessions = new();
     private readonly Dictionary<string, List<string>> _tagHosts = new(StringComparer.Ordinal);
     private readonly List<string> _groupChanges = [], _aclChangers = [];
+    // Logons and explicit credentials with the requesting process: used from a web shell when that process is in its tree.
+    private readonly List<(string Host, long Pid, DateTime Time, string Account)> _credentialUses = [];
+    public int MaxCredentialUses { get; init; } = 200_000;
     private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private DateTime? _from, _to;
     private int _aclChanges, _logClears;
@@ -86,6 +89,7 @@ public sealed class AdminSummaryBuilder
                     if (e.SrcIp is { } ip && ip != "::1" && ip != "127.0.0.1") a.SourceIps.Add(ip);
                     if (e.SrcHost is { } sh) a.SourceHosts.Add(sh);
                     if (e.Field("logon_id") is { } lid && _sessions.Count < MaxSessions) _sessions[(e.Host, lid.ToLowerInvariant())] = (a.Account, type);
+                    NoteCredentialUse(e, a);
                     break;
                 }
                 case (4625, _):
@@ -109,6 +113,7 @@ public sealed class AdminSummaryBuilder
                     a.ExplicitCredentialUses++;
                     if (e.SrcIp is { } ip) a.SourceIps.Add(ip);
                     a.Changes.Add($"{Time(e)} credentials used explicitly by {e.User} from {e.Process} on {e.Host}");
+                    NoteCredentialUse(e, a);
                     break;
                 }
                 case (4720 or 4722 or 4724, _):
@@ -145,6 +150,12 @@ public sealed class AdminSummaryBuilder
                     break;
             }
         }
+    }
+
+    private void NoteCredentialUse(TimelineEvent e, AccountActivity a)
+    {
+        if (ProcessTreeBuilder.ParseId(e.Field("process_id")) is { } pid && pid > 4 && _credentialUses.Count < MaxCredentialUses)
+            _credentialUses.Add((e.Host, pid, e.Timestamp, a.Account));
     }
 
     private void NoteTag(string tag, string host)
@@ -203,6 +214,15 @@ public sealed class AdminSummaryBuilder
                 shellHosts.Add(n.Host);
                 if (n.User is { } u) shellUsers.Add(u);
                 if (AccountKey(n.User) is { } k && _accounts.TryGetValue(k, out var a)) a.InWebShellTree = true;
+            }
+            // A logon or explicit-credential use requested by a process of the tree (runas, net use, psexec).
+            if (shellNodes.Count > 0)
+            {
+                var shellPids = shellNodes.Where(n => n.Pid is not null).GroupBy(n => (Host: n.Host.ToUpperInvariant(), Pid: n.Pid!.Value))
+                    .ToDictionary(g => g.Key, g => g.Min(n => n.Start));
+                foreach (var (host, pid, time, account) in _credentialUses)
+                    if (shellPids.TryGetValue((host.ToUpperInvariant(), pid), out var start) && time >= start && _accounts.TryGetValue(account, out var a))
+                        a.InWebShellTree = true;
             }
             // An account named in a web shell command (net use /user:, runas, psexec -u) was used from the tree.
             foreach (var a in _accounts.Values)

@@ -52,6 +52,28 @@ public class AdminSummaryTests
     }
 
     [Fact]
+    public void Explicit_credentials_used_by_a_process_of_the_webshell_tree_tie_the_account_to_it()
+    {
+        var trees = new ProcessTreeBuilder();
+        var admin = new AdminSummaryBuilder();
+        void Add(TimelineEvent r) { trees.Add(r); admin.Add(r); }
+        Add(Row(Security(4688, 1, T0, "EX01", ("NewProcessName", @"C:\Windows\System32\cmd.exe"), ("ParentProcessName", @"C:\Windows\System32\inetsrv\w3wp.exe"),
+            ("NewProcessId", "0x1f4"), ("ProcessId", "0x50"), ("CommandLine", "cmd /c runas"), ("SubjectUserName", "EX01$"), ("SubjectDomainName", "CORP"))));
+        Add(Row(Security(4672, 2, T0.AddMinutes(1), "DC01", ("SubjectUserName", "ent-admin"), ("SubjectDomainName", "CORP"), ("SubjectLogonId", "0x9"))));
+        // Same pid on another host, and the same pid before the shell started: neither counts.
+        Add(Row(Security(4648, 3, T0.AddMinutes(2), "EX02", ("SubjectUserName", "x"), ("TargetUserName", "other-admin"), ("ProcessId", "0x1f4"))));
+        Add(Row(Security(4648, 4, T0.AddMinutes(-5), "EX01", ("SubjectUserName", "x"), ("TargetUserName", "early-admin"), ("ProcessId", "0x1f4"))));
+        Add(Row(Security(4648, 5, T0.AddMinutes(2), "EX01", ("SubjectUserName", "EX01$"), ("SubjectDomainName", "CORP"), ("TargetUserName", "ent-admin"),
+            ("TargetDomainName", "CORP"), ("TargetServerName", "DC01"), ("ProcessId", "0x1f4"), ("ProcessName", @"C:\Windows\System32\cmd.exe"))));
+        var s = admin.Build(trees.Build(ProcessTreeRules.Load(Rules)), Texts);
+        Assert.True(s.Accounts.Single(a => a.Account == "ent-admin").InWebShellTree);
+        Assert.False(s.Accounts.Single(a => a.Account == "other-admin").InWebShellTree);
+        Assert.False(s.Accounts.Single(a => a.Account == "early-admin").InWebShellTree);
+        Assert.Equal("privileged-in-webshell", s.Statements[0].Id);
+        Assert.Contains(@"CORP\ent-admin", s.Statements[0].Text);
+    }
+
+    [Fact]
     public void New_accounts_and_privileged_group_changes_are_stated()
     {
         var b = new AdminSummaryBuilder();
