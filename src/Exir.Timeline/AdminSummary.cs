@@ -20,6 +20,9 @@ public sealed class AccountActivity
     public SortedSet<string> SourceIps { get; } = new(StringComparer.OrdinalIgnoreCase);
     public SortedSet<string> SourceHosts { get; } = new(StringComparer.OrdinalIgnoreCase);
     public SortedSet<string> Cmdlets { get; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Authenticated web requests (IIS, HttpProxy) of a privileged account, and where they came from.</summary>
+    public long WebRequests { get; internal set; }
+    public SortedSet<string> WebSourceIps { get; } = new(StringComparer.OrdinalIgnoreCase);
     public List<string> Changes { get; } = [];
     public DateTime? First { get; internal set; }
     public DateTime? Last { get; internal set; }
@@ -65,6 +68,9 @@ public sealed class AdminSummaryBuilder
     private readonly List<string> _groupChanges = [], _aclChangers = [];
     // Logons and explicit credentials with the requesting process: used from a web shell when that process is in its tree.
     private readonly List<(string Host, long Pid, DateTime Time, string Account)> _credentialUses = [];
+    // Web use per user, kept apart (every mailbox user is in the IIS logs) and joined to the accounts that matter at the end.
+    private readonly Dictionary<string, (long Count, SortedSet<string> Ips)> _web = new(StringComparer.OrdinalIgnoreCase);
+    public int MaxWebUsers { get; init; } = 200_000;
     public int MaxCredentialUses { get; init; } = 200_000;
     private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private DateTime? _from, _to;
@@ -145,6 +151,14 @@ public sealed class AdminSummaryBuilder
                     a.Hosts.Add(e.Host);
                     break;
                 }
+                case (null, "web"):
+                {
+                    if (AccountKey(e.User) is not { } key) break;
+                    if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) break; w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
+                    if (e.SrcIp is { } ip && w.Ips.Count < 50) w.Ips.Add(ip);
+                    _web[key] = (w.Count + 1, w.Ips);
+                    break;
+                }
                 case (_, "log-tamper") when e.EventId is 1102 or 104:
                     _logClears++;
                     break;
@@ -215,6 +229,12 @@ public sealed class AdminSummaryBuilder
                 if (n.User is { } u) shellUsers.Add(u);
                 if (AccountKey(n.User) is { } k && _accounts.TryGetValue(k, out var a)) a.InWebShellTree = true;
             }
+            foreach (var a in _accounts.Values)
+                if (a.Privileged && _web.TryGetValue(a.Account, out var w))
+                {
+                    a.WebRequests = w.Count;
+                    a.WebSourceIps.UnionWith(w.Ips);
+                }
             // A logon or explicit-credential use requested by a process of the tree (runas, net use, psexec).
             if (shellNodes.Count > 0)
             {

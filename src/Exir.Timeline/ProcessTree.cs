@@ -72,7 +72,7 @@ public sealed class ProcessTreeRules
 public sealed class ProcessTreeBuilder
 {
     /// <summary>Bound on kept process starts; beyond it starts are counted but not linked.</summary>
-    public int MaxNodes { get; init; } = 2_000_000;
+    public int MaxNodes { get; init; } = 1_000_000;
     private readonly List<ProcessNode> _nodes = [];
     private readonly object _gate = new();
     public long Dropped { get; private set; }

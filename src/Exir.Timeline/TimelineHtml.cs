@@ -113,7 +113,8 @@ public static class TimelineHtml
               .Append("</td><td>").Append(E(string.Join(", ", a.Hosts.Take(20))))
               .Append("</td><td>").Append(E(string.Join(", ", a.SourceIps.Take(20).Concat(a.SourceHosts.Take(20)))))
               .Append("</td><td>").Append(E($"{a.First:yyyy-MM-dd HH:mm:ss} / {a.Last:yyyy-MM-dd HH:mm:ss}"))
-              .Append("</td><td class=\"cl\">").Append(E(string.Join("\n", a.Changes.Take(20).Concat(a.Cmdlets.Take(20).Select(c => "cmdlet " + c)))))
+              .Append("</td><td class=\"cl\">").Append(E(string.Join("\n", a.Changes.Take(20).Concat(a.Cmdlets.Take(20).Select(c => "cmdlet " + c))
+                  .Concat(a.WebRequests > 0 ? [$"{a.WebRequests} web request(s) from {string.Join(", ", a.WebSourceIps.Take(10))}"] : []))))
               .Append("</td></tr>\n");
         }
         sb.Append("</table>\n");

@@ -27,6 +27,7 @@ public class AdminSummaryTests
         Assert.Equal(T0, a.First);
         Assert.Equal(T0.AddHours(5), a.Last);
         Assert.Contains(s.Statements, st => st.Id == "none");
+        Assert.Equal(0, a.WebRequests);
         Assert.Contains(s.Statements, st => st.Id == "coverage" && st.Text.Contains("2 host(s)"));
     }
 
@@ -86,6 +87,23 @@ public class AdminSummaryTests
         Assert.True(created.Created);
         Assert.True(created.AddedToPrivilegedGroup);
         Assert.Contains(created.Changes, c => c.Contains("Domain Admins"));
+    }
+
+    [Fact]
+    public void Web_requests_are_joined_to_privileged_accounts_only()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(Row(Security(4672, 1, T0, "EX01", ("SubjectUserName", "da-admin"), ("SubjectDomainName", "CORP"), ("SubjectLogonId", "0x1"))));
+        b.Add(Row(Security(4624, 2, T0, "EX01", ("TargetUserName", "mailuser"), ("TargetDomainName", "CORP"), ("LogonType", "3"))));
+        TimelineEvent Web(string user, string ip) => new() { Timestamp = T0, Host = "EX01", Category = "web", Source = "IIS", User = user, SrcIp = ip, File = "u_ex.log", RecordId = 1 };
+        b.Add(Web("CORP\\da-admin", "203.0.113.9"));
+        b.Add(Web("da-admin@corp.local", "203.0.113.10"));
+        b.Add(Web("mailuser@corp.local", "10.0.0.8"));
+        var s = b.Build(null, Texts);
+        var admin = s.Accounts.Single(a => a.Account == "da-admin");
+        Assert.Equal(2, admin.WebRequests);
+        Assert.Equal(["203.0.113.10", "203.0.113.9"], admin.WebSourceIps.ToArray());
+        Assert.Equal(0, s.Accounts.Single(a => a.Account == "mailuser").WebRequests);
     }
 
     [Theory]

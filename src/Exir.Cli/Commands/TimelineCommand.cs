@@ -135,6 +135,8 @@ public static class TimelineCommand
             Strings(w, "source_ips", a.SourceIps);
             Strings(w, "source_hosts", a.SourceHosts);
             Strings(w, "cmdlets", a.Cmdlets);
+            w.WriteNumber("web_requests", a.WebRequests);
+            Strings(w, "web_source_ips", a.WebSourceIps);
             Strings(w, "changes", a.Changes);
             if (a.First is { } f) w.WriteString("first_seen", f.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
             if (a.Last is { } l) w.WriteString("last_seen", l.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
