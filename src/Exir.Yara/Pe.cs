@@ -11,6 +11,13 @@ internal sealed class PeInfo
     public bool IsPe;
     public long Machine, NumberOfSections, Timestamp, Characteristics, EntryPointRva, EntryPoint = -1, Subsystem, DllCharacteristics;
     public long SizeOfImage, ImageBase, Magic;
+    private readonly List<(long Va, long VSize, long Raw, long RawSize)> _sections = [];
+    public readonly List<string> Exports = [];
+    public readonly List<long> ExportOrdinals = [];
+    public readonly List<(string Dll, List<string?> Names, List<long> Ordinals)> Imports = [];
+
+    // Hostile files: cap what one table may make us read.
+    private const int MaxEntries = 65536;
 
     public static PeInfo Parse(ReadOnlySpan<byte> d)
     {
@@ -36,25 +43,94 @@ internal sealed class PeInfo
             pe.SizeOfImage = BinaryPrimitives.ReadUInt32LittleEndian(d[(opt + 56)..]);
             pe.Subsystem = BinaryPrimitives.ReadUInt16LittleEndian(d[(opt + 68)..]);
             pe.DllCharacteristics = BinaryPrimitives.ReadUInt16LittleEndian(d[(opt + 70)..]);
-            pe.EntryPoint = RvaToOffset(d, h, opt, optSize, pe.NumberOfSections, pe.EntryPointRva);
+            int sec = opt + optSize;
+            for (int i = 0; i < Math.Min(pe.NumberOfSections, 96); i++)
+            {
+                int e = sec + i * 40;
+                if (e + 40 > d.Length) break;
+                pe._sections.Add((U32(d, e + 12), U32(d, e + 8), U32(d, e + 20), U32(d, e + 16)));
+            }
+            pe.EntryPoint = pe.Offset(d, pe.EntryPointRva);
+            int dirs = pe64 ? opt + 112 : opt + 96;
+            long nDirs = U32(d, pe64 ? opt + 108 : opt + 92);
+            if (nDirs >= 1 && dirs + 8 <= opt + optSize) pe.ParseExports(d, U32(d, dirs));
+            if (nDirs >= 2 && dirs + 16 <= opt + optSize) pe.ParseImports(d, U32(d, dirs + 8), pe64);
         }
         return pe;
     }
 
-    private static long RvaToOffset(ReadOnlySpan<byte> d, int h, int opt, int optSize, long nsec, long rva)
+    private static long U32(ReadOnlySpan<byte> d, long o) => o >= 0 && o + 4 <= d.Length ? BinaryPrimitives.ReadUInt32LittleEndian(d[(int)o..]) : -1;
+    private static long U16(ReadOnlySpan<byte> d, long o) => o >= 0 && o + 2 <= d.Length ? BinaryPrimitives.ReadUInt16LittleEndian(d[(int)o..]) : -1;
+
+    /// <summary>File offset of an RVA: the section with the highest start at or below it, as yara does; -1 if outside the file.</summary>
+    public long Offset(ReadOnlySpan<byte> d, long rva)
     {
-        int sec = opt + optSize;
-        for (int i = 0; i < Math.Min(nsec, 96); i++)
+        if (rva < 0) return -1;
+        long bestVa = -1, raw = 0;
+        foreach (var (va, _, r, _) in _sections)
+            if (rva >= va && va > bestVa) { bestVa = va; raw = r; }
+        long off = bestVa < 0 ? rva : raw + (rva - bestVa);
+        return off >= 0 && off < d.Length ? off : -1;
+    }
+
+    private string? CString(ReadOnlySpan<byte> d, long rva)
+    {
+        long o = Offset(d, rva);
+        if (o < 0) return null;
+        var rest = d[(int)o..];
+        int end = rest.IndexOf((byte)0);
+        if (end < 0) end = Math.Min(rest.Length, 512);
+        return System.Text.Encoding.Latin1.GetString(rest[..Math.Min(end, 512)]);
+    }
+
+    private void ParseExports(ReadOnlySpan<byte> d, long rva)
+    {
+        if (rva <= 0) return;
+        long dir = Offset(d, rva);
+        if (dir < 0 || dir + 40 > d.Length) return;
+        long baseOrd = U32(d, dir + 16);
+        long nFuncs = Math.Min(U32(d, dir + 20), MaxEntries);
+        long nNames = Math.Min(U32(d, dir + 24), MaxEntries);
+        long names = Offset(d, U32(d, dir + 32));
+        long ords = Offset(d, U32(d, dir + 36));
+        for (long i = 0; i < nFuncs; i++) ExportOrdinals.Add(baseOrd + i);
+        if (names < 0 || ords < 0) return;
+        for (long i = 0; i < nNames; i++)
         {
-            int e = sec + i * 40;
-            if (e + 40 > d.Length) break;
-            long va = BinaryPrimitives.ReadUInt32LittleEndian(d[(e + 12)..]);
-            long vsize = BinaryPrimitives.ReadUInt32LittleEndian(d[(e + 8)..]);
-            long raw = BinaryPrimitives.ReadUInt32LittleEndian(d[(e + 20)..]);
-            long rawSize = BinaryPrimitives.ReadUInt32LittleEndian(d[(e + 16)..]);
-            if (rva >= va && rva < va + Math.Max(vsize, rawSize)) return raw + (rva - va);
+            long nameRva = U32(d, names + 4 * i);
+            if (nameRva < 0) break;
+            var name = CString(d, nameRva);
+            if (name is not null) Exports.Add(name);
         }
-        return rva;
+    }
+
+    private void ParseImports(ReadOnlySpan<byte> d, long rva, bool pe64)
+    {
+        if (rva <= 0) return;
+        long desc = Offset(d, rva);
+        if (desc < 0) return;
+        for (int n = 0; n < 4096; n++, desc += 20)
+        {
+            if (desc + 20 > d.Length) break;
+            long oft = U32(d, desc), nameRva = U32(d, desc + 12), ft = U32(d, desc + 16);
+            if (oft == 0 && nameRva == 0 && ft == 0) break;
+            var dll = CString(d, nameRva);
+            if (dll is null) continue;
+            var names = new List<string?>();
+            var ordinals = new List<long>();
+            long thunk = Offset(d, oft != 0 ? oft : ft);
+            int size = pe64 ? 8 : 4;
+            for (int k = 0; thunk >= 0 && k < MaxEntries; k++, thunk += size)
+            {
+                if (thunk + size > d.Length) break;
+                ulong v = pe64 ? BinaryPrimitives.ReadUInt64LittleEndian(d[(int)thunk..]) : BinaryPrimitives.ReadUInt32LittleEndian(d[(int)thunk..]);
+                if (v == 0) break;
+                bool byOrdinal = pe64 ? (v & 0x8000000000000000UL) != 0 : (v & 0x80000000UL) != 0;
+                if (byOrdinal) { ordinals.Add((long)(v & 0xFFFF)); names.Add(null); }
+                else { names.Add(CString(d, (long)(v & 0x7FFFFFFF) + 2)); ordinals.Add(-1); }
+            }
+            Imports.Add((dll, names, ordinals));
+        }
     }
 }
 
@@ -79,6 +155,18 @@ internal static class Pe
         ("pe.dll_characteristics", -1) => Field(p => p.DllCharacteristics),
         ("pe.size_of_image", -1) => Field(p => p.SizeOfImage),
         ("pe.image_base", -1) => Field(p => p.ImageBase),
+        ("pe.exports", 1) => (s, a) => Info(s) is not { IsPe: true } p ? Value.Undef
+            : a[0].Kind == VKind.Str ? Value.Bool(p.Exports.Any(e => string.Equals(e, a[0].S, StringComparison.OrdinalIgnoreCase)))
+            : a[0].Kind == VKind.Int ? Value.Bool(p.ExportOrdinals.Contains(a[0].I)) : Value.Undef,
+        ("pe.imports", 2) => (s, a) => Info(s) is not { IsPe: true } p ? Value.Undef
+            : a[0].Kind != VKind.Str ? Value.Undef
+            : Value.Bool(p.Imports.Any(i => string.Equals(i.Dll, a[0].S, StringComparison.OrdinalIgnoreCase)
+                && (a[1].Kind == VKind.Str ? i.Names.Contains(a[1].S) : a[1].Kind == VKind.Int && i.Ordinals.Contains(a[1].I)))),
+        ("pe.imports", 1) => (s, a) => Info(s) is not { IsPe: true } p ? Value.Undef
+            : a[0].Kind != VKind.Str ? Value.Undef
+            : Value.Int(p.Imports.Where(i => string.Equals(i.Dll, a[0].S, StringComparison.OrdinalIgnoreCase)).Sum(i => i.Names.Count)),
+        ("pe.number_of_exports", -1) => Field(p => p.Exports.Count),
+        ("pe.number_of_imports", -1) => Field(p => p.Imports.Count),
         ("pe.MACHINE_I386", -1) => Const(0x14C),
         ("pe.MACHINE_AMD64", -1) => Const(0x8664),
         ("pe.MACHINE_ARM", -1) => Const(0x1C0),

@@ -35,7 +35,8 @@ public class DiagnosticsTests
     [Theory]
     [InlineData("rule a { strings: $a = \"x\" xor condition: $a }", "xor")]
     [InlineData("rule a { strings: $a = \"x\" base64 condition: $a }", "base64")]
-    [InlineData("import \"pe\"\nrule a { condition: pe.exports(\"x\") }", "pe.exports")]
+    [InlineData("import \"pe\"\nrule a { condition: pe.imphash() == \"x\" }", "pe.imphash")]
+    [InlineData("import \"pe\"\nrule a { condition: pe.version_info[\"x\"] == \"y\" }", "pe.version_info")]
     [InlineData("rule a { condition: entrypoint == 0 }", "entrypoint")]
     public void Unsupported_features_skip_the_rule_with_the_feature_named(string src, string feature)
     {
