@@ -12,6 +12,8 @@ root.Subcommands.Add(RulesCommand.Create());
 root.Subcommands.Add(InventoryCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(EvtxCommand.Create());
+root.Subcommands.Add(BaselineCommand.Create());
+root.Subcommands.Add(QuarantineCommand.Create());
 root.Subcommands.Add(TimelineCommand.Create());
 
 return CliRunner.Run(root, args);
