@@ -29,8 +29,12 @@ rule EXIR_WebShell_NET_Process_Shell
         $in2 = /\.Text\b/ nocase
         $in3 = /FromBase64String\s*\(\s*(HttpContext\.Current\.)?Request/ nocase
         $out = /RedirectStandard(Output|Input)/ nocase
+        // request or form text handed straight to the process (blind execution, no output read back)
+        $direct1 = /Process\s*\.\s*Start\s*\(\s*((this\s*\.\s*)?\w+\s*\.\s*Text\b|(HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
+        $direct2 = /ProcessStartInfo\s*\(\s*((this\s*\.\s*)?\w+\s*\.\s*Text\b|(HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
+        $direct3 = /\.\s*(FileName|Arguments)\s*=\s*[^;\r\n]{0,80}((HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
     condition:
-        filesize < 5MB and any of ($p*) and (any of ($sh*) or ($out and any of ($in*)))
+        filesize < 5MB and any of ($p*) and (any of ($sh*) or ($out and any of ($in*)) or any of ($direct*))
 }
 
 rule EXIR_WebShell_Script_Shell_Object

@@ -46,6 +46,7 @@ public sealed class FilesDetectorTests
     [InlineData("<%@ Page Language=\"C#\" %><% var p = new System.Diagnostics.ProcessStartInfo(\"powershell.exe\", Request[\"a\"]); p.UseShellExecute = false; System.Diagnostics.Process.Start(p); %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% System.Reflection.Assembly.Load(Convert.FromBase64String(Request.Form[\"b\"])).CreateInstance(\"X\").Equals(Context); %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% Request.Files[0].SaveAs(Request.Form[\"dest\"]); %>")]
+    [InlineData("<%@ WebHandler Language=\"C#\" Class=\"H\" %>\npublic class H : System.Web.IHttpHandler { public void ProcessRequest(System.Web.HttpContext context) { System.Diagnostics.Process.Start(context.Request[\"f\"], context.Request[\"a\"]); } public bool IsReusable { get { return false; } } }")]
     [InlineData("<script runat=\"server\" language=\"VBScript\">Set s = CreateObject(\"WScript.Shell\") : s.Run Request(\"c\")</script>")]
     public void Unseen_shell_spellings_are_found(string page)
     {
@@ -65,6 +66,20 @@ public sealed class FilesDetectorTests
     {
         var findings = Inspect("site/page.aspx", Encoding.UTF8.GetBytes(page));
         Assert.DoesNotContain(findings, f => f.RuleId.StartsWith("yara:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Compiled_page_assemblies_with_shell_behaviour_are_found_and_ordinary_ones_are_not()
+    {
+        // Metadata strings as a compiled App_Web page carries them (names ASCII, user strings UTF-16).
+        static byte[] Dll(params string[] ascii) =>
+            [.. "MZ"u8, .. new byte[126], .. ascii.SelectMany(a => Encoding.ASCII.GetBytes(a + "\0"))];
+        var chopper = Dll("App_Web_k2x0q1ab", "System.Web.UI.Page", "get_Request", "get_Item", "Microsoft.JScript", "JScriptEvaluate")
+            .Concat(Encoding.Unicode.GetBytes("unsafe")).ToArray();
+        var ordinary = Dll("App_Web_logon.aspx.cdcab7d2", "System.Web.UI.Page", "get_Request", "get_Item", "get_Response", "Write");
+        const string temp = "Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/owa/5f7b3a1c/App_Web_x.dll";
+        Assert.Contains(Inspect(temp, chopper), f => f.RuleId == "yara:EXIR_Exchange_Compiled_Shell_Assembly" && f.Severity == Severity.Critical);
+        Assert.DoesNotContain(Inspect(temp, ordinary), f => f.RuleId.StartsWith("yara:", StringComparison.Ordinal));
     }
 
     [Fact]
