@@ -9,7 +9,12 @@ public sealed record LogReaderOptions
     /// Literals (case-insensitive) a line must contain to be returned by <see cref="LogReader.Read"/>.
     /// Other lines are counted and skipped without being split. Null returns every data line.
     /// </summary>
-    public SearchValues<string>? Prefilter { get; init; }
+    public IReadOnlyList<string>? Literals { get; init; }
+    /// <summary>
+    /// Also return lines holding a '%': an escape can hide a literal (%50owershell), so the caller
+    /// decodes such lines and checks the literals again.
+    /// </summary>
+    public bool IncludePercentLines { get; init; }
     /// <summary>Longer lines are counted as malformed and skipped up to the next newline; memory stays bounded.</summary>
     public int MaxLineChars { get; init; } = 64 * 1024;
     /// <summary>When #Fields is missing, use the format's known default list if a line has exactly its column count.</summary>
@@ -35,10 +40,15 @@ public sealed class LogReadStats
     /// <summary>Things worth a line in the coverage section (missing header, default field list used...).</summary>
     public List<string> Notes { get; } = [];
 
+    private long _lastDayNumber = long.MinValue;
+
     internal void AddTime(DateTimeOffset t)
     {
         if (First is null || t < First) First = t;
         if (Last is null || t > Last) Last = t;
+        long day = t.UtcTicks / TimeSpan.TicksPerDay;
+        if (day == _lastDayNumber) return;
+        _lastDayNumber = day;
         _days.Add(DateOnly.FromDateTime(t.UtcDateTime));
     }
 }
@@ -55,7 +65,15 @@ public sealed class LogReader : IDisposable
 
     private readonly Stream _stream;
     private readonly LogReaderOptions _options;
-    private readonly SearchValues<string>? _prefilter;
+    // The pre-filter runs as a few searches, each remembering its next hit so the buffer is scanned once per
+    // search: the literals, '%' when asked, and "\n#" so directives (a new #Fields) are always seen. Literals
+    // are searched case-sensitively in a lower-cased copy of the buffer: the vectorised multi-string search
+    // is about twice as fast ordinal as ignore-case, and lower-casing ASCII costs next to nothing.
+    private readonly SearchValues<string>[] _groups;
+    private char[] _lower;
+    private readonly bool _everyLine, _percent;
+    private readonly int[] _hitAt, _searchedTo;
+    private readonly int _overlap;
     private readonly char _separator;
     private byte[] _bytes;
     private char[] _chars;
@@ -63,7 +81,6 @@ public sealed class LogReader : IDisposable
     private int _pos, _end;          // unread chars are _chars[_pos.._end]; _pos is always at a line start
     private bool _bytesEof, _charsEof, _started, _skippingOverlong;
     private Decoder? _decoder;
-    private int _dirSearchedTo = -1, _dirAt = -1; // cache of the next "\n#" so many hits stay linear
     private long _nextLineNumber = 1;
 
     // Current record
@@ -79,10 +96,19 @@ public sealed class LogReader : IDisposable
         _stream = stream;
         Format = format;
         _options = options ?? new LogReaderOptions();
-        _prefilter = _options.Prefilter;
+        var literals = _options.Literals;
+        _everyLine = literals is null;
+        _percent = _options.IncludePercentLines;
+        var distinct = (literals ?? []).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        _groups = distinct.Length == 0 ? [] : [SearchValues.Create(distinct.Select(l => l.ToLowerInvariant()).Distinct().ToArray(), StringComparison.Ordinal)];
+        _overlap = distinct.Length == 0 ? 2 : Math.Max(2, distinct.Max(l => l.Length));
+        int searches = _groups.Length + 2; // + '%' + directive
+        _hitAt = Enumerable.Repeat(-1, searches).ToArray();
+        _searchedTo = Enumerable.Repeat(-1, searches).ToArray();
         _separator = format == LogFormat.IisW3c ? ' ' : ',';
         _bytes = ArrayPool<byte>.Shared.Rent(ByteChunk);
         _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, _options.MaxLineChars * 2 + 1024));
+        _lower = _groups.Length > 0 ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
     }
 
     public LogFormat Format { get; }
@@ -95,13 +121,32 @@ public sealed class LogReader : IDisposable
 
     /// <summary>The current line, without its line terminator. Valid until the next <see cref="Read"/>.</summary>
     public ReadOnlySpan<char> Line => _chars.AsSpan(_lineStart, _lineLength);
+    /// <summary>
+    /// The current line lower-cased (ASCII; same length and positions as <see cref="Line"/>), for case-insensitive
+    /// literal tests by ordinal search. Empty when the reader has no literals.
+    /// </summary>
+    public ReadOnlySpan<char> LowerLine => _lower.Length > 0 ? _lower.AsSpan(_lineStart, _lineLength) : default;
+
+    /// <summary>Lower-cases like <see cref="LowerLine"/> (for text derived from a line, e.g. percent-decoded).</summary>
+    public static void LowerCase(ReadOnlySpan<char> source, Span<char> destination)
+    {
+        while (!source.IsEmpty)
+        {
+            if (System.Text.Ascii.ToLower(source, destination, out int written) == OperationStatus.Done) return;
+            destination[written] = char.ToLowerInvariant(source[written]);
+            source = source[(written + 1)..];
+            destination = destination[(written + 1)..];
+        }
+    }
+
     /// <summary>1-based line number of the current line in the file.</summary>
     public long LineNumber { get; private set; }
     /// <summary>Timestamp of the current line (UTC) when its fields carry one.</summary>
     public DateTimeOffset? Timestamp { get; private set; }
     /// <summary>True when the current line's column count differs from the header's.</summary>
-    public bool ColumnMismatch { get; private set; }
-    public int FieldCount => _fieldCount;
+    public bool ColumnMismatch { get { EnsureParsed(); return _columnMismatch; } }
+    public int FieldCount { get { EnsureParsed(); return _fieldCount; } }
+    private bool _columnMismatch, _parsed;
 
     /// <summary>Advances to the next data line that passes the prefilter. False at the end of the file.</summary>
     public bool Read()
@@ -190,8 +235,11 @@ public sealed class LogReader : IDisposable
             _lineStart = start;
             _lineLength = len;
             LineNumber = number;
-            ParseCurrent(true);
-            if (ColumnMismatch) { Stats.ColumnMismatchLines++; Stats.MalformedLines++; }
+            // Fields are split only when a caller asks for one: most candidates are rejected on their text.
+            _parsed = false;
+            _fieldCount = 0;
+            if (Schema is null && !TryAdoptDefault(line)) Stats.UnparsedLines++;
+            Timestamp = SampleTime(line);
             return true;
         }
     }
@@ -199,6 +247,7 @@ public sealed class LogReader : IDisposable
     /// <summary>The current line's field by index (empty when absent; W3C "-" reads as empty).</summary>
     public ReadOnlySpan<char> Field(int index)
     {
+        EnsureParsed();
         if ((uint)index >= (uint)_fieldCount) return default;
         var v = _fieldUnescaped[index]
             ? _scratch.AsSpan(_fieldStart[index], _fieldLength[index])
@@ -209,36 +258,39 @@ public sealed class LogReader : IDisposable
     /// <summary>The current line's field by header name or role name (see <see cref="LogSchema.IndexOf"/>).</summary>
     public ReadOnlySpan<char> Field(string name) => Schema is null ? default : Field(Schema.IndexOf(name));
 
-    public bool HasField(string name) => Schema is not null && Schema.IndexOf(name) is int i && i >= 0 && i < _fieldCount;
+    public bool HasField(string name) => Schema is not null && Schema.IndexOf(name) is int i && i >= 0 && i < FieldCount;
 
     private int NextInteresting(ReadOnlySpan<char> span)
     {
-        if (span[0] == '#') return 0;
-        if (_prefilter is null) return 0;
-        int lit = span.IndexOfAny(_prefilter);
-        // Directives ("\n#") must be seen even when no literal is near: #Fields can change mid-file.
-        int dirAbs;
-        if (_dirSearchedTo >= _pos && (_dirAt < 0 || _dirAt >= _pos)) dirAbs = _dirAt;
-        else
+        if (span[0] == '#' || _everyLine) return 0;
+        int best = -1;
+        int directive = _groups.Length + 1;
+        for (int g = 0; g < _hitAt.Length; g++)
         {
-            int d = span.IndexOf("\n#", StringComparison.Ordinal);
-            dirAbs = d < 0 ? -1 : _pos + d + 1;
-            _dirAt = dirAbs;
-            _dirSearchedTo = _end;
+            if (g == directive - 1 && !_percent) continue;
+            int at = CachedHit(g);
+            if (at >= 0 && (best < 0 || at < best)) best = at;
         }
-        if (_dirSearchedTo < _end && dirAbs < 0)
-        {
-            // New data arrived since the cached search; search only what is new (minus one char for a split "\n#").
-            int from = Math.Max(_pos, _dirSearchedTo - 1);
-            int d = _chars.AsSpan(from, _end - from).IndexOf("\n#", StringComparison.Ordinal);
-            dirAbs = d < 0 ? -1 : from + d + 1;
-            _dirAt = dirAbs;
-            _dirSearchedTo = _end;
-        }
-        int dir = dirAbs < 0 ? -1 : dirAbs - _pos;
-        if (lit < 0) return dir;
-        if (dir < 0) return lit;
-        return Math.Min(lit, dir);
+        return best < 0 ? -1 : best - _pos;
+    }
+
+    /// <summary>Absolute position of search <paramref name="g"/>'s next hit at or after _pos, or -1; searches only what it has not seen.</summary>
+    private int CachedHit(int g)
+    {
+        int at = _hitAt[g], searched = _searchedTo[g];
+        if (at >= _pos && searched >= 0) return at;
+        if (at < 0 && searched >= _end && searched >= 0) return -1;
+        int from = at < 0 && searched > _pos ? Math.Max(_pos, searched - _overlap) : _pos;
+        var span = _chars.AsSpan(from, _end - from);
+        int directive = _groups.Length + 1;
+        int hit;
+        if (g < _groups.Length) hit = _lower.AsSpan(from, _end - from).IndexOfAny(_groups[g]);
+        else if (g == directive) { hit = span.IndexOf("\n#", StringComparison.Ordinal); if (hit >= 0) hit++; }
+        else hit = span.IndexOf('%');
+        at = hit < 0 ? -1 : from + hit;
+        _hitAt[g] = at;
+        _searchedTo[g] = _end;
+        return at;
     }
 
     private void StartOverlong()
@@ -332,7 +384,6 @@ public sealed class LogReader : IDisposable
     /// </summary>
     public string? FirstLineField(string name)
     {
-        if (_firstDataLine is null && _lineLength > 0 && Schema is not null) return Field(name) is { IsEmpty: false } v ? v.ToString() : null;
         if (_firstDataLine is null || _firstDataSchema is null) return null;
         int i = _firstDataSchema.IndexOf(name);
         if (i < 0 || !TryNthField(_firstDataLine, i, out var value)) return null;
@@ -402,18 +453,21 @@ public sealed class LogReader : IDisposable
         return n;
     }
 
-    private void ParseCurrent(bool sampleTime)
+    private void EnsureParsed()
+    {
+        if (_parsed) return;
+        _parsed = true;
+        ParseCurrent();
+        if (_columnMismatch) { Stats.ColumnMismatchLines++; Stats.MalformedLines++; }
+    }
+
+    private void ParseCurrent()
     {
         _fieldCount = 0;
         _scratchUsed = 0;
-        ColumnMismatch = false;
-        Timestamp = null;
+        _columnMismatch = false;
         var line = Line;
-        if (Schema is null && !TryAdoptDefault(line))
-        {
-            Stats.UnparsedLines++;
-            return;
-        }
+        if (Schema is null) return;
         int i = 0;
         while (true)
         {
@@ -456,11 +510,7 @@ public sealed class LogReader : IDisposable
         }
         // IIS pads nothing, but a W3C line with a trailing space would add an empty column.
         if (_separator == ' ' && _fieldCount == Schema!.Count + 1 && _fieldLength[_fieldCount - 1] == 0) _fieldCount--;
-        ColumnMismatch = _fieldCount != Schema!.Count;
-        if (Schema.TimestampIndex >= 0) Timestamp = LogTime.ParseIso(Field(Schema.TimestampIndex));
-        else if (Schema.DateIndex >= 0 && Schema.TimeIndex >= 0) Timestamp = LogTime.ParseW3c(Field(Schema.DateIndex), Field(Schema.TimeIndex));
-        if (sampleTime && Timestamp is { } t) Stats.AddTime(t);
-        if (_firstDataLine is null) { _firstDataLine = line.Length > 8192 ? line[..8192].ToString() : line.ToString(); _firstDataSchema = Schema; }
+        _columnMismatch = _fieldCount != Schema!.Count;
     }
 
     private void AppendScratch(char c)
@@ -497,12 +547,20 @@ public sealed class LogReader : IDisposable
         if (_pos > 0)
         {
             int keep = _end - _pos;
-            if (keep > 0) Array.Copy(_chars, _pos, _chars, 0, keep);
-            if (_dirAt >= 0 && _dirAt < _pos) { _dirAt = -1; _dirSearchedTo = -1; } // stale: search afresh
-            else
+            if (keep > 0)
             {
-                if (_dirAt >= 0) _dirAt -= _pos;
-                _dirSearchedTo = _dirSearchedTo < 0 ? -1 : Math.Max(0, _dirSearchedTo - _pos);
+                Array.Copy(_chars, _pos, _chars, 0, keep);
+                if (_lower.Length > 0) Array.Copy(_lower, _pos, _lower, 0, keep);
+            }
+            for (int g = 0; g < _hitAt.Length; g++)
+            {
+                // A hit before _pos is stale: forget it and search afresh; others move with the data.
+                if (_hitAt[g] >= 0 && _hitAt[g] < _pos) { _hitAt[g] = -1; _searchedTo[g] = -1; }
+                else
+                {
+                    if (_hitAt[g] >= 0) _hitAt[g] -= _pos;
+                    _searchedTo[g] = _searchedTo[g] < 0 ? -1 : Math.Max(0, _searchedTo[g] - _pos);
+                }
             }
             _end = keep;
             _pos = 0;
@@ -525,6 +583,8 @@ public sealed class LogReader : IDisposable
             _decoder!.Convert(_bytes, _byteStart, _byteEnd - _byteStart, _chars, _end, _chars.Length - _end,
                 _bytesEof, out int used, out int produced, out bool completed);
             _byteStart += used;
+            // One-to-one per UTF-16 unit, so positions in the lower-cased copy are positions in the text.
+            if (_lower.Length > 0 && produced > 0) LowerCase(_chars.AsSpan(_end, produced), _lower.AsSpan(_end, produced));
             _end += produced;
             if (_bytesEof && completed && _byteStart == _byteEnd) _charsEof = true;
             if (produced > 0 || _end == _chars.Length) break;
@@ -545,6 +605,8 @@ public sealed class LogReader : IDisposable
     {
         if (_bytes.Length > 0) ArrayPool<byte>.Shared.Return(_bytes);
         if (_chars.Length > 0) ArrayPool<char>.Shared.Return(_chars);
+        if (_lower.Length > 0) ArrayPool<char>.Shared.Return(_lower);
+        _lower = [];
         ArrayPool<int>.Shared.Return(_fieldStart);
         ArrayPool<int>.Shared.Return(_fieldLength);
         ArrayPool<bool>.Shared.Return(_fieldUnescaped);

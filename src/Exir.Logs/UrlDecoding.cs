@@ -6,6 +6,25 @@ namespace Exir.Logs;
 /// </summary>
 public static class UrlDecoding
 {
+    /// <summary>
+    /// True when an escape could hide a letter, a digit or another escape (%3x..%7x, %25, %uXXXX). Lines that
+    /// only encode ':' '/' '&amp;' '=' (%3A %2F %26 %3D, common in IIS queries) need no decoding to be matched.
+    /// </summary>
+    public static bool MayHideText(ReadOnlySpan<char> text)
+    {
+        int i = text.IndexOf('%');
+        while (i >= 0 && i + 2 < text.Length)
+        {
+            char c = text[i + 1], d = text[i + 2];
+            if (c is '4' or '5' or '6' or '7' or 'u' or 'U') return true;
+            if (c == '3' && d is >= '0' and <= '9') return true;
+            if (c == '2' && d == '5') return true;
+            int next = text[(i + 1)..].IndexOf('%');
+            i = next < 0 ? -1 : i + 1 + next;
+        }
+        return false;
+    }
+
     /// <summary>Decodes %XX and %uXXXX repeatedly (up to <paramref name="maxRounds"/>); '+' is left alone.</summary>
     public static string DecodeRepeatedly(ReadOnlySpan<char> text, int maxRounds = 4)
     {

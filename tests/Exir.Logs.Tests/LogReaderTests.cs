@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using static Exir.Logs.Tests.LogSamples;
 
@@ -13,8 +12,7 @@ public class LogReaderTests
         return list;
     }
 
-    private static LogReaderOptions Filter(params string[] literals) =>
-        new() { Prefilter = SearchValues.Create(literals, StringComparison.OrdinalIgnoreCase) };
+    private static LogReaderOptions Filter(params string[] literals) => new() { Literals = literals };
 
     [Fact]
     public void W3cFieldsAreReadByHeaderNameWithDashAsEmptyAndPlusKept()
@@ -244,6 +242,37 @@ public class LogReaderTests
         using var filtered = new LogReader(Stream(text), LogFormat.IisW3c, Filter("/HIT"));
         Assert.Equal(expected, ReadAll(filtered));
         Assert.Equal(all.Stats.Lines, filtered.Stats.Lines);
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void ManyLiteralGroupsAndPercentLinesGiveExactlyTheMatchingLines(int seed)
+    {
+        // More literals than one search group holds, '%' lines, and buffer boundaries everywhere.
+        string[] literals = ["ServerInfo~", "Server~", "powershell", "autodiscover.json", "X-Rps-CAT", "/owa/auth/", ".js ", "DDIService.svc",
+                             "VirtualDirectory", "antSword", "python-requests/2.25.1", "Googlebot/2.1", "proxyLogon.ecp", "Slurp"];
+        string[] noise = ["/owa/service.svc", "/EWS/Exchange.asmx", "/mapi/emsmdb/", "Mozilla/5.0", "alice@contoso.com", "x=1&y=2"];
+        var rnd = new Random(seed);
+        var sb = new StringBuilder(IisHeader("date time cs-uri-stem cs-uri-query"));
+        var expected = new List<long>();
+        for (int i = 0; i < 4000; i++)
+        {
+            string stem = rnd.Next(10) == 0 ? literals[rnd.Next(literals.Length)].Trim().Replace(' ', '_') : noise[rnd.Next(noise.Length)];
+            if (rnd.Next(2) == 0) stem = stem.ToUpperInvariant();
+            string query = rnd.Next(15) == 0 ? "a=%41" : "-";
+            var line = $"2021-03-03 01:00:00 /{stem} {query}";
+            sb.Append(line).Append(rnd.Next(3) == 0 ? "\r\n" : "\n");
+            if (literals.Any(l => line.Contains(l, StringComparison.OrdinalIgnoreCase)) || line.Contains('%')) expected.Add(5 + i);
+        }
+        var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+        var options = new LogReaderOptions { Literals = literals, IncludePercentLines = true, MaxLineChars = 200 };
+        using var r = new LogReader(new TrickleStream(bytes, seed), LogFormat.IisW3c, options);
+        var got = new List<long>();
+        while (r.Read()) got.Add(r.LineNumber);
+        Assert.True(expected.Count > 100);
+        Assert.Equal(expected, got);
+        Assert.Equal(4004, r.Stats.Lines);
     }
 
     [Fact]

@@ -13,6 +13,16 @@ public class UrlDecodingAndTimeTests
     public void DecodesRepeatedly(string input, string expected) => Assert.Equal(expected, UrlDecoding.DecodeRepeatedly(input));
 
     [Theory]
+    [InlineData("url=https%3a%2f%2fmail.contoso.com%2fowa%2f", false)]
+    [InlineData("%2F%3D%26", false)]
+    [InlineData("FooProtocol=%50owershell", true)]
+    [InlineData("%2540evil", true)]
+    [InlineData("%u0070", true)]
+    [InlineData("x%31", true)]
+    [InlineData("100%", false)]
+    public void OnlyEscapesThatCanHideTextNeedDecoding(string text, bool expected) => Assert.Equal(expected, UrlDecoding.MayHideText(text));
+
+    [Theory]
     [InlineData("2021-03-03T05:12:33.123Z", "2021-03-03T05:12:33.1230000+00:00")]
     [InlineData("2021-03-03T05:12:33Z", "2021-03-03T05:12:33.0000000+00:00")]
     [InlineData("2021-03-03T06:12:33+01:00", "2021-03-03T05:12:33.0000000+00:00")]

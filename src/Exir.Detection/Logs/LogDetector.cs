@@ -37,9 +37,10 @@ public abstract class LogDetector : IDetector
         var set = LogRuleSet.For(context);
         var rules = set.For(Format);
         var path = probe.File.RelativePath;
-        var options = new LogReaderOptions { Prefilter = rules.Count > 0 ? set.Prefilter(Format) : SearchValues.Create([], StringComparison.OrdinalIgnoreCase) };
+        var options = new LogReaderOptions { Literals = set.Literals(Format), IncludePercentLines = set.Decodes(Format) };
         LogReader? reader = null;
         char[] decoded = ArrayPool<char>.Shared.Rent(options.MaxLineChars);
+        char[] lowered = ArrayPool<char>.Shared.Rent(options.MaxLineChars);
         var view = new LogLineView();
         var firedGroups = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try
@@ -47,22 +48,45 @@ public abstract class LogDetector : IDetector
             using var stream = probe.File.OpenRead();
             reader = new LogReader(stream, Format, options);
             var plain = set.PlainLiterals(Format);
+            var (index, prefilterMask, anyMasks, allMasks) = set.Masks(Format);
+            bool masked = index.Usable;
             bool decodes = set.Decodes(Format);
+            bool windowed = context.Options.Since is not null || context.Options.Until is not null;
             while (reader.Read())
             {
                 context.Cancellation.ThrowIfCancellationRequested();
-                if (!context.Options.InWindow(reader.Timestamp)) continue;
+                if (windowed && !context.Options.InWindow(reader.Timestamp)) continue;
                 var raw = reader.Line;
                 ReadOnlySpan<char> dec = default;
-                if (decodes && raw.IndexOf('%') >= 0)
+                if (decodes && UrlDecoding.MayHideText(raw))
                     dec = decoded.AsSpan(0, UrlDecoding.DecodeRepeatedly(raw, decoded));
-                // The line may have passed only on an escape marker: keep it only if decoding revealed a literal.
-                if (!raw.ContainsAny(plain) && !(decodes && !dec.IsEmpty && dec.ContainsAny(plain))) continue;
-                firedGroups.Clear();
-                foreach (var rule in rules)
+                ulong rawMask = 0, decMask = 0;
+                if (masked)
                 {
+                    // One pass finds every literal of the line; each rule then tests bits.
+                    rawMask = index.Mask(reader.LowerLine);
+                    if (!dec.IsEmpty)
+                    {
+                        var lowerDec = lowered.AsSpan(0, dec.Length);
+                        LogReader.LowerCase(dec, lowerDec);
+                        decMask = index.Mask(lowerDec);
+                    }
+                    if (((rawMask | decMask) & prefilterMask) == 0) continue;
+                }
+                // The line may have passed only on a '%': keep it only if decoding revealed a literal.
+                else if (!raw.ContainsAny(plain) && !(decodes && !dec.IsEmpty && dec.ContainsAny(plain))) continue;
+                firedGroups.Clear();
+                for (int r = 0; r < rules.Count; r++)
+                {
+                    var rule = rules[r];
                     if (rule.Group is { } g && firedGroups.Contains(g)) continue;
-                    if (!rule.PassesLiterals(raw, dec)) continue;
+                    if (masked)
+                    {
+                        ulong m = rule.UsesDecoding ? rawMask | decMask : rawMask;
+                        if (anyMasks[r] != 0 && (m & anyMasks[r]) == 0) continue;
+                        if ((m & allMasks[r]) != allMasks[r]) continue;
+                    }
+                    else if (!rule.PassesLiterals(raw, dec)) continue;
                     view.Reset(reader, path);
                     Derive(rule, view);
                     if (!rule.Match.Evaluate(view)) continue;
@@ -79,6 +103,7 @@ public abstract class LogDetector : IDetector
         finally
         {
             ArrayPool<char>.Shared.Return(decoded);
+            ArrayPool<char>.Shared.Return(lowered);
             if (reader is not null)
             {
                 Account(probe, context, reader);

@@ -15,6 +15,8 @@ public sealed class LogRule
     public required IReadOnlyList<LogFormat> Formats { get; init; }
     /// <summary>Case-insensitive literals; a line is evaluated only if it contains one (raw or percent-decoded).</summary>
     public required IReadOnlyList<string> Literals { get; init; }
+    /// <summary>Further literals that must all be present (cheap rejection of lines that share a common literal).</summary>
+    public IReadOnlyList<string> RequireAll { get; init; } = [];
     public required LogCondition Match { get; init; }
     public IReadOnlyList<Derivation> Derive { get; init; } = [];
     public IReadOnlyList<Grade> Grades { get; init; } = [];
@@ -29,6 +31,13 @@ public sealed class LogRule
     private SearchValues<string>? _literals;
     internal SearchValues<string> LiteralValues => _literals ??= SearchValues.Create(Literals.ToArray(), StringComparison.OrdinalIgnoreCase);
 
-    internal bool PassesLiterals(ReadOnlySpan<char> raw, ReadOnlySpan<char> decoded) =>
-        Literals.Count == 0 || raw.ContainsAny(LiteralValues) || (UsesDecoding && !decoded.IsEmpty && decoded.ContainsAny(LiteralValues));
+    internal bool PassesLiterals(ReadOnlySpan<char> raw, ReadOnlySpan<char> decoded)
+    {
+        bool useDecoded = UsesDecoding && !decoded.IsEmpty;
+        if (Literals.Count > 0 && !raw.ContainsAny(LiteralValues) && !(useDecoded && decoded.ContainsAny(LiteralValues))) return false;
+        foreach (var required in RequireAll)
+            if (!raw.Contains(required, StringComparison.OrdinalIgnoreCase) && !(useDecoded && decoded.Contains(required, StringComparison.OrdinalIgnoreCase)))
+                return false;
+        return true;
+    }
 }

@@ -129,6 +129,7 @@ public static class LogRuleLoader
             },
             Formats = formats,
             Literals = literals,
+            RequireAll = StrList(n, "require_all"),
             Match = match,
             Derive = derive,
             Grades = grades,

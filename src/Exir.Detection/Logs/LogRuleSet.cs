@@ -10,14 +10,13 @@ namespace Exir.Detection.Logs;
 /// <summary>The loaded log rules, indexed by format, with each format's pre-filter literal set.</summary>
 public sealed class LogRuleSet
 {
-    // Percent escapes that can hide a letter or a double-encoded escape: a line holding one is decoded and re-checked.
-    private static readonly string[] EscapeMarkers = ["%4", "%5", "%6", "%7", "%25", "%u"];
     private static readonly ConditionalWeakTable<ScanContext, LogRuleSet> PerScan = new();
 
     private readonly Dictionary<LogFormat, IReadOnlyList<LogRule>> _byFormat = [];
-    private readonly Dictionary<LogFormat, SearchValues<string>> _prefilter = [];
+    private readonly Dictionary<LogFormat, IReadOnlyList<string>> _literals = [];
     private readonly Dictionary<LogFormat, SearchValues<string>> _plain = [];
     private readonly Dictionary<LogFormat, bool> _decodes = [];
+    private readonly Dictionary<LogFormat, (LiteralIndex Index, ulong Prefilter, ulong[] Any, ulong[] All)> _masks = [];
 
     public LogRuleSet(IReadOnlyList<LogRule> rules, string origin = "")
     {
@@ -31,18 +30,24 @@ public sealed class LogRuleSet
             bool decodes = list.Any(r => r.UsesDecoding);
             _decodes[format] = decodes;
             _plain[format] = SearchValues.Create(literals, StringComparison.OrdinalIgnoreCase);
-            _prefilter[format] = SearchValues.Create(decodes ? [.. literals, .. EscapeMarkers] : literals, StringComparison.OrdinalIgnoreCase);
+            _literals[format] = literals;
+            var index = new LiteralIndex(literals.Concat(list.SelectMany(r => r.RequireAll)));
+            _masks[format] = (index, index.MaskOf(literals), list.Select(r => index.MaskOf(r.Literals)).ToArray(), list.Select(r => index.MaskOf(r.RequireAll)).ToArray());
         }
     }
 
     public IReadOnlyList<LogRule> Rules { get; }
+
+    /// <summary>Literal masks of a format: the index, the pre-filter literals, and per rule (aligned with <see cref="For"/>) its any-of and all-of masks.</summary>
+    internal (LiteralIndex Index, ulong Prefilter, ulong[] Any, ulong[] All) Masks(LogFormat format) => _masks[format];
     public string Origin { get; }
 
     public IReadOnlyList<LogRule> For(LogFormat format) => _byFormat[format];
-    /// <summary>Literals a line of this format must contain to be split and evaluated (plus escape markers when rules decode).</summary>
-    public SearchValues<string> Prefilter(LogFormat format) => _prefilter[format];
+    /// <summary>Literals a line of this format must contain to be split and evaluated.</summary>
+    public IReadOnlyList<string> Literals(LogFormat format) => _literals[format];
     internal SearchValues<string> PlainLiterals(LogFormat format) => _plain[format];
-    internal bool Decodes(LogFormat format) => _decodes[format];
+    /// <summary>True when a rule of this format percent-decodes: lines with '%' are then decoded and checked too.</summary>
+    public bool Decodes(LogFormat format) => _decodes[format];
 
     /// <summary>Loads rules/logs from the scan's rules folder (or the embedded copy), once per scan; problems go to its coverage.</summary>
     public static LogRuleSet For(ScanContext context) => PerScan.GetValue(context, c =>
