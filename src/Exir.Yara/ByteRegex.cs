@@ -452,7 +452,7 @@ internal sealed class ByteRegex
     }
 
     /// <summary>Matches starting between lo and hi (view indices), each with its yara length.</summary>
-    public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink)
+    public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx = 0)
     {
         var find = _find.Value;
         int end = (int)Math.Min(view.Length, (long)hi + ScanLimit / charSize);
@@ -465,7 +465,7 @@ internal sealed class ByteRegex
                 foreach (var m in find.EnumerateMatches(view.AsSpan(0, end), p)) { idx = m.Index; break; }
                 if (idx < 0 || idx > hi) break;
                 int len = MatchAt(view, idx, charSize);
-                if (len > 0) sink.Add(((long)idx * charSize + alignment, len * charSize));
+                if (len > 0) sink.Add(((idx + baseIdx) * charSize + alignment, len * charSize));
                 p = idx + 1;
             }
         }
@@ -473,18 +473,19 @@ internal sealed class ByteRegex
     }
 
     /// <summary>Every start position in the view where the regex matches (as yara reports them), capped by the scan limit.</summary>
-    public void FindAll(string view, int charSize, int alignment, List<(long Offset, int Length)> sink)
+    public void FindAll(string view, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx = 0, int firstStart = 0, int endStart = int.MaxValue)
     {
         var find = _find.Value;
         int limit = ScanLimit / charSize;
         int p = 0;
         try
         {
-            while (p <= view.Length)
+            p = firstStart;
+            while (p <= view.Length && p < endStart)
             {
                 int idx = -1, len = 0;
                 foreach (var m in find.EnumerateMatches(view, p)) { idx = m.Index; len = m.Length; break; }
-                if (idx < 0) break;
+                if (idx < 0 || idx >= endStart) break;
                 if (len > limit)
                 {
                     len = -1;
@@ -492,7 +493,7 @@ internal sealed class ByteRegex
                     foreach (var m in _anchored.Value.EnumerateMatches(window)) { len = m.Length; break; }
                 }
                 if (len >= 0 && (len > 0 || idx < view.Length))
-                    sink.Add(((long)idx * charSize + alignment, len * charSize));
+                    sink.Add(((idx + baseIdx) * charSize + alignment, len * charSize));
                 p = idx + 1;
             }
         }
@@ -581,15 +582,18 @@ internal sealed class ByteRegex
         return s;
     }
 
-    public static unsafe string WideView(ReadOnlySpan<byte> data, int alignment)
+    /// <summary>UTF-16 view units [from, from + count) of the data at the given alignment (count -1: to the end).</summary>
+    public static unsafe string WideView(ReadOnlySpan<byte> data, int alignment, long from = 0, long count = -1)
     {
-        int n = Math.Max(0, (data.Length - alignment) / 2);
-        var s = new string('\0', n);
+        long total = Math.Max(0, (data.Length - alignment) / 2);
+        long n = count < 0 ? total - from : Math.Min(count, total - from);
+        if (n <= 0) return "";
+        var s = new string('\0', (int)n);
         fixed (char* p = s)
-            for (int k = 0; k < n; k++)
+            for (long k = 0; k < n; k++)
             {
-                int i = 2 * k + alignment;
-                p[k] = data[i + 1] == 0 ? CharOf(data[i]) : Dead;
+                long i = 2 * (k + from) + alignment;
+                p[k] = data[(int)i + 1] == 0 ? CharOf(data[(int)i]) : Dead;
             }
         return s;
     }

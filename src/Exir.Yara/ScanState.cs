@@ -170,6 +170,29 @@ internal sealed class ScanState
         }
     }
 
+    // Files up to this size get whole cached views; larger ones are viewed in windows so memory stays bounded.
+    private const int FullViewBytes = 8 << 20;
+    private const int ChunkChars = 4 << 20;
+
+    private long ViewLength(int view) => view == 0 ? Length : Math.Max(0, (Length - (view == 2 ? 1 : 0)) / 2);
+
+    /// <summary>The char view (0 ascii, 1/2 wide at even/odd offsets) covering view indices [from, to); baseIdx is the view index of char 0.</summary>
+    private string View(int view, ReadOnlySpan<byte> data, long from, long to, out long baseIdx)
+    {
+        if (Length <= FullViewBytes)
+        {
+            baseIdx = 0;
+            return view switch
+            {
+                0 => _ascii ??= ByteRegex.AsciiView(data),
+                1 => _wide0 ??= ByteRegex.WideView(data, 0),
+                _ => _wide1 ??= ByteRegex.WideView(data, 1),
+            };
+        }
+        baseIdx = from;
+        return view == 0 ? ByteRegex.AsciiView(data.Slice((int)from, (int)(to - from))) : ByteRegex.WideView(data, view - 1, from, to - from);
+    }
+
     private void RunBounded(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(int View, long Lo, long Hi)> ranges, List<(long Offset, int Length)> sink)
     {
         ranges.Sort();
@@ -178,24 +201,22 @@ internal sealed class ScanState
         {
             var (view, lo, hi) = ranges[k++];
             while (k < ranges.Count && ranges[k].View == view && ranges[k].Lo <= hi + 1) hi = Math.Max(hi, ranges[k++].Hi);
-            string text = view switch
-            {
-                0 => _ascii ??= ByteRegex.AsciiView(data),
-                1 => _wide0 ??= ByteRegex.WideView(data, 0),
-                _ => _wide1 ??= ByteRegex.WideView(data, 1),
-            };
             int charSize = view == 0 ? 1 : 2;
             int alignment = view == 2 ? 1 : 0;
-            hi = Math.Min(hi, text.Length - 1);
+            long len = ViewLength(view);
+            hi = Math.Min(hi, len - 1);
+            if (lo > hi) continue;
+            // One character of context before the range keeps \b right at its first position.
+            var text = View(view, data, Math.Max(0, lo - 1), Math.Min(len, hi + ByteRegex.ScanLimit / charSize + 1), out long b);
             if (hi - lo <= 256)
             {
                 for (long p = lo; p <= hi; p++)
                 {
-                    int len = re.MatchAt(text, (int)p, charSize);
-                    if (len > 0) sink.Add((p * charSize + alignment, len * charSize));
+                    int m = re.MatchAt(text, (int)(p - b), charSize);
+                    if (m > 0) sink.Add((p * charSize + alignment, m * charSize));
                 }
             }
-            else re.FindStarts(text, (int)lo, (int)hi, charSize, alignment, sink);
+            else re.FindStarts(text, (int)(lo - b), (int)(hi - b), charSize, alignment, sink, b);
         }
         // Ranges were processed per view (ascii, even, odd offsets): restore offset order.
         if (s.Wide) SortOnePerOffset(sink);
@@ -203,15 +224,19 @@ internal sealed class ScanState
 
     private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink)
     {
-        if (s.Ascii)
-            re.FindAll(_ascii ??= ByteRegex.AsciiView(data), 1, 0, sink);
-        if (s.Wide)
+        for (int view = s.Ascii ? 0 : 1; view <= (s.Wide ? 2 : 0); view++)
         {
-            int before = sink.Count;
-            re.FindAll(_wide0 ??= ByteRegex.WideView(data, 0), 2, 0, sink);
-            re.FindAll(_wide1 ??= ByteRegex.WideView(data, 1), 2, 1, sink);
-            if (sink.Count > before) SortOnePerOffset(sink);
+            int charSize = view == 0 ? 1 : 2;
+            long len = ViewLength(view);
+            long chunk = Length <= FullViewBytes ? Math.Max(1, len + 1) : ChunkChars;
+            for (long c = 0; c <= len; c += chunk)
+            {
+                long from = Math.Max(0, c - 1);
+                var text = View(view, data, from, Math.Min(len, c + chunk + ByteRegex.ScanLimit / charSize), out long b);
+                re.FindAll(text, charSize, view == 2 ? 1 : 0, sink, b, (int)(c - b), (int)Math.Min(int.MaxValue, c + chunk - b));
+            }
         }
+        if (s.Wide) SortOnePerOffset(sink);
     }
 
     private static bool IsWideAt(byte[] d, int n, long off, int len)

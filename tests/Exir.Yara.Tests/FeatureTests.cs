@@ -315,6 +315,26 @@ public class ScanApiTests
     }
 
     [Fact]
+    public void Regexes_on_files_beyond_the_whole_view_size_are_windowed_correctly()
+    {
+        // 12 MiB: regex strings are searched in windows; matches near window edges must still be exact.
+        var data = new byte[12 << 20];
+        data.AsSpan().Fill((byte)'.');
+        long[] at = [0, (4 << 20) - 2, (4 << 20) + 10, (8 << 20) - 3, (12 << 20) - 7];
+        foreach (var o in at) "7ab9"u8.CopyTo(data.AsSpan((int)o));
+        long wideAt = (6 << 20) + 1;
+        "e\0v\0a\0l\0(\0"u8.CopyTo(data.AsSpan((int)wideAt));
+        var rules = Y.Compile("""
+            rule everywhere { strings: $a = /[0-9][a-c]{2}[0-9]/ condition: $a }
+            rule bounded { strings: $w = /\beval\s*\(/ wide ascii condition: $w }
+            """);
+        var m = rules.Scan(data);
+        Assert.Equal(at, m.Single(x => x.Rule.Name == "everywhere").Strings.Select(x => x.Offset).ToArray());
+        var w = m.Single(x => x.Rule.Name == "bounded").Strings.Single();
+        Assert.Equal((wideAt, 10), (w.Offset, w.Length));
+    }
+
+    [Fact]
     public void Output_formatting_matches_yara_cli()
     {
         var rules = Y.Compile("rule t { strings: $a = \"hello\" nocase wide ascii $b = { 00 01 } condition: any of them }");
