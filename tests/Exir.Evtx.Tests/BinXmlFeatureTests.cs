@@ -210,4 +210,59 @@ public sealed class BinXmlFeatureTests
         int first = text.IndexOf("<Event", StringComparison.Ordinal);
         return first < 0 ? "" : text[first..];
     }
+
+    [Fact]
+    public void Expansion_bomb_is_cut_off_by_the_node_budgets()
+    {
+        // 100 elements each repeating a 1,000-item array: 100,000 nodes from a 1 KB record, 50 times.
+        var b = new EvtxBuilder();
+        void Body(EvtxBuilder t)
+        {
+            t.Open("Event").CloseStart().Open("EventData").CloseStart();
+            for (int i = 0; i < 100; i++) t.Open("Data").CloseStart().Sub(0, 0x84).End();
+            t.End().End();
+        }
+        var items = new V(0x84, new byte[1000]);
+        for (ulong id = 1; id <= 50; id++) b.Record(id, T1, r => r.Fragment().Template("bomb", Body, items).Eof());
+        var stats = new EvtxReadStats();
+        long before = GC.GetTotalAllocatedBytes();
+        var clock = Stopwatch.StartNew();
+        int records = 0;
+        foreach (var r in EvtxReader.ReadRecords(new MemoryStream(b.Build()), stats))
+        {
+            Assert.Equal(100_000, r.Data.Count);
+            records++;
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 3L << 30, "allocation not bounded");
+        Assert.InRange(records, 5, 10);                           // the chunk's budget admits some records,
+        Assert.Contains(stats.Problems, p => p.Contains("budget"));
+        Assert.Equal(50, records + stats.BadRecords);             // refuses the rest and counts them
+    }
+
+    [Fact]
+    public void Long_text_runs_in_a_reused_template_stay_linear()
+    {
+        // 8,000 character references in one element (each its own token), reused by 300 small records.
+        var b = new EvtxBuilder();
+        void Body(EvtxBuilder t)
+        {
+            t.Open("Event").CloseStart().Open("EventData").CloseStart().Open("Data").CloseStart();
+            for (int i = 0; i < 8000; i++) t.CharRef((char)('a' + i % 26));
+            t.End().End().End();
+        }
+        for (ulong id = 1; id <= 300; id++) b.Record(id, T1, r => r.Fragment().Template("text", Body).Eof());
+        var stats = new EvtxReadStats();
+        var clock = Stopwatch.StartNew();
+        int records = 0;
+        foreach (var r in EvtxReader.ReadRecords(new MemoryStream(b.Build()), stats))
+        {
+            Assert.Equal(8000, r.GetData("Data[1]")!.Length);
+            Assert.StartsWith("abcdefghijklmnopqrstuvwxyzabc", r.GetData("Data[1]"));
+            records++;
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.Equal(300, records + stats.BadRecords);
+        Assert.True(records >= 100, $"{records} records");
+    }
 }

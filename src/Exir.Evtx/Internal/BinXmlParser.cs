@@ -13,13 +13,18 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
 {
     private const int MaxDepth = 48;
     private const uint FirstDataOffset = 0x200; // names and templates live after the chunk header tables
-    private const int MaxNodes = 200_000; // per record: bounds rendering work on crafted input
+    // Bounds the work and memory crafted input can cause: a record of a real log has tens to hundreds of
+    // nodes, a full chunk a few hundred thousand.
+    private const int MaxNodesPerRecord = 200_000;
+    private const int MaxNodesPerChunk = 1_000_000;
 
     private readonly byte[] _d = chunk;
     private readonly int _len = chunkLength;
     private readonly Dictionary<int, string> _names = new();
     private readonly Dictionary<int, TNode[]?> _templates = new();
     private int _nodeBudget;
+    private int _chunkBudget = MaxNodesPerChunk;
+    private int _recordGrant;
 
     // Token values.
     private const byte TokEof = 0x00, TokOpenStart = 0x01, TokCloseStart = 0x02, TokCloseEmpty = 0x03, TokEnd = 0x04,
@@ -27,9 +32,13 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         TokPiTarget = 0x0a, TokPiData = 0x0b, TokTemplate = 0x0c, TokSubst = 0x0d, TokOptSubst = 0x0e, TokFragment = 0x0f;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void ResetBudget() => _nodeBudget = MaxNodes;
+    /// <summary>Starts a record: its node budget, taken from what is left of the chunk's.</summary>
+    public void StartRecord()
+    {
+        _chunkBudget -= _recordGrant - Math.Max(_nodeBudget, 0);
+        _recordGrant = _nodeBudget = Math.Clamp(_chunkBudget, 0, MaxNodesPerRecord);
+    }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Need(int pos, int count, int end)
     {
         if (pos < 0 || count < 0 || pos > end - count) throw new EvtxFormatException($"read of {count} bytes at 0x{pos:x} past 0x{end:x}");
@@ -43,7 +52,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Spend()
     {
-        if (--_nodeBudget < 0) throw new EvtxFormatException("too many BinXML nodes");
+        if (--_nodeBudget < 0) throw new EvtxFormatException("too many BinXML nodes (record or chunk budget spent)");
     }
 
     /// <summary>Parses a fragment (header, then a template instance or an element) up to EOF or <paramref name="end"/>.</summary>
@@ -391,6 +400,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
         foreach (var node in nodes)
         {
+            Spend(); // every resolved node counts, text too: bounds the work a reused template can cause
             switch (node)
             {
                 case TElement e:
@@ -451,6 +461,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         {
             var children = new List<object>(e.Children.Length);
             Resolve(e.Children, values, children, depth + 1);
+            FinishText(children);
             if (children.Count > 0) x.Children = children;
         }
         output.Add(x);
@@ -465,9 +476,11 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         {
             bool omit = false;
             string text = "";
+            System.Text.StringBuilder? many = null;
             foreach (var part in a.Value)
             {
-                if (part is TText t) text += t.Text;
+                string piece;
+                if (part is TText t) piece = t.Text;
                 else if (part is TSubstitution s)
                 {
                     var v = Value(s, values);
@@ -476,10 +489,13 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
                         if (s.Optional) { omit = true; break; }
                         continue;
                     }
-                    text += RenderFlat(v.Value);
+                    piece = RenderFlat(v.Value);
                 }
+                else continue;
+                if (text.Length == 0 && many is null) text = piece;
+                else (many ??= new System.Text.StringBuilder(text)).Append(piece);
             }
-            if (!omit) list.Add(new(a.Name, text));
+            if (!omit) list.Add(new(a.Name, many?.ToString() ?? text));
         }
         return list;
     }
@@ -512,7 +528,26 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private static void AppendText(List<object> output, string text)
     {
         if (text.Length == 0) return;
-        if (output.Count > 0 && output[^1] is string prev) output[^1] = prev + text;
-        else output.Add(text);
+        // Adjacent text merges into one string; a builder while it grows, so long runs stay linear.
+        if (output.Count > 0)
+        {
+            switch (output[^1])
+            {
+                case string prev:
+                    output[^1] = new System.Text.StringBuilder(prev, prev.Length + text.Length + 16).Append(text);
+                    return;
+                case System.Text.StringBuilder run:
+                    run.Append(text);
+                    return;
+            }
+        }
+        output.Add(text);
+    }
+
+    /// <summary>Turns the text runs <see cref="AppendText"/> left as builders into strings.</summary>
+    public static void FinishText(List<object> output)
+    {
+        for (int i = 0; i < output.Count; i++)
+            if (output[i] is System.Text.StringBuilder run) output[i] = run.ToString();
     }
 }

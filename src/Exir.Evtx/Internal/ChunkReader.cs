@@ -121,11 +121,12 @@ internal static class ChunkReader
         r.RecordId = r.HeaderRecordId;
         try
         {
-            parser.ResetBudget();
+            parser.StartRecord();
             int pos = off + RecordHeaderSize;
             var nodes = parser.ParseFragment(ref pos, off + size - 4, 0);
             var top = new List<object>(1);
             parser.Resolve(nodes, null, top, 0);
+            BinXmlParser.FinishText(top);
             XElement? root = null;
             foreach (var o in top) if (o is XElement e) { root = e; break; }
             if (root is null) throw new EvtxFormatException("no element in the record");

@@ -93,6 +93,11 @@ internal static class RecordBuilder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MakeUnique(List<KeyValuePair<string, string>> data)
     {
+        if (data.Count > 32)
+        {
+            MakeUniqueLarge(data);
+            return;
+        }
         // Records carry tens of fields: a quadratic scan beats allocating a set for each record.
         for (int i = 1; i < data.Count; i++)
         {
@@ -103,6 +108,30 @@ internal static class RecordBuilder
                 var candidate = $"{key}[{n}]";
                 if (!Seen(data, i, candidate) && !SeenAfter(data, i, candidate)) { data[i] = new(candidate, data[i].Value); break; }
             }
+        }
+    }
+
+    /// <summary>Linear with a set: crafted records can carry a hundred thousand fields.</summary>
+    private static void MakeUniqueLarge(List<KeyValuePair<string, string>> data)
+    {
+        var all = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var kv in data) all.Add(kv.Key);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var next = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < data.Count; i++)
+        {
+            var key = data[i].Key;
+            if (seen.Add(key)) continue;
+            int n = next.TryGetValue(key, out var from) ? from : 2;
+            string candidate;
+            while (true)
+            {
+                candidate = $"{key}[{n++}]";
+                if (!seen.Contains(candidate) && !all.Contains(candidate)) break;
+            }
+            next[key] = n;
+            seen.Add(candidate);
+            data[i] = new(candidate, data[i].Value);
         }
     }
 
