@@ -23,6 +23,9 @@ public sealed class ExternalSorter : IDisposable
 
     public int Runs { get { lock (_spillGate) return _runs.Count; } }
 
+    // Evidence strings can hold lone UTF-16 surrogates: replace them rather than throw (the default writer throws).
+    private static readonly System.Text.Encoding SpillEncoding = new System.Text.UTF8Encoding(false, false);
+
     public void Add(TimelineEvent e)
     {
         List<TimelineEvent>? full = null;
@@ -42,7 +45,7 @@ public sealed class ExternalSorter : IDisposable
             _dir ??= Directory.CreateDirectory(Path.Combine(_tempRoot, $"exir-timeline-{Guid.NewGuid():N}")).FullName;
             var path = Path.Combine(_dir, $"run-{_runs.Count:D5}.bin");
             using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var w = new BinaryWriter(fs))
+            using (var w = new BinaryWriter(fs, SpillEncoding))
             {
                 w.Write(rows.Count);
                 foreach (var r in rows) r.Write(w);
@@ -86,7 +89,7 @@ public sealed class ExternalSorter : IDisposable
     private static IEnumerable<TimelineEvent> ReadRun(string path)
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        using var r = new BinaryReader(fs);
+        using var r = new BinaryReader(fs, SpillEncoding);
         int n = r.ReadInt32();
         for (int i = 0; i < n; i++) yield return TimelineEvent.Read(r);
     }

@@ -203,7 +203,7 @@ public sealed class TimelineBuilder(TimelineOptions options)
                     tags.Add(rule.Tag);
                     if (!rule.Scan) continue;
                     int n = perRule[rule.Info.Id] = perRule.GetValueOrDefault(rule.Info.Id) + 1;
-                    if (n <= MaxFindingsPerRuleAndFile) found.Add(EventLogDetector.ToFinding(rule, e, pointer) with { Host = host });
+                    if (n <= MaxFindingsPerRuleAndFile) found.Add(EventLogDetector.ToFinding(rule, e, pointer) with { Host = Formats.Clean(host) });
                 }
                 var row = mapping.Map(e, label, pointer);
                 if (row is null)

@@ -21,6 +21,20 @@ internal static class Formats
     public static long EpochMicros(DateTime utc) => (utc.Ticks - DateTime.UnixEpoch.Ticks) / 10;
 
     public static string Tags(TimelineEvent e) => string.Join(",", e.Tags);
+
+    /// <summary>Replaces lone UTF-16 surrogates (damaged or hostile evidence) with U+FFFD, which JSON cannot carry.</summary>
+    public static string Clean(string s)
+    {
+        int i = s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (i < 0) return s;
+        var chars = s.ToCharArray();
+        for (; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+        return new string(chars);
+    }
 }
 
 /// <summary>
@@ -44,13 +58,13 @@ public sealed class TimesketchJsonlSink : ITimelineSink
     {
         var j = _json;
         j.WriteStartObject();
-        j.WriteString("message", e.Message);
+        j.WriteString("message", Formats.Clean(e.Message));
         j.WriteString("datetime", Formats.IsoDateTime(e.Timestamp));
-        j.WriteString("timestamp_desc", e.TimestampDesc);
+        j.WriteString("timestamp_desc", Formats.Clean(e.TimestampDesc));
         j.WriteNumber("timestamp", Formats.EpochMicros(e.Timestamp));
-        j.WriteString("host", e.Host);
-        j.WriteString("source", e.Source);
-        j.WriteString("category", e.Category);
+        j.WriteString("host", Formats.Clean(e.Host));
+        j.WriteString("source", Formats.Clean(e.Source));
+        j.WriteString("category", Formats.Clean(e.Category));
         if (e.EventId is { } id) j.WriteNumber("event_id", id);
         Opt(j, "provider", e.Provider);
         Opt(j, "user", e.User);
@@ -60,13 +74,13 @@ public sealed class TimesketchJsonlSink : ITimelineSink
         Opt(j, "parent_process", e.ParentProcess);
         Opt(j, "command_line", e.CommandLine);
         if (e.RecordId is { } r) j.WriteNumber("record_id", r);
-        j.WriteString("file", e.File);
-        if (e.Tags.Count > 0) j.WriteString("exir_tags", Formats.Tags(e));
+        j.WriteString("file", Formats.Clean(e.File));
+        if (e.Tags.Count > 0) j.WriteString("exir_tags", Formats.Clean(Formats.Tags(e)));
         HashSet<string>? seen = null;
         foreach (var (k, v) in e.Fields)
         {
             seen ??= new HashSet<string>(StringComparer.Ordinal);
-            if (seen.Add(k) && !Reserved.Contains(k)) j.WriteString(k, v);
+            if (seen.Add(k) && !Reserved.Contains(k)) j.WriteString(Formats.Clean(k), Formats.Clean(v));
         }
         j.WriteEndObject();
         j.Flush();
@@ -80,7 +94,7 @@ public sealed class TimesketchJsonlSink : ITimelineSink
         "src_ip", "src_host", "process", "parent_process", "command_line", "record_id", "file", "exir_tags",
     };
 
-    private static void Opt(Utf8JsonWriter j, string name, string? v) { if (v is not null) j.WriteString(name, v); }
+    private static void Opt(Utf8JsonWriter j, string name, string? v) { if (v is not null) j.WriteString(name, Formats.Clean(v)); }
 
     public void Dispose() { _json.Dispose(); _stream.Dispose(); }
 }

@@ -94,6 +94,15 @@ public class EventLogsTests
     }
 
     [Fact]
+    public void Evidence_with_lone_surrogates_is_made_json_safe()
+    {
+        var e = UmError(text: "System.InvalidCastException \uD800 broken");
+        var f = EventLogDetector.ToFinding(Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857"), e, "a.evtx");
+        Assert.Contains("\uFFFD broken", f.Evidence);
+        Assert.DoesNotContain('\uD800', f.Evidence);
+    }
+
+    [Fact]
     public void Broken_rule_is_reported_and_skipped()
     {
         var errors = new List<string>();

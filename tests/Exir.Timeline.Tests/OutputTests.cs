@@ -155,3 +155,26 @@ public class OutputTests
         return rows;
     }
 }
+
+public class BrokenTextTests
+{
+    [Fact]
+    public void Lone_surrogates_in_evidence_pass_every_output_and_the_spill()
+    {
+        var row = OutputTests.HostileRow(0);
+        row.Message = "bad \uD800 text \uDC00 end";
+        row.CommandLine = "x\uDBFF";
+        row.Fields.Add(new("evt_Weird", "\uDFFFz"));
+        var json = new MemoryStream();
+        using (var s = new TimesketchJsonlSink(json)) s.Write(row);
+        var line = System.Text.Encoding.UTF8.GetString(json.ToArray()).Trim();
+        OutputTests.AssertTimesketchLine(line);
+        Assert.Contains("bad \uFFFD text \uFFFD end", line);
+        using (var s = new CsvSink(new MemoryStream(), timesketch: true)) s.Write(row);
+        using (var s = new CsvSink(new MemoryStream(), timesketch: false)) s.Write(row);
+        using var sorter = new ExternalSorter(maxBuffered: 1, tempDirectory: Exir.Tests.TestPaths.NewTempDir());
+        sorter.Add(row);
+        sorter.Add(OutputTests.HostileRow(1));
+        Assert.Equal(2, sorter.Merge().Count());
+    }
+}

@@ -93,7 +93,7 @@ public sealed class EventLogDetector : IDetector
         if (e.FromBadCrcChunk) details["bad_crc_chunk"] = "true";
         return Finding.FromRule(rule.Info, artifact) with
         {
-            Host = e.Computer,
+            Host = e.Computer is null ? null : Clean(e.Computer),
             Line = (long)Math.Min(e.RecordId, long.MaxValue),
             Timestamp = new DateTimeOffset(DateTime.SpecifyKind(e.TimestampUtc, DateTimeKind.Utc)),
             ClientIp = e.Get("IpAddress") is { Length: > 1 } ip && ip != "-" ? ip : null,
@@ -101,6 +101,10 @@ public sealed class EventLogDetector : IDetector
             Details = details,
         };
     }
+
+    /// <summary>Lone UTF-16 surrogates (damaged records) become U+FFFD, so JSON writers downstream cannot fail on them.</summary>
+    private static string Clean(string s) =>
+        s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0 ? s : Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(s));
 
     /// <summary>"Channel EventID N: name=value; ..." capped, so a 1 MB script block does not bloat the report.</summary>
     public static string Excerpt(WinEvent e, int max = 2000)
@@ -116,6 +120,6 @@ public sealed class EventLogDetector : IDetector
             if (sb.Length >= max) break;
         }
         if (sb.Length > max) { sb.Length = max; sb.Append('…'); }
-        return sb.ToString();
+        return Clean(sb.ToString());
     }
 }

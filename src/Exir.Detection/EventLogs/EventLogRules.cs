@@ -80,6 +80,13 @@ public sealed class ValueTest
     public IReadOnlyList<Regex> Regexes { get; init; } = [];
     public ValueTest? Not { get; init; }
 
+    /// <summary>A regex that runs out of time on hostile input counts as no match; it never stops the scan.</summary>
+    private static bool SafeMatch(Regex r, string value)
+    {
+        try { return r.IsMatch(value); }
+        catch (RegexMatchTimeoutException) { return false; }
+    }
+
     public bool Holds(string? value)
     {
         if (value is null) return false;
@@ -92,7 +99,7 @@ public sealed class ValueTest
             if (!ok) foreach (var s in Contains) if (value.Contains(s, ci)) { ok = true; break; }
             if (!ok) foreach (var s in StartsWith) if (value.StartsWith(s, ci)) { ok = true; break; }
             if (!ok) foreach (var s in EndsWith) if (value.EndsWith(s, ci)) { ok = true; break; }
-            if (!ok) foreach (var r in Regexes) if (r.IsMatch(value)) { ok = true; break; }
+            if (!ok) foreach (var r in Regexes) if (SafeMatch(r, value)) { ok = true; break; }
         }
         if (!ok) return false;
         foreach (var s in ContainsAll) if (!value.Contains(s, ci)) return false;
