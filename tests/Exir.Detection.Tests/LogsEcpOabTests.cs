@@ -83,8 +83,11 @@ public class LogsEcpOabTests
     [Fact]
     public void MailboxExportToAspxInAnEcpLogIsReported()
     {
-        var f = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
-            EcpLine(@"S:CMD=New-MailboxExportRequest.Mailbox='administrator@contoso.com'.FilePath='\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\rvrd.aspx';S:EX=")).Single("LOG-EXCH-MAILBOX-EXPORT-ASPX");
+        var run = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
+            EcpLine(@"S:CMD=New-MailboxExportRequest.Mailbox='carol@contoso.com'.FilePath='\\fs01\pst$\carol.pst';S:EX=") +
+            EcpLine(@"S:CMD=New-MailboxExportRequest.Mailbox='administrator@contoso.com'.FilePath='\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\rvrd.aspx';S:EX="));
+        var f = run.Single("LOG-EXCH-MAILBOX-EXPORT-ASPX");
+        Assert.Equal(7, f.Line);
         Assert.Equal(@"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\rvrd.aspx", f.Details["export_path"]);
     }
 }

@@ -114,6 +114,15 @@ public class LogsHttpProxyTests
     }
 
     [Fact]
+    public void ResetSchemaWithoutAForgedRouteIsNotTheSsrfReset()
+    {
+        // An administrator resetting the OAB directory through ECP: the schema is in the query, the anchor is their own mailbox.
+        var run = ScanLines(new Dictionary<string, string> { ["UrlStem"] = "/ecp/DDI/DDIService.svc/SetObject", ["UrlQuery"] = "?schema=ResetOABVirtualDirectory&msExchEcpCanary=x",
+            ["AnchorMailbox"] = "Sid~S-1-5-21-1-2-3-500", ["AuthenticatedUser"] = "CONTOSO\\admin", ["HttpStatus"] = "200" });
+        Assert.Empty(run.Findings);
+    }
+
+    [Fact]
     public void PercentEncodedResetIsFound()
     {
         var run = ScanLines(new Dictionary<string, string> { ["AnchorMailbox"] = "ServerInfo~a]@EXCH01:444/ecp/DDI/DDIService.svc/SetObject?schema=%52esetOABVirtual%44irectory#", ["HttpStatus"] = "500" });

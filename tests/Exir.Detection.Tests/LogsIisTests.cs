@@ -29,7 +29,9 @@ public class LogsIisTests
     [Fact]
     public void ProxyLogonEcpAnsweredWith241IsCritical()
     {
-        var f = ScanLines(IisLine("POST", "/ecp/proxyLogon.ecp", status: 241, port: 444, clientIp: "127.0.0.1")).Single("LOG-IIS-PROXYLOGON-ECP");
+        var run = ScanLines(IisLine("POST", "/ecp/proxyLogon.ecp", status: 241, port: 444, clientIp: "127.0.0.1"), IisLine("GET", "/ecp/default.aspx", status: 200));
+        var f = run.Single("LOG-IIS-PROXYLOGON-ECP");
+        Assert.Single(run.Findings);
         Assert.Equal(Severity.Critical, f.Severity);
         Assert.Equal(Outcome.Success, f.Outcome);
         Assert.Equal("127.0.0.1", f.ClientIp);
@@ -114,8 +116,12 @@ public class LogsIisTests
     [Fact]
     public void DirectRpsCatRequestIsReported()
     {
-        var f = ScanLines(IisLine("POST", "/powershell", "X-Rps-CAT=VgEAVAdXaW5kb3dzQwBBCEtlcmJlcm9z&clientApplication=x", 200, port: 444)).Single("LOG-WEB-PROXYSHELL-RPS");
+        var run = ScanLines(
+            IisLine("POST", "/powershell", "X-Rps-CAT=VgEAVAdXaW5kb3dzQwBBCEtlcmJlcm9z&clientApplication=x", 200, port: 444),
+            IisLine("POST", "/powershell", "serializationLevel=Full;ExchClientVer=15.1.2176.2;clientApplication=ManagementShell", 200, user: "CONTOSO\\admin"));
+        var f = run.Single("LOG-WEB-PROXYSHELL-RPS");
         Assert.Equal(Outcome.Success, f.Outcome);
+        Assert.Single(run.Findings);
     }
 
     [Fact]
