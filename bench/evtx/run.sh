@@ -35,7 +35,7 @@ measure() {
   read -r wall user sys rss < <(tail -1 "$work/time.txt")
   local bytes mbs
   bytes=$(stat -c %s "$file")
-  mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.1f", b / 1e6 / (w > 0 ? w : 0.001) }')
+  mbs=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.3f", b / 1e6 / (w > 0 ? w : 0.001) }')
   printf '%-28s %8.1f MB %8.2f s %8.2f cpu-s %8.1f MB/s %7d MiB\n' "$name" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" "$wall" \
     "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$mbs" $((rss / 1024))
   echo "$mbs" >"$work/$name.mbs"
@@ -55,5 +55,5 @@ measure python-evtx-small "$work/volume-small.evtx" /usr/bin/python3 /usr/bin/ev
 ratio() { awk -v a="$(cat "$work/$1.mbs")" -v b="$(cat "$work/$2.mbs")" 'BEGIN { printf "%.1fx", a / b }'; }
 echo "exir jsonl vs evtxexport:  $(ratio exir-jsonl evtxexport-xml)   (target >= 20x)"
 echo "exir xml   vs evtxexport:  $(ratio exir-xml evtxexport-xml)"
-echo "exir jsonl vs python-evtx: $(ratio exir-jsonl-small python-evtx-small)"
+echo "exir jsonl vs python-evtx: $(ratio exir-jsonl python-evtx-small)   (throughput on the large volume vs python-evtx on the small one)"
 echo "exir jsonl: $(cat "$work/exir-jsonl.mbs") MB/s   (target >= 100 MB/s on 2 cores)"

@@ -180,4 +180,56 @@ public sealed class RobustnessTests
                 break;
         }
     }
+
+    [Fact]
+    public void Live_memory_is_bounded_by_chunks_not_file_size()
+    {
+        // A 64 MiB log streamed from the healthy chunks of security.evtx, never held in memory as a whole.
+        var source = File.ReadAllBytes(Sample("omerbenamram-evtx/security.evtx"));
+        var chunks = Enumerable.Range(0, (source.Length - 0x1000) / 0x10000)
+            .Select(i => (ReadOnlyMemory<byte>)source.AsMemory(0x1000 + i * 0x10000, 0x10000))
+            .Where(c => c.Span.StartsWith("ElfChnk\0"u8)).ToList();
+        var stream = new RepeatingChunkStream(source.AsMemory(0, 0x1000), chunks, count: 1024);
+        long baseline = GC.GetTotalMemory(forceFullCollection: true);
+        long peak = 0, records = 0;
+        foreach (var r in EvtxReader.ReadRecords(stream))
+        {
+            if (++records % 20_000 == 0) peak = Math.Max(peak, GC.GetTotalMemory(forceFullCollection: true) - baseline);
+        }
+        Assert.True(records > 50_000, $"{records} records");
+        Assert.True(peak < 48L << 20, $"live heap grew by {peak >> 20} MiB");
+    }
+
+    /// <summary>A file header followed by <c>count</c> chunks cycled from a list: an arbitrarily large log.</summary>
+    private sealed class RepeatingChunkStream(ReadOnlyMemory<byte> header, List<ReadOnlyMemory<byte>> chunks, int count) : Stream
+    {
+        private long _position;
+        private long Length_ => header.Length + (long)count * 0x10000;
+
+        public override int Read(byte[] buffer, int offset, int size)
+        {
+            if (_position >= Length_) return 0;
+            ReadOnlySpan<byte> from;
+            if (_position < header.Length) from = header.Span[(int)_position..];
+            else
+            {
+                long inChunks = _position - header.Length;
+                from = chunks[(int)(inChunks / 0x10000 % chunks.Count)].Span[(int)(inChunks % 0x10000)..];
+            }
+            int n = Math.Min(size, from.Length);
+            from[..n].CopyTo(buffer.AsSpan(offset, n));
+            _position += n;
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => Length_;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }
