@@ -26,10 +26,9 @@ rule EXIR_WebShell_JScript_Eval_Request
         // the JScript eval 'unsafe' flag, plain, hex-escaped or built from pieces
         $unsafe1 = /eval\s*\([^;]{1,200}["'\x80-\xff]\s*unsafe/ nocase
         $unsafe2 = /\\x75\\x6e\\x73\\x61/ nocase
-        $unsafe3 = /["']u["']\s*\+\s*["']n["']\s*\+\s*["']s/ nocase
-        $pieces = /["'][a-z]["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["'][a-z]["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["'][a-z]["']/ nocase
+        $unsafe3 = { 22 75 22 [0-40] 22 6E 22 [0-40] 22 73 22 }
     condition:
-        filesize < 5MB and any of ($lang*) and $eval and any of ($req, $unsafe*, $pieces)
+        filesize < 5MB and any of ($lang*) and $eval and any of ($req, $unsafe*)
 }
 
 rule EXIR_WebShell_JScript_Handler_Eval
@@ -125,9 +124,12 @@ rule EXIR_WebShell_Eval_Concatenated_Name
         attack = "T1027, T1505.003"
         references = "https://attack.mitre.org/techniques/T1027/"
     strings:
-        $e = /["']e["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']v["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']a["']/ nocase
-        $r = /["']R["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']e["']\s*\+\s*(\/\*[^*]{0,20}\*\/\s*)?["']q["']/ nocase
+        // "e"+"v"+"a" / "R"+"e"+"q", also with comments between the pieces
+        $e = { 22 (65|45) 22 [0-40] 22 (76|56) 22 [0-40] 22 (61|41) 22 }
+        $r = { 22 (72|52) 22 [0-40] 22 (65|45) 22 [0-40] 22 (71|51) 22 }
         $server = /(<%|runat\s*=\s*\W?server)/ nocase
+        // the pieces end up in an eval/Execute call; requiring the word keeps the costly piece patterns rare
+        $sink = /\b(eval|execute|executeglobal)\s*[\( ]/ nocase
     condition:
-        filesize < 5MB and $server and any of ($e, $r)
+        filesize < 5MB and $server and $sink and any of ($e, $r)
 }

@@ -20,7 +20,6 @@ rule EXIR_WebShell_NET_Process_Shell
         // the shell itself, also when split into pieces ("cm"+"d.e"+"xe")
         $sh1 = /["'](cmd|cmd\.exe|powershell|powershell\.exe|pwsh|pwsh\.exe)["']/ nocase
         $sh2 = /["'][^"'\r\n]{0,40}\\(cmd|powershell)\.exe["']/ nocase
-        $sh3 = /["']c["']?\s*\+\s*["']?m["']?\s*\+\s*["']?d/ nocase
         $sh4 = /["']cm["']\s*\+\s*["']d/ nocase
         $sh5 = /["']\/c ?["']\s*\+/ nocase
         $sh6 = /["']\/c\s+\w/ nocase

@@ -59,7 +59,8 @@ rule EXIR_WebShell_NET_Encrypted_Payload_Loader
     strings:
         $dec1 = /(RijndaelManaged|Rijndael\s*\.\s*Create|Aes\s*\.\s*Create|AesManaged|AesCryptoServiceProvider|TripleDES|DESCryptoServiceProvider)/ nocase
         $dec2 = /CreateDecryptor\s*\(/ nocase
-        $xor = /\[\s*\w+\s*\]\s*\^\s*\w+\s*\[\s*\w+\s*(%|&)/
+        // byte-wise XOR with a repeating key: data[i] ^ key[i % key.Length]
+        $xor = /\^\s*\w+\s*\[\s*\w+\s*%\s*\w+\s*\.\s*Length\s*\]/
         $req = /\bRequest\s*(\.\s*(BinaryRead|InputStream|Form|Params|Item|Cookies)|\[)/ nocase
         $refl = /(CreateInstance\s*\(|\.Invoke\s*\(|Assembly\s*\.\s*Load|GetMethod\s*\(\s*["']Load)/ nocase
     condition:

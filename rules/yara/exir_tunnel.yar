@@ -30,18 +30,17 @@ rule EXIR_WebShell_Neo_reGeorg_Blv
         id = "EXIR-WS-041"
         title = "Neo-reGeorg style tunnel (encoded request relayed to sockets or URLs)"
         severity = "critical"
-        description = "A page decodes the request body with a substitution alphabet (StrTr-style Base64 alphabet swap) and relays it to TCP sockets or to other URLs (WebRequest.Create): the Neo-reGeorg tunnel server in its ASP.NET form."
+        description = "A page decodes Base64 request bodies (Neo-reGeorg swaps the Base64 alphabet) and relays them to TCP sockets or to other URLs (WebRequest.Create): the Neo-reGeorg tunnel server in its ASP.NET form."
         attack = "T1090.001, T1572, T1505.003"
         references = "https://attack.mitre.org/techniques/T1572/"
     strings:
-        $strtr = /\w+\s*\(\s*\w+\s*,\s*\w+\s*,\s*\w+\s*\)/
         $b64 = "FromBase64String" nocase
         $body = /Request\s*\.\s*(InputStream|BinaryRead)/ nocase
         $sock = /(System\.Net\.Sockets|new\s+Socket\s*\(|TcpClient)/ nocase
         $relay = /WebRequest\s*\.\s*Create\s*\(/ nocase
         $state = /(Session|Application)\s*(\.\s*Add\s*\(|\[)/ nocase
     condition:
-        filesize < 5MB and $strtr and $b64 and $body and $sock and $state and ($relay or #sock > 1)
+        filesize < 5MB and $b64 and $body and $sock and $state and ($relay or #sock > 1)
 }
 
 rule EXIR_WebShell_Registry_Sweep
