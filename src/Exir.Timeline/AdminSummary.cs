@@ -153,7 +153,7 @@ public sealed class AdminSummaryBuilder
                 }
                 case (null, "web"):
                 {
-                    if (AccountKey(e.User) is not { } key) break;
+                    if (AccountKey(e.User, e.Host) is not { } key) break;
                     if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) break; w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
                     if (e.SrcIp is { } ip && w.Ips.Count < 50) w.Ips.Add(ip);
                     _web[key] = (w.Count + 1, w.Ips);
@@ -180,8 +180,23 @@ public sealed class AdminSummaryBuilder
 
     private static string Time(TimelineEvent e) => e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>Account key: the bare account name, so DOMAIN\user, user@domain.fqdn and an Exchange caller path meet.</summary>
-    public static string? AccountKey(string? user)
+    /// <summary>
+    /// Account key: the bare account name, so DOMAIN\user, user@domain.fqdn and an Exchange caller path meet
+    /// across hosts. A local account (its domain is the host's own name) keeps the host in its key, so the
+    /// many local "Administrator" accounts of a network stay apart.
+    /// </summary>
+    public static string? AccountKey(string? user, string? host = null)
+    {
+        var bare = BareKey(user);
+        if (bare is null || host is null || user is null) return bare;
+        int slash = user.IndexOf('\\');
+        if (slash <= 0) return bare;
+        var domain = user[..slash].Trim();
+        var shortHost = host.Split('.')[0];
+        return domain.Equals(shortHost, StringComparison.OrdinalIgnoreCase) ? $"{shortHost.ToLowerInvariant()}\\{bare}" : bare;
+    }
+
+    private static string? BareKey(string? user)
     {
         if (string.IsNullOrWhiteSpace(user)) return null;
         var u = user.Trim();
@@ -204,7 +219,7 @@ public sealed class AdminSummaryBuilder
 
     private AccountActivity? Account(string? user, TimelineEvent e, bool keepMachine = true)
     {
-        var key = AccountKey(user);
+        var key = AccountKey(user, e.Host);
         if (key is null) return null;
         if (!_accounts.TryGetValue(key, out var a)) _accounts[key] = a = new AccountActivity { Account = key };
         a.Names.Add(user!.Trim());
@@ -227,7 +242,7 @@ public sealed class AdminSummaryBuilder
             {
                 shellHosts.Add(n.Host);
                 if (n.User is { } u) shellUsers.Add(u);
-                if (AccountKey(n.User) is { } k && _accounts.TryGetValue(k, out var a)) a.InWebShellTree = true;
+                if (AccountKey(n.User, n.Host) is { } k && _accounts.TryGetValue(k, out var a)) a.InWebShellTree = true;
             }
             foreach (var a in _accounts.Values)
                 if (a.Privileged && _web.TryGetValue(a.Account, out var w))
@@ -247,9 +262,10 @@ public sealed class AdminSummaryBuilder
             // An account named in a web shell command (net use /user:, runas, psexec -u) was used from the tree.
             foreach (var a in _accounts.Values)
             {
-                if (a.InWebShellTree || a.Account.Length < 4) continue;
+                var name = a.Account[(a.Account.LastIndexOf('\\') + 1)..];
+                if (a.InWebShellTree || name.Length < 4) continue;
                 foreach (var n in shellNodes)
-                    if (n.CommandLine is { } cl && MentionsAccount(cl, a.Account)) { a.InWebShellTree = true; break; }
+                    if (n.CommandLine is { } cl && MentionsAccount(cl, name)) { a.InWebShellTree = true; break; }
             }
 
             var accounts = _accounts.Values

@@ -106,6 +106,20 @@ public class AdminSummaryTests
         Assert.Equal(0, s.Accounts.Single(a => a.Account == "mailuser").WebRequests);
     }
 
+    [Fact]
+    public void Local_accounts_of_different_hosts_stay_apart_and_domain_accounts_meet()
+    {
+        var b = new AdminSummaryBuilder();
+        foreach (var host in new[] { "WS01", "WS02.corp.local" })
+        {
+            b.Add(Row(Security(4624, 1, T0, host, ("TargetUserName", "Administrator"), ("TargetDomainName", host.Split('.')[0]), ("LogonType", "2"))));
+            b.Add(Row(Security(4624, 2, T0, host, ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("LogonType", "3"))));
+        }
+        var s = b.Build(null, Texts);
+        Assert.Equal(["alice", @"ws01\administrator", @"ws02\administrator"], s.Accounts.Select(a => a.Account).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(2, s.Accounts.Single(a => a.Account == "alice").Hosts.Count);
+    }
+
     [Theory]
     [InlineData(@"CORP\Alice", "alice")]
     [InlineData("alice@corp.local", "alice")]
