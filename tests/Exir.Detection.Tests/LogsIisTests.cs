@@ -86,11 +86,14 @@ public class LogsIisTests
         var run = ScanLines(
             IisLine("POST", "/ecp/default.flt", status: 200, userAgent: "DuckDuckBot/1.0; (+http://duckduckgo.com/duckduckbot.html)"),
             IisLine("GET", "/owa/", status: 302, userAgent: "python-requests/2.25.1"),
-            IisLine("GET", "/owa/", status: 302, userAgent: "python-requests/2.31.0"));
+            IisLine("GET", "/owa/", status: 302, userAgent: "python-requests/2.31.0"),
+            IisLine("GET", "/owa/auth/logon.aspx", status: 200, userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+            IisLine("GET", "/owa/auth/logon.aspx", status: 200, userAgent: "Mozilla/5.0 (compatible; Googlebot/2.2; +http://www.google.com/bot.html)"));
         var hits = run.Of("LOG-WEB-CAMPAIGN-UA").OrderBy(f => f.Line).ToList();
-        Assert.Equal(2, hits.Count);
+        Assert.Equal(3, hits.Count);
         Assert.Equal(Severity.Medium, hits[0].Severity);
         Assert.Equal(Severity.Low, hits[1].Severity);
+        Assert.Equal((Severity.Low, 8L), (hits[2].Severity, hits[2].Line!.Value));
         Assert.All(hits, h => Assert.Equal(Outcome.Indicator, h.Outcome));
     }
 
