@@ -36,30 +36,33 @@ YARGS=()
 i=0
 for f in "${RULES[@]}"; do YARGS+=("ns$i:$f"); i=$((i+1)); done
 
-now() { date +%s.%N; }
-best_of() { # best_of OUTFILE cmd...: runs the command RUNS times (after one warm-up), prints the best wall time
+# best_of OUTFILE cmd...: one warm-up run, then RUNS timed runs; prints "best_wall best_cpu" in seconds
+# (cpu = user + system of the process tree: steadier than wall time on a busy shared machine).
+best_of() {
   local out=$1; shift
   "$@" > "$out" 2>/dev/null
-  local best=""
+  local bw="" bc_="" t="$WORK/time.txt"
   for _ in $(seq 1 "$RUNS"); do
-    local t0 t1 dt
-    t0=$(now); "$@" > "$out" 2>/dev/null; t1=$(now)
-    dt=$(echo "$t1 - $t0" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$dt < $best" | bc -l)" = 1 ]; then best=$dt; fi
+    /usr/bin/time -f "%e %U %S" -o "$t" "$@" > "$out" 2>/dev/null
+    read -r wall user sys < "$t"
+    local cpu; cpu=$(echo "$user + $sys" | bc -l)
+    if [ -z "$bw" ] || [ "$(echo "$wall < $bw" | bc -l)" = 1 ]; then bw=$wall; fi
+    if [ -z "$bc_" ] || [ "$(echo "$cpu < $bc_" | bc -l)" = 1 ]; then bc_=$cpu; fi
   done
-  echo "$best"
+  echo "$bw $bc_"
 }
 
 echo "tree: $FILES files, $((BYTES / 1048576)) MiB ($COPIES copies of the web-shell corpus); rules: ${#RULES[@]} files; best of $RUNS runs"
-T_YARA=$(best_of "$WORK/yara.out" "$YARA" -w -r -d filename= -d filepath= -d extension= -d filetype= -d owner= "${YARGS[@]}" "$TREE")
-T_EXIR=$(best_of "$WORK/exir.out" "$EXIR" yara -r "${RULES[@]}" "$TREE")
+read -r W_YARA C_YARA < <(best_of "$WORK/yara.out" "$YARA" -w -r -d filename= -d filepath= -d extension= -d filetype= -d owner= "${YARGS[@]}" "$TREE")
+read -r W_EXIR C_EXIR < <(best_of "$WORK/exir.out" "$EXIR" yara -r "${RULES[@]}" "$TREE")
 
 sort "$WORK/yara.out" > "$WORK/yara.sorted"
 sort "$WORK/exir.out" > "$WORK/exir.sorted"
 if cmp -s "$WORK/yara.sorted" "$WORK/exir.sorted"; then SAME="yes ($(wc -l < "$WORK/yara.sorted") matches)"; else
   SAME="no: $(comm -23 "$WORK/yara.sorted" "$WORK/exir.sorted" | wc -l) only yara, $(comm -13 "$WORK/yara.sorted" "$WORK/exir.sorted" | wc -l) only exir"
 fi
-printf 'yara -r       %8.2f s\n' "$T_YARA"
-printf 'exir yara -r  %8.2f s\n' "$T_EXIR"
-printf 'ratio yara/exir: %.2f (above 1: exir is faster)\n' "$(echo "$T_YARA / $T_EXIR" | bc -l)"
+printf '               wall      cpu (user+sys)\n'
+printf 'yara -r       %6.2f s  %6.2f s\n' "$W_YARA" "$C_YARA"
+printf 'exir yara -r  %6.2f s  %6.2f s\n' "$W_EXIR" "$C_EXIR"
+printf 'ratio yara/exir: wall %.2f, cpu %.2f (above 1: exir is faster)\n' "$(echo "$W_YARA / $W_EXIR" | bc -l)" "$(echo "$C_YARA / $C_EXIR" | bc -l)"
 echo "same (rule, file) lines: $SAME"
