@@ -25,6 +25,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private int _nodeBudget;
     private int _chunkBudget = MaxNodesPerChunk;
     private int _recordGrant;
+    private readonly List<object>?[] _scratch = new List<object>?[MaxDepth + 2];
 
     // Token values.
     private const byte TokEof = 0x00, TokOpenStart = 0x01, TokCloseStart = 0x02, TokCloseEmpty = 0x03, TokEnd = 0x04,
@@ -451,7 +452,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             foreach (var item in items)
             {
                 Spend();
-                output.Add(new XElement(e.Name) { Attributes = attrs, Children = item.Length == 0 ? null : [item] });
+                output.Add(new XElement(e.Name) { Attributes = attrs, Children = item.Length == 0 ? null : new object[] { item } });
             }
             return;
         }
@@ -459,19 +460,23 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         var x = new XElement(e.Name) { Attributes = ResolveAttributes(e, values) };
         if (e.Children.Length > 0)
         {
-            var children = new List<object>(e.Children.Length);
+            // Depth strictly grows along every call chain, so one scratch list per depth is never shared.
+            var children = _scratch[depth] ??= new List<object>(16);
+            children.Clear(); // a record that failed half-way may have left items
             Resolve(e.Children, values, children, depth + 1);
             FinishText(children);
-            if (children.Count > 0) x.Children = children;
+            if (children.Count > 0) x.Children = children.ToArray();
+            children.Clear();
         }
         output.Add(x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private List<KeyValuePair<string, string>>? ResolveAttributes(TElement e, ValueSpan[]? values)
+    private KeyValuePair<string, string>[]? ResolveAttributes(TElement e, ValueSpan[]? values)
     {
         if (e.Attributes.Length == 0) return null;
-        var list = new List<KeyValuePair<string, string>>(e.Attributes.Length);
+        var list = new KeyValuePair<string, string>[e.Attributes.Length];
+        int count = 0;
         foreach (var a in e.Attributes)
         {
             bool omit = false;
@@ -495,8 +500,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
                 if (text.Length == 0 && many is null) text = piece;
                 else (many ??= new System.Text.StringBuilder(text)).Append(piece);
             }
-            if (!omit) list.Add(new(a.Name, many?.ToString() ?? text));
+            if (!omit) list[count++] = new(a.Name, many?.ToString() ?? text);
         }
+        if (count < list.Length) Array.Resize(ref list, count);
         return list;
     }
 

@@ -54,9 +54,9 @@ internal readonly record struct ValueSpan(byte Type, int Offset, int Size)
 internal sealed class XElement(string name)
 {
     public readonly string Name = name;
-    public List<KeyValuePair<string, string>>? Attributes;
+    public KeyValuePair<string, string>[]? Attributes;
     /// <summary>Children: XElement, string (text, unescaped) or XProcessingInstruction.</summary>
-    public List<object>? Children;
+    public object[]? Children;
 
     public string? Attribute(string name)
     {
@@ -75,8 +75,8 @@ internal sealed class XElement(string name)
     /// <summary>The concatenated text of this element and its descendants.</summary>
     public string Text()
     {
-        if (Children is null || Children.Count == 0) return "";
-        if (Children.Count == 1 && Children[0] is string s) return s;
+        if (Children is null || Children.Length == 0) return "";
+        if (Children.Length == 1 && Children[0] is string s) return s;
         var sb = new System.Text.StringBuilder();
         AppendText(sb);
         return sb.ToString();

@@ -17,7 +17,7 @@ internal static class XmlWriter
                 Escape(sb, a.Value, true);
                 sb.Append('"');
             }
-        if (e.Children is null || e.Children.Count == 0)
+        if (e.Children is null || e.Children.Length == 0)
         {
             sb.Append("/>\n");
             return;
