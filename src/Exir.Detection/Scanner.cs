@@ -5,6 +5,7 @@ using Exir.Core;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Artifacts;
+using Exir.Detection.EventLogs;
 using Exir.Detection.Files;
 using Exir.Detection.Logs;
 using Exir.Detection.Pipeline;
@@ -23,7 +24,7 @@ public sealed class Scanner
     /// <summary>Check names used in the coverage section when their evidence is absent.</summary>
     public const string Cve202126857Check = "CVE-2021-26857 (Unified Messaging deserialisation)";
     /// <summary>Coverage family the event-log detector reports Application logs under.</summary>
-    public const string ApplicationLogFamily = "EventLog/Application";
+    public static readonly string ApplicationLogFamily = EventLogDetector.FamilyName("Application");
 
     private readonly ScanOptions _options;
     private readonly DataFiles _rules;
@@ -165,6 +166,7 @@ public static class DetectorCatalog
         var detectors = new List<IDetector>(LogDetectors.All())
         {
             FileHuntDetector.Create(options, rules),
+            new EventLogDetector(),
             suspicious,
         };
         return detectors;

@@ -181,3 +181,34 @@ public class PipelineTests
         return new Scanner(new ScanOptions()).Scan(source, "test");
     }
 }
+
+public class ScanWithEventLogsTests
+{
+    [Fact]
+    public void ApplicationLogMakesTheUnifiedMessagingCheckRunAndACleanOneStaysQuiet()
+    {
+        var appLog = Path.Combine(TestPaths.Corpus, "evtx", "deepbluecli", "many-events-application.evtx");
+        Assert.True(File.Exists(appLog), "corpus Application log present");
+        var root = TestPaths.NewTempDir();
+        var dir = Path.Combine(root, "Windows", "System32", "winevt", "Logs");
+        Directory.CreateDirectory(dir);
+        File.Copy(appLog, Path.Combine(dir, "Application.evtx"));
+
+        using var source = EvidenceSource.Open(root);
+        var result = new Scanner(new ScanOptions()).Scan(source, "test");
+        Assert.False(result.ChecksNotRun.ContainsKey(Scanner.Cve202126857Check));
+        Assert.True(result.Coverage.Families.ContainsKey(Scanner.ApplicationLogFamily));
+        Assert.True(result.Coverage.Families[Scanner.ApplicationLogFamily].Lines > 2000);
+        Assert.DoesNotContain(result.Findings, f => f.Cves.Contains("CVE-2021-26857"));
+    }
+
+    [Fact]
+    public void WithoutAnApplicationLogTheCheckIsReportedAsNotRun()
+    {
+        var root = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(root, "x.txt"), "x");
+        using var source = EvidenceSource.Open(root);
+        var result = new Scanner(new ScanOptions()).Scan(source, "test");
+        Assert.Contains(Scanner.Cve202126857Check, result.ChecksNotRun.Keys);
+    }
+}

@@ -33,12 +33,11 @@ public sealed class EventLogDetector : IDetector
     public void Inspect(ArtifactProbe probe, ScanContext context)
     {
         var rules = Rules(context).Where(r => r.Scan).ToList();
-        var family = context.Coverage.Family("eventlog");
-        family.AddFile(probe.File.Length);
         var perRule = new Dictionary<string, int>(StringComparer.Ordinal);
         long records = 0;
         DateTimeOffset? first = null, last = null;
         var days = new HashSet<DateOnly>();
+        string? channel = null;
         try
         {
             using var stream = probe.File.OpenRead();
@@ -46,6 +45,7 @@ public sealed class EventLogDetector : IDetector
             {
                 context.Cancellation.ThrowIfCancellationRequested();
                 records++;
+                channel ??= e.Channel;
                 var t = new DateTimeOffset(DateTime.SpecifyKind(e.TimestampUtc, DateTimeKind.Utc));
                 if (first is null || t < first) first = t;
                 if (last is null || t > last) last = t;
@@ -63,12 +63,17 @@ public sealed class EventLogDetector : IDetector
         {
             context.Coverage.AddIssue(IssueKind.Unreadable, probe.File.RelativePath, ex.Message);
         }
+        // One coverage family per channel: "did the Application log reach back to the attack" is a question per channel.
+        var family = context.Coverage.Family(FamilyName(channel));
+        family.AddFile(probe.File.Length);
         family.AddSpan(records, 0, first, last, days);
-        context.Coverage.FileRead(probe.File.Length);
         foreach (var (id, n) in perRule)
             if (n > MaxFindingsPerRuleAndFile)
                 context.Coverage.AddIssue(IssueKind.TooLarge, probe.File.RelativePath, $"{id}: {n:N0} matching records, first {MaxFindingsPerRuleAndFile} reported");
     }
+
+    /// <summary>Coverage family of an event log: "EventLog/Application", "EventLog/Security", ...</summary>
+    public static string FamilyName(string? channel) => "EventLog/" + (string.IsNullOrWhiteSpace(channel) ? "unknown channel" : channel);
 
     private IReadOnlyList<EventLogRule> Rules(ScanContext context)
     {
