@@ -32,8 +32,10 @@ rule EXIR_WebShell_NET_Process_Shell
         $direct1 = /Process\s*\.\s*Start\s*\(\s*((this\s*\.\s*)?\w+\s*\.\s*Text\b|(HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
         $direct2 = /ProcessStartInfo\s*\(\s*((this\s*\.\s*)?\w+\s*\.\s*Text\b|(HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
         $direct3 = /\.\s*(FileName|Arguments)\s*=\s*[^;\r\n]{0,80}((HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(])/ nocase
+        // VB.NET / VBScript Shell() function fed from the request
+        $vbshell = /(^|[^.\w])(Interaction\s*\.\s*)?Shell\s*\(\s*[^)\r\n]{0,80}Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\(\[]/ nocase
     condition:
-        filesize < 5MB and any of ($p*) and (any of ($sh*) or ($out and any of ($in*)) or any of ($direct*))
+        filesize < 5MB and ((any of ($p*) and (any of ($sh*) or ($out and any of ($in*)) or any of ($direct*))) or $vbshell)
 }
 
 rule EXIR_WebShell_Script_Shell_Object

@@ -113,3 +113,19 @@ rule EXIR_WebShell_Image_Polyglot_Server_Page
     condition:
         filesize < 5MB and (uint32be(0) == 0x47494638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8) and any of them
 }
+
+rule EXIR_WebShell_Credential_Logger
+{
+    meta:
+        id = "EXIR-WS-036"
+        title = "Page writes submitted passwords to a file"
+        severity = "high"
+        description = "Server code writes the password field of a login form into a file or stream. Attackers trojanise Exchange's OWA logon and ExpiredPassword pages this way to collect every credential typed into them."
+        attack = "T1056.003, T1505.003"
+        references = "https://attack.mitre.org/techniques/T1056/003/"
+    strings:
+        $write = /(AppendAllText|WriteAllText|AppendText|WriteAllLines|\.WriteLine|\.Write)\s*\([^;]{0,200}Request\s*(\.\s*(Form|Params|Item)\s*)?[\[\(]\s*"(password|passwd|pwd|pass|newPwd\d?|oldPwd)"/ nocase
+        $response = /Response\s*\.\s*Write\s*\([^;]{0,200}Request\s*(\.\s*(Form|Params|Item)\s*)?[\[\(]\s*"(password|passwd|pwd|pass)/ nocase
+    condition:
+        filesize < 5MB and $write and not $response
+}

@@ -47,6 +47,8 @@ public sealed class FilesDetectorTests
     [InlineData("<%@ Page Language=\"C#\" %><% System.Reflection.Assembly.Load(Convert.FromBase64String(Request.Form[\"b\"])).CreateInstance(\"X\").Equals(Context); %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% Request.Files[0].SaveAs(Request.Form[\"dest\"]); %>")]
     [InlineData("<%@ WebHandler Language=\"C#\" Class=\"H\" %>\npublic class H : System.Web.IHttpHandler { public void ProcessRequest(System.Web.HttpContext context) { System.Diagnostics.Process.Start(context.Request[\"f\"], context.Request[\"a\"]); } public bool IsReusable { get { return false; } } }")]
+    [InlineData("<%@ Page Language=\"VB\" %><% Shell(\"cmd.exe /c \" & Request(\"c\")) %>")]
+    [InlineData("<%@ Page Language=\"C#\" %><% System.IO.File.AppendAllText(@\"C:\\ProgramData\\l.txt\", Request.Form[\"username\"] + \":\" + Request.Form[\"password\"]); %>")]
     [InlineData("<script runat=\"server\" language=\"VBScript\">Set s = CreateObject(\"WScript.Shell\") : s.Run Request(\"c\")</script>")]
     public void Unseen_shell_spellings_are_found(string page)
     {
