@@ -57,6 +57,7 @@ internal static class YaraRegexParser
     private sealed class RegexReader(string src, bool dotAll, bool nocase)
     {
         private int _pos;
+        private int _depth;
         public bool AtEnd => _pos >= src.Length;
         public char Peek => src[_pos];
 
@@ -91,6 +92,7 @@ internal static class YaraRegexParser
                 else if (c == '{' && TryBraces(out min, out max)) { }
                 else break;
                 if (atom is RAnchor) throw new RegexSyntaxException("quantifier after anchor");
+                if (atom is RRepeat { Body: RRepeat }) throw new RegexSyntaxException("too many stacked quantifiers");
                 bool lazy = false;
                 if (!AtEnd && Peek == '?') { lazy = true; _pos++; }
                 atom = new RRepeat(atom, min, max, lazy);
@@ -134,7 +136,9 @@ internal static class YaraRegexParser
                 {
                     _pos++;
                     if (!AtEnd && Peek == '?') throw new RegexSyntaxException("'(?' groups are not YARA syntax");
+                    if (++_depth > 100) throw new RegexSyntaxException("regular expression nested too deeply");
                     var inner = ParseAlt();
+                    _depth--;
                     if (AtEnd || Peek != ')') throw new RegexSyntaxException("missing ')'");
                     _pos++;
                     return inner;
@@ -320,6 +324,7 @@ internal static class YaraRegexParser
             if (c == '(')
             {
                 pos++;
+                if (depth >= 100) throw new RegexSyntaxException("hex string nested too deeply");
                 items.Add(HexAlt(t, ref pos, depth + 1));
                 SkipWs(t, ref pos);
                 if (pos >= t.Length || t[pos] != ')') throw new RegexSyntaxException("missing ')' in hex string");

@@ -248,23 +248,32 @@ internal sealed class ForInExpr(Quantifier q, int slot, Expr? lo, Expr? hi, Expr
     }
 }
 
-internal sealed class AndExpr(Expr l, Expr r) : Expr
-{
-    public override Value Eval(ScanState s) => Value.Bool(l.Eval(s).IsTrue && r.Eval(s).IsTrue);
-    public override Abs Static() => l.Static().DefinitelyFalse || r.Static().DefinitelyFalse ? Abs.Int(0) : Abs.Unknown;
-}
-
-internal sealed class OrExpr(Expr l, Expr r) : Expr
+/// <summary>"a and b and c ...": n-ary so long chains do not nest (and recurse) deeply.</summary>
+internal sealed class AndExpr(Expr[] items) : Expr
 {
     public override Value Eval(ScanState s)
     {
-        var a = l.Eval(s);
-        if (a.IsTrue) return Value.True;
-        var b = r.Eval(s);
-        if (a.IsUndef) return b.IsUndef ? Value.Undef : Value.Bool(b.IsTrue);
-        return Value.Bool(b.IsTrue);
+        foreach (var e in items) if (!e.Eval(s).IsTrue) return Value.False;
+        return Value.True;
     }
-    public override Abs Static() => l.Static().DefinitelyFalse && r.Static().DefinitelyFalse ? Abs.Int(0) : Abs.Unknown;
+    public override Abs Static() => items.Any(e => e.Static().DefinitelyFalse) ? Abs.Int(0) : Abs.Unknown;
+}
+
+/// <summary>"a or b or c ...": undefined operands count as false, and an all-undefined chain stays undefined.</summary>
+internal sealed class OrExpr(Expr[] items) : Expr
+{
+    public override Value Eval(ScanState s)
+    {
+        var acc = items[0].Eval(s);
+        for (int i = 1; i < items.Length; i++)
+        {
+            if (acc.IsTrue) return Value.True;
+            var b = items[i].Eval(s);
+            acc = acc.IsUndef && b.IsUndef ? Value.Undef : Value.Bool(b.IsTrue);
+        }
+        return acc.IsUndef ? Value.Undef : Value.Bool(acc.IsTrue);
+    }
+    public override Abs Static() => items.All(e => e.Static().DefinitelyFalse) ? Abs.Int(0) : Abs.Unknown;
 }
 
 internal sealed class NotExpr(Expr e) : Expr

@@ -167,25 +167,51 @@ internal sealed class RuleParser
 
     // ---- conditions -------------------------------------------------------------------------
 
-    private Expr ParseExpr() => ParseOr();
+    // Deeply nested input must not overflow the stack (that would kill the process, not just the rule).
+    private const int MaxDepth = 200;
+    private int _depth;
+
+    private Expr ParseExpr()
+    {
+        if (++_depth > MaxDepth) throw Err("condition nested too deeply");
+        try { return ParseOr(); }
+        finally { _depth--; }
+    }
 
     private Expr ParseOr()
     {
         var l = ParseAnd();
-        while (AcceptWord("or")) l = new OrExpr(l, ParseAnd());
-        return l;
+        if (!Cur.Is("or")) return l;
+        var items = new List<Expr> { l };
+        while (AcceptWord("or")) items.Add(ParseAnd());
+        return new OrExpr(items.ToArray());
     }
 
     private Expr ParseAnd()
     {
         var l = ParseNot();
-        while (AcceptWord("and")) l = new AndExpr(l, ParseNot());
-        return l;
+        if (!Cur.Is("and")) return l;
+        var items = new List<Expr> { l };
+        while (AcceptWord("and")) items.Add(ParseNot());
+        return new AndExpr(items.ToArray());
+    }
+
+    // Arithmetic and comparison operators nest left-deep; cap them per rule so evaluation cannot recurse too deeply.
+    private int _chain;
+    private Expr Chain(Expr e)
+    {
+        if (++_chain > 5000) throw Err("expression too long (more than 5000 operators)");
+        return e;
     }
 
     private Expr ParseNot()
     {
-        if (AcceptWord("not")) return new NotExpr(ParseNot());
+        if (AcceptWord("not"))
+        {
+            if (++_depth > MaxDepth) throw Err("condition nested too deeply");
+            try { return new NotExpr(ParseNot()); }
+            finally { _depth--; }
+        }
         if (Cur.Is("defined")) throw new UnsupportedException("'defined' operator");
         return ParseEquality();
     }
@@ -195,9 +221,9 @@ internal sealed class RuleParser
         var l = ParseRelational();
         while (true)
         {
-            if (Accept(Tok.Eq)) l = new BinExpr(BinOp.Eq, l, ParseRelational());
-            else if (Accept(Tok.Ne)) l = new BinExpr(BinOp.Ne, l, ParseRelational());
-            else if (Cur.Kind == Tok.Ident && StrOpOf(Cur.Text) is { } op) { _i++; l = new StrOpExpr(op, l, ParseRelational()); }
+            if (Accept(Tok.Eq)) l = Chain(new BinExpr(BinOp.Eq, l, ParseRelational()));
+            else if (Accept(Tok.Ne)) l = Chain(new BinExpr(BinOp.Ne, l, ParseRelational()));
+            else if (Cur.Kind == Tok.Ident && StrOpOf(Cur.Text) is { } op) { _i++; l = Chain(new StrOpExpr(op, l, ParseRelational())); }
             else if (AcceptWord("matches"))
             {
                 var rt = Expect(Tok.Regex, "regular expression after 'matches'");
@@ -234,28 +260,28 @@ internal sealed class RuleParser
             else if (Accept(Tok.Gt)) op = BinOp.Gt;
             else if (Accept(Tok.Ge)) op = BinOp.Ge;
             else return l;
-            l = new BinExpr(op, l, ParseBitOr());
+            l = Chain(new BinExpr(op, l, ParseBitOr()));
         }
     }
 
     private Expr ParseBitOr()
     {
         var l = ParseBitXor();
-        while (Accept(Tok.Pipe)) l = new BinExpr(BinOp.BitOr, l, ParseBitXor());
+        while (Accept(Tok.Pipe)) l = Chain(new BinExpr(BinOp.BitOr, l, ParseBitXor()));
         return l;
     }
 
     private Expr ParseBitXor()
     {
         var l = ParseBitAnd();
-        while (Accept(Tok.Caret)) l = new BinExpr(BinOp.BitXor, l, ParseBitAnd());
+        while (Accept(Tok.Caret)) l = Chain(new BinExpr(BinOp.BitXor, l, ParseBitAnd()));
         return l;
     }
 
     private Expr ParseBitAnd()
     {
         var l = ParseShift();
-        while (Accept(Tok.Amp)) l = new BinExpr(BinOp.BitAnd, l, ParseShift());
+        while (Accept(Tok.Amp)) l = Chain(new BinExpr(BinOp.BitAnd, l, ParseShift()));
         return l;
     }
 
@@ -264,8 +290,8 @@ internal sealed class RuleParser
         var l = ParseAdd();
         while (true)
         {
-            if (Accept(Tok.Shl)) l = new BinExpr(BinOp.Shl, l, ParseAdd());
-            else if (Accept(Tok.Shr)) l = new BinExpr(BinOp.Shr, l, ParseAdd());
+            if (Accept(Tok.Shl)) l = Chain(new BinExpr(BinOp.Shl, l, ParseAdd()));
+            else if (Accept(Tok.Shr)) l = Chain(new BinExpr(BinOp.Shr, l, ParseAdd()));
             else return l;
         }
     }
@@ -275,8 +301,8 @@ internal sealed class RuleParser
         var l = ParseMul();
         while (true)
         {
-            if (Accept(Tok.Plus)) l = new BinExpr(BinOp.Add, l, ParseMul());
-            else if (Accept(Tok.Minus)) l = new BinExpr(BinOp.Sub, l, ParseMul());
+            if (Accept(Tok.Plus)) l = Chain(new BinExpr(BinOp.Add, l, ParseMul()));
+            else if (Accept(Tok.Minus)) l = Chain(new BinExpr(BinOp.Sub, l, ParseMul()));
             else return l;
         }
     }
@@ -286,18 +312,23 @@ internal sealed class RuleParser
         var l = ParseUnary();
         while (true)
         {
-            if (Accept(Tok.Star)) l = new BinExpr(BinOp.Mul, l, ParseUnary());
-            else if (Accept(Tok.Backslash)) l = new BinExpr(BinOp.Div, l, ParseUnary());
+            if (Accept(Tok.Star)) l = Chain(new BinExpr(BinOp.Mul, l, ParseUnary()));
+            else if (Accept(Tok.Backslash)) l = Chain(new BinExpr(BinOp.Div, l, ParseUnary()));
             // "N% of them" is a quantifier, not a modulo.
-            else if (Cur.Kind == Tok.Percent && !_t[_i + 1].Is("of")) { _i++; l = new BinExpr(BinOp.Mod, l, ParseUnary()); }
+            else if (Cur.Kind == Tok.Percent && !_t[_i + 1].Is("of")) { _i++; l = Chain(new BinExpr(BinOp.Mod, l, ParseUnary())); }
             else return l;
         }
     }
 
     private Expr ParseUnary()
     {
-        if (Accept(Tok.Minus)) return new NegExpr(ParseUnary(), bitNot: false);
-        if (Accept(Tok.Tilde)) return new NegExpr(ParseUnary(), bitNot: true);
+        if (Cur.Kind is Tok.Minus or Tok.Tilde)
+        {
+            bool bitNot = Take().Kind == Tok.Tilde;
+            if (++_depth > MaxDepth) throw Err("condition nested too deeply");
+            try { return new NegExpr(ParseUnary(), bitNot); }
+            finally { _depth--; }
+        }
         var e = ParsePrimary();
         // A primary followed by 'of' (or '% of') is a quantifier.
         if (Cur.Is("of")) { _i++; return ParseOfTail(new Quantifier(QuantKind.Count, e)); }

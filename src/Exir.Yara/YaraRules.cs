@@ -84,7 +84,10 @@ public sealed class YaraRules
         List<YaraMatch>? result = null;
         foreach (var rule in _p.Rules)
         {
-            if (rule.Info.IsPrivate || !s.RuleResult(rule.Index)) continue;
+            // Every rule, private ones too, in declaration order: a referenced rule (always declared earlier)
+            // is then already settled, so long reference chains never recurse deeply.
+            bool hit = s.RuleResult(rule.Index);
+            if (rule.Info.IsPrivate || !hit) continue;
             var strings = new List<YaraStringMatch>();
             foreach (var si in rule.Strings)
             {

@@ -96,6 +96,32 @@ public class DiagnosticsTests
     }
 
     [Fact]
+    public void Hostile_nesting_and_huge_chains_are_diagnosed_or_evaluated_without_stack_overflow()
+    {
+        var deepParens = "rule a { condition: " + new string('(', 100_000) + "true" + new string(')', 100_000) + " }";
+        var deepNot = "rule b { condition: " + string.Concat(Enumerable.Repeat("not ", 50_000)) + "true }";
+        var deepRegex = "rule c { strings: $a = /" + new string('(', 20_000) + "a" + new string(')', 20_000) + "/ condition: $a }";
+        var deepHex = "rule d { strings: $a = { 61 " + string.Concat(Enumerable.Repeat("( 62 | ", 5_000)) + "63" + new string(')', 5_000) + " } condition: $a }";
+        var stacked = "rule e { strings: $a = /a" + new string('+', 10_000) + "/ condition: $a }";
+        var minus = "rule f { condition: " + new string('-', 50_000) + "1 == 1 }";
+        var arith = "rule g { condition: 0" + string.Concat(Enumerable.Repeat(" + 1", 50_000)) + " > 0 }";
+        var (c, r) = Compile(string.Join("\n", deepParens, deepNot, deepRegex, deepHex, stacked, minus, arith) + "\nrule ok { condition: true }");
+        Assert.Equal(7, c.Diagnostics.Count(d => d.IsError));
+        Assert.Equal(["ok"], r.Rules.Select(x => x.Name).ToArray());
+
+        // Long flat chains are fine: they are n-ary, not nested.
+        var ands = "rule chain { strings: $a = \"x\" condition: $a" + string.Concat(Enumerable.Repeat(" and filesize > 0", 3_000)) + " }";
+        var refs = string.Concat(Enumerable.Range(0, 20_000).Select(i => i == 0 ? "private rule p0 { strings: $a = \"x\" condition: $a }\n" : $"private rule p{i} {{ condition: p{i - 1} }}\n")) + "rule last { condition: p19999 }";
+        var (c2, r2) = Compile(ands + "\n" + refs);
+        Assert.Empty(c2.Diagnostics);
+        var hits = new List<string>();
+        var t = new Thread(() => hits.AddRange(r2.Scan("x"u8).Select(m => m.Rule.Name)), 256 * 1024);
+        t.Start();
+        t.Join();
+        Assert.Equal(["chain", "last"], hits);
+    }
+
+    [Fact]
     public void Random_mutations_of_a_rule_file_never_throw()
     {
         const string src = """
