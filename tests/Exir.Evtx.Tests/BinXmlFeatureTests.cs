@@ -265,4 +265,29 @@ public sealed class BinXmlFeatureTests
         Assert.Equal(300, records + stats.BadRecords);
         Assert.True(records >= 100, $"{records} records");
     }
+
+    [Fact]
+    public void Json_keeps_a_data_field_named_like_a_System_field()
+    {
+        var b = new EvtxBuilder();
+        b.Record(7, T1, r => r.Fragment()
+            .Open("Event").CloseStart()
+            .Open("System").CloseStart()
+            .Open("EventID").CloseStart().Text("4688").End()
+            .Open("Level").CloseStart().Text("0").End()
+            .End()
+            .Open("EventData").CloseStart()
+            .Open("Data", true).Attr("Name").Text("Level").CloseStart().Text("high\"quoted\"\n").End()
+            .Open("Data", true).Attr("Name").Text("Level[2]").CloseStart().Text("taken").End()
+            .End()
+            .End().Eof());
+        var record = Assert.Single(EvtxReader.ReadRecords(new MemoryStream(b.Build())));
+        using var json = System.Text.Json.JsonDocument.Parse(record.ToJson());
+        var root = json.RootElement;
+        Assert.Equal(0, root.GetProperty("Level").GetInt32());
+        Assert.Equal(4688, root.GetProperty("EventID").GetInt32());
+        Assert.Equal("high\"quoted\"\n", root.GetProperty("Level[3]").GetString());
+        Assert.Equal("taken", root.GetProperty("Level[2]").GetString());
+        Assert.Equal(4, root.EnumerateObject().Count());
+    }
 }

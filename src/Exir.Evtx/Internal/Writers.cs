@@ -99,19 +99,22 @@ internal static class XmlWriter
 internal static class JsonWriter
 {
     // System values that are numbers on every Windows version: written as JSON numbers.
-    private static readonly HashSet<string> NumericSystem = new(StringComparer.Ordinal)
-        { "EventID", "Version", "Level", "Task", "Opcode", "EventRecordID", "ProcessID", "ThreadID", "Qualifiers" };
+    private static bool IsNumericSystem(string key) => key switch
+    {
+        "EventID" or "Version" or "Level" or "Task" or "Opcode" or "EventRecordID" or "ProcessID" or "ThreadID" or "Qualifiers" => true,
+        _ => false,
+    };
 
     [ThreadStatic] private static StringBuilder? t_builder;
-    [ThreadStatic] private static HashSet<string>? t_used;
+    [ThreadStatic] private static List<string>? t_systemKeys;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Write(EvtxRecord r)
     {
         var sb = t_builder ??= new StringBuilder(4096);
-        var used = t_used ??= new HashSet<string>(StringComparer.Ordinal);
+        var keys = t_systemKeys ??= new List<string>(32);
         sb.Clear();
-        used.Clear();
+        keys.Clear();
         if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
         sb.Append('{');
         bool first = true;
@@ -121,7 +124,7 @@ internal static class JsonWriter
             foreach (var c in system.Children)
             {
                 if (c is not XElement e) continue;
-                if (e.Children is not null) Field(sb, used, ref first, e.Name, e.Text());
+                if (e.Children is not null) SystemField(sb, keys, ref first, e.Name, e.Text());
                 if (e.Attributes is null) continue;
                 foreach (var a in e.Attributes)
                 {
@@ -131,20 +134,55 @@ internal static class JsonWriter
                         "TimeCreated" when a.Key == "SystemTime" => "TimeCreated",
                         _ => a.Key,
                     };
-                    Field(sb, used, ref first, key, a.Value);
+                    SystemField(sb, keys, ref first, key, a.Value);
                 }
             }
         }
         else
         {
-            Field(sb, used, ref first, "EventRecordID", r.RecordId.ToString(CultureInfo.InvariantCulture));
-            Field(sb, used, ref first, "TimeCreated", ValueFormatter.FormatUtc(r.TimestampUtc));
+            SystemField(sb, keys, ref first, "EventRecordID", r.RecordId.ToString(CultureInfo.InvariantCulture));
+            SystemField(sb, keys, ref first, "TimeCreated", ValueFormatter.FormatUtc(r.TimestampUtc));
         }
-        if (r.FromBadCrcChunk) { Sep(sb, ref first); sb.Append("\"BadCrcChunk\":true"); used.Add("BadCrcChunk"); }
-        if (r.Problem is not null) Field(sb, used, ref first, "ParseProblem", r.Problem);
-        foreach (var kv in r.Data) Field(sb, used, ref first, kv.Key, kv.Value, dataField: true);
+        if (r.FromBadCrcChunk) SystemField(sb, keys, ref first, "BadCrcChunk", "true", literal: true);
+        if (r.Problem is not null) SystemField(sb, keys, ref first, "ParseProblem", r.Problem);
+        HashSet<string>? all = null;
+        foreach (var kv in r.Data)
+        {
+            // Data names are unique among themselves (RecordBuilder); one named like a System field
+            // (e.g. "Level") keeps both, the data one with a suffix.
+            var key = kv.Key;
+            if (Contains(keys, key))
+            {
+                if (all is null)
+                {
+                    all = new HashSet<string>(keys, StringComparer.Ordinal);
+                    foreach (var d in r.Data) all.Add(d.Key);
+                }
+                key = Suffixed(key, all);
+            }
+            Sep(sb, ref first);
+            String(sb, key);
+            sb.Append(':');
+            String(sb, kv.Value);
+        }
         sb.Append('}');
         return sb.ToString();
+    }
+
+    private static bool Contains(List<string> keys, string key)
+    {
+        foreach (var k in keys)
+            if (k.Length == key.Length && string.Equals(k, key, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    private static string Suffixed(string key, HashSet<string> taken)
+    {
+        for (int n = 2; ; n++)
+        {
+            var candidate = $"{key}[{n}]";
+            if (taken.Add(candidate)) return candidate;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -155,18 +193,14 @@ internal static class JsonWriter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Field(StringBuilder sb, HashSet<string> used, ref bool first, string key, string value, bool dataField = false)
+    private static void SystemField(StringBuilder sb, List<string> keys, ref bool first, string key, string value, bool literal = false)
     {
-        // A data field named like a System field (e.g. "Level") keeps both: the data one gets a suffix.
-        if (!used.Add(key))
-        {
-            for (int n = 2; ; n++)
-                if (used.Add($"{key}[{n}]")) { key = $"{key}[{n}]"; break; }
-        }
+        if (Contains(keys, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.Ordinal));
+        keys.Add(key);
         Sep(sb, ref first);
         String(sb, key);
         sb.Append(':');
-        if (!dataField && NumericSystem.Contains(key) && IsPlainInteger(value)) sb.Append(value);
+        if (literal || (IsNumericSystem(key) && IsPlainInteger(value))) sb.Append(value);
         else String(sb, value);
     }
 
