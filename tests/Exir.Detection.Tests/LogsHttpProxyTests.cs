@@ -31,6 +31,7 @@ public class LogsHttpProxyTests
         Assert.Equal("241", f.Details["HttpStatus"]);
         Assert.Contains("ServerInfo~a]@EXCH01", f.Evidence);
         Assert.EndsWith("HttpProxy_2021030305-1.LOG", f.Artifact);
+        Assert.Equal("EXCH01", f.Host);
     }
 
     [Fact]

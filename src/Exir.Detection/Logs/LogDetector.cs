@@ -91,7 +91,7 @@ public abstract class LogDetector : IDetector
                     Derive(rule, view);
                     if (!rule.Match.Evaluate(view)) continue;
                     if (rule.Group is { } g2) firedGroups.Add(g2);
-                    context.Report(BuildFinding(rule, view, reader, path));
+                    context.Report(BuildFinding(rule, view, reader, path, context.Options.Host));
                 }
             }
         }
@@ -139,7 +139,7 @@ public abstract class LogDetector : IDetector
         }
     }
 
-    private Finding BuildFinding(LogRule rule, LogLineView view, LogReader reader, string path)
+    private Finding BuildFinding(LogRule rule, LogLineView view, LogReader reader, string path, string? hostOverride)
     {
         var severity = rule.Info.Severity;
         var outcome = rule.Info.Outcome;
@@ -175,8 +175,13 @@ public abstract class LogDetector : IDetector
         if (reader.Schema is { IsFallback: true }) details["field_list"] = "default (file has no #Fields header)";
         details["log_format"] = Format.ToString();
 
+        // The server that wrote the line (HttpProxy ServerHostName, ECP ServerName, IIS s-computername when logged):
+        // in a multi-server collection it is more precise than the scan-wide host.
+        // An explicit --host wins (the context applies it).
+        var host = hostOverride is null ? view.Raw("Host") : "";
         return Finding.FromRule(rule.Info, path) with
         {
+            Host = host.Length is > 0 and < 256 ? host : null,
             Severity = severity,
             Outcome = outcome,
             Line = reader.LineNumber,
