@@ -15,6 +15,8 @@ rule EXIR_WebShell_JScript_Eval_Request
         attack = "T1505.003"
         references = "https://www.mandiant.com/resources/blog/breaking-down-the-china-chopper-web-shell-part-i"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         // Language=JScript/JS/JavaScript in a directive or a server script block; \W{0,3} tolerates smart quotes.
         $lang_directive = /<%@[^>]{0,200}Language\s*=\s*\W{0,3}(jscript|javascript|js)\W/ nocase
         $lang_script1 = /<script[^>]{0,100}language\s*=\s*\W{0,3}(jscript|javascript)\W[^>]{0,100}runat\s*=\s*\W{0,3}server/ nocase
@@ -28,7 +30,7 @@ rule EXIR_WebShell_JScript_Eval_Request
         $unsafe2 = /\\x75\\x6e\\x73\\x61/ nocase
         $unsafe3 = { 22 75 22 [0-40] 22 6E 22 [0-40] 22 73 22 }
     condition:
-        filesize < 5MB and any of ($lang*) and $eval and any of ($req, $unsafe*)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($lang*) and $eval and any of ($req, $unsafe*)
 }
 
 rule EXIR_WebShell_JScript_Handler_Eval
@@ -41,10 +43,12 @@ rule EXIR_WebShell_JScript_Handler_Eval
         attack = "T1505.003"
         references = "https://learn.microsoft.com/en-us/previous-versions/visualstudio/visual-studio-2010/b51a45x6(v=vs.100)"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $dir = /<%@\s*(WebHandler|WebService|ServiceHost)[^>]{0,200}Language\s*=\s*\W{0,3}(jscript|javascript|js)\W/ nocase
         $eval = /\beval\s*\(\s*[A-Za-z_]/
     condition:
-        filesize < 5MB and $dir and $eval
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $dir and $eval
 }
 
 rule EXIR_WebShell_Eval_Request_Direct
@@ -57,10 +61,12 @@ rule EXIR_WebShell_Eval_Request_Direct
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $direct = /(^|[^.\w])(eval|execute|executeglobal)\s*\(?\s*(request|session)\s*(\(|\[|\.\s*(item|form|querystring|params|cookies|headers)\b)/ nocase
         $jse = /JScriptEvaluate\s*\([^;]{0,200}Request/ nocase
     condition:
-        filesize < 5MB and any of them
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($direct, $jse)
 }
 
 rule EXIR_WebShell_ASP_Execute_Request_Variable
@@ -73,12 +79,14 @@ rule EXIR_WebShell_ASP_Execute_Request_Variable
         attack = "T1505.003"
         references = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84)"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $from_request = /[\r\n:;\s]\w{1,40}\s*=\s*(trim\s*\(\s*)?(request|session)\s*(\.\s*(form|querystring|item|cookies)\s*)?\(/ nocase
         // the VBScript statement alone (not obj.Execute, not a method declaration)
         $execute = /(\n|:|<%|%>|\bthen)[ \t]*(execute|executeglobal|eval)[ \t]*\(?[ \t]*[A-Za-z_]\w{0,40}[ \t]*\)?[ \t]*(\r|\n|:|%>|')/ nocase
         $aspnet = /<%@\s*(Page|Control|WebHandler|WebService|Master)\b/ nocase
     condition:
-        filesize < 5MB and $from_request and $execute and not $aspnet
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $from_request and $execute and not $aspnet
 }
 
 rule EXIR_WebShell_ASP_Execute_Decoded
@@ -91,11 +99,13 @@ rule EXIR_WebShell_ASP_Execute_Decoded
         attack = "T1505.003, T1027"
         references = "https://attack.mitre.org/techniques/T1027/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $exec_call = /(\n|:|<%|\bthen|\belse)[ \t]*(execute|executeglobal)[ \t]*\(?[ \t]*[A-Za-z_]\w{0,40}[ \t]*\(/ nocase
         $exec_chr = /(execute|executeglobal)\s*\(?\s*chrw?\s*\(/ nocase
         $aspnet = /<%@\s*(Page|Control|WebHandler|WebService|Master)\b/ nocase
     condition:
-        filesize < 5MB and any of ($exec*) and not $aspnet
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($exec*) and not $aspnet
 }
 
 rule EXIR_WebShell_Script_Encoded
@@ -108,10 +118,12 @@ rule EXIR_WebShell_Script_Encoded
         attack = "T1027, T1505.003"
         references = "https://attack.mitre.org/techniques/T1027/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $lang = /Language\s*=\s*\W{0,3}(VBScript|JScript)\.Encode/ nocase
         $block = /#@~\^[A-Za-z0-9+\/]{6}==/
     condition:
-        filesize < 10MB and ($lang or #block > 1)
+        uint16(0) != 0x5A4D and $server_code and filesize < 10MB and ($lang or #block > 1)
 }
 
 rule EXIR_WebShell_Eval_Concatenated_Name
@@ -124,6 +136,8 @@ rule EXIR_WebShell_Eval_Concatenated_Name
         attack = "T1027, T1505.003"
         references = "https://attack.mitre.org/techniques/T1027/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         // "e"+"v"+"a" / "R"+"e"+"q", also with comments between the pieces
         $e = { 22 (65|45) 22 [0-40] 22 (76|56) 22 [0-40] 22 (61|41) 22 }
         $r = { 22 (72|52) 22 [0-40] 22 (65|45) 22 [0-40] 22 (71|51) 22 }
@@ -131,5 +145,5 @@ rule EXIR_WebShell_Eval_Concatenated_Name
         // the pieces end up in an eval/Execute call; requiring the word keeps the costly piece patterns rare
         $sink = /\b(eval|execute|executeglobal)\s*[\( ]/ nocase
     condition:
-        filesize < 5MB and $server and $sink and any of ($e, $r)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $server and $sink and any of ($e, $r)
 }

@@ -43,31 +43,27 @@ rule EXIR_Exchange_Compiled_Shell_Assembly
         id = "EXIR-EX-003"
         title = "Compiled ASP.NET page (App_Web_*.dll) with web-shell behaviour"
         severity = "critical"
-        description = "A .NET assembly compiled from an ASP.NET page (App_Web_*, ASP.* types, as found in 'Temporary ASP.NET Files' or dropped into bin/) whose code evaluates request data with the JScript engine, loads request bytes as an assembly, or starts cmd.exe/PowerShell. Compiled China Chopper pages of the ProxyLogon waves look like this."
+        description = "A .NET assembly compiled from an ASP.NET page (App_Web_* assemblies, ASP.*_aspx page classes, as found in 'Temporary ASP.NET Files' or dropped into bin/) whose code evaluates request data with the JScript engine, loads bytes read from the request body as an assembly, or starts cmd.exe/PowerShell from the request. Compiled China Chopper pages of the ProxyLogon waves look like this."
         attack = "T1505.003"
         references = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
     strings:
-        $aspnet1 = "App_Web_" ascii wide
-        $aspnet2 = "System.Web.UI.Page" ascii wide
-        $aspnet3 = "get_Request" ascii
-        $aspnet4 = "IHttpHandler" ascii
+        // a compiled page: the App_Web_ assembly name or a generated page class (ASP.name_aspx)
+        $page1 = "App_Web_" ascii wide
+        $page2 = /[A-Za-z0-9_]{1,80}_(aspx|ashx|asmx)\x00/
+        $get_request = "get_Request" ascii
         $jse = "JScriptEvaluate" ascii
         $unsafe = "unsafe" wide
         $load = "Load" ascii fullword
-        $binread = "BinaryRead" ascii
-        $inputstream = "get_InputStream" ascii
-        $decrypt = "CreateDecryptor" ascii
         $createinst = "CreateInstance" ascii
+        $binread = "BinaryRead" ascii
         $psi = "ProcessStartInfo" ascii
         $cmd1 = "cmd.exe" wide nocase
         $cmd2 = "powershell" wide nocase
-        $cmd3 = "/c " wide
-        $get_item = "get_Item" ascii
     condition:
-        uint16(0) == 0x5A4D and filesize < 20MB and any of ($aspnet*) and (
-            ($jse and ($unsafe or $get_item)) or
-            ($load and $createinst and any of ($binread, $inputstream, $decrypt)) or
-            ($psi and any of ($cmd*) and $aspnet3)
+        uint16(0) == 0x5A4D and filesize < 20MB and any of ($page*) and (
+            ($jse and $unsafe) or
+            ($get_request and $load and $createinst and $binread) or
+            ($get_request and $psi and any of ($cmd*))
         )
 }
 

@@ -12,6 +12,8 @@ rule EXIR_WebShell_NET_Process_Shell
         attack = "T1505.003, T1059.001, T1059.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $p1 = /Process\s*\.\s*Start\s*\(/ nocase
         $p2 = /new\s+(System\.Diagnostics\.)?Process\s*\(\s*\)/ nocase
         $p3 = /New\s+(System\.Diagnostics\.)?Process(StartInfo)?\s*\(/ nocase
@@ -35,7 +37,7 @@ rule EXIR_WebShell_NET_Process_Shell
         // VB.NET / VBScript Shell() function fed from the request
         $vbshell = /(^|[^.\w])(Interaction\s*\.\s*)?Shell\s*\(\s*[^)\r\n]{0,80}Request\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\(\[]/ nocase
     condition:
-        filesize < 5MB and ((any of ($p*) and (any of ($sh*) or ($out and any of ($in*)) or any of ($direct*))) or $vbshell)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and ((any of ($p*) and (any of ($sh*) or ($out and any of ($in*)) or any of ($direct*))) or $vbshell)
 }
 
 rule EXIR_WebShell_Script_Shell_Object
@@ -48,13 +50,15 @@ rule EXIR_WebShell_Script_Shell_Object
         attack = "T1505.003, T1059.005"
         references = "https://attack.mitre.org/techniques/T1059/005/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $obj1 = /(CreateObject|ActiveXObject)\s*\(\s*\W{0,2}(wscript\.shell|shell\.application)/ nocase
         $obj2 = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase
         $obj3 = "13709620-C279-11CE-A49E-444553540000" nocase
         $obj4 = /["'](WScr|WScri|WSc)["']\s*[&+]/ nocase
         $call = /\.\s*(exec|run|shellexecute)\s*[\( ]/ nocase
     condition:
-        filesize < 5MB and any of ($obj*) and $call
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($obj*) and $call
 }
 
 rule EXIR_WebShell_PowerShell_Runspace
@@ -67,6 +71,8 @@ rule EXIR_WebShell_PowerShell_Runspace
         attack = "T1505.003, T1059.001"
         references = "https://attack.mitre.org/techniques/T1059/001/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $ps1 = "RunspaceFactory" nocase
         $ps2 = "System.Management.Automation" nocase
         $ps3 = /PowerShell\s*\.\s*Create\s*\(/ nocase
@@ -75,7 +81,7 @@ rule EXIR_WebShell_PowerShell_Runspace
         $in2 = /\.Text\b/
         $page = /(<%@|runat\s*=\s*\W?server)/ nocase
     condition:
-        filesize < 5MB and $page and any of ($ps*) and $run1 and any of ($in*)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $page and any of ($ps*) and $run1 and any of ($in*)
 }
 
 rule EXIR_WebShell_WMI_Or_SQL_Command_Exec
@@ -88,6 +94,8 @@ rule EXIR_WebShell_WMI_Or_SQL_Command_Exec
         attack = "T1505.003, T1047"
         references = "https://attack.mitre.org/techniques/T1047/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $wmi1 = "Win32_Process" nocase
         $wmi2 = /InvokeMethod\s*\(\s*["']Create["']/ nocase
         $wmi3 = /GetMethodParameters\s*\(\s*["']Create["']/ nocase
@@ -95,5 +103,5 @@ rule EXIR_WebShell_WMI_Or_SQL_Command_Exec
         $sql2 = "sp_oacreate" nocase
         $page = /(<%|runat\s*=\s*\W?server)/ nocase
     condition:
-        filesize < 5MB and $page and (($wmi1 and ($wmi2 or $wmi3)) or any of ($sql*))
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $page and (($wmi1 and ($wmi2 or $wmi3)) or any of ($sql*))
 }

@@ -13,6 +13,8 @@ rule EXIR_WebShell_Upload_To_Client_Chosen_Path
         attack = "T1505.003, T1105"
         references = "https://attack.mitre.org/techniques/T1105/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $save_req = /\.SaveAs\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
         $save_text = /\.SaveAs\s*\(\s*\w+\s*\.\s*(Text|Value)\s*[+&)]/ nocase
         $write_req = /File\s*\.\s*(WriteAllText|WriteAllBytes|AppendAllText|Create|CreateText|OpenWrite)\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
@@ -21,7 +23,7 @@ rule EXIR_WebShell_Upload_To_Client_Chosen_Path
         $writer_req = /new\s+(System\.IO\.)?(StreamWriter|FileStream|FileInfo)\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?[\[\(]/ nocase
         $file_text = /File\s*\.\s*(WriteAllText|WriteAllBytes|AppendAllText|Create|CreateText|OpenWrite)\s*\(\s*(this\s*\.\s*)?\w+\s*\.\s*(Text|Value)\s*[,)]/ nocase
     condition:
-        filesize < 5MB and any of them
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($save*, $write*, $file*)
 }
 
 rule EXIR_WebShell_Dropper_Writes_Server_Script
@@ -34,6 +36,8 @@ rule EXIR_WebShell_Dropper_Writes_Server_Script
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $create1 = /File\s*\.\s*(CreateText|WriteAllText|AppendAllText|Create|WriteAllBytes|AppendText)\s*\(/ nocase
         $create2 = /new\s+(System\.IO\.)?StreamWriter\s*\(/ nocase
         $create3 = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
@@ -41,7 +45,7 @@ rule EXIR_WebShell_Dropper_Writes_Server_Script
         $ext2 = /(PhysicalPath|PATH_TRANSLATED|FilePath)\s*[\)\]]?\s*\+\s*"\.(aspx|asp|ashx|asmx|asa|cer)"/ nocase
         $tag = /"[^"\r\n]{0,40}<(%|!--\s*#include)[^"\r\n]{0,300}(eval|execute|request|include\s+file)/ nocase
     condition:
-        filesize < 5MB and any of ($create*) and any of ($ext*, $tag)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($create*) and any of ($ext*, $tag)
 }
 
 rule EXIR_WebShell_ASP_Self_Rewriting_Page
@@ -54,13 +58,15 @@ rule EXIR_WebShell_ASP_Self_Rewriting_Page
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $fso = "Scripting.FileSystemObject" nocase
         $open = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
         $self = /(SCRIPT_NAME|PATH_TRANSLATED|URL)["']\s*\)/ nocase
         $req = /request\s*(\.\s*(form|querystring)\s*)?\(/ nocase
         $write = /\.(Write|WriteLine)\b/ nocase
     condition:
-        filesize < 5MB and $fso and $open and $self and $req and $write
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fso and $open and $self and $req and $write
 }
 
 rule EXIR_WebShell_Writable_Folder_Scanner
@@ -73,10 +79,12 @@ rule EXIR_WebShell_Writable_Folder_Scanner
         attack = "T1083, T1505.003"
         references = "https://attack.mitre.org/techniques/T1083/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $walk = /GetDirectories\s*\(/ nocase
         $probe = /File\s*\.\s*(Create|WriteAllText|CreateText)\s*\(\s*\w+\s*\.\s*FullName\s*\+/ nocase
     condition:
-        filesize < 5MB and $walk and $probe
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $walk and $probe
 }
 
 rule EXIR_WebShell_Upload_Beside_Itself
@@ -89,12 +97,14 @@ rule EXIR_WebShell_Upload_Beside_Itself
         attack = "T1505.003, T1105"
         references = "https://attack.mitre.org/techniques/T1105/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $here = /(Request\s*\.\s*PhysicalPath|PATH_TRANSLATED)/ nocase
         $write = /(FileMode\s*\.\s*Create|\.SaveAs\s*\(|WriteAllBytes\s*\(|WriteAllText\s*\(|CreateText\s*\()/ nocase
         $name1 = /GetFileName\s*\(\s*\w+\s*\.\s*FileName\s*\)/ nocase
         $name2 = /\+\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(Form|Params|QueryString|Item)\s*)?\[/ nocase
     condition:
-        filesize < 5MB and $here and $write and any of ($name*)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $here and $write and any of ($name*)
 }
 
 rule EXIR_WebShell_Image_Polyglot_Server_Page
@@ -107,11 +117,13 @@ rule EXIR_WebShell_Image_Polyglot_Server_Page
         attack = "T1505.003, T1036.008"
         references = "https://attack.mitre.org/techniques/T1036/008/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $page1 = /<%@\s*(Page|WebHandler|WebService)/ nocase
         $page2 = /<script[^>]{0,100}runat\s*=\s*\W?server/ nocase
         $page3 = /<%[^%]{0,200}(eval|execute|request)/ nocase
     condition:
-        filesize < 5MB and (uint32be(0) == 0x47494638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8) and any of them
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and (uint32be(0) == 0x47494638 or uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8) and any of ($page*)
 }
 
 rule EXIR_WebShell_Credential_Logger
@@ -124,8 +136,10 @@ rule EXIR_WebShell_Credential_Logger
         attack = "T1056.003, T1505.003"
         references = "https://attack.mitre.org/techniques/T1056/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $write = /(AppendAllText|WriteAllText|AppendText|WriteAllLines|\.WriteLine|\.Write)\s*\([^;]{0,200}Request\s*(\.\s*(Form|Params|Item)\s*)?[\[\(]\s*"(password|passwd|pwd|pass|newPwd\d?|oldPwd)"/ nocase
         $response = /Response\s*\.\s*Write\s*\([^;]{0,200}Request\s*(\.\s*(Form|Params|Item)\s*)?[\[\(]\s*"(password|passwd|pwd|pass)/ nocase
     condition:
-        filesize < 5MB and $write and not $response
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $write and not $response
 }

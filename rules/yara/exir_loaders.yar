@@ -13,6 +13,8 @@ rule EXIR_WebShell_NET_Assembly_Load_From_Request
         attack = "T1505.003, T1620"
         references = "https://attack.mitre.org/techniques/T1620/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $load1 = /Assembly\s*\.\s*Load\s*\(/ nocase
         $load2 = /GetMethod\s*\(\s*["']Load["']/ nocase
         $load3 = /typeof\s*\(\s*(System\.Reflection\.)?Assembly\s*\)/ nocase
@@ -23,7 +25,7 @@ rule EXIR_WebShell_NET_Assembly_Load_From_Request
         $src5 = /\bSession\s*\[/ nocase
         $use = /(CreateInstance|\.Invoke\s*\(|GetMethod|\.Equals\s*\(|GetType\s*\()/ nocase
     condition:
-        filesize < 5MB and any of ($load*) and any of ($src*) and $use
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($load*) and any of ($src*) and $use
 }
 
 rule EXIR_WebShell_NET_Dynamic_Compile
@@ -36,6 +38,8 @@ rule EXIR_WebShell_NET_Dynamic_Compile
         attack = "T1505.003, T1027.004"
         references = "https://attack.mitre.org/techniques/T1027/004/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $c1 = "CompileAssemblyFromSource" nocase
         $c2 = /GenerateInMemory\s*=\s*true/ nocase
         $c3 = "JScriptEvaluate" nocase
@@ -44,7 +48,7 @@ rule EXIR_WebShell_NET_Dynamic_Compile
         $src2 = /FromBase64String/ nocase
         $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
     condition:
-        filesize < 5MB and $page and any of ($c*) and any of ($src*)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $page and any of ($c*) and any of ($src*)
 }
 
 rule EXIR_WebShell_NET_Encrypted_Payload_Loader
@@ -57,6 +61,8 @@ rule EXIR_WebShell_NET_Encrypted_Payload_Loader
         attack = "T1505.003, T1573.001, T1620"
         references = "https://attack.mitre.org/techniques/T1573/001/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $dec1 = /(RijndaelManaged|Rijndael\s*\.\s*Create|Aes\s*\.\s*Create|AesManaged|AesCryptoServiceProvider|TripleDES|DESCryptoServiceProvider)/ nocase
         $dec2 = /CreateDecryptor\s*\(/ nocase
         // byte-wise XOR with a repeating key: data[i] ^ key[i % key.Length]
@@ -64,7 +70,7 @@ rule EXIR_WebShell_NET_Encrypted_Payload_Loader
         $req = /\bRequest\s*(\.\s*(BinaryRead|InputStream|Form|Params|Item|Cookies)|\[)/ nocase
         $refl = /(CreateInstance\s*\(|\.Invoke\s*\(|Assembly\s*\.\s*Load|GetMethod\s*\(\s*["']Load)/ nocase
     condition:
-        filesize < 5MB and (($dec1 and $dec2) or $xor) and $req and $refl
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and (($dec1 and $dec2) or $xor) and $req and $refl
 }
 
 rule EXIR_WebShell_XSLT_Script_Execution
@@ -77,6 +83,8 @@ rule EXIR_WebShell_XSLT_Script_Execution
         attack = "T1505.003, T1220"
         references = "https://attack.mitre.org/techniques/T1220/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $x1 = "XslCompiledTransform" nocase
         $x2 = "XslTransform" nocase
         $script = "msxsl:script" nocase
@@ -85,7 +93,7 @@ rule EXIR_WebShell_XSLT_Script_Execution
         $trust3 = /XsltSettings\s*\(\s*(true|false)\s*,\s*true\s*\)/ nocase
         $trust4 = /XsltSettings\s*\(\s*true\s*,/ nocase
     condition:
-        filesize < 5MB and any of ($x*) and ($script or any of ($trust*)) and (any of ($trust*) or $x2)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($x*) and ($script or any of ($trust*)) and (any of ($trust*) or $x2)
 }
 
 rule EXIR_WebShell_Precompiled_Backdoor_Stub
@@ -98,8 +106,10 @@ rule EXIR_WebShell_Precompiled_Backdoor_Stub
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $server = /runat\s*=\s*\W?server/ nocase
         $stub = /new\s+[A-Za-z_]\w*(\.[A-Za-z_]\w*){1,4}\s*\(\s*"[0-9a-fA-F]{16,64}"\s*\)/
     condition:
-        filesize < 2KB and $server and $stub
+        uint16(0) != 0x5A4D and $server_code and filesize < 2KB and $server and $stub
 }

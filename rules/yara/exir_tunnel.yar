@@ -13,6 +13,8 @@ rule EXIR_WebShell_Socket_Tunnel
         attack = "T1090.001, T1572, T1505.003"
         references = "https://attack.mitre.org/techniques/T1572/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $sock1 = /new\s+(System\.Net\.Sockets\.)?(Socket|TcpClient)\s*\(/ nocase
         $sock2 = /\(\s*(System\.Net\.Sockets\.)?Socket\s*\)\s*(Session|Application|Context\.Session)\s*\[/ nocase
         $keep = /(Session|Application)\s*(\.\s*Add\s*\(|\[)/ nocase
@@ -21,7 +23,7 @@ rule EXIR_WebShell_Socket_Tunnel
         // tunnel control travels in headers or the raw body, not in form fields
         $ctl = /\bRequest\s*\.\s*(Headers|InputStream|BinaryRead)/ nocase
     condition:
-        filesize < 5MB and any of ($sock*) and $io1 and $io2 and ($sock2 or ($keep and $ctl))
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($sock*) and $io1 and $io2 and ($sock2 or ($keep and $ctl))
 }
 
 rule EXIR_WebShell_Neo_reGeorg_Blv
@@ -34,13 +36,15 @@ rule EXIR_WebShell_Neo_reGeorg_Blv
         attack = "T1090.001, T1572, T1505.003"
         references = "https://attack.mitre.org/techniques/T1572/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $b64 = "FromBase64String" nocase
         $body = /Request\s*\.\s*(InputStream|BinaryRead)/ nocase
         $sock = /(System\.Net\.Sockets|new\s+Socket\s*\(|TcpClient)/ nocase
         $relay = /WebRequest\s*\.\s*Create\s*\(/ nocase
         $state = /(Session|Application)\s*(\.\s*Add\s*\(|\[)/ nocase
     condition:
-        filesize < 5MB and $b64 and $body and $sock and $state and ($relay or #sock > 1)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $b64 and $body and $sock and $state and ($relay or #sock > 1)
 }
 
 rule EXIR_WebShell_Registry_Sweep
@@ -53,6 +57,8 @@ rule EXIR_WebShell_Registry_Sweep
         attack = "T1012, T1505.003"
         references = "https://attack.mitre.org/techniques/T1012/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $h1 = "Registry.LocalMachine" nocase
         $h2 = "Registry.Users" nocase
         $h3 = "Registry.ClassesRoot" nocase
@@ -61,7 +67,7 @@ rule EXIR_WebShell_Registry_Sweep
         $enum = /(GetValueNames|GetSubKeyNames)\s*\(/ nocase
         $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
     condition:
-        filesize < 5MB and $page and 3 of ($h*) and $enum
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $page and 3 of ($h*) and $enum
 }
 
 rule EXIR_WebShell_File_Manager
@@ -74,6 +80,8 @@ rule EXIR_WebShell_File_Manager
         attack = "T1083, T1505.003"
         references = "https://attack.mitre.org/techniques/T1083/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $drives1 = "GetLogicalDrives" nocase
         $drives2 = "DriveInfo.GetDrives" nocase
         $drives3 = /\bIn\s+\w+\s*\.\s*Drives\b/ nocase
@@ -86,7 +94,7 @@ rule EXIR_WebShell_File_Manager
         $op7 = /\.\s*(OpenTextFile|CreateTextFile|SaveToFile)\b/ nocase
         $in = /(\bRequest\s*(\.\s*(Item|Form|QueryString|Params)\s*)?[\[\(]|\.Text\b)/ nocase
     condition:
-        filesize < 10MB and any of ($drives*) and 2 of ($op*) and $in
+        uint16(0) != 0x5A4D and $server_code and filesize < 10MB and any of ($drives*) and 2 of ($op*) and $in
 }
 
 rule EXIR_WebShell_Multi_Capability
@@ -99,6 +107,8 @@ rule EXIR_WebShell_Multi_Capability
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $proc = /(ProcessStartInfo|Process\s*\.\s*Start\s*\(|WScript\.Shell)/ nocase
         $drives = /(GetLogicalDrives|DriveInfo\s*\.\s*GetDrives)/ nocase
         $reg = /(Registry\s*\.\s*LocalMachine|OpenRemoteBaseKey|HKEY_LOCAL_MACHINE)/ nocase
@@ -111,7 +121,7 @@ rule EXIR_WebShell_Multi_Capability
         $priv = /(LogonUser|DuplicateToken|WindowsIdentity\s*\.\s*Impersonate)/ nocase
         $page = /(<%|runat\s*=\s*\W?server|IHttpHandler)/ nocase
     condition:
-        filesize < 10MB and $page and 4 of ($proc, $drives, $reg, $sock, $svc, $dir, $time, $sqlconn, $wmi, $priv)
+        uint16(0) != 0x5A4D and $server_code and filesize < 10MB and $page and 4 of ($proc, $drives, $reg, $sock, $svc, $dir, $time, $sqlconn, $wmi, $priv)
 }
 
 rule EXIR_WebShell_SQL_Client
@@ -124,6 +134,8 @@ rule EXIR_WebShell_SQL_Client
         attack = "T1505.003, T1213"
         references = "https://attack.mitre.org/techniques/T1213/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $conn1 = /(Sql|OleDb|Odbc)Connection\s*\(\s*(\w+\s*\.\s*Text|(HttpContext\s*\.\s*Current\s*\.\s*)?Request)/ nocase
         $conn2 = /ConnectionString\s*=\s*[^;\r\n]{0,200}(\.Text\b|Request\s*[\[\(.])/ nocase
         $conn3 = /\bconn(str|ection)?\w*\s*=\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(QueryString|Form|Params|Item)\s*)?[\[\(]/ nocase
@@ -136,7 +148,7 @@ rule EXIR_WebShell_SQL_Client
         $cmd3 = /\.execute\s*\(?\s*(request\s*\(|\w+)/ nocase
         $ado = "ADODB.Connection" nocase
     condition:
-        filesize < 10MB and (
+        uint16(0) != 0x5A4D and $server_code and filesize < 10MB and (
             (any of ($conn1, $conn2, $conn3) and any of ($cmd1, $cmd2)) or
             ($ado and $cmd3 and ($conn4 or ($conn5 and $sess_from_req)))
         )
@@ -152,11 +164,13 @@ rule EXIR_WebShell_HTTP_Relay
         attack = "T1090, T1505.003"
         references = "https://attack.mitre.org/techniques/T1090/"
     strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $client1 = /(MSXML2\.(Server)?XMLHTTP|Microsoft\.XMLHTTP|WinHttp\.WinHttpRequest)/ nocase
         $client2 = /(new\s+WebClient\s*\(|WebRequest\s*\.\s*Create\s*\()/ nocase
         $url_req1 = /=\s*(String\s*\(\s*)?Request\s*\.\s*(QueryString|Form)\s*\(\s*["']url["']/ nocase
         $url_req2 = /\.(Open|DownloadString|DownloadData)\s*\([^)]{0,40}Request\s*(\.\s*(QueryString|Form|Item)\s*)?[\[\(]/ nocase
         $back = /(ResponseBody|ResponseText|BinaryWrite|GetResponseStream)/ nocase
     condition:
-        filesize < 5MB and any of ($client*) and any of ($url_req*) and $back
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($client*) and any of ($url_req*) and $back
 }

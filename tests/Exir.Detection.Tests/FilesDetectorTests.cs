@@ -76,12 +76,33 @@ public sealed class FilesDetectorTests
         // Metadata strings as a compiled App_Web page carries them (names ASCII, user strings UTF-16).
         static byte[] Dll(params string[] ascii) =>
             [.. "MZ"u8, .. new byte[126], .. ascii.SelectMany(a => Encoding.ASCII.GetBytes(a + "\0"))];
-        var chopper = Dll("App_Web_k2x0q1ab", "System.Web.UI.Page", "get_Request", "get_Item", "Microsoft.JScript", "JScriptEvaluate")
+        var chopper = Dll("App_Web_k2x0q1ab", "errorcheck_aspx", "System.Web.UI.Page", "get_Request", "get_Item", "Microsoft.JScript", "JScriptEvaluate")
             .Concat(Encoding.Unicode.GetBytes("unsafe")).ToArray();
-        var ordinary = Dll("App_Web_logon.aspx.cdcab7d2", "System.Web.UI.Page", "get_Request", "get_Item", "get_Response", "Write");
+        var ordinary = Dll("App_Web_logon.aspx.cdcab7d2", "logon_aspx", "System.Web.UI.Page", "get_Request", "get_Item", "get_Response", "Write", "Load", "CreateInstance", "CreateDecryptor");
+        var loader = Dll("App_Web_tq1mz0rx", "help_aspx", "get_Request", "BinaryRead", "System.Reflection", "Assembly", "Load", "CreateInstance");
+        Assert.Contains(Inspect("inetpub/wwwroot/bin/App_Web_tq1mz0rx.dll", loader), f => f.RuleId == "yara:EXIR_Exchange_Compiled_Shell_Assembly");
         const string temp = "Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/owa/5f7b3a1c/App_Web_x.dll";
         Assert.Contains(Inspect(temp, chopper), f => f.RuleId == "yara:EXIR_Exchange_Compiled_Shell_Assembly" && f.Severity == Severity.Critical);
         Assert.DoesNotContain(Inspect(temp, ordinary), f => f.RuleId.StartsWith("yara:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Exchange_binaries_and_script_bundles_in_web_folders_are_not_taken_for_pages()
+    {
+        // An Exchange assembly names many "dangerous" APIs in its metadata; a client bundle has request()/fill() calls.
+        byte[] dll = [.. "MZ"u8, .. new byte[126], .. Encoding.ASCII.GetBytes(
+            "ProcessStartInfo\0GetLogicalDrives\0ServiceController\0LogonUser\0IHttpHandler\0XslCompiledTransform\0get_TrustedXslt\0RijndaelManaged\0CreateDecryptor\0Load\0CreateInstance\0")];
+        const string bin = "V15/ClientAccess/ecp/bin/Microsoft.Exchange.Management.ControlPanel.dll";
+        Assert.Empty(Inspect(bin, dll));
+        var js = "var connectionRequest=request(u);ctx.fill();function k(e){return eval(session[e])}new ActiveXObject(\"WScript.Shell\").Run(x);"u8.ToArray();
+        Assert.Empty(Inspect("V15/ClientAccess/Owa/prem/15.2.1544.4/scripts/boot.worker.js", js));
+    }
+
+    [Fact]
+    public void App_Code_sources_are_server_code_too()
+    {
+        var cs = "using System.Web;\npublic class Ping : IHttpHandler { public void ProcessRequest(HttpContext context) { System.Diagnostics.Process.Start(\"cmd.exe\", \"/c \" + context.Request[\"h\"]); } public bool IsReusable => false; }"u8.ToArray();
+        Assert.Contains(Inspect("inetpub/wwwroot/App_Code/Ping.cs", cs, new ScanOptions { Deep = false }), f => f.RuleId == "yara:EXIR_WebShell_NET_Process_Shell");
     }
 
     [Fact]
