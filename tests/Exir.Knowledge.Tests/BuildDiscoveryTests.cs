@@ -37,6 +37,18 @@ public class BuildDiscoveryTests
     }
 
     [Fact]
+    public void PlaceholderLogVersionIsNoBuild()
+    {
+        var root = TestPaths.NewTempDir("exir-disc");
+        Write(root, "Logging/ECP/Server/ECPServer2021030300-1.LOG", "#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: ECP Server Log\r\n");
+        Write(root, "Logging/HttpProxy/Owa/HttpProxy_2021030101-1.LOG", HttpProxyHead);
+        using var source = EvidenceSource.Open(root);
+        var found = BuildDiscovery.FindInCollection(source, new CoverageReport());
+        var only = Assert.Single(found);
+        Assert.Equal("15.1.2176.2", only.Build.ToString());
+    }
+
+    [Fact]
     public void ExSetupIsTheBestSourceAndOtherVersionsAreListed()
     {
         var root = PatchedServerImage();

@@ -109,7 +109,9 @@ public static partial class BuildDiscovery
         // IIS writes "#Version: 1.0" (the W3C format version); only Exchange's own logs carry the build.
         if (!head.Contains("#Software: Microsoft Exchange", StringComparison.OrdinalIgnoreCase)) return null;
         var m = LogVersion().Match(head);
-        return m.Success && ExchangeBuild.TryParse(m.Groups["v"].Value, out var b) ? (b, m.Groups["v"].Value) : null;
+        if (!m.Success || !ExchangeBuild.TryParse(m.Groups["v"].Value, out var b)) return null;
+        // Some logs write a placeholder ("#Version: 15.0.0.0"): no build number, no information.
+        return b.Build == 0 ? null : (b, m.Groups["v"].Value);
     }
 
     [GeneratedRegex(@"(?:^|/)(?:ClientAccess/Owa/(?:prem/)?|FrontEnd/HttpProxy/owa/auth/)(?<build>1[45]\.\d{1,2}\.\d{1,5}\.\d{1,5})/", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
