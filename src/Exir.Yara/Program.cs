@@ -11,6 +11,10 @@ internal sealed class CompiledString
     public bool Ascii, Wide, Nocase, Fullword, Private;
     /// <summary>Text strings: the byte forms to find (ascii and/or wide).</summary>
     public byte[][] Variants = [];
+    /// <summary>Per variant: UTF-16 form (for fullword checks).</summary>
+    public bool[] WideVariant = [];
+    /// <summary>xor key range, or -1 when the string has no xor modifier.</summary>
+    public int XorLo = -1, XorHi = -1;
     public ByteRegex? Regex;
     /// <summary>Regex/hex strings without a usable atom run on every scan of their rule.</summary>
     public bool AlwaysCandidate;

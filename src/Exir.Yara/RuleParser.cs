@@ -120,13 +120,28 @@ internal sealed class RuleParser
                 case "nocase": s.Nocase = true; break;
                 case "fullword": s.Fullword = true; break;
                 case "private": s.Private = true; break;
-                case "xor": case "base64": case "base64wide":
+                case "xor":
+                    if (s.Kind != StringKind.Text) throw Err($"modifier 'xor' only applies to text strings ({id})");
+                    s.XorLo = 0; s.XorHi = 255;
+                    if (_t[_i + 1].Kind == Tok.LParen)
+                    {
+                        _i += 2;
+                        var lo = Expect(Tok.Int, "xor key");
+                        long hi = lo.Int;
+                        if (Accept(Tok.Minus)) hi = Expect(Tok.Int, "xor key").Int;
+                        if (Cur.Kind != Tok.RParen) throw Err("expected ')' after xor range");
+                        if (lo.Int < 0 || hi > 255 || hi < lo.Int) throw Err($"invalid xor range in {id}");
+                        s.XorLo = (int)lo.Int; s.XorHi = (int)hi;
+                    }
+                    break;
+                case "base64": case "base64wide":
                     throw new UnsupportedException($"string modifier '{m}' ({id})");
                 default: throw Err($"unknown string modifier '{m}'");
             }
             if (s.Kind == StringKind.Hex && m != "private") throw Err($"modifier '{m}' not allowed on hex string {id}");
             _i++;
         }
+        if (s.XorLo >= 0 && s.Nocase) throw new SyntaxException($"invalid modifier combination: xor nocase ({id})", idTok.Line);
         s.Ascii = ascii || !s.Wide;
         if (s.Kind == StringKind.Hex) s.Ascii = true;
         try
@@ -137,14 +152,18 @@ internal sealed class RuleParser
                     var bytes = valTok.Bytes!;
                     if (bytes.Length == 0) throw new SyntaxException($"empty string {id}", valTok.Line);
                     var variants = new List<byte[]>();
-                    if (s.Ascii) variants.Add(bytes);
-                    if (s.Wide)
+                    var wideFlags = new List<bool>();
+                    var widened = new byte[bytes.Length * 2];
+                    for (int k = 0; k < bytes.Length; k++) widened[2 * k] = bytes[k];
+                    // xor: every key of the range applied to each form (yara xors the UTF-16 zero bytes too).
+                    int lo = s.XorLo >= 0 ? s.XorLo : 0, hi = s.XorLo >= 0 ? s.XorHi : 0;
+                    for (int key = lo; key <= hi; key++)
                     {
-                        var w = new byte[bytes.Length * 2];
-                        for (int k = 0; k < bytes.Length; k++) w[2 * k] = bytes[k];
-                        variants.Add(w);
+                        if (s.Ascii) { variants.Add(Xor(bytes, key)); wideFlags.Add(false); }
+                        if (s.Wide) { variants.Add(Xor(widened, key)); wideFlags.Add(true); }
                     }
                     s.Variants = variants.ToArray();
+                    s.WideVariant = wideFlags.ToArray();
                     break;
                 case StringKind.Regex:
                     var flags = Encoding.ASCII.GetString(valTok.Bytes!);
@@ -163,6 +182,14 @@ internal sealed class RuleParser
         catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
         if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
         _strings.Add(s);
+    }
+
+    private static byte[] Xor(byte[] b, int key)
+    {
+        if (key == 0) return b;
+        var r = new byte[b.Length];
+        for (int i = 0; i < b.Length; i++) r[i] = (byte)(b[i] ^ key);
+        return r;
     }
 
     // ---- conditions -------------------------------------------------------------------------

@@ -258,7 +258,7 @@ public sealed class YaraCompiler : ICompileScope
         {
             // Identical strings (common across rules of one family) are searched once per scan and shared.
             var key = s.Kind == StringKind.Text
-                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
+                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.XorLo}-{s.XorHi}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
                 : $"{(int)s.Kind}|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}|{s.FixedOffset}|{s.Regex!.Pattern}";
             if (canonical.TryGetValue(key, out var first))
             {
@@ -269,12 +269,23 @@ public sealed class YaraCompiler : ICompileScope
             canonical[key] = s.Index;
             s.Canonical = s.Index;
             hitRules[s.Index] = [s.Rule];
+            if (s.Kind == StringKind.Text && s.XorLo >= 0)
+            {
+                for (int v = 0; v < s.Variants.Length; v++)
+                {
+                    var folded = Atoms.FoldBytes(s.Variants[v]);
+                    var (o, l, _) = Atoms.BestWindow(folded, Atoms.MaxLength);
+                    var atom = folded.AsSpan(o, l).ToArray();
+                    entries[AtomId(atom)].Add(new AtomEntry(s.Index, v, o, atom.Length));
+                }
+                continue;
+            }
             if (s.Kind == StringKind.Text)
             {
                 var narrow = Atoms.FoldBytes(s.Variants[0].Length == 0 ? [] : s.Ascii ? s.Variants[0] : Narrow(s.Variants[0]));
                 for (int v = 0; v < s.Variants.Length; v++)
                 {
-                    bool wide = s.Wide && v == s.Variants.Length - 1;
+                    bool wide = s.WideVariant[v];
                     var (o, l, _) = Atoms.BestWindow(narrow, wide ? Atoms.MaxLength / 2 : Atoms.MaxLength);
                     var atom = narrow.AsSpan(o, l).ToArray();
                     if (wide) { atom = Atoms.Widen(atom); o *= 2; }

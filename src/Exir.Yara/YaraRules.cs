@@ -128,7 +128,7 @@ public sealed class YaraRules
                 if (str.FixedOffset >= 0 && start != str.FixedOffset) continue;
                 var span = data.AsSpan((int)start, pat.Length);
                 if (str.Nocase ? !TextMatcher.EqualsFolded(span, pat) : !span.SequenceEqual(pat)) continue;
-                bool wide = str.Wide && e.Variant == str.Variants.Length - 1;
+                bool wide = str.WideVariant[e.Variant];
                 if (str.Fullword && !TextMatcher.IsFullword(data.AsSpan(0, length), start, pat.Length, wide)) continue;
                 s.AddTextMatch(e.String, start, pat.Length);
             }

@@ -33,7 +33,7 @@ public class DiagnosticsTests
     }
 
     [Theory]
-    [InlineData("rule a { strings: $a = \"x\" xor condition: $a }", "xor")]
+    [InlineData("rule a { strings: $a = \"x\" base64wide condition: $a }", "base64wide")]
     [InlineData("rule a { strings: $a = \"x\" base64 condition: $a }", "base64")]
     [InlineData("import \"pe\"\nrule a { condition: pe.imphash() == \"x\" }", "pe.imphash")]
     [InlineData("import \"pe\"\nrule a { condition: pe.version_info[\"x\"] == \"y\" }", "pe.version_info")]
@@ -51,7 +51,7 @@ public class DiagnosticsTests
     public void Rules_depending_on_a_skipped_rule_are_skipped_too()
     {
         var (c, r) = Compile("""
-            rule a { strings: $a = "x" xor condition: $a }
+            rule a { strings: $a = "x" base64 condition: $a }
             rule b { condition: a }
             rule c { condition: true }
             """);
@@ -62,6 +62,8 @@ public class DiagnosticsTests
     [Theory]
     [InlineData("rule a { strings: $a = \"x\" condition: $b }", "undefined string")]
     [InlineData("rule a { condition: nothing_here }", "undefined identifier")]
+    [InlineData("rule a { strings: $a = \"x\" xor nocase condition: $a }", "xor nocase")]
+    [InlineData("rule a { strings: $a = \"x\" xor(3-1) condition: $a }", "xor range")]
     [InlineData("rule a { strings: $a = \"x\" $a = \"y\" condition: $a }", "duplicated string")]
     [InlineData("rule a { strings: $a = \"unterminated condition: $a }", "unterminated string")]
     [InlineData("rule a { strings: $a = /ab(c/ condition: $a }", "missing ')'")]

@@ -60,6 +60,20 @@ public class TextStringTests
     }
 
     [Fact]
+    public void Xor_finds_every_single_byte_key_in_range()
+    {
+        var plain = Y.B("cmd.exe");
+        var data = new byte[40];
+        for (int i = 0; i < plain.Length; i++) { data[3 + i] = (byte)(plain[i] ^ 0x21); data[20 + i] = plain[i]; }
+        var rules = Y.Compile("""
+            rule any_key { strings: $a = "cmd.exe" xor condition: #a == 2 }
+            rule key_21 { strings: $a = "cmd.exe" xor(0x21) condition: $a at 3 and #a == 1 }
+            rule range { strings: $a = "cmd.exe" xor(1-0x20) condition: $a }
+            """);
+        Assert.Equal(["any_key", "key_21"], rules.Scan(data).Select(m => m.Rule.Name).ToArray());
+    }
+
+    [Fact]
     public void Escapes_and_overlapping_matches_are_counted_like_yara()
     {
         Assert.True(Y.Hits("rule r { strings: $a = \"a\\\"b\\\\c\\x41\\n\" condition: $a }", "a\"b\\cA\n"));

@@ -35,6 +35,12 @@ public class LivePeDifferentialTests(ITestOutputHelper output)
         var files = FindPeFiles();
         if (files.Count < 2) Assert.Skip("no Windows PE files in the NuGet cache");
         var dir = TestPaths.NewTempDir("exir-yara-pe");
+        try { Check(files, dir); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private void Check(List<string> files, string dir)
+    {
         foreach (var f in files) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)), overwrite: true);
 
         var rng = new Random(7);
@@ -67,7 +73,8 @@ public class LivePeDifferentialTests(ITestOutputHelper output)
         Rule("pe.number_of_sections >= 6");
         Rule("not pe.is_pe");
         File.WriteAllBytes(Path.Combine(dir, "not_pe.txt"), "MZ but not really"u8.ToArray());
-        var ruleFile = Path.Combine(TestPaths.NewTempDir("exir-yara-pe-rules"), "pe.yar");
+        var ruleFile = Path.Combine(dir, "rules", "pe.yar");
+        Directory.CreateDirectory(Path.GetDirectoryName(ruleFile)!);
         File.WriteAllText(ruleFile, sb.ToString());
 
         var psi = new ProcessStartInfo("/usr/bin/yara") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -28,8 +28,14 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
     public void Random_rules_and_buffers_match_yara(int seed)
     {
         if (!File.Exists(Yara)) Assert.Skip("yara not installed");
-        var rng = new Random(seed);
         var dir = TestPaths.NewTempDir("exir-yara-live");
+        try { Check(seed, dir); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private void Check(int seed, string dir)
+    {
+        var rng = new Random(seed);
         var dataDir = Path.Combine(dir, "data");
         Directory.CreateDirectory(dataDir);
 
@@ -123,6 +129,11 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
                     case 0: foreach (var ch in w) { ms.WriteByte((byte)ch); ms.WriteByte(0); } break; // UTF-16LE
                     case 1: ms.Write(Encoding.Latin1.GetBytes(w.ToUpperInvariant())); break;
                     case 2: ms.WriteByte((byte)rng.Next(256)); break;
+                    case 5 when rng.Next(2) == 0:
+                        // xor-encoded planting
+                        int key = rng.Next(1, 41);
+                        foreach (var ch in w) ms.WriteByte((byte)(ch ^ key));
+                        break;
                     case 3: ms.WriteByte((byte)'\n'); break;
                     default: ms.Write(Encoding.Latin1.GetBytes(w)); break;
                 }
@@ -140,6 +151,7 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
             if (rng.Next(3) == 0) mods.Add("wide");
             if (mods.Contains("wide") && rng.Next(2) == 0) mods.Add("ascii");
             if (rng.Next(4) == 0) mods.Add("fullword");
+            if (!mods.Contains("nocase") && rng.Next(6) == 0) mods.Add(rng.Next(3) switch { 0 => "xor", 1 => "xor(1)", _ => "xor(2-40)" });
             var w = Word();
             if (rng.Next(6) == 0) w += "\\x00";
             return $"\"{Escape(w).Replace("\\\\x00", "\\x00")}\" {string.Join(' ', mods)}";
