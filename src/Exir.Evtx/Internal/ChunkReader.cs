@@ -14,7 +14,6 @@ internal static class ChunkReader
     private const int MinRecordSize = RecordHeaderSize + 4;
     private static ReadOnlySpan<byte> Signature => "ElfChnk\0"u8;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<EvtxRecord> Read(byte[] d, int length, long chunkIndex, bool fileSaysNoCrc, ChunkStats st)
     {
         var records = new List<EvtxRecord>();

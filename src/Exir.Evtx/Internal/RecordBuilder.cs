@@ -143,7 +143,6 @@ internal static class RecordBuilder
         return false;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool SeenAfter(List<KeyValuePair<string, string>> data, int after, string key)
     {
         for (int j = after + 1; j < data.Count; j++)
@@ -174,7 +173,6 @@ internal static class RecordBuilder
         return null;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Num(string s, int start, int count, out int value)
     {
         value = 0;

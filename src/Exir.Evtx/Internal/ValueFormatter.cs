@@ -106,7 +106,6 @@ internal static class ValueFormatter
         return items;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ElementSize(byte type, int total) => type switch
     {
         Int8 or UInt8 => 1,
@@ -139,7 +138,6 @@ internal static class ValueFormatter
     };
 
     /// <summary>ANSI strings carry no code page; decode as Windows-1252 (the common western ANSI page), which never fails.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string Ansi(ReadOnlySpan<byte> v)
     {
         int n = v.Length;
@@ -155,7 +153,6 @@ internal static class ValueFormatter
         });
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string RenderBool(ReadOnlySpan<byte> v)
     {
         // Any non-zero value is true: some providers write values other than 0/1.
@@ -236,7 +233,6 @@ internal static class ValueFormatter
         for (int i = dst.Length - 1; i >= 0; i--) { dst[i] = (char)('0' + value % 10); value /= 10; }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderSystemTime(ReadOnlySpan<byte> v)
     {
         int year = BinaryPrimitives.ReadUInt16LittleEndian(v), month = BinaryPrimitives.ReadUInt16LittleEndian(v.Slice(2));
@@ -249,7 +245,6 @@ internal static class ValueFormatter
         return FormatUtc(new DateTime(year, month, day, hour, minute, second, ms, DateTimeKind.Utc));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderSid(ReadOnlySpan<byte> v)
     {
         if (v.Length < 8) return Convert.ToHexString(v);
@@ -265,6 +260,5 @@ internal static class ValueFormatter
         return sb.ToString();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string Fallback(ReadOnlySpan<byte> v) => Convert.ToHexString(v);
 }

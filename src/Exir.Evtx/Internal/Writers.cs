@@ -56,7 +56,6 @@ internal static class XmlWriter
         sb.Append(' ', indent * 2).Append("</").Append(e.Name).Append(">\n");
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WritePi(StringBuilder sb, XProcessingInstruction pi)
     {
         sb.Append("<?").Append(pi.Target);
@@ -65,7 +64,6 @@ internal static class XmlWriter
     }
 
     /// <summary>Used when a record's BinXML could not be read at all: the header facts only.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteMinimal(StringBuilder sb, EvtxRecord r)
     {
         sb.Append("<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\n  <System>\n");
@@ -204,7 +202,6 @@ internal static class JsonWriter
         else String(sb, value);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsPlainInteger(string s)
     {
         if (s.Length == 0 || s.Length > 18) return false;
