@@ -126,4 +126,23 @@ public sealed class SampleTests
         Assert.Equal(plain.Select(r => r.ToJson()), EvtxReader.ReadRecords(file, null, EvtxRender.Json).Select(r => r.ToJson()));
         Assert.Equal(plain.Select(r => r.ToXml()), EvtxReader.ReadRecords(file, null, EvtxRender.Xml).Select(r => r.ToXml()));
     }
+
+    [Fact]
+    public void Defender_records_without_templates_parse()
+    {
+        // Both Debian tools fail on this file: every record is plain BinXML.
+        var records = EvtxReader.ReadRecords(Sample("evtx-to-mitre-attack/ID1116-1117-Defender threat detected.evtx")).ToList();
+        Assert.Equal(6, records.Count);
+        Assert.All(records, r =>
+        {
+            Assert.Null(r.Problem);
+            Assert.Contains(r.EventId, new[] { 1116, 1117 });
+            Assert.Equal("Microsoft-Windows-Windows Defender", r.Provider);
+            Assert.Equal("Microsoft-Windows-Windows Defender/Operational", r.Channel);
+            Assert.Contains("mi", r.GetData("Threat Name"), StringComparison.OrdinalIgnoreCase);
+            Assert.StartsWith("file:_C:\\Users\\admmig\\", r.GetData("Path"));
+        });
+        Assert.Equal("HackTool:Win64/Mikatz!dha", records[0].GetData("threat name"));
+        Assert.Equal(new DateTime(2020, 12, 11, 12, 28, 1, DateTimeKind.Utc).AddTicks(2990045), records[0].TimestampUtc);
+    }
 }
