@@ -138,22 +138,28 @@ public sealed class FileHuntDetector : IDetector
         var found = BuildDiscovery.Best(BuildDiscovery.FindInFiles(_buildHints, new CoverageReport(), context.Cancellation));
         string? exactBuild = found is { Precision: Precision.Su } ? found.Build.ToString() : null;
         string? build = exactBuild ?? context.ExchangeBuild ?? found?.Build.ToString();
-        CheckNewerThanBuild(context, build);
+        CheckNewerThanBuild(context, build, exact: exactBuild is not null);
         CompareWithBaseline(context, exactBuild, build);
     }
 
-    private void CheckNewerThanBuild(ScanContext context, string? build)
+    private void CheckNewerThanBuild(ScanContext context, string? build, bool exact)
     {
         if (_exchangeScripts.IsEmpty) return;
         DateTimeOffset? released = null;
+        string? releaseName = null;
         if (build is not null && Exir.Knowledge.Builds.ExchangeBuild.TryParse(build, out var b))
         {
             try
             {
                 var knowledge = ExchangeKnowledge.Load(_knowledgeDirectory);
-                var rel = knowledge.Find(b) ?? (b.HasRevision ? null : knowledge.LatestInLine(b));
+                // Without the SU-exact build, later SUs of the line may have replaced pages: compare with the
+                // newest release of the line, or every SU-updated page would be reported.
+                var rel = exact ? knowledge.Find(b) : knowledge.LatestInLine(b) ?? knowledge.Find(b);
                 if (rel?.Released is { } text && DateOnly.TryParse(text, CultureInfo.InvariantCulture, out var day))
+                {
                     released = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+                    releaseName = $"{rel.Name} ({rel.Build})";
+                }
             }
             catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
             {
@@ -176,6 +182,8 @@ public sealed class FileHuntDetector : IDetector
             var d = BaseDetails(file, sha, true);
             d["installed_build"] = build!;
             d["build_released_utc"] = released.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            d["compared_with_release"] = releaseName ?? build!;
+            d["build_precision"] = exact ? "exact (ExSetup.exe)" : "CU only: compared with the newest release of the line";
             Report(context, FileHuntRules.NewerThanBuild, file,
                 $"modified {mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, after build {build} was released ({released:yyyy-MM-dd})", d, markReported: false);
         }
