@@ -86,7 +86,9 @@ public static class IncidentCorrelator
             var id = $"INC-{++n:D3}";
             foreach (var i in g) result[i] = result[i] with { Incident = id };
             var members = g.Select(i => findings[i]).OrderBy(f => f.Timestamp ?? DateTimeOffset.MaxValue).ToList();
-            var times = members.Where(f => f.Timestamp is not null).Select(f => f.Timestamp!.Value).ToList();
+            // Log lines date the story; file times (often the copy's, not the attack's) only when nothing else does.
+            var dated = members.Where(f => f.Timestamp is not null).ToList();
+            var times = (dated.Any(f => f.Line is not null) ? dated.Where(f => f.Line is not null) : dated).Select(f => f.Timestamp!.Value).ToList();
             incidents.Add(new Incident(
                 id,
                 members.Select(f => f.ClientIp).Where(IsActorAddress).Distinct(StringComparer.OrdinalIgnoreCase).ToList()!,
