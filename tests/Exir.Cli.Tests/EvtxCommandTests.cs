@@ -36,5 +36,8 @@ public class EvtxCommandTests
         var junk = Path.Combine(dir, "junk.evtx");
         File.WriteAllBytes(junk, new byte[] { 1, 2, 3 });
         Assert.Equal(2, ExirProcess.Run("evtx", "/nonexistent/exir.evtx").ExitCode);
+        var junkRun = ExirProcess.Run("evtx", junk);
+        Assert.Equal(2, junkRun.ExitCode);
+        Assert.DoesNotContain("Unhandled exception", junkRun.Stderr);
     }
 }
