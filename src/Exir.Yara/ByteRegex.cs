@@ -355,20 +355,22 @@ internal static class YaraRegexParser
             if (pos + 1 >= t.Length) throw new RegexSyntaxException("odd number of hex digits");
             char hi = t[pos], lo = t[pos + 1];
             pos += 2;
+            int h = Nibble(hi), l = Nibble(lo);
             var set = new ByteSet();
             for (int b = 0; b < 256; b++)
-                if (NibbleOk(hi, b >> 4) && NibbleOk(lo, b & 15)) set.Add(b);
+                if ((h < 0 || h == b >> 4) && (l < 0 || l == (b & 15))) set.Add(b);
             items.Add(new RSet(set));
         }
         if (items.Count == 0) throw new RegexSyntaxException("empty hex string or alternative");
         return items.Count == 1 ? items[0] : new RConcat(items);
     }
 
-    private static bool NibbleOk(char c, int v)
+    // -1 for the '?' wildcard.
+    private static int Nibble(char c)
     {
-        if (c == '?') return true;
+        if (c == '?') return -1;
         if (!char.IsAsciiHexDigit(c)) throw new RegexSyntaxException($"invalid hex digit '{c}'");
-        return Convert.ToInt32(c.ToString(), 16) == v;
+        return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
     }
 }
 
