@@ -41,7 +41,9 @@ internal sealed class AhoCorasick
         _classes = nc;
 
         // Trie.
-        var trie = new List<int[]> { NewRow(nc) };
+        // One flat table (row per state) keeps the build cheap on memory and GC.
+        var trie = new int[Math.Max(1024, atoms.Count * 2) * nc];
+        int count = 1;
         var own = new List<List<int>?> { null };
         for (int id = 0; id < atoms.Count; id++)
         {
@@ -49,19 +51,19 @@ internal sealed class AhoCorasick
             foreach (var b in atoms[id])
             {
                 int c = folded[b];
-                int t = trie[s][c];
+                int t = trie[s * nc + c];
                 if (t <= 0)
                 {
-                    t = trie.Count;
-                    trie.Add(NewRow(nc));
+                    t = count++;
+                    if (count * nc > trie.Length) Array.Resize(ref trie, trie.Length * 2);
                     own.Add(null);
-                    trie[s][c] = t;
+                    trie[s * nc + c] = t;
                 }
                 s = t;
             }
             (own[s] ??= []).Add(id);
         }
-        int n = trie.Count;
+        int n = count;
         StateCount = n;
 
         // BFS: failure links, complete transitions, merged outputs.
@@ -71,9 +73,9 @@ internal sealed class AhoCorasick
         var queue = new Queue<int>();
         for (int c = 0; c < nc; c++)
         {
-            int t = trie[0][c];
+            int t = trie[c];
             if (t > 0) { fail[t] = 0; queue.Enqueue(t); }
-            else trie[0][c] = 0;
+            else trie[c] = 0;
         }
         while (queue.Count > 0)
         {
@@ -84,13 +86,13 @@ internal sealed class AhoCorasick
             outs[s] = merged;
             for (int c = 0; c < nc; c++)
             {
-                int t = trie[s][c];
+                int t = trie[s * nc + c];
                 if (t > 0)
                 {
-                    fail[t] = trie[fail[s]][c];
+                    fail[t] = trie[fail[s] * nc + c];
                     queue.Enqueue(t);
                 }
-                else trie[s][c] = trie[fail[s]][c];
+                else trie[s * nc + c] = trie[fail[s] * nc + c];
             }
         }
 
@@ -106,7 +108,7 @@ internal sealed class AhoCorasick
                 int s = order[head++];
                 for (int c = 0; c < nc; c++)
                 {
-                    int t = trie[s][c];
+                    int t = trie[s * nc + c];
                     if (!seen[t]) { seen[t] = true; order[tail++] = t; }
                 }
             }
@@ -125,13 +127,11 @@ internal sealed class AhoCorasick
         for (int k = 0; k < n; k++)
             for (int c = 0; c < nc; c++)
             {
-                int t = rank[trie[order[k]][c]];
+                int t = rank[trie[order[k] * nc + c]];
                 int v = t * nc;
                 _next[k * nc + c] = _outStart[t + 1] > _outStart[t] ? ~v : v;
             }
     }
-
-    private static int[] NewRow(int nc) => new int[nc];
 
     public interface IHitSink
     {

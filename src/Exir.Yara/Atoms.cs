@@ -16,12 +16,12 @@ internal static class Atoms
 
     public static int Score(ReadOnlySpan<byte> a)
     {
+        // Atoms are at most a few bytes: a quadratic distinct-byte count beats clearing a 256-entry table.
         int s = 0;
-        Span<bool> seen = stackalloc bool[256];
-        foreach (var b in a)
+        for (int i = 0; i < a.Length; i++)
         {
-            s += ByteScore(b);
-            if (!seen[b]) { seen[b] = true; s += 2; }
+            s += ByteScore(a[i]);
+            if (a[..i].IndexOf(a[i]) < 0) s += 2;
         }
         return s;
     }
