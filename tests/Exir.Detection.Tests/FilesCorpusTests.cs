@@ -64,6 +64,39 @@ public sealed class FilesCorpusTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Built_in_rules_match_exactly_what_the_real_yara_matches()
+    {
+        Assert.SkipUnless(TestPaths.HasShared, "shared corpus not available");
+        var yaraBin = new[] { "/usr/bin/yara", "/usr/local/bin/yara" }.FirstOrDefault(File.Exists);
+        Assert.SkipWhen(yaraBin is null, "yara not installed (scripts/test.sh installs it)");
+        var dir = Path.Combine(TestPaths.Corpus, "webshells");
+        var ruleFiles = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "rules", "yara"), "*.yar").Order(StringComparer.Ordinal).ToList();
+        var psi = new System.Diagnostics.ProcessStartInfo(yaraBin!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        psi.ArgumentList.Add("-w");
+        psi.ArgumentList.Add("-r");
+        foreach (var f in ruleFiles) psi.ArgumentList.Add(f);
+        psi.ArgumentList.Add(".");
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var oracle = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ', 2)).Select(x => $"{x[1].TrimStart('.', '/')}\t{x[0]}")
+            .Where(x => !x.StartsWith("YARA-BASELINE", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err.Result);
+
+        var rules = FilesTestSupport.BuiltInRules;
+        var ours = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in Labels())
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(dir, row.Path));
+            foreach (var m in rules.Scan(bytes, new Exir.Detection.Files.FileFacts(Path.GetFileName(row.Path), row.Path, "")))
+                ours.Add($"{row.Path}\t{m.Rule}");
+        }
+        Assert.Equal(oracle.Order(StringComparer.Ordinal), ours.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Every_built_in_rule_compiles_and_carries_the_required_metadata()
     {
         var rules = FilesTestSupport.BuiltInRules;
