@@ -81,6 +81,20 @@ public class LogsEcpOabTests
     }
 
     [Fact]
+    public void MailboxExportToAspxInACmdletLogIsReported()
+    {
+        // Other Exchange CSV logs are read only for rules that ask for them (here the mailbox-export rule).
+        const string header = "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: Rps Cmdlet Logs\r\n#Fields: DateTime,ServerName,CmdletName,Parameters,Result\r\n";
+        var run = Scan(new ExchangeLogDetector(), "V15/Logging/CmdletInfra/Powershell-Proxy/Cmdlet/Cmdlet_2021081305-1.LOG", header +
+            "2021-08-13T05:10:00.000Z,EXCH01,Get-Mailbox,-Identity administrator,Success\r\n" +
+            "2021-08-13T05:11:00.000Z,EXCH01,New-MailboxExportRequest," + Csv("-Mailbox administrator@contoso.com -FilePath \\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\x.aspx") + ",Success\r\n");
+        var f = run.Single("LOG-EXCH-MAILBOX-EXPORT-ASPX");
+        Assert.Equal(6, f.Line);
+        Assert.Equal(@"\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\x.aspx", f.Details["export_path"]);
+        Assert.Contains("Exchange/Rps Cmdlet Logs", run.Coverage.Families.Keys);
+    }
+
+    [Fact]
     public void MailboxExportToAspxInAnEcpLogIsReported()
     {
         var run = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
