@@ -10,7 +10,8 @@ namespace Exir.Detection.Logs;
 /// <summary>The loaded log rules, indexed by format, with each format's pre-filter literal set.</summary>
 public sealed class LogRuleSet
 {
-    private static readonly ConditionalWeakTable<ScanContext, LogRuleSet> PerScan = new();
+    // Lazy: detectors on several threads ask at once; the rules load (and report their problems) once per scan.
+    private static readonly ConditionalWeakTable<ScanContext, Lazy<LogRuleSet>> PerScan = new();
 
     private readonly Dictionary<LogFormat, IReadOnlyList<LogRule>> _byFormat = [];
     private readonly Dictionary<LogFormat, IReadOnlyList<string>> _literals = [];
@@ -50,7 +51,9 @@ public sealed class LogRuleSet
     public bool Decodes(LogFormat format) => _decodes[format];
 
     /// <summary>Loads rules/logs from the scan's rules folder (or the embedded copy), once per scan; problems go to its coverage.</summary>
-    public static LogRuleSet For(ScanContext context) => PerScan.GetValue(context, c =>
+    public static LogRuleSet For(ScanContext context) => PerScan.GetValue(context, c => new Lazy<LogRuleSet>(() => Load(c))).Value;
+
+    private static LogRuleSet Load(ScanContext c)
     {
         DataFiles data;
         try { data = new DataFiles("rules", typeof(LogRuleSet).Assembly, c.Options.RulesDirectory); }
@@ -62,5 +65,5 @@ public sealed class LogRuleSet
         var rules = LogRuleLoader.Load(data, c.Coverage);
         if (rules.Count == 0) c.Coverage.CheckNotRun("log rules", $"no valid rule in {data.Origin}/logs");
         return new LogRuleSet(rules, data.Origin);
-    });
+    }
 }
