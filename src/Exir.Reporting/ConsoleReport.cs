@@ -1,3 +1,4 @@
+using Exir.Core;
 using Exir.Core.Findings;
 using Spectre.Console;
 

@@ -1,3 +1,4 @@
+using Exir.Core;
 using System.Net;
 using System.Text;
 using Exir.Core.Coverage;

@@ -152,8 +152,7 @@ public sealed class CsvSink : ITimelineSink
     }
 
     /// <summary>Evidence is attacker text: stop spreadsheets from evaluating it as a formula.</summary>
-    public static string Neutralise(string cell) =>
-        cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + cell : cell;
+    public static string Neutralise(string cell) => Exir.Core.TextSafety.ForCsvCell(cell);
 
     public void Dispose() => _w.Dispose();
 }

@@ -1,3 +1,4 @@
+using Exir.Core;
 using System.Text;
 using System.Text.Json;
 using Exir.Core.Findings;

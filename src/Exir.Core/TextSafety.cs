@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Exir.Reporting;
+namespace Exir.Core;
 
 /// <summary>
 /// Evidence is attacker-controlled text. Each output neutralises what is dangerous in its medium:
