@@ -69,7 +69,11 @@ public static class QuarantineCommand
             if (IsFindingsFile(input)) problems += ReadFindings(input, root ?? Directory.GetCurrentDirectory(), includeIndicators, targets, stderr);
             else targets.Add(new Target(Path.GetFullPath(input), null));
         }
-        targets = targets.DistinctBy(t => t.Path, OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal).ToList();
+        // One move per file; the manifest keeps the most severe finding that named it.
+        targets = targets
+            .OrderByDescending(t => Exir.Core.Findings.SeverityNames.TryParseSeverity(t.Finding?.Severity, out var sv) ? (int)sv : -1)
+            .DistinctBy(t => t.Path, OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal)
+            .ToList();
         if (targets.Count == 0)
         {
             stderr.WriteLine("exir: nothing to quarantine");

@@ -60,7 +60,7 @@ public sealed class WebBaseline
         }
         var build = BuildDiscovery.Best(BuildDiscovery.FindInFiles(buildHints, coverage, cancellationToken));
         if (build is null)
-            throw new InvalidDataException("no Exchange build found (ExSetup.exe, OWA version folders or Exchange log headers): a baseline must name the exact build it belongs to");
+            throw new InvalidDataException($"no Bin/ExSetup.exe under {source.Root}: a baseline must name the exact build including the Security Update, and only ExSetup.exe's file version shows it");
         if (build.Precision != Precision.Su || !build.Build.HasRevision)
             throw new InvalidDataException($"only the CU-level build {build.BuildText} is known ({build.Source}); a baseline needs the exact build including the Security Update, read from Bin/ExSetup.exe");
         return new WebBaseline
