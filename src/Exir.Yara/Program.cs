@@ -15,6 +15,9 @@ internal sealed class CompiledString
     public bool[] WideVariant = [];
     /// <summary>xor key range, or -1 when the string has no xor modifier.</summary>
     public int XorLo = -1, XorHi = -1;
+    /// <summary>base64 / base64wide modifiers and their alphabet (null: the standard one).</summary>
+    public bool Base64, Base64Wide;
+    public byte[]? Base64Alphabet;
     public ByteRegex? Regex;
     /// <summary>Regex/hex strings without a usable atom run on every scan of their rule.</summary>
     public bool AlwaysCandidate;

@@ -135,13 +135,27 @@ internal sealed class RuleParser
                     }
                     break;
                 case "base64": case "base64wide":
-                    throw new UnsupportedException($"string modifier '{m}' ({id})");
+                    if (s.Kind != StringKind.Text) throw Err($"modifier '{m}' only applies to text strings ({id})");
+                    if (m == "base64") s.Base64 = true; else s.Base64Wide = true;
+                    if (_t[_i + 1].Kind == Tok.LParen)
+                    {
+                        _i += 2;
+                        var alphabet = Expect(Tok.Text, "base64 alphabet").Bytes!;
+                        if (alphabet.Length != 64) throw Err($"base64 alphabet must be 64 bytes ({id})");
+                        if (Cur.Kind != Tok.RParen) throw Err("expected ')' after base64 alphabet");
+                        if (s.Base64Alphabet is not null && !s.Base64Alphabet.AsSpan().SequenceEqual(alphabet))
+                            throw Err($"different base64 alphabets in {id}");
+                        s.Base64Alphabet = alphabet;
+                    }
+                    break;
                 default: throw Err($"unknown string modifier '{m}'");
             }
             if (s.Kind == StringKind.Hex && m != "private") throw Err($"modifier '{m}' not allowed on hex string {id}");
             _i++;
         }
         if (s.XorLo >= 0 && s.Nocase) throw new SyntaxException($"invalid modifier combination: xor nocase ({id})", idTok.Line);
+        if ((s.Base64 || s.Base64Wide) && (s.Nocase || s.XorLo >= 0 || s.Fullword))
+            throw new SyntaxException($"invalid modifier combination: base64 with nocase, xor or fullword ({id})", idTok.Line);
         s.Ascii = ascii || !s.Wide;
         if (s.Kind == StringKind.Hex) s.Ascii = true;
         try
@@ -161,6 +175,22 @@ internal sealed class RuleParser
                     {
                         if (s.Ascii) { variants.Add(Xor(bytes, key)); wideFlags.Add(false); }
                         if (s.Wide) { variants.Add(Xor(widened, key)); wideFlags.Add(true); }
+                    }
+                    if (s.Base64 || s.Base64Wide)
+                    {
+                        // The base64 text of each form at the three possible alignments, stable characters only.
+                        var forms = variants.ToList();
+                        variants.Clear();
+                        wideFlags.Clear();
+                        foreach (var form in forms)
+                            for (int shift = 0; shift < 3; shift++)
+                            {
+                                var enc = Base64Stable(form, shift, s.Base64Alphabet);
+                                if (enc.Length == 0) continue;
+                                if (s.Base64) { variants.Add(enc); wideFlags.Add(false); }
+                                if (s.Base64Wide) { variants.Add(Widen(enc)); wideFlags.Add(true); }
+                            }
+                        if (variants.Count == 0) throw new SyntaxException($"string {id} is too short for base64", valTok.Line);
                     }
                     s.Variants = variants.ToArray();
                     s.WideVariant = wideFlags.ToArray();
@@ -182,6 +212,37 @@ internal sealed class RuleParser
         catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
         if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
         _strings.Add(s);
+    }
+
+    private static readonly byte[] StandardBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8.ToArray();
+
+    /// <summary>
+    /// Base64 of the bytes when preceded by <paramref name="shift"/> unknown bytes, keeping only the characters
+    /// whose six bits all come from the bytes themselves (what yara searches for).
+    /// </summary>
+    internal static byte[] Base64Stable(byte[] data, int shift, byte[]? alphabet)
+    {
+        alphabet ??= StandardBase64;
+        var buf = new byte[shift + data.Length + 2];
+        data.CopyTo(buf, shift);
+        int first = (8 * shift + 5) / 6, last = 8 * (shift + data.Length) / 6 - 1;
+        if (last < first) return [];
+        var r = new byte[last - first + 1];
+        for (int k = first; k <= last; k++)
+        {
+            int bit = 6 * k, v = 0;
+            for (int j = 0; j < 6; j++, bit++)
+                v = v << 1 | (buf[bit >> 3] >> (7 - (bit & 7)) & 1);
+            r[k - first] = alphabet[v];
+        }
+        return r;
+    }
+
+    private static byte[] Widen(byte[] b)
+    {
+        var w = new byte[b.Length * 2];
+        for (int i = 0; i < b.Length; i++) w[2 * i] = b[i];
+        return w;
     }
 
     private static byte[] Xor(byte[] b, int key)

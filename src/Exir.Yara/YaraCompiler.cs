@@ -258,7 +258,7 @@ public sealed class YaraCompiler : ICompileScope
         {
             // Identical strings (common across rules of one family) are searched once per scan and shared.
             var key = s.Kind == StringKind.Text
-                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.XorLo}-{s.XorHi}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
+                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.XorLo}-{s.XorHi}|{(s.Base64 ? 1 : 0)}{(s.Base64Wide ? 1 : 0)}{(s.Base64Alphabet is null ? "" : Convert.ToHexString(s.Base64Alphabet))}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
                 : $"{(int)s.Kind}|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}|{s.FixedOffset}|{s.Regex!.Pattern}";
             if (canonical.TryGetValue(key, out var first))
             {
@@ -269,7 +269,7 @@ public sealed class YaraCompiler : ICompileScope
             canonical[key] = s.Index;
             s.Canonical = s.Index;
             hitRules[s.Index] = [s.Rule];
-            if (s.Kind == StringKind.Text && s.XorLo >= 0)
+            if (s.Kind == StringKind.Text && (s.XorLo >= 0 || s.Base64 || s.Base64Wide))
             {
                 for (int v = 0; v < s.Variants.Length; v++)
                 {

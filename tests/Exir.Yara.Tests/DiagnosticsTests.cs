@@ -33,8 +33,7 @@ public class DiagnosticsTests
     }
 
     [Theory]
-    [InlineData("rule a { strings: $a = \"x\" base64wide condition: $a }", "base64wide")]
-    [InlineData("rule a { strings: $a = \"x\" base64 condition: $a }", "base64")]
+    [InlineData("rule a { condition: defined filesize }", "defined")]
     [InlineData("import \"pe\"\nrule a { condition: pe.imphash() == \"x\" }", "pe.imphash")]
     [InlineData("import \"pe\"\nrule a { condition: pe.version_info[\"x\"] == \"y\" }", "pe.version_info")]
     [InlineData("rule a { condition: entrypoint == 0 }", "entrypoint")]
@@ -51,7 +50,7 @@ public class DiagnosticsTests
     public void Rules_depending_on_a_skipped_rule_are_skipped_too()
     {
         var (c, r) = Compile("""
-            rule a { strings: $a = "x" base64 condition: $a }
+            rule a { strings: $a = "x" condition: $a and entrypoint == 0 }
             rule b { condition: a }
             rule c { condition: true }
             """);
@@ -64,6 +63,8 @@ public class DiagnosticsTests
     [InlineData("rule a { condition: nothing_here }", "undefined identifier")]
     [InlineData("rule a { strings: $a = \"x\" xor nocase condition: $a }", "xor nocase")]
     [InlineData("rule a { strings: $a = \"x\" xor(3-1) condition: $a }", "xor range")]
+    [InlineData("rule a { strings: $a = \"abc\" base64 nocase condition: $a }", "base64 with nocase")]
+    [InlineData("rule a { strings: $a = \"abc\" base64(\"abc\") condition: $a }", "alphabet must be 64")]
     [InlineData("rule a { strings: $a = \"x\" $a = \"y\" condition: $a }", "duplicated string")]
     [InlineData("rule a { strings: $a = \"unterminated condition: $a }", "unterminated string")]
     [InlineData("rule a { strings: $a = /ab(c/ condition: $a }", "missing ')'")]

@@ -74,6 +74,24 @@ public class TextStringTests
     }
 
     [Fact]
+    public void Base64_finds_the_text_at_every_alignment_and_in_utf16()
+    {
+        // Independent oracle: .NET's encoder on the text behind 0, 1 and 2 other bytes.
+        var lines = new List<string>();
+        foreach (var prefix in new[] { "", "q", "qq" })
+            lines.Add(Convert.ToBase64String(Y.B(prefix + "cmd.exe /c whoami")));
+        var wideEncoded = Convert.ToBase64String(Encoding.Unicode.GetBytes("xcmd.exe /c whoami"));
+        var data = string.Join("\n", lines) + "\n" + string.Concat(lines[1].Select(c => c + "\0")) + "\n" + wideEncoded;
+        var rules = Y.Compile("""
+            rule b64 { strings: $a = "cmd.exe /c" base64 condition: #a == 3 }
+            rule b64wide { strings: $a = "cmd.exe /c" base64wide condition: #a == 1 }
+            rule wide_b64 { strings: $a = "cmd.exe /c" wide base64 condition: #a == 1 }
+            rule other_text { strings: $a = "net user" base64 condition: $a }
+            """);
+        Assert.Equal(["b64", "b64wide", "wide_b64"], Y.Names(rules, data));
+    }
+
+    [Fact]
     public void Escapes_and_overlapping_matches_are_counted_like_yara()
     {
         Assert.True(Y.Hits("rule r { strings: $a = \"a\\\"b\\\\c\\x41\\n\" condition: $a }", "a\"b\\cA\n"));

@@ -129,6 +129,14 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
                     case 0: foreach (var ch in w) { ms.WriteByte((byte)ch); ms.WriteByte(0); } break; // UTF-16LE
                     case 1: ms.Write(Encoding.Latin1.GetBytes(w.ToUpperInvariant())); break;
                     case 2: ms.WriteByte((byte)rng.Next(256)); break;
+                    case 6 when rng.Next(2) == 0:
+                        // base64 of planted text at a random alignment, sometimes UTF-16 before or after encoding
+                        var raw = Encoding.Latin1.GetBytes(new string('q', rng.Next(3)) + w + Pick(_planted));
+                        if (rng.Next(3) == 0) raw = Encoding.Unicode.GetBytes(Encoding.Latin1.GetString(raw));
+                        var enc = Convert.ToBase64String(raw);
+                        if (rng.Next(3) == 0) enc = string.Concat(enc.Select(ch => ch + "\0"));
+                        ms.Write(Encoding.Latin1.GetBytes(enc));
+                        break;
                     case 5 when rng.Next(2) == 0:
                         // xor-encoded planting
                         int key = rng.Next(1, 41);
@@ -146,6 +154,13 @@ public class LiveYaraDifferentialTests(ITestOutputHelper output)
 
         private string TextString()
         {
+            if (rng.Next(8) == 0)
+            {
+                var b64 = new List<string> { rng.Next(3) == 0 ? "base64wide" : "base64" };
+                if (rng.Next(3) == 0) b64.Add("wide");
+                if (rng.Next(4) == 0) b64.Add("base64wide");
+                return $"\"{Escape(Pick(_planted) + Pick(_planted))}\" {string.Join(' ', b64.Distinct())}";
+            }
             var mods = new List<string>();
             if (rng.Next(3) == 0) mods.Add("nocase");
             if (rng.Next(3) == 0) mods.Add("wide");
