@@ -63,36 +63,44 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     public TNode[] ParseFragment(ref int pos, int end, int depth)
     {
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
-        var nodes = new List<TNode>(1);
+        // A record's fragment is nearly always one template instance: no list for that.
+        TNode? first = null;
+        List<TNode>? more = null;
         while (pos < end)
         {
             byte tok = _d[pos];
+            TNode node;
             switch (tok)
             {
                 case TokEof:
                     pos++;
-                    return nodes.ToArray();
+                    return Nodes(first, more);
                 case TokFragment:
                     Need(pos, 4, end);
                     pos += 4;
-                    break;
+                    continue;
                 case TokTemplate:
-                    nodes.Add(ParseTemplateInstance(ref pos, end, depth + 1));
+                    node = ParseTemplateInstance(ref pos, end, depth + 1);
                     break;
                 case TokOpenStart:
                 case TokOpenStart | 0x40:
-                    nodes.Add(ParseElement(ref pos, end, depth + 1));
+                    node = ParseElement(ref pos, end, depth + 1);
                     break;
                 case TokPiTarget:
-                    nodes.Add(ParsePi(ref pos, end));
+                    node = ParsePi(ref pos, end);
                     break;
                 default:
-                    if (nodes.Count > 0) return nodes.ToArray(); // trailing bytes after a complete fragment
+                    if (first is not null) return Nodes(first, more); // trailing bytes after a complete fragment
                     throw new EvtxFormatException($"unexpected token 0x{tok:x2} at 0x{pos:x}");
             }
+            if (first is null) first = node;
+            else (more ??= [first]).Add(node);
         }
-        return nodes.ToArray();
+        return Nodes(first, more);
     }
+
+    private static TNode[] Nodes(TNode? first, List<TNode>? more) =>
+        more is not null ? more.ToArray() : first is null ? [] : [first];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TElement ParseElement(ref int pos, int end, int depth)

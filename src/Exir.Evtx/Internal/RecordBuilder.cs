@@ -50,9 +50,15 @@ internal static class RecordBuilder
             }
         }
 
-        var data = new List<KeyValuePair<string, string>>();
-        if (root.Children is not null)
+        List<KeyValuePair<string, string>> data;
+        if (root.Children is null) data = [];
+        else
         {
+            // Sized for the usual shape (one Data element per child of EventData): no regrowth.
+            int guess = 0;
+            foreach (var c in root.Children)
+                if (c is XElement { Children: { } sc } section && section.Name is not ("System" or "RenderingInfo")) guess += sc.Length;
+            data = new List<KeyValuePair<string, string>>(guess);
             int unnamed = 0;
             foreach (var c in root.Children)
             {
@@ -74,7 +80,7 @@ internal static class RecordBuilder
             if (e.Name == "Data")
             {
                 var name = e.Attribute("Name");
-                data.Add(new(string.IsNullOrEmpty(name) ? $"Data[{++unnamed}]" : name, e.Text()));
+                data.Add(new(string.IsNullOrEmpty(name) ? UnnamedData(++unnamed) : name, e.Text()));
             }
             else
             {
@@ -89,6 +95,10 @@ internal static class RecordBuilder
             }
         }
     }
+
+    private static readonly string[] UnnamedNames = Enumerable.Range(1, 64).Select(n => $"Data[{n}]").ToArray();
+
+    private static string UnnamedData(int n) => n <= UnnamedNames.Length ? UnnamedNames[n - 1] : $"Data[{n}]";
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MakeUnique(List<KeyValuePair<string, string>> data)

@@ -161,7 +161,15 @@ internal static class ValueFormatter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+    public static string Hex(ulong v)
+    {
+        // One string, no intermediate: Keywords and hex values are in nearly every record.
+        Span<char> s = stackalloc char[18];
+        s[0] = '0';
+        s[1] = 'x';
+        v.TryFormat(s.Slice(2), out int n, "x", CultureInfo.InvariantCulture);
+        return new string(s.Slice(0, 2 + n));
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string RenderGuid(ReadOnlySpan<byte> v)
@@ -248,12 +256,34 @@ internal static class ValueFormatter
     public static string RenderSid(ReadOnlySpan<byte> v)
     {
         if (v.Length < 8) return Convert.ToHexString(v);
+        int count = v[1];
+        if (count <= 15)
+        {
+            // The usual case (account SIDs have at most a handful of parts): formatted on the stack.
+            Span<char> s = stackalloc char[8 + 15 + 15 * 11];
+            s[0] = 'S';
+            s[1] = '-';
+            int n = 2;
+            v[0].TryFormat(s.Slice(n), out int w, default, CultureInfo.InvariantCulture);
+            n += w;
+            s[n++] = '-';
+            ulong auth = 0;
+            for (int i = 2; i < 8; i++) auth = (auth << 8) | v[i];
+            auth.TryFormat(s.Slice(n), out w, default, CultureInfo.InvariantCulture);
+            n += w;
+            for (int i = 0; i < count && 8 + 4 * i + 4 <= v.Length; i++)
+            {
+                s[n++] = '-';
+                BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(8 + 4 * i)).TryFormat(s.Slice(n), out w, default, CultureInfo.InvariantCulture);
+                n += w;
+            }
+            return new string(s.Slice(0, n));
+        }
         var sb = new StringBuilder(64);
         sb.Append("S-").Append(v[0]).Append('-');
         ulong authority = 0;
         for (int i = 2; i < 8; i++) authority = (authority << 8) | v[i];
         sb.Append(authority);
-        int count = v[1];
         // A truncated SID keeps the sub-authorities that are there.
         for (int i = 0; i < count && 8 + 4 * i + 4 <= v.Length; i++)
             sb.Append('-').Append(BinaryPrimitives.ReadUInt32LittleEndian(v.Slice(8 + 4 * i)));

@@ -72,25 +72,28 @@ internal static class XmlWriter
         sb.Append("  </System>\n</Event>\n");
     }
 
+    private static readonly System.Buffers.SearchValues<char> TextSpecial = System.Buffers.SearchValues.Create("&<>");
+    private static readonly System.Buffers.SearchValues<char> AttributeSpecial = System.Buffers.SearchValues.Create("&<>\"");
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Escape(StringBuilder sb, string s, bool attribute)
     {
-        int start = 0;
-        for (int i = 0; i < s.Length; i++)
+        var rest = s.AsSpan();
+        var special = attribute ? AttributeSpecial : TextSpecial;
+        while (true)
         {
-            string? rep = s[i] switch
+            int i = rest.IndexOfAny(special);
+            if (i < 0) break;
+            sb.Append(rest[..i]).Append(rest[i] switch
             {
                 '&' => "&amp;",
                 '<' => "&lt;",
                 '>' => "&gt;",
-                '"' when attribute => "&quot;",
-                _ => null,
-            };
-            if (rep is null) continue;
-            sb.Append(s, start, i - start).Append(rep);
-            start = i + 1;
+                _ => "&quot;",
+            });
+            rest = rest[(i + 1)..];
         }
-        sb.Append(s, start, s.Length - start);
+        sb.Append(rest);
     }
 }
 
