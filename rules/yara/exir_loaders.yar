@@ -113,3 +113,21 @@ rule EXIR_WebShell_Precompiled_Backdoor_Stub
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 2KB and $server and $stub
 }
+
+rule EXIR_WebShell_NET_Deserialize_Request
+{
+    meta:
+        id = "EXIR-WS-025"
+        title = "Page deserializes request data with a type-carrying formatter"
+        severity = "high"
+        description = "Server code passes request data to BinaryFormatter, LosFormatter, ObjectStateFormatter, SoapFormatter or NetDataContractSerializer. These formatters instantiate any type named in the data, so the page runs gadget chains sent by the caller: a code-execution backdoor that needs no suspicious API in the page itself."
+        attack = "T1505.003, T1059"
+        references = "https://learn.microsoft.com/en-us/dotnet/standard/serialization/binaryformatter-security-guide"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $fmt = /(BinaryFormatter|LosFormatter|ObjectStateFormatter|SoapFormatter|NetDataContractSerializer)/
+        $deser = /Deserialize\s*\([^;]{0,160}Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies|InputStream|BinaryRead)|\s*\[)/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fmt and $deser
+}
