@@ -458,7 +458,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             foreach (var item in items)
             {
                 Spend();
-                output.Add(new XElement(e.Name) { Attributes = attrs, Children = item.Length == 0 ? null : new object[] { item } });
+                output.Add(new XElement(e.Name) { Attributes = attrs, Content = item.Length == 0 ? null : item });
             }
             return;
         }
@@ -471,7 +471,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             children.Clear(); // a record that failed half-way may have left items
             Resolve(e.Children, values, children, depth + 1);
             FinishText(children);
-            if (children.Count > 0) x.Children = children.ToArray();
+            x.Content = XElement.ContentOf(children);
             children.Clear();
         }
         output.Add(x);
@@ -481,6 +481,21 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private KeyValuePair<string, string>[]? ResolveAttributes(TElement e, ValueSpan[]? values)
     {
         if (e.Attributes.Length == 0) return null;
+        if (e.AttributeKind == 0)
+        {
+            // Attributes made of text only (Data Name="...", Provider Name="..."): resolved once per template.
+            e.AttributeKind = 1;
+            foreach (var a in e.Attributes)
+                foreach (var part in a.Value)
+                    if (part is TSubstitution) e.AttributeKind = 2;
+            if (e.AttributeKind == 1) e.ConstantAttributes = ResolveAttributeValues(e, values);
+        }
+        return e.AttributeKind == 1 ? e.ConstantAttributes : ResolveAttributeValues(e, values);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private KeyValuePair<string, string>[]? ResolveAttributeValues(TElement e, ValueSpan[]? values)
+    {
         var list = new KeyValuePair<string, string>[e.Attributes.Length];
         int count = 0;
         foreach (var a in e.Attributes)

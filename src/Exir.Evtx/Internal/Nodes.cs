@@ -12,6 +12,10 @@ internal sealed class TElement(string name, TAttribute[] attributes, TNode[] chi
     public readonly string Name = name;
     public readonly TAttribute[] Attributes = attributes;
     public readonly TNode[] Children = children;
+    /// <summary>The resolved attributes when none has a substitution: the same for every use, shared.</summary>
+    public KeyValuePair<string, string>[]? ConstantAttributes;
+    /// <summary>0 not yet known, 1 constant (<see cref="ConstantAttributes"/>), 2 has substitutions.</summary>
+    public byte AttributeKind;
 }
 
 internal sealed class TAttribute(string name, TNode[] value)
@@ -55,8 +59,24 @@ internal sealed class XElement(string name)
 {
     public readonly string Name = name;
     public KeyValuePair<string, string>[]? Attributes;
-    /// <summary>Children: XElement, string (text, unescaped) or XProcessingInstruction.</summary>
-    public object[]? Children;
+    /// <summary>
+    /// The children: null when none, the child itself when one (most elements hold one text), else an
+    /// object[] of them. A child is an XElement, a string (text, unescaped) or an XProcessingInstruction.
+    /// </summary>
+    public object? Content;
+
+    /// <summary>Children (see <see cref="Content"/>), empty when none; a one-child view needs no array.</summary>
+    public ReadOnlySpan<object> Children =>
+        Content is object[] many ? many : Content is null ? default : new ReadOnlySpan<object>(ref Content!);
+
+    public bool HasChildren => Content is not null;
+
+    public static object? ContentOf(List<object> children) => children.Count switch
+    {
+        0 => null,
+        1 => children[0],
+        _ => children.ToArray(),
+    };
 
     public string? Attribute(string name)
     {
@@ -67,7 +87,6 @@ internal sealed class XElement(string name)
 
     public XElement? Child(string name)
     {
-        if (Children is null) return null;
         foreach (var c in Children) if (c is XElement e && e.Name == name) return e;
         return null;
     }
@@ -75,8 +94,8 @@ internal sealed class XElement(string name)
     /// <summary>The concatenated text of this element and its descendants.</summary>
     public string Text()
     {
-        if (Children is null || Children.Length == 0) return "";
-        if (Children.Length == 1 && Children[0] is string s) return s;
+        if (Content is null) return "";
+        if (Content is string s) return s;
         var sb = new System.Text.StringBuilder();
         AppendText(sb);
         return sb.ToString();
@@ -84,7 +103,6 @@ internal sealed class XElement(string name)
 
     private void AppendText(System.Text.StringBuilder sb)
     {
-        if (Children is null) return;
         foreach (var c in Children)
         {
             if (c is string s) sb.Append(s);
@@ -96,7 +114,6 @@ internal sealed class XElement(string name)
     {
         get
         {
-            if (Children is null) return false;
             foreach (var c in Children) if (c is XElement) return true;
             return false;
         }

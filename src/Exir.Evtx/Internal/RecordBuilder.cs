@@ -11,7 +11,7 @@ internal static class RecordBuilder
     {
         r.Root = root;
         var system = root.Child("System");
-        if (system?.Children is not null)
+        if (system is not null)
         {
             foreach (var c in system.Children)
             {
@@ -51,13 +51,13 @@ internal static class RecordBuilder
         }
 
         List<KeyValuePair<string, string>> data;
-        if (root.Children is null) data = [];
+        if (!root.HasChildren) data = [];
         else
         {
             // Sized for the usual shape (one Data element per child of EventData): no regrowth.
             int guess = 0;
             foreach (var c in root.Children)
-                if (c is XElement { Children: { } sc } section && section.Name is not ("System" or "RenderingInfo")) guess += sc.Length;
+                if (c is XElement section && section.Name is not ("System" or "RenderingInfo")) guess += section.Children.Length;
             data = new List<KeyValuePair<string, string>>(guess);
             int unnamed = 0;
             foreach (var c in root.Children)
@@ -73,7 +73,7 @@ internal static class RecordBuilder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Flatten(XElement section, List<KeyValuePair<string, string>> data, ref int unnamed, int depth)
     {
-        if (section.Children is null || depth > 32) return;
+        if (!section.HasChildren || depth > 32) return;
         foreach (var c in section.Children)
         {
             if (c is not XElement e) continue;
@@ -91,7 +91,7 @@ internal static class RecordBuilder
                     foreach (var a in e.Attributes)
                         if (!a.Key.StartsWith("xmlns", StringComparison.Ordinal)) { data.Add(a); attributes++; }
                 if (e.HasElementChildren) Flatten(e, data, ref unnamed, depth + 1);
-                else if (attributes == 0 || e.Children is not null) data.Add(new(e.Name, e.Text()));
+                else if (attributes == 0 || e.HasChildren) data.Add(new(e.Name, e.Text()));
             }
         }
     }

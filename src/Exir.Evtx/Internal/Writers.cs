@@ -17,7 +17,7 @@ internal static class XmlWriter
                 Escape(sb, a.Value, true);
                 sb.Append('"');
             }
-        if (e.Children is null || e.Children.Length == 0)
+        if (!e.HasChildren)
         {
             sb.Append("/>\n");
             return;
@@ -120,12 +120,12 @@ internal static class JsonWriter
         sb.Append('{');
         bool first = true;
         var system = r.Root?.Child("System");
-        if (system?.Children is not null)
+        if (system is { HasChildren: true })
         {
             foreach (var c in system.Children)
             {
                 if (c is not XElement e) continue;
-                if (e.Children is not null) SystemField(sb, keys, ref first, e.Name, e.Text());
+                if (e.HasChildren) SystemField(sb, keys, ref first, e.Name, e.Text());
                 if (e.Attributes is null) continue;
                 foreach (var a in e.Attributes)
                 {
@@ -147,8 +147,10 @@ internal static class JsonWriter
         if (r.FromBadCrcChunk) SystemField(sb, keys, ref first, "BadCrcChunk", "true", literal: true);
         if (r.Problem is not null) SystemField(sb, keys, ref first, "ParseProblem", r.Problem);
         HashSet<string>? all = null;
-        foreach (var kv in r.Data)
+        var data = r.Data;
+        for (int i = 0; i < data.Count; i++) // not foreach: the interface's enumerator is an allocation
         {
+            var kv = data[i];
             // Data names are unique among themselves (RecordBuilder); one named like a System field
             // (e.g. "Level") keeps both, the data one with a suffix.
             var key = kv.Key;
@@ -157,7 +159,7 @@ internal static class JsonWriter
                 if (all is null)
                 {
                     all = new HashSet<string>(keys, StringComparer.Ordinal);
-                    foreach (var d in r.Data) all.Add(d.Key);
+                    foreach (var d in data) all.Add(d.Key);
                 }
                 key = Suffixed(key, all);
             }
