@@ -143,20 +143,3 @@ rule EXIR_WebShell_Credential_Logger
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $write and not $response
 }
-
-rule EXIR_WebShell_File_Access_At_Client_Path
-{
-    meta:
-        id = "EXIR-WS-037"
-        title = "Page reads, lists or deletes files at a path sent by the client"
-        severity = "high"
-        description = "Server code hands a path taken straight from the request to a file-system call: download (TransmitFile/WriteFile/ReadAllBytes), directory listing or deletion. The file-browser half of a web shell; ordinary pages map request values to known files first."
-        attack = "T1083, T1005, T1505.003"
-        references = "https://attack.mitre.org/techniques/T1083/"
-    strings:
-        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
-        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
-        $api = /(TransmitFile|WriteFile|ReadAllBytes|ReadAllText|ReadAllLines|OpenRead|GetFiles|GetDirectories|EnumerateFiles|EnumerateDirectories|GetFileSystemInfos|Delete|new\s+DirectoryInfo|new\s+FileInfo|new\s+FileStream)\s*\(\s*(Server\s*\.\s*MapPath\s*\(\s*)?(HttpContext\s*\.\s*Current\s*\.\s*|context\s*\.\s*)?Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies)\s*)?[\[\(]/ nocase
-    condition:
-        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $api
-}

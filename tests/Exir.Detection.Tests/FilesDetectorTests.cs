@@ -47,7 +47,6 @@ public sealed class FilesDetectorTests
     [InlineData("<%@ Page Language=\"C#\" %><% System.Reflection.Assembly.Load(Convert.FromBase64String(Request.Form[\"b\"])).CreateInstance(\"X\").Equals(Context); %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% Request.Files[0].SaveAs(Request.Form[\"dest\"]); %>")]
     [InlineData("<%@ WebHandler Language=\"C#\" Class=\"H\" %>\npublic class H : System.Web.IHttpHandler { public void ProcessRequest(System.Web.HttpContext context) { System.Diagnostics.Process.Start(context.Request[\"f\"], context.Request[\"a\"]); } public bool IsReusable { get { return false; } } }")]
-    [InlineData("<%@ Page Language=\"C#\" %><% Response.TransmitFile(Request.QueryString[\"f\"]); %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% new System.Web.UI.LosFormatter().Deserialize(Request.Form[\"__STATE2\"]); %>")]
     [InlineData("<%@ Page Language=\"VB\" %><% Shell(\"cmd.exe /c \" & Request(\"c\")) %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% System.IO.File.AppendAllText(@\"C:\\ProgramData\\l.txt\", Request.Form[\"username\"] + \":\" + Request.Form[\"password\"]); %>")]
@@ -66,6 +65,7 @@ public sealed class FilesDetectorTests
     [InlineData("<% Set rs = conn.Execute(\"SELECT * FROM news\") : Server.Execute(\"footer.asp\") %>")]
     [InlineData("<%@ Page Language=\"C#\" %><%# Eval(\"Title\") %><%# DataBinder.Eval(Container.DataItem, \"Name\") %>")]
     [InlineData("<%@ Page Language=\"C#\" %><% var name = Path.GetFileName(Request.QueryString[\"f\"]); Response.TransmitFile(Server.MapPath(\"~/docs/\" + name)); %>")]
+    [InlineData("<%@ Page Language=\"C#\" %><% Response.TransmitFile(Server.MapPath(Request[\"file\"])); FileUpload1.SaveAs(Server.MapPath(Request.ApplicationPath) + \"/img/\" + FileUpload1.FileName); %>")]
     [InlineData("<%@ Page Language=\"VB\" %><script runat=\"server\">Sub Execute(ByVal s As String)\r\nLabel1.Text = s\r\nEnd Sub</script>")]
     public void Benign_lookalikes_are_not_flagged(string page)
     {
