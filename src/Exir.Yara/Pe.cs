@@ -12,6 +12,9 @@ internal sealed class PeInfo
     public long Machine, NumberOfSections, Timestamp, Characteristics, EntryPointRva, EntryPoint = -1, Subsystem, DllCharacteristics;
     public long SizeOfImage, ImageBase, Magic;
     private readonly List<(long Va, long VSize, long Raw, long RawSize)> _sections = [];
+    private long _fileAlignment;
+    // A section header ran past the end of the data: yara then maps no RVA at all.
+    private bool _truncatedSections;
     public readonly List<string> Exports = [];
     public readonly List<long> ExportOrdinals = [];
     public readonly List<(string Dll, List<string?> Names, List<long> Ordinals)> Imports = [];
@@ -43,11 +46,12 @@ internal sealed class PeInfo
             pe.SizeOfImage = BinaryPrimitives.ReadUInt32LittleEndian(d[(opt + 56)..]);
             pe.Subsystem = BinaryPrimitives.ReadUInt16LittleEndian(d[(opt + 68)..]);
             pe.DllCharacteristics = BinaryPrimitives.ReadUInt16LittleEndian(d[(opt + 70)..]);
+            pe._fileAlignment = U32(d, opt + 36);
             int sec = opt + optSize;
             for (int i = 0; i < Math.Min(pe.NumberOfSections, 96); i++)
             {
                 int e = sec + i * 40;
-                if (e + 40 > d.Length) break;
+                if (e + 40 > d.Length) { pe._truncatedSections = true; break; }
                 pe._sections.Add((U32(d, e + 12), U32(d, e + 8), U32(d, e + 20), U32(d, e + 16)));
             }
             pe.EntryPoint = pe.Offset(d, pe.EntryPointRva);
@@ -62,15 +66,31 @@ internal sealed class PeInfo
     private static long U32(ReadOnlySpan<byte> d, long o) => o >= 0 && o + 4 <= d.Length ? BinaryPrimitives.ReadUInt32LittleEndian(d[(int)o..]) : -1;
     private static long U16(ReadOnlySpan<byte> d, long o) => o >= 0 && o + 2 <= d.Length ? BinaryPrimitives.ReadUInt16LittleEndian(d[(int)o..]) : -1;
 
-    /// <summary>File offset of an RVA: the section with the highest start at or below it, as yara does; -1 if outside the file.</summary>
+    /// <summary>
+    /// File offset of an RVA the way yara maps it: the last section starting at or below it (raw offsets
+    /// rounded down to min(FileAlignment, 0x200)), identity before the first section, -1 past a section's raw
+    /// size or the end of the data.
+    /// </summary>
     public long Offset(ReadOnlySpan<byte> d, long rva)
     {
-        if (rva < 0) return -1;
-        long bestVa = -1, raw = 0;
-        foreach (var (va, _, r, _) in _sections)
-            if (rva >= va && va > bestVa) { bestVa = va; raw = r; }
-        long off = bestVa < 0 ? rva : raw + (rva - bestVa);
-        return off >= 0 && off < d.Length ? off : -1;
+        if (rva < 0 || _truncatedSections) return -1;
+        long lowest = 0xFFFFFFFF, secRva = 0, secOff = 0, secRaw = 0;
+        long alignment = Math.Min(_fileAlignment < 0 ? 0 : _fileAlignment, 0x200);
+        foreach (var (va, _, raw, rawSize) in _sections)
+        {
+            if (va < lowest) lowest = va;
+            if (rva >= va && secRva <= va)
+            {
+                secRva = va;
+                secOff = raw;
+                secRaw = rawSize;
+                if (alignment > 0) secOff -= secOff % alignment;
+            }
+        }
+        if (rva < lowest) { secRva = 0; secOff = 0; secRaw = d.Length; }
+        if (rva - secRva >= secRaw) return -1;
+        long off = secOff + (rva - secRva);
+        return off < d.Length ? off : -1;
     }
 
     private string? CString(ReadOnlySpan<byte> d, long rva)
@@ -109,13 +129,15 @@ internal sealed class PeInfo
         if (rva <= 0) return;
         long desc = Offset(d, rva);
         if (desc < 0) return;
-        for (int n = 0; n < 4096; n++, desc += 20)
+        for (int n = 0; n < 16384; n++, desc += 20)
         {
+            // As yara: stop at a zero name or an implausible DLL name; skip DLLs without functions.
             if (desc + 20 > d.Length) break;
             long oft = U32(d, desc), nameRva = U32(d, desc + 12), ft = U32(d, desc + 16);
-            if (oft == 0 && nameRva == 0 && ft == 0) break;
+            if (nameRva == 0) break;
+            if (Offset(d, nameRva) < 0) continue;
             var dll = CString(d, nameRva);
-            if (dll is null) continue;
+            if (dll is null || !ValidDllName(dll)) break;
             var names = new List<string?>();
             var ordinals = new List<long>();
             long thunk = Offset(d, oft != 0 ? oft : ft);
@@ -129,8 +151,16 @@ internal sealed class PeInfo
                 if (byOrdinal) { ordinals.Add((long)(v & 0xFFFF)); names.Add(null); }
                 else { names.Add(CString(d, (long)(v & 0x7FFFFFFF) + 2)); ordinals.Add(-1); }
             }
-            Imports.Add((dll, names, ordinals));
+            if (names.Count > 0) Imports.Add((dll, names, ordinals));
         }
+    }
+
+    private static bool ValidDllName(string name)
+    {
+        if (name.Length == 0) return false;
+        foreach (var c in name)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '~' or ' ' or '@' or '$' or '+')) return false;
+        return true;
     }
 }
 
