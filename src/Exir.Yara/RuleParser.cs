@@ -18,7 +18,6 @@ internal interface ICompileScope
     int FindRule(int ns, string name);
     IEnumerable<(string Name, int Index)> RulesInNamespace(int ns);
     int FindExternal(string name);
-    Value ExternalDefault(int index);
     bool Imported(string module);
 }
 

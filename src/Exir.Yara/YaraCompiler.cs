@@ -228,7 +228,6 @@ public sealed class YaraCompiler : ICompileScope
         => _ruleIndex.Where(kv => kv.Key.Item1 == ns).Select(kv => (kv.Key.Item2, kv.Value));
 
     int ICompileScope.FindExternal(string name) => _externalNames.IndexOf(name);
-    Value ICompileScope.ExternalDefault(int index) => _externalValues[index];
     bool ICompileScope.Imported(string module) => _imports.Contains(module);
 
     /// <summary>Builds the scanner from every accepted rule.</summary>
