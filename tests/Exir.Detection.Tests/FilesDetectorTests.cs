@@ -265,6 +265,8 @@ public sealed class FilesDetectorTests
         Assert.True(d.Wants(P("c/PROGRAM FILES/microsoft/exchange server/v15/frontend/httpproxy/oab/x.bin", ArtifactKind.Unknown), ctx));
         Assert.True(d.Wants(P("Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/owa/a/App_Web_x.dll", ArtifactKind.Executable), ctx));
         Assert.False(d.Wants(P("Windows/System32/notepad.exe", ArtifactKind.Executable), ctx));
+        Assert.True(d.Wants(P("D/sites/shop/Web.Config", ArtifactKind.ConfigFile), ctx));
+        Assert.False(d.Wants(P("Windows/Microsoft.NET/Framework64/v4.0.30319/Config/machine.config", ArtifactKind.ConfigFile), ctx));
         Assert.True(deep.Wants(P("Windows/System32/notepad.exe", ArtifactKind.Executable), ctx));
     }
 

@@ -74,7 +74,9 @@ public sealed class FileHuntDetector : IDetector
         // A few hints are enough: one ExSetup.exe gives the SU, one file of a version folder the CU.
         if (_buildHints.Count < 64 && WebBaseline.IsBuildHint(file)) _buildHints.Add(file);
         if (_options.Deep) return true;
-        if (probe.Kind is ArtifactKind.WebFile or ArtifactKind.ConfigFile) return true;
+        if (probe.Kind is ArtifactKind.WebFile) return true;
+        // web.config anywhere (script or handler tricks); other .config files only inside web folders.
+        if (file.Name.Equals("web.config", StringComparison.OrdinalIgnoreCase)) return true;
         if (WebPaths.ScriptExtensions.Contains(file.Extension)) return true;
         return _allow.IsInWebFolder(file.RelativePath);
     }
