@@ -515,7 +515,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
                         if (s.Optional) { omit = true; break; }
                         continue;
                     }
-                    piece = RenderFlat(v.Value);
+                    piece = RenderFlat(s, v.Value);
                 }
                 else continue;
                 if (text.Length == 0 && many is null) text = piece;
@@ -539,7 +539,26 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             Resolve(nodes, null, output, depth + 1);
             return;
         }
-        AppendText(output, RenderFlat(v));
+        AppendText(output, RenderFlat(s, v));
+    }
+
+    /// <summary>
+    /// <see cref="RenderFlat(ValueSpan)"/>, reusing the text this substitution rendered last when the bytes
+    /// are the same (rendering is a function of the bytes and the type): saves the work and the string.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private string RenderFlat(TSubstitution s, ValueSpan v)
+    {
+        if (v.Size > 512) return RenderFlat(v);
+        if (s.LastText is not null && s.LastType == v.Type && s.LastSize == v.Size &&
+            _d.AsSpan(s.LastOffset, s.LastSize).SequenceEqual(_d.AsSpan(v.Offset, v.Size)))
+            return s.LastText;
+        string text = RenderFlat(v);
+        s.LastOffset = v.Offset;
+        s.LastSize = v.Size;
+        s.LastType = v.Type;
+        s.LastText = text;
+        return text;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

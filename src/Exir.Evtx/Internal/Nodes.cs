@@ -33,6 +33,11 @@ internal sealed class TSubstitution(int index, bool optional) : TNode
 {
     public readonly int Index = index;
     public readonly bool Optional = optional;
+    // The value this substitution rendered last (where its bytes lie in the chunk, and the text): the
+    // same field of consecutive records often holds the same bytes (computer, user, keywords, SIDs).
+    public int LastOffset, LastSize;
+    public byte LastType;
+    public string? LastText;
 }
 
 internal sealed class TProcessingInstruction(string target, string data) : TNode

@@ -119,13 +119,14 @@ internal static class JsonWriter
         if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
         sb.Append('{');
         bool first = true;
+        ulong lengths = 0; // bit (length % 64) set for each System key
         var system = r.Root?.Child("System");
         if (system is { HasChildren: true })
         {
             foreach (var c in system.Children)
             {
                 if (c is not XElement e) continue;
-                if (e.HasChildren) SystemField(sb, keys, ref first, e.Name, e.Text());
+                if (e.HasChildren) SystemField(sb, keys, ref lengths, ref first, e.Name, e.Text());
                 if (e.Attributes is null) continue;
                 foreach (var a in e.Attributes)
                 {
@@ -135,17 +136,17 @@ internal static class JsonWriter
                         "TimeCreated" when a.Key == "SystemTime" => "TimeCreated",
                         _ => a.Key,
                     };
-                    SystemField(sb, keys, ref first, key, a.Value);
+                    SystemField(sb, keys, ref lengths, ref first, key, a.Value);
                 }
             }
         }
         else
         {
-            SystemField(sb, keys, ref first, "EventRecordID", r.RecordId.ToString(CultureInfo.InvariantCulture));
-            SystemField(sb, keys, ref first, "TimeCreated", ValueFormatter.FormatUtc(r.TimestampUtc));
+            SystemField(sb, keys, ref lengths, ref first, "EventRecordID", r.RecordId.ToString(CultureInfo.InvariantCulture));
+            SystemField(sb, keys, ref lengths, ref first, "TimeCreated", ValueFormatter.FormatUtc(r.TimestampUtc));
         }
-        if (r.FromBadCrcChunk) SystemField(sb, keys, ref first, "BadCrcChunk", "true", literal: true);
-        if (r.Problem is not null) SystemField(sb, keys, ref first, "ParseProblem", r.Problem);
+        if (r.FromBadCrcChunk) SystemField(sb, keys, ref lengths, ref first, "BadCrcChunk", "true", literal: true);
+        if (r.Problem is not null) SystemField(sb, keys, ref lengths, ref first, "ParseProblem", r.Problem);
         HashSet<string>? all = null;
         var data = r.Data;
         for (int i = 0; i < data.Count; i++) // not foreach: the interface's enumerator is an allocation
@@ -154,7 +155,7 @@ internal static class JsonWriter
             // Data names are unique among themselves (RecordBuilder); one named like a System field
             // (e.g. "Level") keeps both, the data one with a suffix.
             var key = kv.Key;
-            if (Contains(keys, key))
+            if (Contains(keys, lengths, key))
             {
                 if (all is null)
                 {
@@ -172,6 +173,12 @@ internal static class JsonWriter
         return sb.ToString();
     }
 
+    /// <summary>Whether <paramref name="key"/> is among the System keys; the mask of their lengths rules most names out at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Contains(List<string> keys, ulong lengths, string key) =>
+        (lengths & (1UL << (key.Length & 63))) != 0 && Contains(keys, key);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Contains(List<string> keys, string key)
     {
         foreach (var k in keys)
@@ -196,10 +203,11 @@ internal static class JsonWriter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SystemField(StringBuilder sb, List<string> keys, ref bool first, string key, string value, bool literal = false)
+    private static void SystemField(StringBuilder sb, List<string> keys, ref ulong lengths, ref bool first, string key, string value, bool literal = false)
     {
-        if (Contains(keys, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.Ordinal));
+        if (Contains(keys, lengths, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.Ordinal));
         keys.Add(key);
+        lengths |= 1UL << (key.Length & 63);
         Sep(sb, ref first);
         String(sb, key);
         sb.Append(':');
