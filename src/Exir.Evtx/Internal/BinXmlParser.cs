@@ -28,6 +28,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private int _chunkBudget = MaxNodesPerChunk;
     private int _recordGrant;
     private readonly List<object>?[] _scratch = new List<object>?[MaxDepth + 2];
+    private KeyValuePair<string, string>[] _attributeScratch = new KeyValuePair<string, string>[8];
 
     // Token values.
     private const byte TokEof = 0x00, TokOpenStart = 0x01, TokCloseStart = 0x02, TokCloseEmpty = 0x03, TokEnd = 0x04,
@@ -496,7 +497,8 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private KeyValuePair<string, string>[]? ResolveAttributeValues(TElement e, ValueSpan[]? values)
     {
-        var list = new KeyValuePair<string, string>[e.Attributes.Length];
+        if (_attributeScratch.Length < e.Attributes.Length) _attributeScratch = new KeyValuePair<string, string>[e.Attributes.Length];
+        var list = _attributeScratch;
         int count = 0;
         foreach (var a in e.Attributes)
         {
@@ -523,8 +525,18 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             }
             if (!omit) list[count++] = new(a.Name, many?.ToString() ?? text);
         }
-        if (count < list.Length) Array.Resize(ref list, count);
-        return list;
+        // Execution, Security and the like often repeat the previous record's values: share its array then.
+        var last = e.LastAttributes;
+        if (last is not null && last.Length == count)
+        {
+            bool same = true;
+            for (int i = 0; i < count && same; i++)
+                same = ReferenceEquals(last[i].Key, list[i].Key) && string.Equals(last[i].Value, list[i].Value);
+            if (same) return last;
+        }
+        var result = list.AsSpan(0, count).ToArray();
+        e.LastAttributes = result;
+        return result;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -16,6 +16,8 @@ internal sealed class TElement(string name, TAttribute[] attributes, TNode[] chi
     public KeyValuePair<string, string>[]? ConstantAttributes;
     /// <summary>0 not yet known, 1 constant (<see cref="ConstantAttributes"/>), 2 has substitutions.</summary>
     public byte AttributeKind;
+    /// <summary>The attributes this element resolved to last (never changed once made): reused when the values repeat.</summary>
+    public KeyValuePair<string, string>[]? LastAttributes;
 }
 
 internal sealed class TAttribute(string name, TNode[] value)
