@@ -46,6 +46,9 @@ public class ScanCommandTests
     [InlineData("scan", ".", "--no-such-option")]
     [InlineData("scan", ".", "--since", "yesterday-ish")]
     [InlineData("no-such-verb")]
+    [InlineData("scan", ".", "--baseline", "/nonexistent/baseline.tsv")]
+    [InlineData("scan", ".", "--yara", "/nonexistent/rules")]
+    [InlineData("scan", ".", "--since", "2021-03-02", "--until", "2021-03-01")]
     public void BadArgumentsExitTwoWithAMessage(params string[] args)
     {
         var r = ExirProcess.Run(args);

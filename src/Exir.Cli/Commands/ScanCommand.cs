@@ -58,6 +58,10 @@ public static class ScanCommand
                 MaxBytesPerFile = Math.Max(1, parse.GetValue(maxFile)) << 20,
                 Parallelism = Math.Clamp(parse.GetValue(threads), 1, 256),
             };
+            if (options.BaselinePath is { } b && !File.Exists(b)) throw new UsageException($"--baseline file not found: {b}");
+            foreach (var y in options.ExtraYara)
+                if (!File.Exists(y) && !Directory.Exists(y)) throw new UsageException($"--yara rule file or folder not found: {y}");
+            if (options.Since > options.Until) throw new UsageException("--since is after --until");
             var outDir = parse.GetValue(output);
             return Run(parse.GetValue(path), options, fmt, outDir, parse.GetValue(noProgress), "exir " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
         });
