@@ -33,7 +33,9 @@ public class TimelineCommandTests
     [Fact]
     public void TimelineBadInputExitsTwo()
     {
-        Assert.Equal(2, ExirProcess.Run("timeline", "/nonexistent/exir/x").ExitCode);
-        Assert.Equal(2, ExirProcess.Run("timeline", ".", "--since", "not-a-date").ExitCode);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        Assert.Equal(2, ExirProcess.Run("timeline", "/nonexistent/exir/x", "--out", outDir).ExitCode);
+        Assert.False(Directory.Exists(outDir), "nothing written for a bad path");
+        Assert.Equal(2, ExirProcess.Run("timeline", TestPaths.NewTempDir(), "--since", "not-a-date", "--out", outDir).ExitCode);
     }
 }

@@ -48,6 +48,9 @@ public static class TimelineCommand
             if (!Formats.Contains(f)) throw new UsageException($"unknown --format '{f}' (use {string.Join(", ", Formats)})");
         foreach (var f in findingsFiles)
             if (!File.Exists(f)) throw new UsageException($"--findings file not found: {f}");
+        // Checked before anything is written, so a typo leaves no empty output behind.
+        foreach (var p in paths)
+            if (!File.Exists(p) && !Directory.Exists(p)) throw new UsageException($"evidence path not found: {p}");
         var options = new TimelineOptions
         {
             Paths = paths,
