@@ -464,7 +464,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             return;
         }
 
-        var x = new XElement(e.Name) { Attributes = ResolveAttributes(e, values) };
+        var attributes = ResolveAttributes(e, values);
+        object? content = null;
+        var last = e.LastElement;
         if (e.Children.Length > 0)
         {
             // Depth strictly grows along every call chain, so one scratch list per depth is never shared.
@@ -472,10 +474,34 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             children.Clear(); // a record that failed half-way may have left items
             Resolve(e.Children, values, children, depth + 1);
             FinishText(children);
-            x.Content = XElement.ContentOf(children);
+            if (last is not null && ReferenceEquals(last.Attributes, attributes) && SameChildren(last, children))
+            {
+                // Rendered elements never change once made: one that repeats the previous record's is shared.
+                children.Clear();
+                output.Add(last);
+                return;
+            }
+            content = XElement.ContentOf(children);
             children.Clear();
         }
+        else if (last is not null && ReferenceEquals(last.Attributes, attributes))
+        {
+            output.Add(last);
+            return;
+        }
+        var x = new XElement(e.Name) { Attributes = attributes, Content = content };
+        e.LastElement = x;
         output.Add(x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool SameChildren(XElement last, List<object> children)
+    {
+        var had = last.Children;
+        if (had.Length != children.Count) return false;
+        for (int i = 0; i < had.Length; i++)
+            if (!ReferenceEquals(had[i], children[i])) return false;
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

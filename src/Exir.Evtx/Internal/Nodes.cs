@@ -18,6 +18,8 @@ internal sealed class TElement(string name, TAttribute[] attributes, TNode[] chi
     public byte AttributeKind;
     /// <summary>The attributes this element resolved to last (never changed once made): reused when the values repeat.</summary>
     public KeyValuePair<string, string>[]? LastAttributes;
+    /// <summary>The element this node rendered to last: reused when attributes and children are the same objects.</summary>
+    public XElement? LastElement;
 }
 
 internal sealed class TAttribute(string name, TNode[] value)
