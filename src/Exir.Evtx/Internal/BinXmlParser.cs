@@ -431,8 +431,16 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ValueSpan? Value(TSubstitution s, ValueSpan[]? values) =>
-        values is not null && s.Index < values.Length ? values[s.Index] : null;
+    private static bool TryValue(TSubstitution s, ValueSpan[]? values, out ValueSpan value)
+    {
+        if (values is not null && (uint)s.Index < (uint)values.Length)
+        {
+            value = values[s.Index];
+            return true;
+        }
+        value = default;
+        return false;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveElement(TElement e, ValueSpan[]? values, List<object> output, int depth)
@@ -445,12 +453,12 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         {
             bool allNullOptional = true;
             foreach (var c in e.Children)
-                if (c is not TSubstitution { Optional: true } s || (Value(s, values) is { } v && !v.IsNull)) { allNullOptional = false; break; }
+                if (c is not TSubstitution { Optional: true } s || (TryValue(s, values, out var v) && !v.IsNull)) { allNullOptional = false; break; }
             if (allNullOptional) return;
         }
 
         // An array as the whole content repeats the element once per item (as Windows renders it).
-        if (e.Children.Length == 1 && e.Children[0] is TSubstitution only && Value(only, values) is { } arr &&
+        if (e.Children.Length == 1 && e.Children[0] is TSubstitution only && TryValue(only, values, out var arr) &&
             (arr.Type & ValueFormatter.ArrayFlag) != 0)
         {
             var attrs = ResolveAttributes(e, values);
@@ -537,13 +545,12 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
                 if (part is TText t) piece = t.Text;
                 else if (part is TSubstitution s)
                 {
-                    var v = Value(s, values);
-                    if (v is null || v.Value.IsNull)
+                    if (!TryValue(s, values, out var v) || v.IsNull)
                     {
                         if (s.Optional) { omit = true; break; }
                         continue;
                     }
-                    piece = RenderFlat(s, v.Value);
+                    piece = RenderFlat(s, v);
                 }
                 else continue;
                 if (text.Length == 0 && many is null) text = piece;
@@ -568,7 +575,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ResolveSubstitution(TSubstitution s, ValueSpan[]? values, List<object> output, int depth)
     {
-        if (Value(s, values) is not { } v || v.IsNull) return;
+        if (!TryValue(s, values, out var v) || v.IsNull) return;
         if (v.Type == ValueFormatter.BinXml)
         {
             // Nested BinXML: a fragment of its own (often another template instance) inside this one.

@@ -78,6 +78,18 @@ internal static class XmlWriter
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Escape(StringBuilder sb, string s, bool attribute)
     {
+        if (s.Length <= 32)
+        {
+            // Most values are short: a plain scan beats setting up a vector search.
+            bool plain = true;
+            foreach (char c in s)
+                if (c is '&' or '<' or '>' || (c == '"' && attribute)) { plain = false; break; }
+            if (plain)
+            {
+                sb.Append(s);
+                return;
+            }
+        }
         var rest = s.AsSpan();
         var special = attribute ? AttributeSpecial : TextSpecial;
         while (true)
@@ -229,9 +241,33 @@ internal static class JsonWriter
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
         "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
 
+    /// <summary>Which ASCII chars JSON escapes (control chars, quote, backslash).</summary>
+    private static readonly bool[] EscapesAscii = CreateEscapes();
+
+    private static bool[] CreateEscapes()
+    {
+        var t = new bool[128];
+        for (int c = 0; c < 0x20; c++) t[c] = true;
+        t['"'] = t['\\'] = true;
+        return t;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void String(StringBuilder sb, string s)
     {
+        if (s.Length <= 32)
+        {
+            // Most values and names are short: a plain scan beats setting up a vector search.
+            var table = EscapesAscii;
+            bool plain = true;
+            foreach (char c in s)
+                if (c < 128 && table[c]) { plain = false; break; }
+            if (plain)
+            {
+                sb.Append('"').Append(s).Append('"');
+                return;
+            }
+        }
         sb.Append('"');
         var rest = s.AsSpan();
         while (true)
