@@ -28,6 +28,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private int _chunkBudget = MaxNodesPerChunk;
     private int _recordGrant;
     private readonly List<object>?[] _scratch = new List<object>?[MaxDepth + 2];
+    private ValueSpan[] _arena = new ValueSpan[1024];
+    private int _arenaUsed;
+    private int _inDefinition;
     private KeyValuePair<string, string>[] _attributeScratch = new KeyValuePair<string, string>[8];
 
     // Token values.
@@ -41,6 +44,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     {
         _chunkBudget -= _recordGrant - Math.Max(_nodeBudget, 0);
         _recordGrant = _nodeBudget = Math.Clamp(_chunkBudget, 0, MaxNodesPerRecord);
+        _arenaUsed = 0; // the previous record's template instances are done with
     }
 
     private void Need(int pos, int count, int end)
@@ -371,18 +375,33 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         long count = U32(p);
         p += 4;
         if (count > (end - p) / 4) throw new EvtxFormatException($"{count} substitution values do not fit at 0x{p:x}");
-        var values = new ValueSpan[count];
+        // Values of a record's template instances live in an arena reset per record; those of an instance
+        // inside a template definition (cached for the chunk) get an array of their own.
+        ValueSpan[] values;
+        int start = 0;
+        if (_inDefinition > 0) values = new ValueSpan[count];
+        else
+        {
+            if (_arenaUsed + count > _arena.Length)
+            {
+                _arena = new ValueSpan[Math.Max(_arena.Length, (int)count)]; // instances still in use keep the old one
+                _arenaUsed = 0;
+            }
+            values = _arena;
+            start = _arenaUsed;
+            _arenaUsed += (int)count;
+        }
         int dataPos = p + (int)count * 4;
         for (int i = 0; i < count; i++)
         {
             int size = U16(p + 4 * i);
             byte type = _d[p + 4 * i + 2];
             Need(dataPos, size, end);
-            values[i] = new ValueSpan(type, dataPos, size);
+            values[start + i] = new ValueSpan(type, dataPos, size);
             dataPos += size;
         }
         p = dataPos;
-        return new TTemplateInstance(definition, values);
+        return new TTemplateInstance(definition, values, start, (int)count);
     }
 
     private TNode[] GetTemplate(int offset, int depth)
@@ -394,7 +413,16 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         long size = U32(offset + 20);
         int bodyEnd = (int)Math.Min((long)offset + 24 + size, _len);
         int pos = offset + 24;
-        var nodes = ParseFragment(ref pos, bodyEnd, depth + 1);
+        TNode[] nodes;
+        _inDefinition++;
+        try
+        {
+            nodes = ParseFragment(ref pos, bodyEnd, depth + 1);
+        }
+        finally
+        {
+            _inDefinition--;
+        }
         _templates[offset] = nodes;
         return nodes;
     }
@@ -403,7 +431,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
 
     /// <summary>Resolves nodes (with the values of the enclosing template instance) into <paramref name="output"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Resolve(TNode[] nodes, ValueSpan[]? values, List<object> output, int depth)
+    public void Resolve(TNode[] nodes, ReadOnlySpan<ValueSpan> values, List<object> output, int depth)
     {
         if (depth > MaxDepth) throw new EvtxFormatException("BinXML nested too deep");
         foreach (var node in nodes)
@@ -431,9 +459,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TryValue(TSubstitution s, ValueSpan[]? values, out ValueSpan value)
+    private static bool TryValue(TSubstitution s, ReadOnlySpan<ValueSpan> values, out ValueSpan value)
     {
-        if (values is not null && (uint)s.Index < (uint)values.Length)
+        if ((uint)s.Index < (uint)values.Length)
         {
             value = values[s.Index];
             return true;
@@ -443,7 +471,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ResolveElement(TElement e, ValueSpan[]? values, List<object> output, int depth)
+    private void ResolveElement(TElement e, ReadOnlySpan<ValueSpan> values, List<object> output, int depth)
     {
         Spend();
         // An optional substitution whose value is NULL removes the element that immediately encloses it
@@ -513,7 +541,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private KeyValuePair<string, string>[]? ResolveAttributes(TElement e, ValueSpan[]? values)
+    private KeyValuePair<string, string>[]? ResolveAttributes(TElement e, ReadOnlySpan<ValueSpan> values)
     {
         if (e.Attributes.Length == 0) return null;
         if (e.AttributeKind == 0)
@@ -529,7 +557,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private KeyValuePair<string, string>[]? ResolveAttributeValues(TElement e, ValueSpan[]? values)
+    private KeyValuePair<string, string>[]? ResolveAttributeValues(TElement e, ReadOnlySpan<ValueSpan> values)
     {
         if (_attributeScratch.Length < e.Attributes.Length) _attributeScratch = new KeyValuePair<string, string>[e.Attributes.Length];
         var list = _attributeScratch;
@@ -573,7 +601,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ResolveSubstitution(TSubstitution s, ValueSpan[]? values, List<object> output, int depth)
+    private void ResolveSubstitution(TSubstitution s, ReadOnlySpan<ValueSpan> values, List<object> output, int depth)
     {
         if (!TryValue(s, values, out var v) || v.IsNull) return;
         if (v.Type == ValueFormatter.BinXml)
@@ -581,7 +609,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             // Nested BinXML: a fragment of its own (often another template instance) inside this one.
             int pos = v.Offset;
             var nodes = ParseFragment(ref pos, v.Offset + v.Size, depth + 1);
-            Resolve(nodes, null, output, depth + 1);
+            Resolve(nodes, default, output, depth + 1);
             return;
         }
         AppendText(output, RenderFlat(s, v));

@@ -124,7 +124,7 @@ internal static class ChunkReader
             int pos = off + RecordHeaderSize;
             var nodes = parser.ParseFragment(ref pos, off + size - 4, 0);
             var top = new List<object>(1);
-            parser.Resolve(nodes, null, top, 0);
+            parser.Resolve(nodes, default, top, 0);
             BinXmlParser.FinishText(top);
             XElement? root = null;
             foreach (var o in top) if (o is XElement e) { root = e; break; }

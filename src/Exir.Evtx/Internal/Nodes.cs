@@ -51,10 +51,13 @@ internal sealed class TProcessingInstruction(string target, string data) : TNode
 }
 
 /// <summary>A use of a template: the cached definition plus this record's substitution values.</summary>
-internal sealed class TTemplateInstance(TNode[] definition, ValueSpan[] values) : TNode
+internal sealed class TTemplateInstance(TNode[] definition, ValueSpan[] store, int start, int count) : TNode
 {
     public readonly TNode[] Definition = definition;
-    public readonly ValueSpan[] Values = values;
+    private readonly ValueSpan[] _store = store;
+    private readonly int _start = start, _count = count;
+    /// <summary>The values, in a slice of the parser's per-record arena (or an array of their own).</summary>
+    public ReadOnlySpan<ValueSpan> Values => _store.AsSpan(_start, _count);
 }
 
 /// <summary>One substitution value: its type and where its bytes lie in the chunk.</summary>
