@@ -28,7 +28,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     private int _chunkBudget = MaxNodesPerChunk;
     private int _recordGrant;
     private readonly List<object>?[] _scratch = new List<object>?[MaxDepth + 2];
-    private ValueSpan[] _arena = new ValueSpan[1024];
+    private readonly List<TNode>?[] _contentScratch = new List<TNode>?[MaxDepth + 8];
+    private readonly List<TAttribute>?[] _attributeListScratch = new List<TAttribute>?[MaxDepth + 8];
+    private ValueSpan[] _arena = new ValueSpan[64];
     private int _arenaUsed;
     private int _inDefinition;
     private KeyValuePair<string, string>[] _attributeScratch = new KeyValuePair<string, string>[8];
@@ -126,7 +128,8 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         {
             Need(p, 4, end);
             p += 4; // attribute list size
-            var list = new List<TAttribute>();
+            var list = (uint)depth < (uint)_attributeListScratch.Length ? _attributeListScratch[depth] ??= new List<TAttribute>(8) : new List<TAttribute>();
+            list.Clear();
             while (p < end && (_d[p] & 0xbf) == TokAttribute)
             {
                 Spend();
@@ -203,7 +206,9 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private TNode[] ParseContent(ref int p, int end, int depth)
     {
-        var nodes = new List<TNode>();
+        // Depth strictly grows along every parse chain: one scratch list per depth, then one exact array.
+        var nodes = (uint)depth < (uint)_contentScratch.Length ? _contentScratch[depth] ??= new List<TNode>(16) : new List<TNode>();
+        nodes.Clear(); // a record that failed half-way may have left items
         while (true)
         {
             Need(p, 1, end);
@@ -384,7 +389,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         {
             if (_arenaUsed + count > _arena.Length)
             {
-                _arena = new ValueSpan[Math.Max(_arena.Length, (int)count)]; // instances still in use keep the old one
+                _arena = new ValueSpan[Math.Max(_arena.Length * 2, (int)count)]; // instances still in use keep the old one
                 _arenaUsed = 0;
             }
             values = _arena;
