@@ -75,6 +75,14 @@ public static class EvtxReader
             }
             if (pending.Count == 0) break;
             var next = pending.Dequeue();
+            // While a worker is still on the next chunk, parse a later one nobody has started rather than wait
+            // idle: otherwise this thread only writes and one core does all the parsing.
+            if (!next.TryRun())
+                foreach (var later in pending)
+                {
+                    if (next.Done) break;
+                    later.TryRun();
+                }
             var records = next.Result();
             stats.Add(next.Stats);
             foreach (var r in records) yield return r;

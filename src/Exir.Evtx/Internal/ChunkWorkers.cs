@@ -12,9 +12,13 @@ internal sealed class ChunkJob(byte[] buffer, int length, long index, bool noCrc
     private List<EvtxRecord>? _records;
     public readonly ChunkStats Stats = new();
 
-    public void TryRun()
+    /// <summary>Whether the job has finished (its records are ready).</summary>
+    public bool Done => Volatile.Read(ref _state) == 2;
+
+    /// <summary>Runs the job here unless a worker has started it; returns whether this call ran it.</summary>
+    public bool TryRun()
     {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) return;
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) return false;
         try
         {
             _records = ChunkReader.Read(buffer, length, index, noCrc, Stats);
@@ -30,6 +34,7 @@ internal sealed class ChunkJob(byte[] buffer, int length, long index, bool noCrc
                 Monitor.PulseAll(this);
             }
         }
+        return true;
     }
 
     /// <summary>The chunk's records: runs the job here if no worker has started it, else waits (blocking, no spinning).</summary>
