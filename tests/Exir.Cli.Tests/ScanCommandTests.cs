@@ -30,6 +30,21 @@ public class ScanCommandTests
     }
 
     [Fact]
+    public void TimelineIsEmbeddedInTheReportOnRequest()
+    {
+        var evidence = TestPaths.NewTempDir();
+        File.Copy(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"), Path.Combine(evidence, "Sysmon.evtx"));
+        var outDir = TestPaths.NewTempDir();
+        var r = ExirProcess.Run("scan", evidence, "--out", outDir, "--timeline");
+        Assert.Equal(1, r.ExitCode);
+        var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("<svg", html);
+        Assert.Contains("w3wp.exe", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(2, ExirProcess.Run("scan", evidence, "--timeline").ExitCode); // needs --out
+    }
+
+    [Fact]
     public void EmptyEvidenceIsCleanWithExitZero()
     {
         var dir = TestPaths.NewTempDir();

@@ -4,6 +4,7 @@ using Exir.Detection;
 using Exir.Detection.LocalServer;
 using Exir.Detection.Pipeline;
 using Exir.Reporting;
+using Exir.Timeline;
 using Spectre.Console;
 
 namespace Exir.Cli.Commands;
@@ -33,12 +34,13 @@ public static class ScanCommand
         var maxFile = new Option<long>("--max-file-mb") { Description = "Bytes read per file by content rules, in MiB", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar on stderr" };
+        var timeline = new Option<bool>("--timeline") { Description = "With --out: also build the forensic timeline of the evidence (event logs, IIS and Exchange logs) and embed its activity plot and highlights in report.html" };
 
         var cmd = new Command("scan", "Hunt for signs of compromise (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF, web shells, LSASS dumps, staged archives) " +
                                       "over an Exchange server or a collection of its evidence. Evidence is opened read-only.\n" +
                                       "Exit codes: 0 nothing found, 1 findings, 2 could not run.")
         {
-            path, output, format, json, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress,
+            path, output, format, json, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline,
         };
         cmd.SetAction(parse =>
         {
@@ -63,12 +65,14 @@ public static class ScanCommand
                 if (!File.Exists(y) && !Directory.Exists(y)) throw new UsageException($"--yara rule file or folder not found: {y}");
             if (options.Since > options.Until) throw new UsageException("--since is after --until");
             var outDir = parse.GetValue(output);
-            return Run(parse.GetValue(path), options, fmt, outDir, parse.GetValue(noProgress), "exir " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
+            if (parse.GetValue(timeline) && outDir is null) throw new UsageException("--timeline needs --out DIR (it is embedded in report.html)");
+            return Run(parse.GetValue(path), options, fmt, outDir, parse.GetValue(noProgress), parse.GetValue(timeline),
+                "exir " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
         });
         return cmd;
     }
 
-    private static int Run(string? path, ScanOptions options, string format, string? outDir, bool noProgress, string commandLine)
+    private static int Run(string? path, ScanOptions options, string format, string? outDir, bool noProgress, bool withTimeline, string commandLine)
     {
         IEvidenceSource source;
         if (path is null)
@@ -106,7 +110,18 @@ public static class ScanCommand
 
             if (outDir is not null)
             {
-                var files = ReportBundle.Write(outDir, result);
+                string? timelineHtml = null;
+                if (withTimeline && path is not null)
+                {
+                    // A second pass over the same evidence; the timeline has its own readers and bounded sort.
+                    var timelineResult = new TimelineBuilder(new TimelineOptions
+                    {
+                        Paths = [path], Since = options.Since, Until = options.Until, RulesDirectory = options.RulesDirectory,
+                        Parallelism = options.Parallelism,
+                    }).Run([]);
+                    timelineHtml = TimelineHtml.Fragment(timelineResult);
+                }
+                var files = ReportBundle.Write(outDir, result, timelineHtml);
                 Console.Error.WriteLine($"exir: wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(outDir)}");
             }
             var stdout = Console.OpenStandardOutput();
