@@ -17,11 +17,18 @@ public static class VerdictBuilder
         if (success.Count > 0)
         {
             var top = success.OrderByDescending(f => f.Severity).ThenBy(f => f.Timestamp ?? DateTimeOffset.MaxValue).First();
-            var kinds = string.Join("; ", success.GroupBy(f => f.Title).Select(g => $"{g.Key} ({g.Count()})").Take(5));
+            var parts = new List<string> { $"{success.Count} finding(s) show success, first: {top.Title} in {top.Artifact}{(top.Line is { } l ? $" line {l}" : "")}." };
+            var traffic = success.Where(f => f.Line is not null).GroupBy(f => f.Title)
+                .OrderByDescending(g => g.Max(f => f.Severity)).ThenBy(g => g.Min(f => f.Timestamp ?? DateTimeOffset.MaxValue)).ToList();
+            if (traffic.Count > 0)
+                parts.Add("In the logs: " + string.Join("; ", traffic.Take(6).Select(g => $"{g.Key} ({g.Count()})")) + (traffic.Count > 6 ? $"; and {traffic.Count - 6} more kinds" : "") + ".");
+            var files = success.Where(f => f.Line is null).Select(f => f.Artifact).Distinct(StringComparer.Ordinal).ToList();
+            if (files.Count > 0)
+                parts.Add($"On disk ({files.Count} file(s)): " + string.Join(", ", files.Take(5)) + (files.Count > 5 ? ", ..." : "") + ".");
+            parts.Add("Isolate the server from the internet, preserve evidence, quarantine the files, reset credentials used on it, and follow the incident duties (report section 'What to do now').");
             return new Verdict(VerdictKind.Compromised,
                 "The server was compromised: exploitation succeeded or an attacker's tool is on it.",
-                $"{success.Count} finding(s) show success, first: {top.Title} in {top.Artifact}{(top.Line is { } l ? $" line {l}" : "")}. Evidence: {kinds}. " +
-                "Isolate the server from the internet, preserve evidence, quarantine the files, reset credentials used on it, and follow the incident duties (report section 'What to do now').",
+                string.Join(" ", parts),
                 caveat);
         }
         if (attempts.Count > 0)
