@@ -96,27 +96,5 @@ public class WriterTests
         Assert.Equal(1, root.GetProperty("counts").GetProperty("by_severity").GetProperty("critical").GetInt32());
     }
 
-    internal static List<string[]> ParseCsv(string text)
-    {
-        var rows = new List<string[]>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else cell.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { row.Add(cell.ToString()); cell.Clear(); }
-            else if (c == '\r') { }
-            else if (c == '\n') { row.Add(cell.ToString()); cell.Clear(); rows.Add(row.ToArray()); row.Clear(); }
-            else cell.Append(c);
-        }
-        return rows;
-    }
+    internal static List<string[]> ParseCsv(string text) => Exir.Tests.CsvText.Parse(text).Select(r => r.ToArray()).ToList();
 }

@@ -1,3 +1,4 @@
+using Exir.Tests;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -130,30 +131,7 @@ public class OutputTests
         };
     }
 
-    /// <summary>Minimal RFC 4180 reader for the tests (quoted fields, doubled quotes, CRLF rows).</summary>
-    internal static List<List<string>> ParseCsv(string text)
-    {
-        var rows = new List<List<string>>();
-        var row = new List<string>();
-        var cell = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else cell.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { row.Add(cell.ToString()); cell.Clear(); }
-            else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') { row.Add(cell.ToString()); cell.Clear(); rows.Add(row); row = []; i++; }
-            else cell.Append(c);
-        }
-        if (cell.Length > 0 || row.Count > 0) { row.Add(cell.ToString()); rows.Add(row); }
-        return rows;
-    }
+    internal static List<List<string>> ParseCsv(string text) => CsvText.Parse(text);
 }
 
 public class BrokenTextTests
