@@ -27,7 +27,7 @@ public sealed class ArtifactProbe
 {
     public required EvidenceFile File { get; init; }
     public required ArtifactKind Kind { get; init; }
-    /// <summary>Up to the first 64 KiB of the file.</summary>
+    /// <summary>Up to the first 64 KiB of the file. Valid only during Wants and Inspect (the buffer is reused); copy what must outlive them.</summary>
     public required ReadOnlyMemory<byte> Head { get; init; }
     /// <summary>Value of a "#Log-type:" header when present.</summary>
     public string? LogType { get; init; }

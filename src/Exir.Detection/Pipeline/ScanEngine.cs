@@ -109,8 +109,8 @@ public sealed class ScanEngine
         }
         var head = headBuffer.AsMemory(0, headLength);
         var kind = ArtifactClassifier.Classify(file, head.Span, out var logType);
-        // Detectors may keep the probe beyond this call (e.g. for Complete); give them their own copy of the head.
-        var probe = new ArtifactProbe { File = file, Kind = kind, Head = head.ToArray(), LogType = logType };
+        // The head is the worker's buffer, reused for the next file: detectors read it during Wants/Inspect only.
+        var probe = new ArtifactProbe { File = file, Kind = kind, Head = head, LogType = logType };
         bool read = false;
         int before = context.Findings.Count;
         foreach (var detector in _detectors)
