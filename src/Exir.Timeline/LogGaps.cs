@@ -26,9 +26,9 @@ public sealed class TamperRules
             .IgnoreUnmatchedProperties().Build().Deserialize<Doc>(yaml) ?? new Doc();
         return new TamperRules
         {
-            RecordGap = Info(doc.RecordGap, "EXIR-TL-RECORD-GAP", "Event records missing inside a log"),
-            TimeGap = Info(doc.TimeGap, "EXIR-TL-TIME-GAP", "Long silence between consecutive event records"),
-            TimeBackwards = Info(doc.TimeBackwards, "EXIR-TL-TIME-BACKWARDS", "Event time goes backwards"),
+            RecordGap = Info(doc.RecordGap, "TL-RECORD-GAP", "Event records missing inside a log"),
+            TimeGap = Info(doc.TimeGap, "TL-TIME-GAP", "Long silence between consecutive event records"),
+            TimeBackwards = Info(doc.TimeBackwards, "TL-TIME-BACKWARDS", "Event time goes backwards"),
             MinMissing = Math.Max(1, doc.RecordGap?.MinMissing ?? 1),
             MinTimeGap = TimeSpan.FromHours(doc.TimeGap?.MinHours ?? 24),
             MinBackwards = TimeSpan.FromMinutes(doc.TimeBackwards?.MinMinutes ?? 60),

@@ -117,7 +117,7 @@ public sealed class TimelineBuilder(TimelineOptions options)
                 }
 
             // Tamper findings also become rows, so the holes show where they are in time.
-            foreach (var f in findings.Where(f => f.RuleId.StartsWith("EXIR-TL-", StringComparison.Ordinal)).ToList())
+            foreach (var f in findings.Where(f => f.RuleId.StartsWith("TL-", StringComparison.Ordinal)).ToList())
             {
                 if (f.Timestamp is null) continue;
                 var row = new TimelineEvent

@@ -20,8 +20,8 @@ public class ScanCommandTests
         foreach (var name in new[] { "findings.jsonl", "findings.csv", "summary.json", "report.html" })
             Assert.True(File.Exists(Path.Combine(outDir, name)), name);
         var findings = File.ReadAllLines(Path.Combine(outDir, "findings.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Contains(findings, f => f.GetProperty("rule_id").GetString() == "exir.file.lsass-dump" && f.GetProperty("artifact").GetString() == "root/lsass.dmp");
-        Assert.Contains(findings, f => f.GetProperty("rule_id").GetString() == "exir.file.staged-archive");
+        Assert.Contains(findings, f => f.GetProperty("rule_id").GetString() == "FILE-LSASS-DUMP" && f.GetProperty("artifact").GetString() == "root/lsass.dmp");
+        Assert.Contains(findings, f => f.GetProperty("rule_id").GetString() == "FILE-STAGED-ARCHIVE");
         Assert.DoesNotContain(findings, f => f.GetProperty("artifact").GetString()!.Contains("McAfee"));
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
         Assert.Equal("COMPROMISED", summary.RootElement.GetProperty("verdict").GetProperty("label").GetString());

@@ -26,14 +26,14 @@ public class EventLogsTests
         var errors = new List<string>();
         var rules = EventLogRuleSet.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")), (f, m) => errors.Add(f + ": " + m));
         Assert.Empty(errors);
-        Assert.Contains(rules, r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        Assert.Contains(rules, r => r.Info.Id == "EVT-CVE-2021-26857");
         Assert.True(rules.Count >= 10);
     }
 
     [Fact]
     public void Cve_2021_26857_fires_on_a_unified_messaging_error_with_invalid_cast()
     {
-        var rule = Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        var rule = Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857");
         Assert.True(rule.Matches(UmError()));
         var f = EventLogDetector.ToFinding(rule, UmError(), "EX01/Application.evtx");
         Assert.Equal(["CVE-2021-26857"], f.Cves);
@@ -51,7 +51,7 @@ public class EventLogsTests
     [InlineData("MSExchange Unified Messaging", 2, "System.NullReferenceException")]
     public void Cve_2021_26857_does_not_fire_on_near_misses(string provider, int level, string text)
     {
-        var rule = Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857");
+        var rule = Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857");
         Assert.False(rule.Matches(UmError(provider, level, text)));
     }
 
@@ -77,27 +77,27 @@ public class EventLogsTests
         long records = 0;
         var findings = Scan(file, s => EvtxEvents.Read(s).Select(e => { records++; return e; }));
         Assert.True(records > 2000, $"application log read: {records} records");
-        Assert.DoesNotContain(findings, f => f.RuleId == "EXIR-EVT-CVE-2021-26857");
+        Assert.DoesNotContain(findings, f => f.RuleId == "EVT-CVE-2021-26857");
     }
 
     [Fact]
     public void Detector_reports_corpus_hunts_with_record_pointers()
     {
         var cleared = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
-        Assert.Contains(cleared, f => f.RuleId == "EXIR-EVT-LOG-CLEARED" && f.Line == 452811);
+        Assert.Contains(cleared, f => f.RuleId == "EVT-LOG-CLEARED" && f.Line == 452811);
         var dump = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
-        Assert.Contains(dump, f => f.RuleId == "EXIR-EVT-LSASS-COMSVCS" && f.Severity == Severity.Critical);
+        Assert.Contains(dump, f => f.RuleId == "EVT-LSASS-COMSVCS" && f.Severity == Severity.Critical);
         var shell = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"));
-        Assert.Contains(shell, f => f.RuleId == "EXIR-EVT-WEBSHELL-CHILD" && f.Line == 1044);
+        Assert.Contains(shell, f => f.RuleId == "EVT-WEBSHELL-CHILD" && f.Line == 1044);
         // whoami and archivers are timeline context only, never scan findings.
-        Assert.DoesNotContain(shell.Concat(dump).Concat(cleared), f => f.RuleId is "EXIR-EVT-WHOAMI" or "EXIR-EVT-ARCHIVER");
+        Assert.DoesNotContain(shell.Concat(dump).Concat(cleared), f => f.RuleId is "EVT-WHOAMI" or "EVT-ARCHIVER");
     }
 
     [Fact]
     public void Evidence_with_lone_surrogates_is_made_json_safe()
     {
         var e = UmError(text: "System.InvalidCastException \uD800 broken");
-        var f = EventLogDetector.ToFinding(Rules.Single(r => r.Info.Id == "EXIR-EVT-CVE-2021-26857"), e, "a.evtx");
+        var f = EventLogDetector.ToFinding(Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857"), e, "a.evtx");
         Assert.Contains("\uFFFD broken", f.Evidence);
         Assert.DoesNotContain('\uD800', f.Evidence);
     }

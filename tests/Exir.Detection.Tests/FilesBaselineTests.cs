@@ -107,7 +107,7 @@ public sealed class FilesBaselineTests
         var other = Server(TestPaths.NewTempDir(), 7);
         File.AppendAllText(Path.Combine(other, V15, "FrontEnd/HttpProxy/owa/auth/logon.aspx"), "changed by the SU");
         var result = Scan(other, new ScanOptions { BaselinePath = baselineFile, Parallelism = 1 });
-        Assert.DoesNotContain(result.Findings, f => f.RuleId.StartsWith("exir.web.baseline", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Findings, f => f.RuleId.StartsWith("FILE-BASELINE", StringComparison.Ordinal));
         var reason = result.Coverage.ChecksNotRun[FileHuntDetector.BaselineCheck];
         Assert.Contains("15.2.1544.4", reason);
         Assert.Contains("15.2.1544.7", reason);

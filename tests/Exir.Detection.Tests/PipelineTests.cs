@@ -41,12 +41,12 @@ public class PipelineTests
         PipelineFixtures.Write(root, "ProgramData/Microsoft/Windows/WER/ReportQueue/x/app.mdmp", PipelineFixtures.MiniDump(T0, @"C:\app\app.exe"));
         PipelineFixtures.Write(root, "Users/Public/dbg.bin", PipelineFixtures.MiniDump(T0, @"C:\Program Files\Microsoft\Exchange Server\V15\Bin\MSExchangeMailboxAssistants.exe"));
         var result = Scan(root);
-        var lsass = Assert.Single(result.Findings, f => f.RuleId == "exir.file.lsass-dump");
+        var lsass = Assert.Single(result.Findings, f => f.RuleId == "FILE-LSASS-DUMP");
         Assert.Equal("Windows/Temp/report.tmp", lsass.Artifact);
         Assert.Equal(Severity.Critical, lsass.Severity);
         Assert.Equal(Outcome.Success, lsass.Outcome);
         Assert.Equal(T0, lsass.Timestamp);
-        var other = Assert.Single(result.Findings, f => f.RuleId == "exir.file.process-dump");
+        var other = Assert.Single(result.Findings, f => f.RuleId == "FILE-PROCESS-DUMP");
         Assert.Equal("Users/Public/dbg.bin", other.Artifact); // the WER crash dump is not reported
         Assert.Equal(VerdictKind.Compromised, result.Verdict.Kind);
         Assert.True(result.Coverage.FileHashes.ContainsKey("Windows/Temp/report.tmp"), "files with findings are hashed");
@@ -61,7 +61,7 @@ public class PipelineTests
         PipelineFixtures.Write(root, "C/Users/bob/Documents/holiday.zip", "PK\x03\x04abcdefgh"u8.ToArray());
         PipelineFixtures.Write(root, "C/root/x.rar", "Rar!\x1A\x07\x00abc"u8.ToArray());
         var result = Scan(root);
-        var archives = result.Findings.Where(f => f.RuleId == "exir.file.staged-archive").Select(f => f.Artifact).Order().ToList();
+        var archives = result.Findings.Where(f => f.RuleId == "FILE-STAGED-ARCHIVE").Select(f => f.Artifact).Order().ToList();
         Assert.Equal(["C/ProgramData/out.txt", "C/root/x.rar"], archives);
         Assert.All(result.Findings, f => Assert.Equal(Severity.Low, f.Severity)); // no exploitation: not graded up
         Assert.Equal(VerdictKind.NoEvidenceFound, result.Verdict.Kind);
@@ -75,7 +75,7 @@ public class PipelineTests
         PipelineFixtures.Write(root, "ProgramData/a.7z", PipelineFixtures.SevenZip());
         PipelineFixtures.Write(root, "root/l.dmp", PipelineFixtures.MiniDump(T0, @"C:\Windows\System32\lsass.exe"));
         var result = Scan(root);
-        Assert.Equal(Severity.High, Assert.Single(result.Findings, f => f.RuleId == "exir.file.staged-archive").Severity);
+        Assert.Equal(Severity.High, Assert.Single(result.Findings, f => f.RuleId == "FILE-STAGED-ARCHIVE").Severity);
     }
 
     [Fact]

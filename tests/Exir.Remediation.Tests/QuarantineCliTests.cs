@@ -143,7 +143,7 @@ public sealed class QuarantineCliTests
         [
             Line(new { rule_id = "yara:EXIR_WebShell_JScript_Eval_Request", title = "t", severity = "critical", outcome = "success", artifact = "inetpub/wwwroot/aspnet_client/a.aspx", line = (long?)null, evidence = "eval(" }),
             Line(new { rule_id = "exir.iis.proxylogon", title = "t", severity = "high", outcome = "success", artifact = "inetpub/logs/u_ex210303.log", line = 12, evidence = "POST /ecp/y.js" }),
-            Line(new { rule_id = "exir.web.unexpected-script", title = "t", severity = "medium", outcome = "indicator", artifact = "inetpub/wwwroot/aspnet_client/b.aspx", line = (long?)null, evidence = "" }),
+            Line(new { rule_id = "FILE-UNEXPECTED-SCRIPT", title = "t", severity = "medium", outcome = "indicator", artifact = "inetpub/wwwroot/aspnet_client/b.aspx", line = (long?)null, evidence = "" }),
             "not json",
         ]);
         var store = Path.Combine(dir, "store");

@@ -32,7 +32,7 @@ internal static class ReportFixtures
             },
             new()
             {
-                RuleId = "exir.file.x", Title = Formula, Severity = Severity.Low, Outcome = Outcome.Indicator,
+                RuleId = "FILE-X", Title = Formula, Severity = Severity.Low, Outcome = Outcome.Indicator,
                 Artifact = "-cmd|' /C calc'!A0", Evidence = TerminalEscape + "\r\n+SUM(1)", Details = new Dictionary<string, string>(),
             },
         };

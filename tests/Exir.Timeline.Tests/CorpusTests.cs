@@ -40,7 +40,7 @@ public class CorpusTests
         Assert.Equal(@"IIS APPPOOL\DefaultAppPool", cmd.User);
         Assert.Equal(1044, cmd.RecordId);
         Assert.Contains(ProcessForest.Descendants(w3wp), n => n.Name == "net1.exe" && n.Tags.Contains("webshell-tree"));
-        Assert.Contains(r.Findings, f => f.RuleId == "EXIR-EVT-WEBSHELL-CHILD" && f.Line == 1044 && f.Host == "IEWIN7");
+        Assert.Contains(r.Findings, f => f.RuleId == "EVT-WEBSHELL-CHILD" && f.Line == 1044 && f.Host == "IEWIN7");
         Assert.Contains(r.Admin.Statements, s => s.Id == "webshell" && s.Text.Contains("IEWIN7"));
         // The written rows carry the tree mark, and Sysmon 10 (w3wp opening cmd) is a process-access row.
         Assert.Contains(rows.Rows, e => e.RecordId == 1047 && e.Tags.Contains("webshell-tree"));
@@ -51,7 +51,7 @@ public class CorpusTests
     public void Comsvcs_minidump_is_a_credential_dump_finding_and_scope_statement()
     {
         var (r, _) = Run(Events.Corpus("evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
-        var f = Assert.Single(r.Findings, f => f.RuleId == "EXIR-EVT-LSASS-COMSVCS");
+        var f = Assert.Single(r.Findings, f => f.RuleId == "EVT-LSASS-COMSVCS");
         Assert.Equal("MSEDGEWIN10", f.Host);
         Assert.EndsWith("sysmon_10_1_memdump_comsvcs_minidump.evtx", f.Artifact);
         Assert.NotNull(f.Line);
@@ -64,7 +64,7 @@ public class CorpusTests
     public void Cleared_security_log_is_a_finding_pointing_at_its_record()
     {
         var (r, rows) = Run(Events.Corpus("evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
-        var f = Assert.Single(r.Findings, f => f.RuleId == "EXIR-EVT-LOG-CLEARED");
+        var f = Assert.Single(r.Findings, f => f.RuleId == "EVT-LOG-CLEARED");
         Assert.Equal(452811, f.Line);
         Assert.Equal("PC01.example.corp", f.Host);
         Assert.Contains(rows.Rows, e => e.EventId == 1102 && e.Category == "log-tamper" && e.User == @"EXAMPLE\user01");
@@ -81,7 +81,7 @@ public class CorpusTests
         Assert.Contains(created.Changes, c => c.Contains("account created"));
         Assert.Contains(r.Admin.Statements, s => s.Id == "new-accounts" && s.Text.Contains("IEUser"));
         Assert.Contains(r.Admin.Statements, s => s.Id == "privileged-group-change" && s.Text.Contains("Administrators"));
-        Assert.Contains(r.Findings, f => f.RuleId == "EXIR-EVT-PRIV-GROUP-ADD" && f.Line == 191029);
+        Assert.Contains(r.Findings, f => f.RuleId == "EVT-PRIV-GROUP-ADD" && f.Line == 191029);
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public class CorpusTests
         Assert.Contains(cmdlets, e => e.Field("cmdlet") == "Install-TransportAgent" && e.Host == "exchange01.offsec.lan" && e.RecordId == 7184);
         var caller = r.Admin.Accounts.Single(a => a.Account == "admmig");
         Assert.Contains("Install-TransportAgent", caller.Cmdlets);
-        Assert.Contains(r.Findings, f => f.RuleId == "EXIR-EVT-EXCHANGE-CMDLET" && f.Line == 7184);
+        Assert.Contains(r.Findings, f => f.RuleId == "EVT-EXCHANGE-CMDLET" && f.Line == 7184);
         // 4756 on the domain controller: a member added to an Exchange group.
         Assert.Contains(rows.Rows, e => e.EventId == 4756 && e.Host == "rootdc1.offsec.lan" && e.Field("group")!.Contains("Organization Management"));
     }
@@ -181,7 +181,7 @@ public class CorpusTests
         var (r, _) = Run(Path.Combine(TestPaths.Corpus, "evtx", "omerbenamram-evtx"));
         Assert.True(r.Stats.EvtxFiles >= 10);
         Assert.Contains(r.Coverage.Issues, i => i.Message.Contains("chunk"));
-        Assert.Contains(r.Findings, f => f.RuleId == "EXIR-TL-RECORD-GAP" && f.Details.ContainsKey("damaged_chunks"));
+        Assert.Contains(r.Findings, f => f.RuleId == "TL-RECORD-GAP" && f.Details.ContainsKey("damaged_chunks"));
     }
 }
 

@@ -14,7 +14,7 @@ public class LogGapTests
         foreach (var id in Enumerable.Range(100, 10).Concat(Enumerable.Range(115, 10)))
             g.Add((ulong)id, T0.AddSeconds(id), Tamper, (ulong)id);
         var f = Assert.Single(g.Findings(Tamper));
-        Assert.Equal("EXIR-TL-RECORD-GAP", f.RuleId);
+        Assert.Equal("TL-RECORD-GAP", f.RuleId);
         Assert.Equal("5", f.Details["missing_count"]);
         Assert.Equal("110", f.Details["missing_from"]);
         Assert.Equal("114", f.Details["missing_to"]);
@@ -52,8 +52,8 @@ public class LogGapTests
             g.Add(3, T0.AddDays(1), Tamper, 3);
         }
         var ids = sec.Findings(Tamper).Select(f => f.RuleId).ToList();
-        Assert.Contains("EXIR-TL-TIME-GAP", ids);
-        Assert.Contains("EXIR-TL-TIME-BACKWARDS", ids);
+        Assert.Contains("TL-TIME-GAP", ids);
+        Assert.Contains("TL-TIME-BACKWARDS", ids);
         Assert.Empty(gp.Findings(Tamper));
     }
 }

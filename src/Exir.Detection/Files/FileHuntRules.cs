@@ -12,7 +12,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo KnownBadHash = new()
     {
-        Id = "exir.web.known-bad-hash",
+        Id = "FILE-KNOWN-BAD-HASH",
         Title = "File matches a published hash of Exchange-attack malware",
         Severity = Severity.Critical,
         Outcome = Outcome.Success,
@@ -23,7 +23,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo ProxyShellPst = new()
     {
-        Id = "exir.web.pst-as-web-page",
+        Id = "FILE-PST-AS-WEB-PAGE",
         Title = "Mailbox export (PST) saved as a web page (ProxyShell)",
         Severity = Severity.Critical,
         Outcome = Outcome.Success,
@@ -35,7 +35,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo KnownShellPath = new()
     {
-        Id = "exir.web.known-shell-path",
+        Id = "FILE-KNOWN-SHELL-PATH",
         Title = "File at a published web-shell drop path",
         Severity = Severity.High,
         Outcome = Outcome.Indicator,
@@ -46,7 +46,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo UnexpectedScript = new()
     {
-        Id = "exir.web.unexpected-script",
+        Id = "FILE-UNEXPECTED-SCRIPT",
         Title = "Script file Exchange does not ship in an Exchange web folder",
         Severity = Severity.Medium,
         Outcome = Outcome.Indicator,
@@ -57,7 +57,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo NewerThanBuild = new()
     {
-        Id = "exir.web.newer-than-build",
+        Id = "FILE-NEWER-THAN-BUILD",
         Title = "Exchange web file modified after the installed build was released",
         Severity = Severity.Medium,
         Outcome = Outcome.Indicator,
@@ -68,7 +68,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo BaselineAdded = new()
     {
-        Id = "exir.web.baseline-added",
+        Id = "FILE-BASELINE-ADDED",
         Title = "Web file not present on the known-good server of the same build",
         Severity = Severity.Medium,
         Outcome = Outcome.Indicator,
@@ -78,7 +78,7 @@ public static class FileHuntRules
 
     public static readonly RuleInfo BaselineChanged = new()
     {
-        Id = "exir.web.baseline-changed",
+        Id = "FILE-BASELINE-CHANGED",
         Title = "Web file differs from the known-good server of the same build",
         Severity = Severity.High,
         Outcome = Outcome.Indicator,

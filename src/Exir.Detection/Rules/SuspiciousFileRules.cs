@@ -47,9 +47,9 @@ public sealed class SuspiciousFileRules
         }
         EntryYaml Get(string id) => file.Rules.FirstOrDefault(r => r.Id == id)
             ?? throw new RuleDataException(FileName, id, "rule missing");
-        var lsass = Get("exir.file.lsass-dump");
-        var dump = Get("exir.file.process-dump");
-        var archive = Get("exir.file.staged-archive");
+        var lsass = Get("FILE-LSASS-DUMP");
+        var dump = Get("FILE-PROCESS-DUMP");
+        var archive = Get("FILE-STAGED-ARCHIVE");
         Severity? up = null;
         if (archive.SeverityWithExploitation is { } s)
         {
