@@ -88,10 +88,10 @@ public sealed class FilesBaselineTests
         File.Delete(Path.Combine(v15, "ClientAccess/ecp/web.config"));
 
         var result = Scan(suspect, new ScanOptions { BaselinePath = baselineFile, Parallelism = 1 });
-        var changed = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineChanged.Id);
+        var changed = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineChangedId);
         Assert.EndsWith("FrontEnd/HttpProxy/owa/auth/logon.aspx", changed.Artifact);
         Assert.Equal("15.2.1544.4", changed.Details["baseline_build"]);
-        var added = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineAdded.Id);
+        var added = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineAddedId);
         Assert.EndsWith("ClientAccess/ecp/auth/help.aspx", added.Artifact);
         Assert.DoesNotContain(FileHuntDetector.BaselineCheck, result.Coverage.ChecksNotRun.Keys);
     }
@@ -125,7 +125,7 @@ public sealed class FilesBaselineTests
         var late = FilesTestSupport.Write(root, $"{V15}/FrontEnd/HttpProxy/owa/auth/logon.aspx", "<%@ Page %>"u8.ToArray(), new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var onTime = FilesTestSupport.Write(root, $"{V15}/ClientAccess/ecp/default.aspx", "<%@ Page %>"u8.ToArray(), new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var result = Scan(root, new ScanOptions { Parallelism = 1 });
-        var f = Assert.Single(result.Findings, x => x.RuleId == FileHuntRules.NewerThanBuild.Id);
+        var f = Assert.Single(result.Findings, x => x.RuleId == FileHuntRules.NewerThanBuildId);
         Assert.EndsWith("owa/auth/logon.aspx", f.Artifact);
         Assert.Equal("15.2.1544.4", f.Details["installed_build"]);
     }

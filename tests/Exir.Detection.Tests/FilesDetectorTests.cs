@@ -34,7 +34,7 @@ public sealed class FilesDetectorTests
         Assert.Equal("2021-03-03T05:00:00Z", yara.Details["file_modified_utc"]);
         Assert.Contains("T1505.003", yara.Attack);
         // aspnet_client holds no pages at all: also the allow-list finding.
-        Assert.Contains(findings, f => f.RuleId == FileHuntRules.UnexpectedScript.Id && f.Severity == Severity.Medium);
+        Assert.Contains(findings, f => f.RuleId == FileHuntRules.UnexpectedScriptId && f.Severity == Severity.Medium);
     }
 
     [Theory]
@@ -123,7 +123,7 @@ public sealed class FilesDetectorTests
         Assert.Empty(Inspect($"{OwaAuth}/logon.aspx", page));
         Assert.Empty(Inspect($"{OwaAuth.ToLowerInvariant()}/LOGON.ASPX", page));
         var odd = Assert.Single(Inspect($"{OwaAuth}/OutlookJP.aspx", page));
-        Assert.Equal(FileHuntRules.UnexpectedScript.Id, odd.RuleId);
+        Assert.Equal(FileHuntRules.UnexpectedScriptId, odd.RuleId);
         Assert.Equal(Outcome.Indicator, odd.Outcome);
         // Version and Current folders below owa/auth ship no pages; ecp/auth only TimeoutLogout.aspx.
         Assert.Single(Inspect($"{OwaAuth}/15.2.1544.4/scripts/x.aspx", page));
@@ -137,7 +137,7 @@ public sealed class FilesDetectorTests
     public void Published_drop_paths_are_reported_even_for_harmless_content()
     {
         var f = Assert.Single(Inspect("mnt/c/inetpub/wwwroot/aspnet_client/supp0rt.aspx", "hello"u8.ToArray()));
-        Assert.Equal(FileHuntRules.KnownShellPath.Id, f.RuleId);
+        Assert.Equal(FileHuntRules.KnownShellPathId, f.RuleId);
         Assert.Equal(Severity.High, f.Severity);
         Assert.Contains("supp0rt.aspx", f.Details["ioc"]);
     }
@@ -157,7 +157,7 @@ public sealed class FilesDetectorTests
         File.AppendAllText(Path.Combine(rules, "iocs", "local.tsv"),
             $"md5\t{Convert.ToHexStringLower(MD5.HashData(content))}\tlocal case indicator\tcase 42\tanalyst\n");
         var d = new FileHuntDetector(new ScanOptions { Deep = true }, new Exir.Core.DataFiles("rules", typeof(FileHuntDetector).Assembly, rules), FilesTestSupport.BuiltInRules);
-        var f = Assert.Single(FilesTestSupport.InspectBytes(d, "C/ProgramData/x.bin", content), x => x.RuleId == FileHuntRules.KnownBadHash.Id);
+        var f = Assert.Single(FilesTestSupport.InspectBytes(d, "C/ProgramData/x.bin", content), x => x.RuleId == FileHuntRules.KnownBadHashId);
         Assert.Equal(Outcome.Success, f.Outcome);
         Assert.Equal("case 42", f.Details["ioc_campaign"]);
     }
@@ -188,11 +188,11 @@ public sealed class FilesDetectorTests
         var pst = new byte[4096];
         "!BDN"u8.CopyTo(pst);
         var f = Assert.Single(Inspect($"{OwaAuth}/../../../../../../inetpub/wwwroot/aspnet_client/x.aspx".Replace("/../../../../../..", ""), pst),
-            x => x.RuleId == FileHuntRules.ProxyShellPst.Id);
+            x => x.RuleId == FileHuntRules.ProxyShellPstId);
         Assert.Equal(Severity.Critical, f.Severity);
         Assert.Contains("CVE-2021-34473", f.Cves);
         // A real PST elsewhere is not a page.
-        Assert.DoesNotContain(Inspect("Users/a/Documents/archive.pst", pst, new ScanOptions { Deep = true }), x => x.RuleId == FileHuntRules.ProxyShellPst.Id);
+        Assert.DoesNotContain(Inspect("Users/a/Documents/archive.pst", pst, new ScanOptions { Deep = true }), x => x.RuleId == FileHuntRules.ProxyShellPstId);
     }
 
     [Fact]

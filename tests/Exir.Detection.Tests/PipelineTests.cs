@@ -212,3 +212,41 @@ public class ScanWithEventLogsTests
         Assert.Contains(Scanner.Cve202126857Check, result.ChecksNotRun.Keys);
     }
 }
+
+public class RulesAreDataTests
+{
+    private static string CopyRules()
+    {
+        var dir = Path.Combine(TestPaths.NewTempDir(), "rules");
+        foreach (var f in Directory.EnumerateFiles(Path.Combine(TestPaths.RepoRoot, "rules"), "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(dir, Path.GetRelativePath(Path.Combine(TestPaths.RepoRoot, "rules"), f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
+        return dir;
+    }
+
+    [Fact]
+    public void EditedRuleFileChangesGradingWithoutARebuild()
+    {
+        var rules = CopyRules();
+        var yaml = Path.Combine(rules, "files", "suspicious-files.yaml");
+        File.WriteAllText(yaml, File.ReadAllText(yaml).Replace("title: LSASS memory dump on disk (credential theft)\n    severity: critical", "title: Edited title\n    severity: high"));
+        var evidence = TestPaths.NewTempDir();
+        PipelineFixtures.Write(evidence, "root/x.dmp", PipelineFixtures.MiniDump(new DateTimeOffset(2021, 3, 3, 0, 0, 0, TimeSpan.Zero), @"C:\Windows\System32\lsass.exe"));
+        using var source = EvidenceSource.Open(evidence);
+        var f = Assert.Single(new Scanner(new ScanOptions { RulesDirectory = rules }).Scan(source, "test").Findings);
+        Assert.Equal("Edited title", f.Title);
+        Assert.Equal(Severity.High, f.Severity);
+    }
+
+    [Fact]
+    public void BrokenRuleFileIsAClearError()
+    {
+        var rules = CopyRules();
+        File.WriteAllText(Path.Combine(rules, "files", "file-hunt.yaml"), "rules:\n  - id: FILE-KNOWN-BAD-HASH\n    title: x\n    severity: apocalyptic\n");
+        var e = Assert.Throws<Exir.Detection.Rules.RuleDataException>(() => new Scanner(new ScanOptions { RulesDirectory = rules }));
+        Assert.Contains("file-hunt.yaml", e.Message);
+    }
+}

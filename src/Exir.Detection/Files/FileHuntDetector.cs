@@ -34,6 +34,7 @@ public sealed class FileHuntDetector : IDetector
     private readonly string? _baselineError;
     private readonly string? _knowledgeDirectory;
     private int _problemsReported;
+    private readonly FileHuntRules _meta;
 
     // Gathered during the walk, judged in Complete() once the server's build is known.
     private readonly ConcurrentBag<(EvidenceFile File, string? Sha256)> _exchangeScripts = [];
@@ -45,6 +46,7 @@ public sealed class FileHuntDetector : IDetector
     {
         _options = options;
         _content = content;
+        _meta = FileHuntRules.Load(rules);
         _allow = ExchangeWebAllowList.Load(rules, _dataProblems);
         _iocs = KnownFileIocs.Load(rules, _dataProblems);
         _knowledgeDirectory = options.KnowledgeDirectory;
@@ -100,7 +102,7 @@ public sealed class FileHuntDetector : IDetector
         bool script = WebPaths.ScriptExtensions.Contains(file.Extension);
         if (script && data.Length >= 4 && data.AsSpan(0, 4).SequenceEqual("!BDN"u8))
         {
-            Report(context, FileHuntRules.ProxyShellPst, file, "PST header '!BDN' at offset 0 of a " + file.Extension + " file", baseDetails);
+            Report(context, _meta.ProxyShellPst, file, "PST header '!BDN' at offset 0 of a " + file.Extension + " file", baseDetails);
         }
 
         // 3. Content rules, on text decoded from UTF-16 when the file carries a UTF-16 BOM (ASP.NET runs those too).
@@ -115,7 +117,7 @@ public sealed class FileHuntDetector : IDetector
             {
                 ["ioc"] = pathIoc.Value, ["ioc_context"] = pathIoc.Context, ["ioc_campaign"] = pathIoc.Campaign, ["ioc_source"] = pathIoc.Source,
             };
-            Report(context, FileHuntRules.KnownShellPath, file, $"path matches published indicator '{pathIoc.Value}' ({pathIoc.Campaign})", d);
+            Report(context, _meta.KnownShellPath, file, $"path matches published indicator '{pathIoc.Value}' ({pathIoc.Campaign})", d);
         }
         else if (script && _allow.IsUnexpected(path, out var rule))
         {
@@ -124,7 +126,7 @@ public sealed class FileHuntDetector : IDetector
                 ["watched_folder"] = rule!.Tail + (rule.Recursive ? "/**" : ""),
                 ["exchange_ships"] = rule.Expected.Count == 0 ? "no script files" : string.Join(", ", rule.Expected),
             };
-            Report(context, FileHuntRules.UnexpectedScript, file, $"'{file.Name}' is not among the files Exchange ships in {rule.Tail}", d);
+            Report(context, _meta.UnexpectedScript, file, $"'{file.Name}' is not among the files Exchange ships in {rule.Tail}", d);
         }
 
         // 5. Inputs of the whole-picture checks.
@@ -186,7 +188,7 @@ public sealed class FileHuntDetector : IDetector
             d["build_released_utc"] = released.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             d["compared_with_release"] = releaseName ?? build!;
             d["build_precision"] = exact ? "exact (ExSetup.exe)" : "CU only: compared with the newest release of the line";
-            Report(context, FileHuntRules.NewerThanBuild, file,
+            Report(context, _meta.NewerThanBuild, file,
                 $"modified {mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, after build {build} was released ({released:yyyy-MM-dd})", d, markReported: false);
         }
     }
@@ -213,7 +215,7 @@ public sealed class FileHuntDetector : IDetector
             d["baseline_build"] = _baseline.Build;
             if (!_baseline.Files.TryGetValue(WebBaseline.Key(anchor), out var known))
             {
-                Report(context, FileHuntRules.BaselineAdded, file, $"'{anchor}' is not in the baseline of build {_baseline.Build}", d, markReported: false);
+                Report(context, _meta.BaselineAdded, file, $"'{anchor}' is not in the baseline of build {_baseline.Build}", d, markReported: false);
                 continue;
             }
             if (sha is null)
@@ -225,7 +227,7 @@ public sealed class FileHuntDetector : IDetector
             {
                 d["baseline_sha256"] = known.Sha256;
                 d["baseline_size"] = known.Size.ToString(CultureInfo.InvariantCulture);
-                Report(context, FileHuntRules.BaselineChanged, file,
+                Report(context, _meta.BaselineChanged, file,
                     $"'{anchor}' differs from the baseline of build {_baseline.Build} (size {file.Length} vs {known.Size})", d, markReported: false);
             }
         }
@@ -273,7 +275,7 @@ public sealed class FileHuntDetector : IDetector
         {
             ["ioc_hash"] = hit.Value, ["ioc_type"] = hit.Type, ["ioc_context"] = hit.Context, ["ioc_campaign"] = hit.Campaign, ["ioc_source"] = hit.Source,
         };
-        Report(context, FileHuntRules.KnownBadHash, file, $"{hit.Type} {hit.Value}: {hit.Context}", d);
+        Report(context, _meta.KnownBadHash, file, $"{hit.Type} {hit.Value}: {hit.Context}", d);
     }
 
     private byte[]? ReadCapped(EvidenceFile file, ScanContext context, out bool complete)
