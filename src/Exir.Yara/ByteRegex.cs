@@ -393,11 +393,18 @@ internal sealed class ByteRegex
     private readonly Lazy<Regex> _find;
     private readonly Lazy<Regex> _anchored;
     private readonly Lazy<Regex> _at;
+    // Risky regexes at a known start > 0: the automaton anchored one character before it (that character is
+    // context for \b and keeps ^ from matching), so a failed check stops as soon as the automaton dies instead of
+    // searching on for a later match.
+    private readonly Lazy<Regex> _afterOne;
     public readonly RNode Root;
+    // Longest possible match in characters, or -1 when unbounded (or beyond the scan limit).
+    private readonly int _maxWidth;
 
     public ByteRegex(RNode root)
     {
         Root = root;
+        _maxWidth = Atoms.Width(root).Max;
         var sb = new StringBuilder();
         Emit(root, sb);
         _pattern = sb.ToString();
@@ -409,12 +416,13 @@ internal sealed class ByteRegex
         // Verification at a known start: the cheap-to-build backtracking interpreter, unless nested repetition
         // could make it explode; then the automaton (which cannot anchor with \G) is used and checked for the start.
         _at = new Lazy<Regex>(() => _risky ? _find.Value : Backtracking(@"\G(?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
+        _afterOne = new Lazy<Regex>(() => Safe(@"\A[\s\S](?:" + _pattern + ")"), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public string Pattern => _pattern;
 
     /// <summary>Builds the .NET regexes now (tests use this to prove every emitted pattern is accepted).</summary>
-    public void Validate() { _ = _find.Value; _ = _at.Value; }
+    public void Validate() { _ = _find.Value; _ = _at.Value; _ = _anchored.Value; _ = _afterOne.Value; }
 
     private static Regex Safe(string pattern)
     {
@@ -442,15 +450,38 @@ internal sealed class ByteRegex
     };
 
     /// <summary>
+    /// Characters after a start that a match there can see: the scan limit, or for a regex of bounded width its
+    /// longest match plus one character (so \b and \z right after a match still see the real next character, and
+    /// a cut-off view never fakes an end of data inside a possible match). Verifying near an atom then looks at a
+    /// few dozen characters instead of 4 KiB, which matters for regexes run on the NonBacktracking engine.
+    /// </summary>
+    private int Window(int charSize)
+    {
+        int limit = ScanLimit / charSize;
+        return _maxWidth >= 0 && _maxWidth < limit ? _maxWidth + 1 : limit;
+    }
+
+    /// <summary>
     /// Length of the match starting exactly at <paramref name="start"/> in the view (yara's preference among
     /// alternatives, capped at the scan limit), or -1. Text before the start stays visible for \b.
     /// </summary>
     public int MatchAt(string view, int start, int charSize)
     {
-        int end = (int)Math.Min(view.Length, (long)start + ScanLimit / charSize);
-        var span = view.AsSpan(0, end);
+        int end = (int)Math.Min(view.Length, (long)start + Window(charSize));
         try
         {
+            if (_risky)
+            {
+                // Anchored automaton: the same leftmost match (NonBacktracking keeps backtracking's preferences).
+                if (start == 0)
+                {
+                    foreach (var m in _anchored.Value.EnumerateMatches(view.AsSpan(0, end))) return m.Length;
+                    return -1;
+                }
+                foreach (var m in _afterOne.Value.EnumerateMatches(view.AsSpan(start - 1, end - start + 1))) return m.Length - 1;
+                return -1;
+            }
+            var span = view.AsSpan(0, end);
             foreach (var m in _at.Value.EnumerateMatches(span, start))
                 return m.Index == start ? m.Length : -1;
         }
@@ -462,7 +493,7 @@ internal sealed class ByteRegex
     public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx = 0)
     {
         var find = _find.Value;
-        int end = (int)Math.Min(view.Length, (long)hi + ScanLimit / charSize);
+        int end = (int)Math.Min(view.Length, (long)hi + Window(charSize));
         int p = lo;
         try
         {
