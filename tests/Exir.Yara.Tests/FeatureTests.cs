@@ -164,6 +164,30 @@ public class HexAndRegexTests
         Assert.False(Y.Hits(rule, "a" + new string('x', 5000) + "b"));
     }
 
+    private static (long, int)[] Spans(string rule, byte[] data)
+        => Y.Compile(rule).Scan(data).SelectMany(m => m.Strings).Select(s => (s.Offset, s.Length)).ToArray();
+
+    [Fact]
+    public void Regexes_with_several_loops_are_verified_near_their_atoms_like_yara()
+    {
+        // Two or more loops: checked at each atom with the anchored automaton and a window of the longest match.
+        var wb = "rule r { strings: $a = /\\bfile\\s*\\.\\s*write\\s*\\(/ nocase condition: $a }";
+        Assert.Equal([(2L, 13)], Spans(wb, Y.B("a File . write( xfile.write(")));
+        Assert.Equal([(0L, 11)], Spans(wb, Y.B("file.write(")));
+        var start = "rule r { strings: $a = /^abc\\s*def\\s*g/ condition: $a }";
+        Assert.Equal([(0L, 9)], Spans(start, Y.B("abc def g abc def g")));
+        Assert.Empty(Spans(start, Y.B("xabc def g")));
+        var end = "rule r { strings: $a = /abc\\s*d\\s*e$/ condition: $a }";
+        Assert.Equal([(4L, 7)], Spans(end, Y.B("abc abc d e")));
+        Assert.Empty(Spans(end, Y.B("abc d ex")));
+        // Hex jumps are lazy: the shortest span from each start.
+        var hex = "rule r { strings: $a = { 22 (65|45) 22 [0-40] 22 (76|56) 22 [0-40] 22 (61|41) 22 } condition: $a }";
+        Assert.Equal([(1L, 11)], Spans(hex, Y.B("x\"e\"+\"v\"+\"a\" + \"a\"")));
+        Assert.Empty(Spans(hex, Y.B("\"e\"" + new string(' ', 41) + "\"v\"\"a\"")));
+        var wide = "rule r { strings: $a = /\\bfile\\s*\\.\\s*write/ wide condition: $a }";
+        Assert.Equal([(4L, 20)], Spans(wide, Encoding.Unicode.GetBytes("a file.write xfile.write")));
+    }
+
     [Fact]
     public void Catastrophic_regex_on_hostile_input_finishes_quickly()
     {
