@@ -6,6 +6,7 @@
 #   bench/yara/run.sh                 # builds exir (Release) into a temp folder first
 #   EXIR=/path/to/exir bench/yara/run.sh
 #   COPIES=50 RUNS=5 bench/yara/run.sh
+#   RULES_DIR=rules/yara bench/yara/run.sh   # the team's own rules instead of the corpus rule set
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,8 @@ COPIES=${COPIES:-20}
 RUNS=${RUNS:-3}
 YARA=${YARA:-$(command -v yara || true)}
 [ -n "$YARA" ] || { echo "yara not found (apt-get install yara)" >&2; exit 2; }
-[ -d "$CORPUS/webshells" ] && [ -d "$CORPUS/yara-rules" ] || { echo "corpus not found at $CORPUS" >&2; exit 2; }
+RULES_DIR=${RULES_DIR:-$CORPUS/yara-rules}
+[ -d "$CORPUS/webshells" ] && [ -d "$RULES_DIR" ] || { echo "corpus or rules not found ($CORPUS, $RULES_DIR)" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/exir-bench-yara.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -31,7 +33,7 @@ for i in $(seq 1 "$COPIES"); do cp -r "$CORPUS/webshells" "$TREE/copy$i"; done
 BYTES=$(du -sb "$TREE" | cut -f1)
 FILES=$(find "$TREE" -type f | wc -l)
 
-mapfile -t RULES < <(find "$CORPUS/yara-rules" -name '*.yar' | sort)
+mapfile -t RULES < <(find "$RULES_DIR" -name '*.yar' | sort)
 YARGS=()
 i=0
 for f in "${RULES[@]}"; do YARGS+=("ns$i:$f"); i=$((i+1)); done
