@@ -11,17 +11,13 @@ namespace Exir.Detection.Tests;
 /// <summary>Runs one log detector over one synthetic file, the way the scan pipeline does.</summary>
 internal static class LogsTestKit
 {
-    public const string HttpProxyFields =
-        "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlHost,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIpAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingType,RoutingHint,BackEndCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,SharedCacheLatencyBreakup,TotalSharedCacheLatency,ActivityContextLifeTime,ModuleToHandlerSwitchingLatency,ClientReqStreamLatency,BackendReqInitLatency,BackendReqStreamLatency,BackendProcessingLatency,BackendRespInitLatency,BackendRespStreamLatency,ClientRespStreamLatency,KerberosAuthHeaderLatency,HandlerCompletionLatency,RequestHandlerLatency,HandlerToModuleSwitchingLatency,ProxyTime,CoreLatency,RoutingLatency,HttpProxyOverhead,TotalRequestTime,RouteRefresherLatency,UrlQuery,BackEndGenericInfo,GenericInfo,GenericErrors,EdgeTraceId,DatabaseGuid,UserADObjectGuid,PartitionEndpointLookupLatency,RoutingStatus";
+    public const string HttpProxyFields = LogFixtureText.HttpProxyFields;
 
-    /// <summary>A reduced E2013-style list: same names, fewer columns, UrlQuery at another position.</summary>
-    public const string HttpProxyFieldsE2013 =
-        "DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlHost,UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,UserAgent,ClientIpAddress,ServerHostName,HttpStatus,BackEndStatus,ErrorCode,Method,ProxyAction,TargetServer,TargetServerVersion,RoutingType,RoutingHint,BackEndCookie,ServerLocatorHost,ServerLocatorLatency,RequestBytes,ResponseBytes,TargetOutstandingRequests,AuthModulePerfContext,HttpPipelineLatency,CalculateTargetBackEndLatency,GlsLatencyBreakup,TotalGlsLatency,AccountForestLatencyBreakup,TotalAccountForestLatency,ResourceForestLatencyBreakup,TotalResourceForestLatency,ADLatency,ActivityContextLifeTime,ModuleToHandlerSwitchingLatency,ClientReqStreamLatency,BackendReqInitLatency,BackendReqStreamLatency,BackendProcessingLatency,BackendRespInitLatency,BackendRespStreamLatency,ClientRespStreamLatency,KerberosAuthHeaderLatency,HandlerCompletionLatency,RequestHandlerLatency,HandlerToModuleSwitchingLatency,ProxyTime,CoreLatency,RoutingLatency,HttpProxyOverhead,TotalRequestTime,UrlQuery,GenericInfo,GenericErrors";
+    public const string HttpProxyFieldsE2013 = LogFixtureText.HttpProxyFieldsE2013;
 
-    public const string IisFields = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
+    public const string IisFields = LogFixtureText.IisFields;
 
-    public static string HttpProxyHeader(string fields = HttpProxyFields, string version = "15.01.2176.002") =>
-        $"#Software: Microsoft Exchange Server\r\n#Version: {version}\r\n#Log-type: HttpProxy Logs\r\n#Date: 2021-03-03T00:00:00.000Z\r\n#Fields: {fields}\r\n";
+    public static string HttpProxyHeader(string fields = HttpProxyFields, string version = "15.01.2176.002") => LogFixtureText.HttpProxyHeader(fields, version);
 
     public static string HttpProxyLine(Dictionary<string, string> values, string fields = HttpProxyFields)
     {
@@ -32,10 +28,9 @@ internal static class LogsTestKit
         return string.Join(',', fields.Split(',').Select(n => values.TryGetValue(n, out var v) ? Csv(v) : "")) + "\r\n";
     }
 
-    public static string Csv(string v) => v.Contains(',') || v.Contains('"') ? "\"" + v.Replace("\"", "\"\"") + "\"" : v;
+    public static string Csv(string v) => LogFixtureText.Csv(v);
 
-    public static string IisHeader(string fields = IisFields) =>
-        "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: 2021-03-03 00:00:00\r\n#Fields: " + fields + "\r\n";
+    public static string IisHeader(string fields = IisFields) => LogFixtureText.IisHeader(fields, "2021-03-03 00:00:00");
 
     /// <summary>An IIS line in the default field order; spaces in the user agent become '+', like IIS writes them.</summary>
     public static string IisLine(string method, string stem, string query = "-", int status = 200, string user = "-",
