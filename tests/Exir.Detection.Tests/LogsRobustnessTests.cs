@@ -102,7 +102,7 @@ public class LogsRobustnessTests
     {
         var bytes = Encoding.UTF8.GetBytes(HttpProxyHeader() + Attack() + new string('x', 400_000));
         var coverage = new CoverageReport();
-        var file = new EvidenceFile("x/HttpProxy_1.LOG", bytes.Length, null, () => new FailingAfter(bytes, 300_000));
+        var file = new EvidenceFile("x/HttpProxy_1.LOG", bytes.Length, null, () => new FailingStream(bytes, 300_000));
         var context = Context(coverage);
         new HttpProxyLogDetector().Inspect(new ArtifactProbe { File = file, Kind = ArtifactKind.HttpProxyLog, Head = bytes.AsMemory(0, 4096) }, context);
         Assert.Single(context.Findings);
@@ -172,27 +172,5 @@ public class LogsRobustnessTests
         var run = Scan(new HttpProxyLogDetector(), ProxyPath, text);
         Assert.Single(run.Findings);
         Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Truncated);
-    }
-
-    private sealed class FailingAfter(byte[] data, int failAt) : Stream
-    {
-        private int _pos;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => data.Length;
-        public override long Position { get => _pos; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            if (_pos >= failAt) throw new IOException("sector read error");
-            int n = Math.Min(count, failAt - _pos);
-            Array.Copy(data, _pos, buffer, offset, n);
-            _pos += n;
-            return n;
-        }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
