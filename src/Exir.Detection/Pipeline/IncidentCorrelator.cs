@@ -37,15 +37,20 @@ public static class IncidentCorrelator
         var actorTimed = Enumerable.Range(0, findings.Count)
             .Where(i => IsActorAddress(findings[i].ClientIp) && findings[i].Timestamp is not null && findings[i].Outcome >= Outcome.Attempt)
             .OrderBy(i => findings[i].Timestamp).ToList();
+        // Sorted times, so the nearest story is a binary search away (findings can number in the 100,000s).
+        var actorTicks = actorTimed.Select(j => findings[j].Timestamp!.Value.UtcTicks).ToArray();
         for (int i = 0; i < findings.Count; i++)
         {
             if (findings[i].Line is null || findings[i].Timestamp is not { } t || IsActorAddress(findings[i].ClientIp)) continue;
+            int at = Array.BinarySearch(actorTicks, t.UtcTicks);
+            if (at < 0) at = ~at;
             int best = -1;
             var bestGap = NearbyWindow;
-            foreach (var j in actorTimed)
+            foreach (var k in new[] { at - 1, at })
             {
-                var gap = (findings[j].Timestamp!.Value - t).Duration();
-                if (gap <= bestGap) { bestGap = gap; best = j; }
+                if (k < 0 || k >= actorTicks.Length) continue;
+                var gap = TimeSpan.FromTicks(Math.Abs(actorTicks[k] - t.UtcTicks));
+                if (gap <= bestGap) { bestGap = gap; best = actorTimed[k]; }
             }
             if (best >= 0) Union(i, best);
         }
