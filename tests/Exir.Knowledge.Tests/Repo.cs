@@ -10,7 +10,7 @@ internal static class Repo
 {
     public static string Root { get; } = Find();
     public static string Knowledge => Path.Combine(Root, "knowledge");
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    public static string Shared => Exir.Tests.TestPaths.Shared;
 
     private static string Find([CallerFilePath] string source = "")
     {

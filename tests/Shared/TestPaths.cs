@@ -6,7 +6,10 @@ public static class TestPaths
     public static string RepoRoot { get; } = FindRepoRoot();
 
     /// <summary>The shared corpus folder; CI always has it. Tests that need it skip with a reason when absent.</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+    /// <remarks>EXIR_SHARED points elsewhere (e.g. a missing folder, to run the suite as a fresh clone without ../shared would).</remarks>
+    public static string Shared => Environment.GetEnvironmentVariable("EXIR_SHARED") is { Length: > 0 } s
+        ? Path.GetFullPath(s)
+        : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
     public static string Corpus => Path.Combine(Shared, "corpus");
     public static bool HasShared => Directory.Exists(Corpus);
 
