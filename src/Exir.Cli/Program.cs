@@ -5,7 +5,8 @@ using Exir.Cli.Commands;
 // exir VERB [options] PATH. Each verb lives in Commands/<Verb>Command.cs and registers itself here.
 var root = new RootCommand(
     "exir: incident response for on-premises Microsoft Exchange (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF).\n" +
-    "Exit codes: 0 clean, 1 findings or open vulnerabilities, 2 could not run.");
+    "Every verb: exir VERB [options] PATH...; results on stdout, progress and diagnostics on stderr.\n" +
+    "Exit codes: 0 nothing found, 1 findings (matches, open vulnerabilities, damage), 2 could not run.");
 root.Subcommands.Add(ScanCommand.Create());
 root.Subcommands.Add(YaraCommand.Create());
 root.Subcommands.Add(RulesCommand.Create());

@@ -9,7 +9,8 @@ namespace Exir.Core;
 public static class TextSafety
 {
     /// <summary>Removes ANSI/VT escape sequences and control characters (keeps tab), so a log line cannot drive the terminal.</summary>
-    public static string ForTerminal(string? text)
+    /// <param name="keepNewlines">Keep line ends (for a multi-line report made of many values); every other control character goes.</param>
+    public static string ForTerminal(string? text, bool keepNewlines = false)
     {
         if (string.IsNullOrEmpty(text)) return "";
         var sb = new StringBuilder(text.Length);
@@ -37,6 +38,8 @@ public static class TextSafety
                 continue;
             }
             if (c == '\t') { sb.Append(' '); continue; }
+            if (keepNewlines && c == '\n') { sb.Append(c); continue; }
+            if (keepNewlines && c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') continue;
             if (char.IsControl(c)) { sb.Append('\uFFFD'); continue; }
             // Bidirectional overrides can make a path read differently than it is.
             if (c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069') { sb.Append('\uFFFD'); continue; }
@@ -53,6 +56,20 @@ public static class TextSafety
         if (first is '=' or '+' or '-' or '@' or '\t' or '\r' or '\uFF1D' or '\uFF0B' or '\uFF0D' or '\uFF20')
             text = "'" + text;
         return text;
+    }
+
+    /// <summary>Replaces lone UTF-16 surrogates (damaged or hostile evidence) with U+FFFD: JSON and UTF-8 cannot carry them.</summary>
+    public static string ReplaceLoneSurrogates(string s)
+    {
+        int i = s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (i < 0) return s;
+        var chars = s.ToCharArray();
+        for (; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+        return new string(chars);
     }
 
     /// <summary>Caps long evidence for displays (the full text stays in JSONL).</summary>

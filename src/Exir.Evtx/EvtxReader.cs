@@ -42,6 +42,12 @@ public static class EvtxReader
     public static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats = null) =>
         ReadRecords(stream, stats, ChunkWorkers.Count * 2 + 1, EvtxRender.None);
 
+    /// <summary>Streams the events of an EVTX stream as <see cref="WinEvent"/>s; <paramref name="stats"/> receives chunk damage counts.</summary>
+    public static IEnumerable<WinEvent> ReadEvents(Stream stream, EvtxReadStats? stats = null)
+    {
+        foreach (var r in ReadRecords(stream, stats)) yield return WinEvent.From(r);
+    }
+
     /// <param name="window">Chunks read ahead of the consumer: bounds memory to that many chunks and their records.</param>
     internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window, EvtxRender prerender)
     {

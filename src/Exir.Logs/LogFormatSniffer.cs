@@ -1,11 +1,15 @@
 namespace Exir.Logs;
 
 /// <summary>What the first bytes of a log say about it.</summary>
-public sealed record LogSniffResult(LogFormat Format, string? Software, string? Version, string? LogType, string? Fields);
+public sealed record LogSniffResult(LogFormat Format, string? Software, string? Version, string? LogType, string? Fields)
+{
+    public LogFormatDescriptor Descriptor => LogFormats.Get(Format);
+}
 
 /// <summary>
-/// Decides a log's format from its header directives (#Software, #Log-type, #Fields), case-insensitively
-/// and whatever the encoding. The path is only a hint, used when the header is missing or ambiguous.
+/// Reads a log's header directives (#Software, #Log-type, #Fields) case-insensitively and whatever the
+/// encoding, and lets the registered formats (<see cref="LogFormats"/>) claim it. The path is only a hint,
+/// used when the header is missing or ambiguous.
 /// </summary>
 public static class LogFormatSniffer
 {
@@ -37,49 +41,8 @@ public static class LogFormatSniffer
             if (fields is not null || directives == 0) break;
         }
 
-        var path = relativePath.Replace('\\', '/');
-        LogFormat? format = null;
-        if (Contains(software, "Internet Information Services")) format = LogFormat.IisW3c;
-        else if (Contains(software, "Microsoft Exchange") || Contains(logType, "HttpProxy") || Contains(logType, "ECP Server"))
-            format = ExchangeKind(logType, fields, path);
-        else if (fields is not null && Contains(fields, "cs-uri-stem")) format = LogFormat.IisW3c; // W3C without #Software
-        else if (fields is not null && Contains(fields, "AnchorMailbox") && Contains(fields, "BackEndCookie")) format = LogFormat.HttpProxy;
-        else if (fields is null && firstData is not null)
-        {
-            // No header at all (cut or re-collected file): the path decides, but only if the data agrees.
-            if (LooksLikeW3cData(firstData) && (Contains(path, "/W3SVC") || Contains(Name(path), "u_ex"))) format = LogFormat.IisW3c;
-            else if (LooksLikeIsoCsvData(firstData))
-            {
-                if (Contains(path, "/HttpProxy/")) format = LogFormat.HttpProxy;
-                else if (Contains(path, "/ECP/Server/")) format = LogFormat.EcpServer;
-                else if (Contains(path, "OABGeneratorLog")) format = LogFormat.OabGenerator;
-            }
-        }
-        return format is { } f ? new LogSniffResult(f, software, version, logType, fields) : null;
+        var format = LogFormats.Claim(new LogHeader(software, version, logType, fields, firstData, directives), relativePath);
+        return format is { } f ? new LogSniffResult(f.Format, software, version, logType, fields) : null;
     }
 
-    private static LogFormat ExchangeKind(string? logType, string? fields, string path)
-    {
-        if (Contains(logType, "HttpProxy")) return LogFormat.HttpProxy;
-        if (Contains(logType, "ECP Server")) return LogFormat.EcpServer;
-        if (Contains(logType, "OABGen") || Contains(logType, "OAB Gen")) return LogFormat.OabGenerator;
-        if (fields is not null && Contains(fields, "AnchorMailbox") && Contains(fields, "BackEndCookie")) return LogFormat.HttpProxy;
-        if (logType is null)
-        {
-            // Log-type missing: ECP activity logs share the ECP server field list, so only the folder tells them apart.
-            if (fields is not null && Contains(fields, "EventData") && Contains(path, "/ECP/Server/")) return LogFormat.EcpServer;
-            if (Contains(path, "OABGeneratorLog")) return LogFormat.OabGenerator;
-        }
-        return LogFormat.OtherExchange;
-    }
-
-    private static bool LooksLikeW3cData(string line) =>
-        line.Length > 20 && char.IsAsciiDigit(line[0]) && line[4] == '-' && line[7] == '-' && line[10] == ' ' && line[13] == ':';
-
-    private static bool LooksLikeIsoCsvData(string line) =>
-        line.Length > 20 && char.IsAsciiDigit(line[0]) && line[4] == '-' && line[7] == '-' && line[10] == 'T' && line.Contains(',');
-
-    private static string Name(string path) => path[(path.LastIndexOf('/') + 1)..];
-
-    private static bool Contains(string? s, string what) => s is not null && s.Contains(what, StringComparison.OrdinalIgnoreCase);
 }

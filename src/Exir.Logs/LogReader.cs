@@ -17,6 +17,8 @@ public sealed record LogReaderOptions
     public bool IncludePercentLines { get; init; }
     /// <summary>Longer lines are counted as malformed and skipped up to the next newline; memory stays bounded.</summary>
     public int MaxLineChars { get; init; } = 64 * 1024;
+    /// <summary>Keep the lower-cased copy (<see cref="LogReader.LowerLine"/>) even when every line is returned.</summary>
+    public bool LowerCase { get; init; }
     /// <summary>When #Fields is missing, use the format's known default list if a line has exactly its column count.</summary>
     public bool UseDefaultFields { get; init; } = true;
 }
@@ -105,13 +107,16 @@ public sealed class LogReader : IDisposable
         int searches = _groups.Length + 2; // + '%' + directive
         _hitAt = Enumerable.Repeat(-1, searches).ToArray();
         _searchedTo = Enumerable.Repeat(-1, searches).ToArray();
-        _separator = format == LogFormat.IisW3c ? ' ' : ',';
+        Descriptor = LogFormats.Get(format);
+        _separator = Descriptor.Separator;
         _bytes = ArrayPool<byte>.Shared.Rent(ByteChunk);
         _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, _options.MaxLineChars * 2 + 1024));
-        _lower = _groups.Length > 0 ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
+        _lower = _groups.Length > 0 || _options.LowerCase ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
     }
 
     public LogFormat Format { get; }
+    /// <summary>What the format is (name, separator, roles, coverage family).</summary>
+    public LogFormatDescriptor Descriptor { get; }
     public LogReadStats Stats { get; } = new();
     public LogSchema? Schema { get; private set; }
     public string? Software { get; private set; }
@@ -123,7 +128,7 @@ public sealed class LogReader : IDisposable
     public ReadOnlySpan<char> Line => _chars.AsSpan(_lineStart, _lineLength);
     /// <summary>
     /// The current line lower-cased (ASCII; same length and positions as <see cref="Line"/>), for case-insensitive
-    /// literal tests by ordinal search. Empty when the reader has no literals.
+    /// literal tests by ordinal search. Empty when the reader has no literals and was not asked to lower-case.
     /// </summary>
     public ReadOnlySpan<char> LowerLine => _lower.Length > 0 ? _lower.AsSpan(_lineStart, _lineLength) : default;
 
@@ -252,7 +257,7 @@ public sealed class LogReader : IDisposable
         var v = _fieldUnescaped[index]
             ? _scratch.AsSpan(_fieldStart[index], _fieldLength[index])
             : _chars.AsSpan(_lineStart + _fieldStart[index], _fieldLength[index]);
-        return Format == LogFormat.IisW3c && v.Length == 1 && v[0] == '-' ? default : v;
+        return Descriptor.DashMeansEmpty && v.Length == 1 && v[0] == '-' ? default : v;
     }
 
     /// <summary>The current line's field by header name or role name (see <see cref="LogSchema.IndexOf"/>).</summary>
@@ -387,7 +392,7 @@ public sealed class LogReader : IDisposable
         if (_firstDataLine is null || _firstDataSchema is null) return null;
         int i = _firstDataSchema.IndexOf(name);
         if (i < 0 || !TryNthField(_firstDataLine, i, out var value)) return null;
-        if (value.IsEmpty || (Format == LogFormat.IisW3c && value is "-")) return null;
+        if (value.IsEmpty || (Descriptor.DashMeansEmpty && value is "-")) return null;
         return value.ToString();
     }
 
@@ -423,7 +428,7 @@ public sealed class LogReader : IDisposable
     {
         if (LogText.TryDirective(line, "Fields", out var fields))
         {
-            Schema = LogSchema.Parse(fields, Format);
+            Schema = Descriptor.ParseSchema(fields);
             return;
         }
         if (Software is null && LogText.TryDirective(line, "Software", out var v)) Software = v.ToString();
@@ -436,11 +441,11 @@ public sealed class LogReader : IDisposable
         if (Schema is not null) return true;
         if (!_options.UseDefaultFields) return false;
         int columns = CountColumns(line);
-        foreach (var d in LogSchema.Defaults(Format))
+        foreach (var d in Descriptor.DefaultSchemas)
         {
             if (d.Count != columns) continue;
             Schema = d;
-            Stats.Notes.Add($"no #Fields header before line {_nextLineNumber}; the default {Format} field list ({d.Count} fields) was used because the line has exactly that many columns");
+            Stats.Notes.Add($"no #Fields header before line {_nextLineNumber}; the default {Descriptor.Title} field list ({d.Count} fields) was used because the line has exactly that many columns");
             return true;
         }
         return false;

@@ -10,6 +10,7 @@ public sealed record FindingReference
     [JsonPropertyName("severity")] public string Severity { get; init; } = "";
     [JsonPropertyName("artifact")] public string Artifact { get; init; } = "";
     [JsonPropertyName("evidence")] public string Evidence { get; init; } = "";
+    [JsonPropertyName("finding_id")] public string? FindingId { get; init; }
 }
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Exir.Core;
-using Exir.Detection.EventLogs;
+using Exir.Evtx;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 

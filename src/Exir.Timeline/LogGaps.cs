@@ -171,13 +171,13 @@ public sealed class LogGapTracker(string file, string host, string channel)
 
     private Finding Make(RuleInfo rule, ulong id, DateTime ts, string evidence, params (string, string)[] details)
     {
-        var d = new Dictionary<string, string>(StringComparer.Ordinal) { ["channel"] = Formats.Clean(Channel) };
+        var d = new Dictionary<string, string>(StringComparer.Ordinal) { ["channel"] = TextSafety.ReplaceLoneSurrogates(Channel) };
         foreach (var (k, v) in details) d[k] = v;
         if (SawDamage) d["damaged_chunks"] = "true";
         return Finding.FromRule(rule, File) with
         {
-            Host = Formats.Clean(Host), Line = (long)Math.Min(id, long.MaxValue), Timestamp = new DateTimeOffset(DateTime.SpecifyKind(ts, DateTimeKind.Utc)),
-            Evidence = Formats.Clean(evidence) + (SawDamage ? " (the file has damaged chunks: the records may have been lost to damage)" : ""), Details = d,
+            Host = TextSafety.ReplaceLoneSurrogates(Host), Line = (long)Math.Min(id, long.MaxValue), Timestamp = new DateTimeOffset(DateTime.SpecifyKind(ts, DateTimeKind.Utc)), TimeSource = TimeSources.EventRecord,
+            Evidence = TextSafety.ReplaceLoneSurrogates(evidence) + (SawDamage ? " (the file has damaged chunks: the records may have been lost to damage)" : ""), Details = d,
         };
     }
 

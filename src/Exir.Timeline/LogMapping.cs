@@ -23,7 +23,7 @@ public sealed class LogMapping
         var m = new LogMapping();
         foreach (var (name, d) in doc.Logs ?? [])
         {
-            if (!Enum.TryParse<LogFormat>(name, ignoreCase: true, out var format)) throw new FormatException($"weblogs.yaml: unknown log format '{name}'");
+            var format = LogFormats.ByName(name)?.Format ?? throw new FormatException($"weblogs.yaml: unknown log format '{name}' ({LogFormats.Names})");
             Template? T(string? t) => t is null ? null : Template.Parse(t);
             m._entries[format] = new Entry(d.Category ?? "web", d.Desc ?? "Log line", d.Source ?? name, Template.Parse(d.Message ?? "{*}"),
                 T(d.Host), T(d.User), T(d.SrcIp), (d.Fields ?? []).Select(kv => (kv.Key, Template.Parse(kv.Value))).ToList());

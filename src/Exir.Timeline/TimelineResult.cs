@@ -16,6 +16,8 @@ public sealed class TimelineResult
     public List<TimelineEvent> Highlighted { get; } = [];
     /// <summary>Notes for the reader (sources not read, caps reached).</summary>
     public List<string> Notes { get; } = [];
+    /// <summary>What made the timeline (tool and rule versions, inputs); set by the run.</summary>
+    public Provenance? Provenance { get; set; }
 }
 
 public sealed class TimelineStats
@@ -29,11 +31,11 @@ public sealed class TimelineStats
     public long Unmapped => Interlocked.Read(ref _unmapped);
     public long Filtered => Interlocked.Read(ref _filtered);
     public long BadCrcRecords => Interlocked.Read(ref _badCrc);
-    public long FindingRows { get; internal set; }
+    public long FindingRows { get; set; }
     public long SpillRuns { get; internal set; }
     public long RowsWritten { get; internal set; }
-    public TimeSpan Elapsed { get; internal set; }
-    public long BytesRead { get; internal set; }
+    public TimeSpan Elapsed { get; set; }
+    public long BytesRead { get; set; }
 
     internal void File() => Interlocked.Increment(ref _files);
     internal void LogFile() => Interlocked.Increment(ref _logFiles);
@@ -41,7 +43,7 @@ public sealed class TimelineStats
     internal void Record() => Interlocked.Increment(ref _records);
     internal void Kept() => Interlocked.Increment(ref _kept);
     internal void Unmap() => Interlocked.Increment(ref _unmapped);
-    internal void Filter() => Interlocked.Increment(ref _filtered);
+    public void Filter() => Interlocked.Increment(ref _filtered);
     internal void BadCrc() => Interlocked.Increment(ref _badCrc);
     internal void AddRecords(long n) => Interlocked.Add(ref _records, n);
 }

@@ -92,7 +92,7 @@ public class ScanCommandTests
         Assert.All(lines, l => JsonDocument.Parse(l));
         Assert.Contains("VERDICT: COMPROMISED", jsonl.Stderr);
 
-        var json = ExirProcess.Run("scan", Sample, "--json");
+        var json = ExirProcess.Run("scan", Sample, "--format", "json");
         using var doc = JsonDocument.Parse(json.Stdout);
         Assert.Equal(lines.Length, doc.RootElement.GetProperty("findings").GetArrayLength());
 

@@ -26,7 +26,7 @@ public class YaraCommandTests
         File.WriteAllText(Path.Combine(tree, "sub", "c.txt"), "nothing");
 
         var exir = ExirProcess.Run("yara", "-r", "-s", rules, tree);
-        Assert.Equal(0, exir.ExitCode);
+        Assert.Equal(1, exir.ExitCode); // matches found
         var yara = RunYara("-r", "-s", rules, tree);
         Assert.Equal(Sorted(yara), Sorted(exir.Stdout));
         Assert.Contains("Chopper_Like", exir.Stdout);

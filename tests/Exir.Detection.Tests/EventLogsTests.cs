@@ -3,7 +3,8 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.EventLogs;
-using Exir.Detection.Pipeline;
+using Exir.Evtx;
+using Exir.Pipeline;
 using Exir.Tests;
 
 namespace Exir.Detection.Tests;
@@ -35,7 +36,7 @@ public class EventLogsTests
     {
         var rule = Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857");
         Assert.True(rule.Matches(UmError()));
-        var f = EventLogDetector.ToFinding(rule, UmError(), "EX01/Application.evtx");
+        var f = EventLogHunts.ToFinding(rule, UmError(), "EX01/Application.evtx");
         Assert.Equal(["CVE-2021-26857"], f.Cves);
         Assert.Equal(81234, f.Line);
         Assert.Equal("EX01/Application.evtx", f.Artifact);
@@ -55,18 +56,13 @@ public class EventLogsTests
         Assert.False(rule.Matches(UmError(provider, level, text)));
     }
 
-    private static List<Finding> Scan(string file, Func<Stream, IEnumerable<WinEvent>>? read = null)
+    /// <summary>The event-log hunts on the record pipeline over one file; <paramref name="records"/> counts what the pipeline read.</summary>
+    private static List<Finding> Scan(string file, Action<long>? records = null)
     {
         using var source = EvidenceSource.Open(file);
-        var coverage = new CoverageReport();
-        var context = new ScanContext { Options = new ScanOptions(), Coverage = coverage, Source = source };
-        var detector = new EventLogDetector(Rules, read);
-        foreach (var f in source.EnumerateFiles(coverage))
-        {
-            var probe = new ArtifactProbe { File = f, Kind = ArtifactKind.EventLog, Head = ReadOnlyMemory<byte>.Empty };
-            Assert.True(detector.Wants(probe, context));
-            detector.Inspect(probe, context);
-        }
+        var pipeline = new RecordPipeline(FilesTestSupport.Classifier, [new EventLogHunts(Rules)]);
+        var context = pipeline.Run(source, new RunOptions { Parallelism = 1 });
+        records?.Invoke(context.Coverage.Families.Values.Where(f => f.Family.StartsWith("EventLog/", StringComparison.Ordinal)).Sum(f => f.Lines));
         return context.Findings.ToList();
     }
 
@@ -75,7 +71,7 @@ public class EventLogsTests
     {
         var file = Path.Combine(TestPaths.Corpus, "evtx", "deepbluecli", "many-events-application.evtx");
         long records = 0;
-        var findings = Scan(file, s => EvtxEvents.Read(s).Select(e => { records++; return e; }));
+        var findings = Scan(file, n => records = n);
         Assert.True(records > 2000, $"application log read: {records} records");
         Assert.DoesNotContain(findings, f => f.RuleId == "EVT-CVE-2021-26857");
     }
@@ -97,7 +93,7 @@ public class EventLogsTests
     public void Evidence_with_lone_surrogates_is_made_json_safe()
     {
         var e = UmError(text: "System.InvalidCastException \uD800 broken");
-        var f = EventLogDetector.ToFinding(Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857"), e, "a.evtx");
+        var f = EventLogHunts.ToFinding(Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857"), e, "a.evtx");
         Assert.Contains("\uFFFD broken", f.Evidence);
         Assert.DoesNotContain('\uD800', f.Evidence);
     }

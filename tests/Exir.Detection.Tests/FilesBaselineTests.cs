@@ -4,7 +4,8 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Files;
-using Exir.Detection.Pipeline;
+using Exir.Detection.Files.Checks;
+using Exir.Pipeline;
 using Exir.Tests;
 
 namespace Exir.Detection.Tests;
@@ -24,19 +25,9 @@ public sealed class FilesBaselineTests
         return root;
     }
 
-    private static ScanResultLike Scan(string root, ScanOptions options, string? pipelineBuild = null)
+    private static ScanResultLike Scan(string root, RunOptions options)
     {
-        using var source = EvidenceSource.Open(root);
-        var detector = new FileHuntDetector(options, FilesTestSupport.Rules, FilesTestSupport.BuiltInRules);
-        var context = new ScanContext { Options = options, Coverage = new CoverageReport(), Source = source, ExchangeBuild = pipelineBuild };
-        foreach (var file in source.EnumerateFiles(context.Coverage))
-        {
-            byte[] head;
-            using (var s = file.OpenRead()) { head = new byte[Math.Min(file.Length, 65536)]; s.ReadAtLeast(head, head.Length, false); }
-            var probe = new ArtifactProbe { File = file, Kind = ArtifactClassifier.Classify(file, head, out _), Head = head };
-            if (detector.Wants(probe, context)) detector.Inspect(probe, context);
-        }
-        detector.Complete(context);
+        var context = FilesTestSupport.Hunt(root, options);
         return new ScanResultLike(context.Findings.ToList(), context.Coverage);
     }
 
@@ -47,7 +38,7 @@ public sealed class FilesBaselineTests
     {
         var root = Server(TestPaths.NewTempDir(), 4);
         using var source = EvidenceSource.Open(root);
-        var b = WebBaseline.Create(source, new CoverageReport());
+        var b = WebBaseline.Create(source, new CoverageReport(), FilesTestSupport.Classifier.WebExtensions);
         Assert.Equal("15.2.1544.4", b.Build);
         Assert.Contains("ExSetup", b.BuildSource);
         Assert.Equal(["ClientAccess/ecp/web.config", "FrontEnd/HttpProxy/owa/auth/logon.aspx"], b.Files.Values.Select(f => f.Path).Order(StringComparer.Ordinal));
@@ -67,7 +58,7 @@ public sealed class FilesBaselineTests
         FilesTestSupport.Write(root, $"{V15}/FrontEnd/HttpProxy/owa/auth/15.2.1544.4/scripts/boot.js", "var x;"u8.ToArray());
         FilesTestSupport.Write(root, $"{V15}/FrontEnd/HttpProxy/owa/auth/logon.aspx", "x"u8.ToArray());
         using var source = EvidenceSource.Open(root);
-        var e = Assert.Throws<InvalidDataException>(() => WebBaseline.Create(source, new CoverageReport()));
+        var e = Assert.Throws<InvalidDataException>(() => WebBaseline.Create(source, new CoverageReport(), FilesTestSupport.Classifier.WebExtensions));
         Assert.Contains("Security Update", e.Message);
     }
 
@@ -77,7 +68,7 @@ public sealed class FilesBaselineTests
         var clean = Server(TestPaths.NewTempDir(), 4);
         var baselineFile = Path.Combine(TestPaths.NewTempDir(), "base.tsv");
         using (var source = EvidenceSource.Open(clean))
-        using (var w = new StreamWriter(baselineFile)) WebBaseline.Create(source, new CoverageReport()).Write(w);
+        using (var w = new StreamWriter(baselineFile)) WebBaseline.Create(source, new CoverageReport(), FilesTestSupport.Classifier.WebExtensions).Write(w);
 
         // The suspect server is mounted elsewhere (different prefix) and has one page changed, one added, one removed.
         var suspect = TestPaths.NewTempDir();
@@ -87,13 +78,13 @@ public sealed class FilesBaselineTests
         FilesTestSupport.Write(v15, "ClientAccess/ecp/auth/help.aspx", "<%@ Page %>"u8.ToArray());
         File.Delete(Path.Combine(v15, "ClientAccess/ecp/web.config"));
 
-        var result = Scan(suspect, new ScanOptions { BaselinePath = baselineFile, Parallelism = 1 });
+        var result = Scan(suspect, new RunOptions { BaselinePath = baselineFile, Parallelism = 1 });
         var changed = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineChangedId);
         Assert.EndsWith("FrontEnd/HttpProxy/owa/auth/logon.aspx", changed.Artifact);
         Assert.Equal("15.2.1544.4", changed.Details["baseline_build"]);
         var added = Assert.Single(result.Findings, f => f.RuleId == FileHuntRules.BaselineAddedId);
         Assert.EndsWith("ClientAccess/ecp/auth/help.aspx", added.Artifact);
-        Assert.DoesNotContain(FileHuntDetector.BaselineCheck, result.Coverage.ChecksNotRun.Keys);
+        Assert.DoesNotContain(BaselineCheck.CheckName, result.Coverage.ChecksNotRun.Keys);
     }
 
     [Fact]
@@ -102,13 +93,13 @@ public sealed class FilesBaselineTests
         var clean = Server(TestPaths.NewTempDir(), 4);
         var baselineFile = Path.Combine(TestPaths.NewTempDir(), "base.tsv");
         using (var source = EvidenceSource.Open(clean))
-        using (var w = new StreamWriter(baselineFile)) WebBaseline.Create(source, new CoverageReport()).Write(w);
+        using (var w = new StreamWriter(baselineFile)) WebBaseline.Create(source, new CoverageReport(), FilesTestSupport.Classifier.WebExtensions).Write(w);
 
         var other = Server(TestPaths.NewTempDir(), 7);
         File.AppendAllText(Path.Combine(other, V15, "FrontEnd/HttpProxy/owa/auth/logon.aspx"), "changed by the SU");
-        var result = Scan(other, new ScanOptions { BaselinePath = baselineFile, Parallelism = 1 });
+        var result = Scan(other, new RunOptions { BaselinePath = baselineFile, Parallelism = 1 });
         Assert.DoesNotContain(result.Findings, f => f.RuleId.StartsWith("FILE-BASELINE", StringComparison.Ordinal));
-        var reason = result.Coverage.ChecksNotRun[FileHuntDetector.BaselineCheck];
+        var reason = result.Coverage.ChecksNotRun[BaselineCheck.CheckName];
         Assert.Contains("15.2.1544.4", reason);
         Assert.Contains("15.2.1544.7", reason);
 
@@ -124,7 +115,7 @@ public sealed class FilesBaselineTests
         var root = Server(TestPaths.NewTempDir(), 4);
         var late = FilesTestSupport.Write(root, $"{V15}/FrontEnd/HttpProxy/owa/auth/logon.aspx", "<%@ Page %>"u8.ToArray(), new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var onTime = FilesTestSupport.Write(root, $"{V15}/ClientAccess/ecp/default.aspx", "<%@ Page %>"u8.ToArray(), new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
-        var result = Scan(root, new ScanOptions { Parallelism = 1 });
+        var result = Scan(root, new RunOptions { Parallelism = 1 });
         var f = Assert.Single(result.Findings, x => x.RuleId == FileHuntRules.NewerThanBuildId);
         Assert.EndsWith("owa/auth/logon.aspx", f.Artifact);
         Assert.Equal("15.2.1544.4", f.Details["installed_build"]);

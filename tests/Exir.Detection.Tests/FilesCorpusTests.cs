@@ -35,7 +35,7 @@ public sealed class FilesCorpusTests(ITestOutputHelper output)
         Assert.SkipUnless(TestPaths.HasShared, "shared corpus not available");
         var dir = Path.Combine(TestPaths.Corpus, "webshells");
         // Deep: corpus files sit outside web folders and some have no web extension (OAB export, web.config).
-        var detector = FilesTestSupport.Detector(new Exir.Detection.Pipeline.ScanOptions { Deep = true, Parallelism = 1 });
+        var detector = FilesTestSupport.Detector(new Exir.Pipeline.RunOptions { Deep = true, Parallelism = 1 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var missed = new List<Row>();
         var falseAlarms = new List<string>();

@@ -4,7 +4,7 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Files;
-using Exir.Detection.Pipeline;
+using Exir.Pipeline;
 using Exir.Tests;
 
 namespace Exir.Detection.Tests;
@@ -16,7 +16,7 @@ public sealed class FilesDetectorTests
     private const string AspnetClient = "C/inetpub/wwwroot/aspnet_client/system_web";
     private static readonly byte[] Chopper = "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"k7\"],\"unsafe\");%>"u8.ToArray();
 
-    private static IReadOnlyList<Finding> Inspect(string path, byte[] content, ScanOptions? options = null, DateTimeOffset? mtime = null) =>
+    private static IReadOnlyList<Finding> Inspect(string path, byte[] content, RunOptions? options = null, DateTimeOffset? mtime = null) =>
         FilesTestSupport.InspectBytes(FilesTestSupport.Detector(options), path, content, mtime);
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class FilesDetectorTests
     public void App_Code_sources_are_server_code_too()
     {
         var cs = "using System.Web;\npublic class Ping : IHttpHandler { public void ProcessRequest(HttpContext context) { System.Diagnostics.Process.Start(\"cmd.exe\", \"/c \" + context.Request[\"h\"]); } public bool IsReusable => false; }"u8.ToArray();
-        Assert.Contains(Inspect("inetpub/wwwroot/App_Code/Ping.cs", cs, new ScanOptions { Deep = false }), f => f.RuleId == "yara:EXIR_WebShell_NET_Process_Shell");
+        Assert.Contains(Inspect("inetpub/wwwroot/App_Code/Ping.cs", cs, new RunOptions { Deep = false }), f => f.RuleId == "yara:EXIR_WebShell_NET_Process_Shell");
     }
 
     [Fact]
@@ -156,7 +156,7 @@ public sealed class FilesDetectorTests
         var content = "just some bytes an attacker dropped"u8.ToArray();
         File.AppendAllText(Path.Combine(rules, "iocs", "local.tsv"),
             $"md5\t{Convert.ToHexStringLower(MD5.HashData(content))}\tlocal case indicator\tcase 42\tanalyst\n");
-        var d = new FileHuntDetector(new ScanOptions { Deep = true }, new Exir.Core.DataFiles("rules", typeof(FileHuntDetector).Assembly, rules), FilesTestSupport.BuiltInRules);
+        var d = new FileHunt(new RunOptions { Deep = true }, new Exir.Core.DataFiles("rules", typeof(FileHunt).Assembly, rules), FilesTestSupport.BuiltInRules, new BuildHints());
         var f = Assert.Single(FilesTestSupport.InspectBytes(d, "C/ProgramData/x.bin", content), x => x.RuleId == FileHuntRules.KnownBadHashId);
         Assert.Equal(Outcome.Success, f.Outcome);
         Assert.Equal("case 42", f.Details["ioc_campaign"]);
@@ -192,7 +192,7 @@ public sealed class FilesDetectorTests
         Assert.Equal(Severity.Critical, f.Severity);
         Assert.Contains("CVE-2021-34473", f.Cves);
         // A real PST elsewhere is not a page.
-        Assert.DoesNotContain(Inspect("Users/a/Documents/archive.pst", pst, new ScanOptions { Deep = true }), x => x.RuleId == FileHuntRules.ProxyShellPstId);
+        Assert.DoesNotContain(Inspect("Users/a/Documents/archive.pst", pst, new RunOptions { Deep = true }), x => x.RuleId == FileHuntRules.ProxyShellPstId);
     }
 
     [Fact]
@@ -209,8 +209,8 @@ public sealed class FilesDetectorTests
     {
         var content = new byte[200_000];
         Chopper.CopyTo(content, 0);
-        var ctx = FilesTestSupport.Context(new SingleFileEvidenceSource("/dev/null"), new ScanOptions { MaxBytesPerFile = 1000 });
-        var detector = FilesTestSupport.Detector(new ScanOptions { MaxBytesPerFile = 1000 });
+        var ctx = FilesTestSupport.Context(new SingleFileEvidenceSource("/dev/null"), new RunOptions { MaxBytesPerFile = 1000 });
+        var detector = FilesTestSupport.Detector(new RunOptions { MaxBytesPerFile = 1000 });
         var findings = FilesTestSupport.InspectBytes(detector, "x/big.aspx", content, context: ctx);
         var f = Assert.Single(findings, x => x.RuleId == "yara:EXIR_WebShell_JScript_Eval_Request");
         Assert.StartsWith("(not computed", f.Details["sha256"]);
@@ -254,7 +254,7 @@ public sealed class FilesDetectorTests
     public void Wants_web_files_anywhere_web_folders_always_and_everything_when_deep()
     {
         var d = FilesTestSupport.Detector();
-        var deep = FilesTestSupport.Detector(new ScanOptions { Deep = true });
+        var deep = FilesTestSupport.Detector(new RunOptions { Deep = true });
         var ctx = FilesTestSupport.Context(new SingleFileEvidenceSource("/dev/null"));
         ArtifactProbe P(string path, ArtifactKind kind) => new()
         {

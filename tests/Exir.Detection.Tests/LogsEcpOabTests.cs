@@ -1,5 +1,6 @@
 using Exir.Core.Findings;
 using Exir.Detection.Logs;
+using Exir.Logs;
 using static Exir.Detection.Tests.LogsTestKit;
 
 namespace Exir.Detection.Tests;
@@ -16,7 +17,7 @@ public class LogsEcpOabTests
     public void ScriptInAVirtualDirectoryUrlIsExtracted()
     {
         const string payload = "http://f/<script language=\"JScript\" runat=\"server\">function Page_Load(){eval(Request[\"klk123\"],\"unsafe\");}</script>";
-        var run = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
+        var run = Scan(LogFormat.EcpServer, EcpPath, EcpHeader +
             EcpLine("S:TIME=12;S:SID=abc;S:CMD=Get-OabVirtualDirectory;S:URL=/ecp/DDI/DDIService.svc/GetObject") +
             EcpLine($"S:TIME=31;S:SID=abc;S:CMD=Set-OabVirtualDirectory.Identity='b1a3f1d1-7a1e-4d0b-9a35-2bd6b6f4a6c8'.ExternalUrl='{payload}';S:REQID=;S:URL=/ecp/DDI/DDIService.svc/SetObject?schema=OABVirtualDirectory;S:EX=;S:RS=0"));
         var f = run.Single("LOG-ECP-VDIR-PAYLOAD");
@@ -33,7 +34,7 @@ public class LogsEcpOabTests
     [Fact]
     public void LegitimateUrlChangeIsNotReported()
     {
-        var run = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
+        var run = Scan(LogFormat.EcpServer, EcpPath, EcpHeader +
             EcpLine("S:CMD=Set-OwaVirtualDirectory.Identity='EXCH01\\owa (Default Web Site)'.ExternalUrl='https://mail.contoso.com/owa';S:EX=;S:RS=0") +
             EcpLine("S:CMD=Set-OabVirtualDirectory.InternalUrl='https://exch01.contoso.local/OAB'.RequireSSL='True';S:EX="));
         Assert.Empty(run.Findings);
@@ -42,7 +43,7 @@ public class LogsEcpOabTests
     [Fact]
     public void CommandThatFailedIsOnlyAnAttempt()
     {
-        var f = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
+        var f = Scan(LogFormat.EcpServer, EcpPath, EcpHeader +
             EcpLine("S:CMD=Set-OabVirtualDirectory.ExternalUrl='http://x/<script>eval(1)</script>';S:EX=Microsoft.Exchange.Data.DataValidationException")).Single("LOG-ECP-VDIR-PAYLOAD");
         Assert.Equal(Outcome.Attempt, f.Outcome);
     }
@@ -53,7 +54,7 @@ public class LogsEcpOabTests
     [Fact]
     public void OabDownloadOutsideTheOabFolderIsAWebShellWrite()
     {
-        var run = Scan(new OabGeneratorLogDetector(), OabPath, OabHeader +
+        var run = Scan(LogFormat.OabGenerator, OabPath, OabHeader +
             OabLine(@"Download failed and temporary file 'C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\OAB\Temp\8ba1.tmp' needs to be removed.") +
             OabLine(@"Download failed and temporary file 'C:\inetpub\wwwroot\aspnet_client\discover.aspx' needs to be removed."));
         var f = run.Single("LOG-OAB-FILE-WRITE");
@@ -66,7 +67,7 @@ public class LogsEcpOabTests
     [Fact]
     public void ClimbingOutOfTheOabFolderIsNotHidden()
     {
-        var f = Scan(new OabGeneratorLogDetector(), OabPath, OabHeader +
+        var f = Scan(LogFormat.OabGenerator, OabPath, OabHeader +
             OabLine(@"Download failed and temporary file 'C:\Program Files\Microsoft\Exchange Server\V15\ClientAccess\OAB\..\..\FrontEnd\HttpProxy\owa\auth\x.aspx' needs to be removed.")).Single("LOG-OAB-FILE-WRITE");
         Assert.Equal(@"C:\Program Files\Microsoft\Exchange Server\V15\FrontEnd\HttpProxy\owa\auth\x.aspx", f.Details["temp_file"]);
         Assert.Equal(Severity.Critical, f.Severity);
@@ -75,7 +76,7 @@ public class LogsEcpOabTests
     [Fact]
     public void NonDefaultInstallStillPassesForOabTempFiles()
     {
-        var run = Scan(new OabGeneratorLogDetector(), OabPath, OabHeader +
+        var run = Scan(LogFormat.OabGenerator, OabPath, OabHeader +
             OabLine(@"Download failed and temporary file 'D:\Exchange\V15\ClientAccess\OAB\Temp\1.tmp' needs to be removed."));
         Assert.Empty(run.Findings);
     }
@@ -85,7 +86,7 @@ public class LogsEcpOabTests
     {
         // Other Exchange CSV logs are read only for rules that ask for them (here the mailbox-export rule).
         const string header = "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: Rps Cmdlet Logs\r\n#Fields: DateTime,ServerName,CmdletName,Parameters,Result\r\n";
-        var run = Scan(new ExchangeLogDetector(), "V15/Logging/CmdletInfra/Powershell-Proxy/Cmdlet/Cmdlet_2021081305-1.LOG", header +
+        var run = Scan(LogFormat.OtherExchange, "V15/Logging/CmdletInfra/Powershell-Proxy/Cmdlet/Cmdlet_2021081305-1.LOG", header +
             "2021-08-13T05:10:00.000Z,EXCH01,Get-Mailbox,-Identity administrator,Success\r\n" +
             "2021-08-13T05:11:00.000Z,EXCH01,New-MailboxExportRequest," + Csv("-Mailbox administrator@contoso.com -FilePath \\\\127.0.0.1\\c$\\inetpub\\wwwroot\\aspnet_client\\x.aspx") + ",Success\r\n");
         var f = run.Single("LOG-EXCH-MAILBOX-EXPORT-ASPX");
@@ -97,7 +98,7 @@ public class LogsEcpOabTests
     [Fact]
     public void MailboxExportToAspxInAnEcpLogIsReported()
     {
-        var run = Scan(new EcpServerLogDetector(), EcpPath, EcpHeader +
+        var run = Scan(LogFormat.EcpServer, EcpPath, EcpHeader +
             EcpLine(@"S:CMD=New-MailboxExportRequest.Mailbox='carol@contoso.com'.FilePath='\\fs01\pst$\carol.pst';S:EX=") +
             EcpLine(@"S:CMD=New-MailboxExportRequest.Mailbox='administrator@contoso.com'.FilePath='\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\rvrd.aspx';S:EX="));
         var f = run.Single("LOG-EXCH-MAILBOX-EXPORT-ASPX");

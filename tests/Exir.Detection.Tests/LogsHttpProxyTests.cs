@@ -1,5 +1,6 @@
 using Exir.Core.Findings;
 using Exir.Detection.Logs;
+using Exir.Logs;
 using static Exir.Detection.Tests.LogsTestKit;
 
 namespace Exir.Detection.Tests;
@@ -7,7 +8,7 @@ namespace Exir.Detection.Tests;
 public class LogsHttpProxyTests
 {
     private const string EcpPath = "Program Files/Microsoft/Exchange Server/V15/Logging/HttpProxy/Ecp/HttpProxy_2021030305-1.LOG";
-    private static readonly HttpProxyLogDetector Detector = new();
+    private static readonly LogFormat Detector = LogFormat.HttpProxy;
 
     private static Run ScanLines(params Dictionary<string, string>[] lines) =>
         Scan(Detector, EcpPath, HttpProxyHeader() + string.Concat(lines.Select(l => HttpProxyLine(l))));

@@ -1,5 +1,6 @@
 using Exir.Core.Findings;
 using Exir.Detection.Logs;
+using Exir.Logs;
 using static Exir.Detection.Tests.LogsTestKit;
 
 namespace Exir.Detection.Tests;
@@ -7,7 +8,7 @@ namespace Exir.Detection.Tests;
 public class LogsIisTests
 {
     private const string IisPath = "inetpub/logs/LogFiles/W3SVC1/u_ex210303.log";
-    private static readonly IisLogDetector Detector = new();
+    private static readonly LogFormat Detector = LogFormat.IisW3c;
 
     private static Run ScanLines(params string[] lines) => Scan(Detector, IisPath, IisHeader() + string.Concat(lines));
 

@@ -4,7 +4,8 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Logs;
-using Exir.Detection.Pipeline;
+using Exir.Logs;
+using Exir.Pipeline;
 using Exir.Tests;
 using static Exir.Detection.Tests.LogsTestKit;
 
@@ -15,13 +16,6 @@ public class LogsRobustnessTests
     private const string ProxyPath = "V15/Logging/HttpProxy/Owa/HttpProxy_2021030305-1.LOG";
     private static string Attack(string time = "2021-03-03T05:12:33.123Z") =>
         HttpProxyLine(new() { ["DateTime"] = time, ["AnchorMailbox"] = "ServerInfo~a]@EXCH01:444/ecp/y#", ["HttpStatus"] = "200" });
-
-    private static ScanContext Context(CoverageReport coverage, string? rules = null) => new()
-    {
-        Options = new ScanOptions { RulesDirectory = rules ?? RulesDirectory },
-        Coverage = coverage,
-        Source = new SingleFileEvidenceSource(typeof(LogsRobustnessTests).Assembly.Location),
-    };
 
     [Fact]
     public void EveryShippedRuleLoads()
@@ -75,7 +69,7 @@ public class LogsRobustnessTests
                 """);
             File.WriteAllText(Path.Combine(dir, "logs", "b.yaml"), "rules: [ this is : not : yaml");
             var dataDir = Path.Combine(dir);
-            var run = Scan(new HttpProxyLogDetector(), ProxyPath, HttpProxyHeader() + Attack(), new ScanOptions { RulesDirectory = dataDir });
+            var run = Scan(LogFormat.HttpProxy, ProxyPath, HttpProxyHeader() + Attack(), new RunOptions { RulesDirectory = dataDir });
             Assert.Equal("GOOD", Assert.Single(run.Findings).RuleId);
             var skipped = run.Coverage.Issues.Where(i => i.Kind == IssueKind.RuleSkipped).Select(i => i.Message).ToList();
             Assert.Contains(skipped, m => m.Contains("BAD-REGEX"));
@@ -89,31 +83,27 @@ public class LogsRobustnessTests
     [Fact]
     public void UnreadableFileIsReportedNotThrown()
     {
-        var coverage = new CoverageReport();
         var file = new EvidenceFile("x/HttpProxy_1.LOG", 100, null, () => throw new UnauthorizedAccessException("denied"));
-        var context = Context(coverage);
-        new HttpProxyLogDetector().Inspect(new ArtifactProbe { File = file, Kind = ArtifactKind.HttpProxyLog, Head = Array.Empty<byte>() }, context);
-        Assert.Contains(coverage.Issues, i => i.Kind == IssueKind.Unreadable && i.Path == "x/HttpProxy_1.LOG");
-        Assert.Empty(context.Findings);
+        var run = RunPipeline(new ListEvidenceSource(file));
+        Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Unreadable && i.Path == "x/HttpProxy_1.LOG");
+        Assert.Empty(run.Findings);
     }
 
     [Fact]
     public void ReadErrorMidFileKeepsEarlierFindingsAndReportsTruncation()
     {
         var bytes = Encoding.UTF8.GetBytes(HttpProxyHeader() + Attack() + new string('x', 400_000));
-        var coverage = new CoverageReport();
         var file = new EvidenceFile("x/HttpProxy_1.LOG", bytes.Length, null, () => new FailingStream(bytes, 300_000));
-        var context = Context(coverage);
-        new HttpProxyLogDetector().Inspect(new ArtifactProbe { File = file, Kind = ArtifactKind.HttpProxyLog, Head = bytes.AsMemory(0, 4096) }, context);
-        Assert.Single(context.Findings);
-        Assert.Contains(coverage.Issues, i => i.Kind == IssueKind.Truncated && i.Message.Contains("read stopped"));
+        var run = RunPipeline(new ListEvidenceSource(file));
+        Assert.Single(run.Findings);
+        Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Truncated && i.Message.Contains("read stopped"));
     }
 
     [Fact]
     public void MissingFieldsHeaderFallsBackToTheDefaultListAndSaysSo()
     {
         var text = "#Software: Microsoft Exchange Server\r\n#Log-type: HttpProxy Logs\r\n" + Attack();
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, text);
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, text);
         var f = run.Single("LOG-HTTPPROXY-SSRF");
         Assert.Contains("default", f.Details["field_list"]);
         Assert.Contains(run.Coverage.Issues, i => i.Message.Contains("no #Fields header"));
@@ -123,7 +113,7 @@ public class LogsRobustnessTests
     public void MissingFieldsHeaderWithUnknownColumnsIsCountedNotGuessed()
     {
         var text = "#Software: Microsoft Exchange Server\r\n#Log-type: HttpProxy Logs\r\n2021-03-03T05:00:00Z,ServerInfo~a]@EXCH01:444/ecp/y#,200\r\n";
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, text);
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, text);
         Assert.Empty(run.Findings);
         Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Malformed && i.Message.Contains("could not be read by field name"));
     }
@@ -133,7 +123,7 @@ public class LogsRobustnessTests
     {
         var text = HttpProxyHeader() + Attack();
         var bytes = Encoding.Unicode.GetPreamble().Concat(Encoding.Unicode.GetBytes(text)).ToArray();
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, bytes);
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, bytes);
         Assert.Equal(6, run.Single("LOG-HTTPPROXY-SSRF").Line);
     }
 
@@ -147,7 +137,7 @@ public class LogsRobustnessTests
         new Random(11).NextBytes(junk);
         ms.Write(junk);
         ms.Write(Encoding.UTF8.GetBytes("\r\n" + Attack()));
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, ms.ToArray());
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, ms.ToArray());
         var f = run.Single("LOG-HTTPPROXY-SSRF");
         Assert.True(f.Line > 7);
         var fam = run.Coverage.Families["HttpProxy/Owa"];
@@ -159,7 +149,7 @@ public class LogsRobustnessTests
     public void ShiftedColumnsAreReportedWithTheFinding()
     {
         var line = Attack().TrimEnd() + ",extra,columns\r\n";
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, HttpProxyHeader() + line);
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, HttpProxyHeader() + line);
         var f = run.Single("LOG-HTTPPROXY-SSRF");
         Assert.Contains("columns", f.Details["column_mismatch"]);
         Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Malformed);
@@ -169,7 +159,7 @@ public class LogsRobustnessTests
     public void TruncatedFileStillYieldsItsLastLine()
     {
         var text = HttpProxyHeader() + Attack().TrimEnd();
-        var run = Scan(new HttpProxyLogDetector(), ProxyPath, text);
+        var run = Scan(LogFormat.HttpProxy, ProxyPath, text);
         Assert.Single(run.Findings);
         Assert.Contains(run.Coverage.Issues, i => i.Kind == IssueKind.Truncated);
     }

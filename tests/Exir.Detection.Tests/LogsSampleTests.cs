@@ -2,7 +2,8 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Logs;
-using Exir.Detection.Pipeline;
+using Exir.Logs;
+using Exir.Pipeline;
 using Exir.Tests;
 using static Exir.Detection.Tests.LogsTestKit;
 
@@ -13,23 +14,13 @@ public class LogsSampleTests
 {
     private const string Attacker = "203.0.113.77";
 
-    private static (List<Finding> Findings, ScanContext Context) ScanSample()
+    private static (List<Finding> Findings, RunContext Context) ScanSample()
     {
         var root = Path.Combine(TestPaths.RepoRoot, "samples", "exch01");
         using var source = new DirectoryEvidenceSource(root, EvidenceLimits.Default);
-        var context = new ScanContext { Options = new ScanOptions { RulesDirectory = RulesDirectory }, Coverage = new CoverageReport(), Source = source };
-        var detectors = LogDetectors.All();
-        int logs = 0;
-        foreach (var file in source.EnumerateFiles(context.Coverage))
-        {
-            var probe = Probe(file, ArtifactKind.Unknown);
-            if (LogDetectors.Classify(probe.Head.Span, file.RelativePath) is not { } kind) continue;
-            probe = new ArtifactProbe { File = file, Kind = kind, Head = probe.Head };
-            foreach (var d in detectors.Where(d => d.Wants(probe, context))) d.Inspect(probe, context);
-            logs++;
-        }
-        Assert.True(logs >= 11);
-        return (context.Findings.ToList(), context);
+        var run = RunPipeline(source);
+        Assert.True(run.Coverage.Families.Values.Sum(f => f.Files) >= 11);
+        return (run.Findings.ToList(), run.Context);
     }
 
     [Fact]

@@ -2,13 +2,15 @@ using System.Text;
 using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
+using Exir.Core;
 using Exir.Detection.Logs;
-using Exir.Detection.Pipeline;
+using Exir.Logs;
+using Exir.Pipeline;
 using Exir.Tests;
 
 namespace Exir.Detection.Tests;
 
-/// <summary>Runs one log detector over one synthetic file, the way the scan pipeline does.</summary>
+/// <summary>Runs the log rules over one synthetic file through the real record pipeline.</summary>
 internal static class LogsTestKit
 {
     public const string HttpProxyFields = LogFixtureText.HttpProxyFields;
@@ -43,17 +45,18 @@ internal static class LogsTestKit
 
     public static string RulesDirectory => Path.Combine(TestPaths.RepoRoot, "rules");
 
-    public sealed record Run(IReadOnlyList<Finding> Findings, ScanContext Context)
+    public sealed record Run(IReadOnlyList<Finding> Findings, RunContext Context)
     {
         public CoverageReport Coverage => Context.Coverage;
         public Finding Single(string ruleId) => Assert.Single(Findings, f => f.RuleId == ruleId);
         public IEnumerable<Finding> Of(string ruleId) => Findings.Where(f => f.RuleId == ruleId);
     }
 
-    public static Run Scan(LogDetector detector, string relativePath, string text, ScanOptions? options = null) =>
-        Scan(detector, relativePath, new UTF8Encoding(false).GetBytes(text), options);
+    public static Run Scan(LogFormat format, string relativePath, string text, RunOptions? options = null) =>
+        Scan(format, relativePath, new UTF8Encoding(false).GetBytes(text), options);
 
-    public static Run Scan(LogDetector detector, string relativePath, byte[] content, ScanOptions? options = null)
+    /// <summary>Writes one log file and runs the real record pipeline with the log rules over it; the file must be recognised as <paramref name="format"/>.</summary>
+    public static Run Scan(LogFormat format, string relativePath, byte[] content, RunOptions? options = null)
     {
         var dir = TestPaths.NewTempDir("exir-logs");
         try
@@ -61,19 +64,10 @@ internal static class LogsTestKit
             var full = Path.Combine(dir, relativePath.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             File.WriteAllBytes(full, content);
+            var head = content.AsSpan(0, Math.Min(content.Length, 64 * 1024));
+            Assert.Equal(format, LogFormatSniffer.Sniff(head, relativePath));
             using var source = new DirectoryEvidenceSource(dir, EvidenceLimits.Default);
-            var coverage = new CoverageReport();
-            var context = new ScanContext
-            {
-                Options = options ?? new ScanOptions { RulesDirectory = RulesDirectory },
-                Coverage = coverage,
-                Source = source,
-            };
-            var file = source.EnumerateFiles(coverage).Single();
-            var probe = Probe(file, detector.Kind);
-            Assert.True(detector.Wants(probe, context));
-            detector.Inspect(probe, context);
-            return new Run(context.Findings.ToList(), context);
+            return RunPipeline(source, options);
         }
         finally
         {
@@ -81,15 +75,24 @@ internal static class LogsTestKit
         }
     }
 
-    public static ArtifactProbe Probe(EvidenceFile file, ArtifactKind kind)
+    /// <summary>The log rules on the record pipeline over any evidence source (one worker, so tests are deterministic).</summary>
+    public static Run RunPipeline(IEvidenceSource source, RunOptions? options = null)
     {
-        var head = new byte[Math.Min(file.Length, 64 * 1024)];
-        try
-        {
-            using var s = file.OpenRead();
-            s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        }
-        catch (IOException) { head = []; }
-        return new ArtifactProbe { File = file, Kind = kind, Head = head };
+        options ??= new RunOptions { RulesDirectory = RulesDirectory };
+        var problems = new CoverageReport();
+        var rules = LogRuleSet.Load(new DataFiles("rules", typeof(LogRuleSet).Assembly, options.RulesDirectory ?? RulesDirectory), problems);
+        var pipeline = new RecordPipeline(new ArtifactClassifier([".aspx"]), [new LogRuleConsumer(rules)]);
+        var context = pipeline.Run(source, options with { Parallelism = 1 });
+        context.Coverage.AddFrom(problems);
+        return new Run(context.Findings.ToList(), context);
+    }
+
+    /// <summary>An evidence source over files made in the test (streams that fail, sizes that lie).</summary>
+    public sealed class ListEvidenceSource(params EvidenceFile[] files) : IEvidenceSource
+    {
+        public string Root => "test";
+        public string Kind => "folder";
+        public IEnumerable<EvidenceFile> EnumerateFiles(CoverageReport coverage, CancellationToken cancellationToken = default) => files;
+        public void Dispose() { }
     }
 }

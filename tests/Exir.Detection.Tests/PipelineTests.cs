@@ -3,7 +3,11 @@ using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.Artifacts;
 using Exir.Detection.LocalServer;
-using Exir.Detection.Pipeline;
+using Exir.Detection.Correlation;
+using Exir.Detection.Rules;
+using Exir.Engine;
+using Exir.Logs;
+using Exir.Pipeline;
 using Exir.Tests;
 
 namespace Exir.Detection.Tests;
@@ -82,29 +86,33 @@ public class PipelineTests
     public void ClassifierUsesContentBeforeName()
     {
         var f = new EvidenceFile("x/renamed.txt", 10, null, () => Stream.Null);
-        Assert.Equal(ArtifactKind.IisW3cLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem\r\n"u8, out _));
-        Assert.Equal(ArtifactKind.HttpProxyLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: HttpProxy Logs\r\n"u8, out var lt));
-        Assert.Equal("HttpProxy Logs", lt);
+        Assert.Equal((ArtifactKind.Log, (LogFormat?)LogFormat.IisW3c), Kind(f, "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time cs-uri-stem\r\n"u8));
+        var proxy = FilesTestSupport.Classifier.Probe(f, "#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: HttpProxy Logs\r\n"u8.ToArray());
+        Assert.Equal((ArtifactKind.Log, LogFormat.HttpProxy), (proxy.Kind, proxy.Log!.Format));
+        Assert.Equal("HttpProxy Logs", proxy.LogType);
+        Assert.Equal("15.01.2176.002", proxy.LogVersion);
         // ECP activity logs share the ECP server field list: the Log-type (or the folder) tells them apart.
-        Assert.Equal(ArtifactKind.EcpServerLog, ArtifactClassifier.Classify(f, "#Software: Microsoft Exchange Server\r\n#Log-type: ECP Server Log\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8, out _));
+        Assert.Equal((ArtifactKind.Log, (LogFormat?)LogFormat.EcpServer), Kind(f, "#Software: Microsoft Exchange Server\r\n#Log-type: ECP Server Log\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8));
         var ecp = new EvidenceFile("V15/Logging/ECP/Server/ECPServer2021030300-1.LOG", 10, null, () => Stream.Null);
-        Assert.Equal(ArtifactKind.EcpServerLog, ArtifactClassifier.Classify(ecp, "#Software: Microsoft Exchange Server\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8, out _));
-        Assert.Equal(ArtifactKind.EventLog, ArtifactClassifier.Classify(f, "ElfFile\0rest"u8, out _));
-        Assert.Equal(ArtifactKind.MiniDump, ArtifactClassifier.Classify(f, "MDMP\x93\xA7"u8, out _));
-        Assert.Equal(ArtifactKind.Executable, ArtifactClassifier.Classify(f, "MZ\x90\0"u8, out _));
+        Assert.Equal((ArtifactKind.Log, (LogFormat?)LogFormat.EcpServer), Kind(ecp, "#Software: Microsoft Exchange Server\r\n#Fields: TimeStamp,ServerName,EventId,EventData\r\n"u8));
+        Assert.Equal((ArtifactKind.EventLog, (LogFormat?)null), Kind(f, "ElfFile\0rest"u8));
+        Assert.Equal((ArtifactKind.MiniDump, (LogFormat?)null), Kind(f, "MDMP\x93\xA7"u8));
+        Assert.Equal((ArtifactKind.Executable, (LogFormat?)null), Kind(f, "MZ\x90\0"u8));
         var utf16 = Encoding.Unicode.GetPreamble().Concat(Encoding.Unicode.GetBytes("#Software: Microsoft Internet Information Services 8.5\r\n")).ToArray();
-        Assert.Equal(ArtifactKind.IisW3cLog, ArtifactClassifier.Classify(f, utf16, out _));
+        Assert.Equal((ArtifactKind.Log, (LogFormat?)LogFormat.IisW3c), Kind(f, utf16));
         var aspx = new EvidenceFile("inetpub/wwwroot/aspnet_client/X.ASPX", 10, null, () => Stream.Null);
-        Assert.Equal(ArtifactKind.WebFile, ArtifactClassifier.Classify(aspx, "<%@ Page Language=\"Jscript\"%>"u8, out _));
-        Assert.Equal(ArtifactKind.Unknown, ArtifactClassifier.Classify(f, "\0\x01\x02 binary junk"u8, out _));
+        Assert.Equal((ArtifactKind.WebFile, (LogFormat?)null), Kind(aspx, "<%@ Page Language=\"Jscript\"%>"u8));
+        Assert.Equal((ArtifactKind.Unknown, (LogFormat?)null), Kind(f, "\0\x01\x02 binary junk"u8));
     }
 
     [Fact]
     public void CorrelatorGroupsByClientAndTimeAndLinksFilesNamedInLogs()
     {
-        Finding F(string rule, string ip, int minutes, Outcome o, string evidence = "", long? line = 1, string artifact = "log") => new()
+        // Each log finding on its own line (the line of its minute), as in a real log.
+        Finding F(string rule, string ip, int minutes, Outcome o, string evidence = "", long? line = -1, string artifact = "log") => new()
         {
-            RuleId = rule, Title = rule, Artifact = artifact, Line = line, ClientIp = ip, Timestamp = ip.Length == 0 ? null : T0.AddMinutes(minutes),
+            RuleId = rule, Title = rule, Artifact = artifact, Line = line == -1 ? minutes + 1 : line, ClientIp = ip, Timestamp = ip.Length == 0 ? null : T0.AddMinutes(minutes),
+            TimeSource = ip.Length == 0 ? null : TimeSources.LogLine,
             Outcome = o, Severity = Severity.High, Evidence = evidence,
         };
         var findings = new List<Finding>
@@ -134,12 +142,13 @@ public class PipelineTests
         cov.Family("IIS W3SVC").AddFile(1);
         cov.Family("IIS W3SVC").AddSpan(1, 0, new DateTimeOffset(2021, 2, 15, 0, 0, 0, TimeSpan.Zero), null, []);
         var attempt = new Finding { RuleId = "r", Title = "ProxyShell probe", Artifact = "a", Outcome = Outcome.Attempt };
-        var v = VerdictBuilder.Build([attempt], cov);
+        var start = ScanSettings.Default.AttackWindowStart;
+        var v = VerdictBuilder.Build([attempt], cov, start);
         Assert.Equal(VerdictKind.Attempted, v.Kind);
         Assert.Contains("2021-02-15", v.CoverageCaveat);
-        Assert.Contains("January 2021", v.CoverageCaveat);
-        Assert.Equal(VerdictKind.NoEvidenceFound, VerdictBuilder.Build([], new Exir.Core.Coverage.CoverageReport()).Kind);
-        Assert.Contains("No Exchange or IIS logs", VerdictBuilder.Build([], new Exir.Core.Coverage.CoverageReport()).CoverageCaveat);
+        Assert.Contains("2021-01-01", v.CoverageCaveat);
+        Assert.Equal(VerdictKind.NoEvidenceFound, VerdictBuilder.Build([], new Exir.Core.Coverage.CoverageReport(), start).Kind);
+        Assert.Contains("No Exchange or IIS logs", VerdictBuilder.Build([], new Exir.Core.Coverage.CoverageReport(), start).CoverageCaveat);
     }
 
     [Fact]
@@ -178,7 +187,21 @@ public class PipelineTests
     private static ScanResult Scan(string root)
     {
         using var source = EvidenceSource.Open(root);
-        return new Scanner(new ScanOptions()).Scan(source, "test");
+        return ScanOnce(new RunOptions(), source);
+    }
+
+    /// <summary>What the classifier makes of a file: its kind and, for a log, its format.</summary>
+    private static (ArtifactKind, LogFormat?) Kind(EvidenceFile f, ReadOnlySpan<byte> head)
+    {
+        var probe = FilesTestSupport.Classifier.Probe(f, head.ToArray());
+        return (probe.Kind, probe.Log?.Format);
+    }
+
+    internal static ScanResult ScanOnce(RunOptions options, IEvidenceSource source)
+    {
+        using var run = new ScanRun(options);
+        using var evidence = EvidenceSet.Of(new EvidenceInput(source, "test"));
+        return run.Scan(evidence, "test");
     }
 }
 
@@ -195,10 +218,10 @@ public class ScanWithEventLogsTests
         File.Copy(appLog, Path.Combine(dir, "Application.evtx"));
 
         using var source = EvidenceSource.Open(root);
-        var result = new Scanner(new ScanOptions()).Scan(source, "test");
-        Assert.False(result.ChecksNotRun.ContainsKey(Scanner.Cve202126857Check));
-        Assert.True(result.Coverage.Families.ContainsKey(Scanner.ApplicationLogFamily));
-        Assert.True(result.Coverage.Families[Scanner.ApplicationLogFamily].Lines > 2000);
+        var result = PipelineTests.ScanOnce(new RunOptions(), source);
+        Assert.False(result.ChecksNotRun.ContainsKey(ScanRun.Cve202126857Check));
+        Assert.True(result.Coverage.Families.ContainsKey(ScanRun.ApplicationLogFamily));
+        Assert.True(result.Coverage.Families[ScanRun.ApplicationLogFamily].Lines > 2000);
         Assert.DoesNotContain(result.Findings, f => f.Cves.Contains("CVE-2021-26857"));
     }
 
@@ -208,8 +231,8 @@ public class ScanWithEventLogsTests
         var root = TestPaths.NewTempDir();
         File.WriteAllText(Path.Combine(root, "x.txt"), "x");
         using var source = EvidenceSource.Open(root);
-        var result = new Scanner(new ScanOptions()).Scan(source, "test");
-        Assert.Contains(Scanner.Cve202126857Check, result.ChecksNotRun.Keys);
+        var result = PipelineTests.ScanOnce(new RunOptions(), source);
+        Assert.Contains(ScanRun.Cve202126857Check, result.ChecksNotRun.Keys);
     }
 }
 
@@ -236,7 +259,7 @@ public class RulesAreDataTests
         var evidence = TestPaths.NewTempDir();
         PipelineFixtures.Write(evidence, "root/x.dmp", PipelineFixtures.MiniDump(new DateTimeOffset(2021, 3, 3, 0, 0, 0, TimeSpan.Zero), @"C:\Windows\System32\lsass.exe"));
         using var source = EvidenceSource.Open(evidence);
-        var f = Assert.Single(new Scanner(new ScanOptions { RulesDirectory = rules }).Scan(source, "test").Findings);
+        var f = Assert.Single(PipelineTests.ScanOnce(new RunOptions { RulesDirectory = rules }, source).Findings);
         Assert.Equal("Edited title", f.Title);
         Assert.Equal(Severity.High, f.Severity);
     }
@@ -246,7 +269,7 @@ public class RulesAreDataTests
     {
         var rules = CopyRules();
         File.WriteAllText(Path.Combine(rules, "files", "file-hunt.yaml"), "rules:\n  - id: FILE-KNOWN-BAD-HASH\n    title: x\n    severity: apocalyptic\n");
-        var e = Assert.Throws<Exir.Detection.Rules.RuleDataException>(() => new Scanner(new ScanOptions { RulesDirectory = rules }));
+        var e = Assert.Throws<Exir.Detection.Rules.RuleDataException>(() => new ScanRun(new RunOptions { RulesDirectory = rules }));
         Assert.Contains("file-hunt.yaml", e.Message);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Exir.Reporting.Scan;
 using Exir.Tests;
 
 namespace Exir.Reporting.Tests;
@@ -8,7 +9,7 @@ public class HtmlReportTests
     [Fact]
     public void HostileEvidenceIsEscapedAndNoScriptOrHandlerReachesTheDom()
     {
-        var html = HtmlReportWriter.Render(ReportFixtures.Hostile());
+        var html = HtmlReport.Render(ReportFixtures.Hostile());
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<img", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("href=\"javascript:", html, StringComparison.OrdinalIgnoreCase);
@@ -25,7 +26,7 @@ public class HtmlReportTests
         Assert.True(chromium is not null, "chromium is required (the test command installs it)");
         var dir = TestPaths.NewTempDir();
         var path = Path.Combine(dir, "report.html");
-        HtmlReportWriter.Write(path, ReportFixtures.Hostile());
+        File.WriteAllText(path, HtmlReport.Render(ReportFixtures.Hostile()));
         var dom = RunChromium(chromium!, dir, "--dump-dom", "file://" + path);
         Assert.Contains("<title>exir report: COMPROMISED - EXCH01</title>", dom);
         Assert.DoesNotContain("PWNED", dom.Replace("document.title='PWNED", "").Replace("document.title='PWNED2", ""));

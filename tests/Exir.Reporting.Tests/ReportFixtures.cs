@@ -36,13 +36,21 @@ internal static class ReportFixtures
                 Artifact = "-cmd|' /C calc'!A0", Evidence = TerminalEscape + "\r\n+SUM(1)", Details = new Dictionary<string, string>(),
             },
         };
+        var verdict = new Verdict(VerdictKind.Compromised, "Compromised <b>", "reason " + ScriptUserAgent, "caveat");
         return new ScanResult
         {
             Findings = findings,
             Incidents = [new Incident("INC-001", ["203.0.113.7"], t, t, Severity.Critical, Outcome.Success, ["CVE-2021-26855"], "step <script>x</script>", 1)],
-            Verdict = new Verdict(VerdictKind.Compromised, "Compromised <b>", "reason " + ScriptUserAgent, "caveat"),
-            Coverage = coverage,
-            Host = "EXCH01",
+            Verdict = verdict,
+            Hosts =
+            [
+                new HostResult
+                {
+                    HostId = HostIds.For("EXCH01"), Name = "EXCH01", Evidence = new EvidenceRoot("/evidence", "folder", null), Verdict = verdict, Coverage = coverage,
+                    FindingCount = findings.Count,
+                    PatchStatus = new PatchStatus { Build = "15.1.2176.2", Product = "Exchange Server 2016", Cu = "CU19", Precision = "su", Source = "ExSetup.exe <b>", Action = "patch", ActionText = "install =cmd" },
+                },
+            ],
             NextSteps = ["Disconnect <now>"],
             Provenance = new Provenance
             {

@@ -2,6 +2,8 @@ using Exir.Core;
 using System.Text;
 using System.Text.Json;
 using Exir.Core.Findings;
+using Exir.Reporting.Outputs;
+using Exir.Reporting.Scan;
 
 namespace Exir.Reporting.Tests;
 
@@ -12,7 +14,7 @@ public class WriterTests
     {
         var r = ReportFixtures.Hostile();
         using var ms = new MemoryStream();
-        JsonlWriter.Write(ms, r.Findings);
+        FindingJson.WriteLines(ms, r.Findings);
         var lines = Encoding.UTF8.GetString(ms.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
         using var doc = JsonDocument.Parse(lines[0]);
@@ -33,14 +35,14 @@ public class WriterTests
     public void CsvNeutralisesFormulasAndQuotes()
     {
         var r = ReportFixtures.Hostile();
-        var sw = new StringWriter();
-        CsvWriter.Write(sw, r.Findings);
-        var rows = ParseCsv(sw.ToString());
-        Assert.Equal(CsvWriter.Columns, rows[0]);
+        var ms = new MemoryStream();
+        using (var sink = new FindingsCsvSink(new SinkTarget(ms, IsConsole: true))) sink.Complete(new RunOutput { Verb = Verb.Scan, Scan = r });
+        var rows = ParseCsv(Encoding.UTF8.GetString(ms.ToArray()));
+        Assert.Equal(FindingsCsvSink.Columns, rows[0]);
         Assert.Equal(3, rows.Count);
-        var title = rows[2][Array.IndexOf(CsvWriter.Columns, "title")];
+        var title = rows[2][Array.IndexOf(FindingsCsvSink.Columns, "title")];
         Assert.Equal("'" + ReportFixtures.Formula, title);
-        var artifact = rows[2][Array.IndexOf(CsvWriter.Columns, "artifact")];
+        var artifact = rows[2][Array.IndexOf(FindingsCsvSink.Columns, "artifact")];
         Assert.StartsWith("'-cmd", artifact);
         foreach (var row in rows.Skip(1))
             foreach (var cell in row)
@@ -81,7 +83,7 @@ public class WriterTests
     {
         var r = ReportFixtures.Hostile();
         using var ms = new MemoryStream();
-        SummaryWriter.Write(ms, r);
+        SummaryJson.Write(ms, r);
         using var doc = JsonDocument.Parse(ms.ToArray());
         var root = doc.RootElement;
         Assert.Equal("0.1.0", root.GetProperty("provenance").GetProperty("tool_version").GetString());

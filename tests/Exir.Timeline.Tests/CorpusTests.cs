@@ -8,24 +8,10 @@ namespace Exir.Timeline.Tests;
 /// <summary>exir timeline over the shared EVTX corpus, read by the managed EVTX reader.</summary>
 public class CorpusTests
 {
-    private sealed class Capture : ITimelineSink
-    {
-        public readonly List<TimelineEvent> Rows = [];
-        public readonly MemoryStream Jsonl = new();
-        private readonly TimesketchJsonlSink _jsonl;
-        public Capture() => _jsonl = new TimesketchJsonlSink(Jsonl);
-        public void Write(TimelineEvent e) { Rows.Add(e); _jsonl.Write(e); }
-        public void Dispose() { }
-    }
+    private static (TimelineResult Result, TimelineKit.Capture Rows) Run(string[] paths, TimelineOptions? options = null, string[]? findings = null) =>
+        TimelineKit.Run(paths, options, findings);
 
-    private static (TimelineResult Result, Capture Rows) Run(TimelineOptions options)
-    {
-        var capture = new Capture();
-        var result = new TimelineBuilder(options with { RulesDirectory = Path.Combine(TestPaths.RepoRoot, "rules") }).Run([capture]);
-        return (result, capture);
-    }
-
-    private static (TimelineResult Result, Capture Rows) Run(params string[] paths) => Run(new TimelineOptions { Paths = paths });
+    private static (TimelineResult Result, TimelineKit.Capture Rows) Run(params string[] paths) => TimelineKit.Run(paths);
 
     [Fact]
     public void Iis_webshell_sysmon_trace_gives_the_w3wp_tree_with_highlights()
@@ -109,7 +95,7 @@ public class CorpusTests
     public void Whole_corpus_timeline_is_sorted_timesketch_ready_and_keeps_every_host()
     {
         var root = Path.Combine(TestPaths.Corpus, "evtx");
-        var (r, rows) = Run(new TimelineOptions { Paths = [Path.Combine(root, "evtx-attack-samples"), Path.Combine(root, "deepbluecli"), Path.Combine(root, "evtx-to-mitre-attack")], SortBufferRows = 500 });
+        var (r, rows) = Run([Path.Combine(root, "evtx-attack-samples"), Path.Combine(root, "deepbluecli"), Path.Combine(root, "evtx-to-mitre-attack")], new TimelineOptions { SortBufferRows = 500 });
         Assert.True(r.Stats.SpillRuns > 0, "small sort buffer must spill");
         Assert.Equal(r.Stats.RowsWritten, rows.Rows.Count);
         Assert.True(rows.Rows.Count > 1000);
@@ -131,7 +117,7 @@ public class CorpusTests
         var root = Path.Combine(TestPaths.Corpus, "evtx", "evtx-to-mitre-attack");
         var (all, allRows) = Run(root);
         var since = new DateTimeOffset(2021, 6, 1, 0, 0, 0, TimeSpan.Zero);
-        var (_, rows) = Run(new TimelineOptions { Paths = [root], Hosts = ["exchange01"], Since = since, Categories = ["exchange-cmdlet"] });
+        var (_, rows) = Run([root], new TimelineOptions { Hosts = ["exchange01"], Since = since, Categories = ["exchange-cmdlet"] });
         Assert.NotEmpty(rows.Rows);
         Assert.True(rows.Rows.Count < allRows.Rows.Count);
         Assert.All(rows.Rows, e =>
@@ -164,7 +150,7 @@ public class CorpusTests
             "not json\n" +
             """{"rule_id":"EXIR-X","title":"untimed","artifact":"a"}""" + "\n");
         var evtx = Events.Corpus("evtx-attack-samples", "DE_1102_security_log_cleared.evtx");
-        var (r, rows) = Run(new TimelineOptions { Paths = [evtx], FindingsFiles = [file] });
+        var (r, rows) = Run([evtx], findings: [file]);
         var row = Assert.Single(rows.Rows, e => e.Category == "finding");
         Assert.Equal("EX01", row.Host);
         Assert.Equal("203.0.113.9", row.SrcIp);
@@ -192,13 +178,8 @@ public class SampleCollectionTests
     public void Iis_and_exchange_logs_become_web_rows_pointing_at_their_lines()
     {
         var sample = Path.Combine(TestPaths.RepoRoot, "samples", "exch01");
-        var rows = new List<TimelineEvent>();
-        var sink = new ListSink(rows);
-        var result = new TimelineBuilder(new TimelineOptions
-        {
-            Paths = [sample, Events.Corpus("evtx-attack-samples", "DE_1102_security_log_cleared.evtx")],
-            RulesDirectory = Path.Combine(TestPaths.RepoRoot, "rules"),
-        }).Run([sink]);
+        var (result, capture) = TimelineKit.Run([sample, Events.Corpus("evtx-attack-samples", "DE_1102_security_log_cleared.evtx")]);
+        var rows = capture.Rows;
         Assert.True(result.Stats.LogFiles >= 10, $"log files read: {result.Stats.LogFiles}");
         var exploit = rows.Where(e => e.Category == "web" && e.Field("url") == "/ecp/y.js").ToList();
         Assert.NotEmpty(exploit);
@@ -211,11 +192,5 @@ public class SampleCollectionTests
         Assert.Contains(rows, e => e.Source == "Exchange HttpProxy" && e.Host.Equals("EXCH01", StringComparison.OrdinalIgnoreCase));
         Assert.Contains(rows, e => e.EventId == 1102); // event logs of another host on the same timeline
         for (int i = 1; i < rows.Count; i++) Assert.True(rows[i - 1].Timestamp <= rows[i].Timestamp);
-    }
-
-    private sealed class ListSink(List<TimelineEvent> rows) : ITimelineSink
-    {
-        public void Write(TimelineEvent e) => rows.Add(e);
-        public void Dispose() { }
     }
 }

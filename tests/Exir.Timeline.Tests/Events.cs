@@ -1,5 +1,6 @@
 using Exir.Core;
 using Exir.Detection.EventLogs;
+using Exir.Evtx;
 using Exir.Tests;
 using Exir.Timeline;
 

@@ -1,4 +1,5 @@
 using Exir.Detection.EventLogs;
+using Exir.Evtx;
 using Exir.Timeline;
 using static Exir.Timeline.Tests.Events;
 

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Exir.Core.Coverage;
+using Exir.Reporting.Outputs;
+using Exir.Reporting.TimelineOutputs;
 using Exir.Timeline;
 using static Exir.Timeline.Tests.Events;
 
@@ -43,7 +45,7 @@ public class OutputTests
     public void Timesketch_jsonl_rows_have_the_required_fields_in_import_format()
     {
         var ms = new MemoryStream();
-        using (var sink = new TimesketchJsonlSink(ms)) { sink.Write(HostileRow(0)); sink.Write(HostileRow(1)); }
+        using (var sink = new TimesketchJsonlSink(To(ms))) { sink.Row(HostileRow(0)); sink.Row(HostileRow(1)); }
         var lines = Encoding.UTF8.GetString(ms.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
         foreach (var l in lines) AssertTimesketchLine(l);
@@ -58,7 +60,7 @@ public class OutputTests
     public void Timesketch_csv_has_the_required_columns_and_every_row_parses_to_them()
     {
         var ms = new MemoryStream();
-        using (var sink = new CsvSink(ms, timesketch: true)) { sink.Write(HostileRow(0)); sink.Write(HostileRow(1)); }
+        using (var sink = new TimelineCsvSink(To(ms), timesketch: true)) { sink.Row(HostileRow(0)); sink.Row(HostileRow(1)); }
         var rows = ParseCsv(Encoding.UTF8.GetString(ms.ToArray()));
         var header = rows[0];
         Assert.Equal(["message", "datetime", "timestamp_desc"], header.Take(3));
@@ -75,7 +77,7 @@ public class OutputTests
     public void Plain_csv_neutralises_formulas_in_every_cell()
     {
         var ms = new MemoryStream();
-        using (var sink = new CsvSink(ms, timesketch: false)) sink.Write(HostileRow(0));
+        using (var sink = new TimelineCsvSink(To(ms), timesketch: false)) sink.Row(HostileRow(0));
         var rows = ParseCsv(Encoding.UTF8.GetString(ms.ToArray()));
         Assert.Equal(2, rows.Count);
         Assert.Equal(rows[0].Count, rows[1].Count);
@@ -91,7 +93,7 @@ public class OutputTests
     {
         var result = TimelineResultFor([HostileRow(0), HostileRow(1)]);
         var ms = new MemoryStream();
-        using (var sink = new HtmlSink(ms)) { sink.Write(HostileRow(0)); sink.Write(HostileRow(1)); sink.Complete(result); }
+        using (var sink = new TimelineHtmlSink(To(ms))) { sink.Row(HostileRow(0)); sink.Row(HostileRow(1)); sink.Complete(new RunOutput { Verb = Verb.Timeline, Timeline = result }); }
         var html = Encoding.UTF8.GetString(ms.ToArray());
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<img", html, StringComparison.OrdinalIgnoreCase);
@@ -132,6 +134,9 @@ public class OutputTests
     }
 
     internal static List<List<string>> ParseCsv(string text) => CsvText.Parse(text);
+
+    /// <summary>A sink target over a memory stream the test reads afterwards (a console target is flushed, not closed).</summary>
+    internal static SinkTarget To(Stream s) => new(s, IsConsole: true);
 }
 
 public class BrokenTextTests
@@ -144,12 +149,12 @@ public class BrokenTextTests
         row.CommandLine = "x\uDBFF";
         row.Fields.Add(new("evt_Weird", "\uDFFFz"));
         var json = new MemoryStream();
-        using (var s = new TimesketchJsonlSink(json)) s.Write(row);
+        using (var s = new TimesketchJsonlSink(OutputTests.To(json))) s.Row(row);
         var line = System.Text.Encoding.UTF8.GetString(json.ToArray()).Trim();
         OutputTests.AssertTimesketchLine(line);
         Assert.Contains("bad \uFFFD text \uFFFD end", line);
-        using (var s = new CsvSink(new MemoryStream(), timesketch: true)) s.Write(row);
-        using (var s = new CsvSink(new MemoryStream(), timesketch: false)) s.Write(row);
+        using (var s = new TimelineCsvSink(OutputTests.To(new MemoryStream()), timesketch: true)) s.Row(row);
+        using (var s = new TimelineCsvSink(OutputTests.To(new MemoryStream()), timesketch: false)) s.Row(row);
         using var sorter = new ExternalSorter(maxBuffered: 1, tempDirectory: Exir.Tests.TestPaths.NewTempDir());
         sorter.Add(row);
         sorter.Add(OutputTests.HostileRow(1));

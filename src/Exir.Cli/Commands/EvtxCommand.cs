@@ -1,30 +1,37 @@
 using System.CommandLine;
 using System.Text;
 using Exir.Evtx;
+using Exir.Pipeline;
 
 namespace Exir.Cli.Commands;
 
-/// <summary>exir evtx FILE... --format xml|jsonl: dumps every record (like evtxexport), a summary on stderr.</summary>
+/// <summary>exir evtx FILE... --format xml|jsonl: dumps every record (like evtxexport), a summary per file on stderr.</summary>
 public static class EvtxCommand
 {
     public static Command Create()
     {
         var files = new Argument<string[]>("FILE") { Description = "One or more .evtx files", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string>("--format", "-f") { Description = "Output format: xml or jsonl", DefaultValueFactory = _ => "xml" };
+        var format = new Option<string>("--format", "-f") { Description = "What to print on stdout: xml (Event Viewer layout), jsonl (one flat JSON object per record)", DefaultValueFactory = _ => "xml" };
         format.AcceptOnlyFromAmong("xml", "jsonl");
-        var cmd = new Command("evtx", "Dump the records of Windows event log files as XML or JSON lines; damaged files are read as far as possible")
+        var noProgress = CommonOptions.NoProgress();
+        var cmd = new Command("evtx", VerbHelp.Of(
+            "Dump the records of Windows event log files as XML or JSON lines; damaged files are read as far as possible and the damage is reported on stderr.",
+            "0 every file read cleanly, 1 damage found (damaged or bad-CRC chunks, unreadable records), 2 no file readable as EVTX",
+            "exir evtx Security.evtx --format jsonl > security.jsonl"))
         {
-            files, format,
+            files, format, noProgress,
         };
-        cmd.SetAction(parse => Run(parse.GetValue(files) ?? [], parse.GetValue(format) ?? "xml", Console.OpenStandardOutput(), Console.Error));
+        cmd.SetAction(parse => Run(parse.GetValue(files) ?? [], parse.GetValue(format) ?? "xml", Console.OpenStandardOutput(), Console.Error, parse.GetValue(noProgress)));
         return cmd;
     }
 
-    /// <summary>Returns 0 when at least one file was readable as EVTX, 2 otherwise.</summary>
-    public static int Run(IReadOnlyList<string> files, string format, Stream stdout, TextWriter stderr)
+    public static int Run(IReadOnlyList<string> files, string format, Stream stdout, TextWriter stderr, bool noProgress = true)
     {
         bool json = format == "jsonl";
-        bool anyReadable = false;
+        bool anyReadable = false, damage = false;
+        var progress = new PipelineProgress();
+        progress.SetTotals(files.Count, files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0));
+        using var display = ProgressDisplay.Start(progress, "evtx", noProgress);
         using var output = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         foreach (var file in files)
         {
@@ -44,14 +51,17 @@ public static class EvtxCommand
                 stderr.WriteLine($"exir: {file}: {e.Message}");
                 continue;
             }
+            finally { progress.Done(File.Exists(file) ? new FileInfo(file).Length : 0); }
             output.Flush();
             bool readable = stats.Records > 0 || stats.HeaderValid || stats.Chunks > stats.DamagedChunks + stats.ZeroChunks;
             anyReadable |= readable;
+            damage |= stats.DamagedChunks + stats.BadCrcChunks + stats.BadRecords > 0 || stats.Problems.Count > 0;
             stderr.WriteLine($"{file}: {stats.Records} records, {stats.Chunks} chunks ({stats.DamagedChunks} damaged, " +
                              $"{stats.ZeroChunks} zero, {stats.BadCrcChunks} bad CRC), {stats.RecoveredOrFlaggedRecords} flagged records, " +
                              $"{stats.BadRecords} unreadable records" + (readable ? "" : " - not an EVTX file"));
             foreach (var p in stats.Problems) stderr.WriteLine($"  {p}");
         }
-        return anyReadable ? ExitCodes.Clean : ExitCodes.Error;
+        if (!anyReadable) return ExitCodes.Error;
+        return damage ? ExitCodes.Findings : ExitCodes.Clean;
     }
 }

@@ -6,6 +6,7 @@ using Exir.Knowledge;
 using Exir.Knowledge.Assessment;
 using Exir.Knowledge.Builds;
 using Exir.Knowledge.Remote;
+using Exir.Reporting.Outputs;
 
 namespace Exir.Cli.Commands;
 
@@ -21,30 +22,31 @@ public static class InventoryCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var hosts = new Option<string?>("--hosts") { Description = "File of hosts (CSV with a host/server/url column, or one per line): fingerprint each over HTTP(S), concurrently" };
-        var common = new CommonOptions();
-        var cmd = new Command("inventory", "Patch status of Exchange servers: product, CU, SU, support status, open exploited CVEs with the fixing update, " +
-                                           "and the action to take (patch, shutdown-migrate, none).\n" +
-                                           "With --hosts: scan only systems you are authorised to test.\n" +
-                                           "Exit codes: 0 all patched, 1 any open CVE or unsupported version, 2 could not run.")
+        var remote = new RemoteOptions(Verb.Inventory);
+        var cmd = new Command("inventory", VerbHelp.Of(
+            "Patch status of Exchange servers: product, CU, SU, support status, open exploited CVEs with the fixing update, " +
+            "and the action to take (patch, shutdown-migrate, none). With --hosts: scan only systems you are authorised to test.",
+            "0 all patched, 1 any open CVE or unsupported version, 2 could not assess",
+            "exir inventory 15.1.2176.2"))
         {
             targets, hosts,
         };
-        common.AddTo(cmd);
+        remote.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var format = common.Format(parse);
-            var kb = common.LoadKnowledge(parse);
-            var asOf = common.AsOf(parse);
+            var format = CommonOptions.FormatOf(parse, remote.Format, Verb.Inventory);
+            var kb = remote.LoadKnowledge(parse);
+            var asOf = remote.AsOf(parse);
             var list = new List<BuildAssessment>();
             foreach (var t in JoinPastedVersions(parse.GetValue(targets) ?? []))
                 list.Add(AssessTarget(kb, t, asOf));
             if (parse.GetValue(hosts) is { } hostFile)
             {
-                var results = common.RunFleet(parse, kb, ReadHosts(hostFile), runProbes: false);
+                var results = remote.RunFleet(parse, kb, ReadHosts(hostFile), runProbes: false);
                 list.AddRange(results.Select(CheckReportWriter.ToAssessment));
             }
             if (list.Count == 0) throw new UsageException("give at least one build number, path, or --hosts FILE");
-            Print(list, format, kb);
+            remote.Write(parse, Verb.Inventory, format, new RunOutput { Verb = Verb.Inventory, Assessments = list, Knowledge = $"{kb.Version} ({kb.Origin})" });
             return BuildAssessment.ExitCodeFor(list);
         });
         return cmd;
@@ -52,6 +54,7 @@ public static class InventoryCommand
 
     internal static IReadOnlyList<string> ReadHosts(string file)
     {
+        if (!File.Exists(file)) throw new UsageException($"--hosts file not found: {file}");
         using var reader = File.OpenText(file);
         var hosts = FleetRunner.ReadHostList(reader);
         if (hosts.Count == 0) throw new UsageException($"no hosts in {file}");
@@ -92,52 +95,15 @@ public static class InventoryCommand
             yield return args[i];
         }
     }
-
-    private static void Print(List<BuildAssessment> list, string format, ExchangeKnowledge kb)
-    {
-        switch (format)
-        {
-            case "json":
-                Console.Out.Write(AssessmentWriter.Json(list));
-                Console.Error.WriteLine($"exir: knowledge {kb.Version} ({kb.Origin})");
-                return;
-            case "csv":
-                Console.Out.Write(AssessmentWriter.Csv(list));
-                Console.Error.WriteLine($"exir: knowledge {kb.Version} ({kb.Origin})");
-                return;
-        }
-        Console.Out.WriteLine($"knowledge: {kb.Version} ({kb.Origin})");
-        Console.Out.WriteLine();
-        Console.Out.Write(AssessmentWriter.Text(list));
-        if (list.Count > 1) Summary(list);
-    }
-
-    /// <summary>One line per server after the details: plain columns, so it survives pipes and narrow terminals.</summary>
-    internal static void Summary(IReadOnlyList<BuildAssessment> list)
-    {
-        var rows = new List<string[]> { new[] { "SERVER", "BUILD", "VERSION", "PREC", "SUPPORTED", "OPEN", "ACTION" } };
-        foreach (var a in list)
-            rows.Add(
-            [
-                a.Target == a.BuildText ? "-" : a.Target, a.Build?.ToString() ?? a.BuildText ?? "",
-                a.Error is null ? $"{a.Product?.Replace("Exchange Server ", "").Replace("Subscription Edition", "SE")} {a.Cu} {a.Su}".Trim() : "?",
-                a.Error is null ? a.Precision : "", a.Error is null ? (a.Supported ? "yes" : "no") : "",
-                a.OpenCves.Count.ToString(CultureInfo.InvariantCulture),
-                a.Error is not null ? "could-not-assess" : BuildAssessment.ActionName(a.Action),
-            ]);
-        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => Math.Min(r[i].Length, 48))).ToArray();
-        foreach (var r in rows)
-            Console.Out.WriteLine(string.Join("  ", r.Select((c, i) => (c.Length > 48 ? c[..45] + "..." : c).PadRight(widths[i]))).TrimEnd());
-    }
 }
 
-/// <summary>Options shared by inventory and check: output, knowledge, date, and the remote limits.</summary>
-internal sealed class CommonOptions
+/// <summary>Options of inventory and check: output, knowledge, date, and the limits of remote requests.</summary>
+internal sealed class RemoteOptions(Verb verb)
 {
-    public readonly Option<string> FormatOption = new("--format", "-f") { Description = "table (default), json or csv", DefaultValueFactory = _ => "table" };
-    public readonly Option<bool> Json = new("--json") { Description = "Same as --format json" };
-    public readonly Option<string?> Knowledge = new("--knowledge") { Description = "Use the knowledge tables in this folder (exchange-builds.tsv, cve-fixes.tsv, lifecycle.tsv, VERSION) instead of the built-in copy" };
-    public readonly Option<string?> AsOfOption = new("--as-of") { Description = "Judge support status on this date (YYYY-MM-DD; default today)" };
+    public readonly Option<string> Format = CommonOptions.Format(verb);
+    public readonly Option<string?> Out = CommonOptions.Out("Write " + string.Join(", ", SinkRegistry.ForFolder(verb).Select(d => d.FileName)) + " into this folder");
+    public readonly Option<string?> Knowledge = CommonOptions.Knowledge();
+    public readonly Option<string?> AsOfOption = new("--as-of") { Description = "Judge support status on this date (YYYY-MM-DD; today unless given)" };
     public readonly Option<bool> Insecure = new("--insecure") { Description = "Accept untrusted TLS certificates (self-signed lab servers); prints a warning" };
     public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds per HTTP request, body included", DefaultValueFactory = _ => 10 };
     public readonly Option<int> MaxRedirects = new("--max-redirects") { Description = "Redirects followed per request (same host only)", DefaultValueFactory = _ => 5 };
@@ -146,18 +112,13 @@ internal sealed class CommonOptions
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { FormatOption, Json, Knowledge, AsOfOption, Insecure, Timeout, MaxRedirects, MaxBodyKb, Concurrency })
+        foreach (var o in new Option[] { Format, Out, Knowledge, AsOfOption, Insecure, Timeout, MaxRedirects, MaxBodyKb, Concurrency })
             cmd.Options.Add(o);
-    }
-
-    public string Format(ParseResult parse)
-    {
-        var f = parse.GetValue(Json) ? "json" : (parse.GetValue(FormatOption) ?? "table").ToLowerInvariant();
-        return f is "table" or "json" or "csv" ? f : throw new UsageException($"unknown format '{f}' (table, json, csv)");
     }
 
     public ExchangeKnowledge LoadKnowledge(ParseResult parse)
     {
+        if (parse.GetValue(Knowledge) is { } k && !Directory.Exists(k)) throw new UsageException($"--knowledge folder not found: {k}");
         var kb = ExchangeKnowledge.Load(parse.GetValue(Knowledge));
         foreach (var p in kb.Problems.Take(20)) Console.Error.WriteLine($"exir: knowledge: {p}");
         return kb;
@@ -185,5 +146,13 @@ internal sealed class CommonOptions
     {
         using var checker = new RemoteChecker(kb, Remote(parse));
         return FleetRunner.RunAsync(checker, hosts, Math.Clamp(parse.GetValue(Concurrency), 1, 64), runProbes).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Prints the --format sink and writes the --out files; the knowledge version goes to stderr when stdout is for machines.</summary>
+    public void Write(ParseResult parse, Verb verb, string format, RunOutput output)
+    {
+        using var outputs = OutputSession.Open(verb, format, Console.OpenStandardOutput(), parse.GetValue(Out), withTimeline: false, m => Console.Error.WriteLine("exir: " + m));
+        outputs.Complete(output);
+        if (format != "table") Console.Error.WriteLine($"exir: knowledge {output.Knowledge}");
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Exir.Remediation;
 
 namespace Exir.Cli.Commands;
@@ -19,9 +18,13 @@ public static class QuarantineCommand
         var inputs = new Argument<string[]>("FINDINGS|PATH") { Description = "findings.jsonl files from 'exir scan' and/or paths of files to quarantine", Arity = ArgumentArity.ZeroOrMore };
         var store = StoreOption();
         var live = new Option<bool>("--live") { Description = "Confirm this is the live server, not an evidence collection: without it nothing is moved" };
-        var root = new Option<string?>("--root") { Description = "Evidence root the findings' artifact paths are relative to (the PATH given to 'exir scan'); default: current folder" };
+        var root = new Option<string?>("--root") { Description = "Evidence root the findings' artifact paths are relative to (the PATH given to 'exir scan'); read from summary.json beside the findings file unless given" };
         var indicators = new Option<bool>("--include-indicators") { Description = "From findings files, also take files named only by indicator findings (default: only findings that say a shell or malware is present)" };
-        var cmd = new Command("quarantine", "Move web shells and malware into a quarantine store, neutralised and restorable byte for byte")
+        var cmd = new Command("quarantine", VerbHelp.Of(
+            "Move web shells and malware into a quarantine store, neutralised and restorable byte for byte. Without --live nothing is moved: " +
+            "the files that would be are listed (a dry run).",
+            "0 nothing to quarantine, 1 files quarantined (or, without --live, to quarantine), 2 could not run or a file could not be moved",
+            "exir quarantine /tmp/exch01-report/findings.jsonl --store D:\\quarantine --live"))
         {
             inputs, store, live, root, indicators,
         };
@@ -41,7 +44,8 @@ public static class QuarantineCommand
     private static Command ListCommand()
     {
         var store = StoreOption();
-        var cmd = new Command("list", "List the files in a quarantine store and their state") { store };
+        var cmd = new Command("list", VerbHelp.Of("List the files in a quarantine store and their state.", "0 listed, 2 could not read the store",
+            "exir quarantine list --store D:\\quarantine")) { store };
         cmd.SetAction(parse => List(parse.GetValue(store)!, Console.Out, Console.Error));
         return cmd;
     }
@@ -51,23 +55,25 @@ public static class QuarantineCommand
         var id = new Argument<string>("ID") { Description = "Id of the quarantined item (see 'exir quarantine list')" };
         var store = StoreOption();
         var to = new Option<string?>("--to") { Description = "Restore to this path instead of the original one" };
-        var cmd = new Command("restore", "Put a quarantined file back byte for byte, with its time stamps") { id, store, to };
+        var cmd = new Command("restore", VerbHelp.Of("Put a quarantined file back byte for byte, with its time stamps.", "0 restored, 2 could not",
+            "exir quarantine restore 20210303-0001 --store D:\\quarantine")) { id, store, to };
         cmd.SetAction(parse => Restore(parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(to), Console.Out, Console.Error));
         return cmd;
     }
 
-    /// <summary>One file to move and the finding that named it.</summary>
-    public sealed record Target(string Path, FindingReference? Finding);
-
     public static int Run(IReadOnlyList<string> inputs, string storeDir, bool live, string? root, bool includeIndicators, TextWriter stdout, TextWriter stderr)
     {
         if (inputs.Count == 0) throw new UsageException("quarantine: give findings.jsonl files or paths of files to quarantine");
-        var targets = new List<Target>();
+        var targets = new List<QuarantineTarget>();
         int problems = 0;
         foreach (var input in inputs)
         {
-            if (IsFindingsFile(input)) problems += ReadFindings(input, root ?? Directory.GetCurrentDirectory(), includeIndicators, targets, stderr);
-            else targets.Add(new Target(Path.GetFullPath(input), null));
+            if (input.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!File.Exists(input)) throw new UsageException($"findings file not found: {input}");
+                targets.AddRange(QuarantinePlan.FromFindings(input, root, includeIndicators, m => { stderr.WriteLine("exir: " + m); problems++; }));
+            }
+            else targets.Add(new QuarantineTarget(Path.GetFullPath(input), null));
         }
         // One move per file; the manifest keeps the most severe finding that named it.
         targets = targets
@@ -82,18 +88,21 @@ public static class QuarantineCommand
         if (!live)
         {
             foreach (var t in targets) stdout.WriteLine($"would quarantine {t.Path}" + (t.Finding is { } f ? $"  ({f.RuleId})" : ""));
-            throw new UsageException("quarantine changes the files it is given; exir treats every input as evidence and refuses. " +
-                                     "Run it on the live server with --live (never on a forensic copy or triage collection).");
+            stderr.WriteLine("exir: dry run, nothing moved. Quarantine changes the files it is given, so exir moves them only on the live server " +
+                             "with --live (never on a forensic copy or triage collection).");
+            return problems > 0 ? ExitCodes.Error : ExitCodes.Findings;
         }
 
         using var store = QuarantineStore.Open(storeDir);
         InstallTestHook(store);
+        int moved = 0;
         foreach (var t in targets)
         {
             try
             {
                 var e = store.Quarantine(t.Path, t.Finding);
                 stdout.WriteLine($"{e.Id}\t{e.State}\t{e.Sha256}\t{e.OriginalPath}");
+                moved++;
             }
             catch (Exception ex) when (ex is QuarantineException or IOException or UnauthorizedAccessException)
             {
@@ -102,8 +111,8 @@ public static class QuarantineCommand
             }
         }
         foreach (var w in store.Warnings) stderr.WriteLine($"exir: warning: {w}");
-        stderr.WriteLine($"quarantine store: {store.Root} (README.txt explains manual recovery)");
-        return problems > 0 ? ExitCodes.Error : ExitCodes.Clean;
+        stderr.WriteLine($"exir: quarantine store: {store.Root} (README.txt explains manual recovery)");
+        return problems > 0 ? ExitCodes.Error : moved > 0 ? ExitCodes.Findings : ExitCodes.Clean;
     }
 
     public static int List(string storeDir, TextWriter stdout, TextWriter stderr)
@@ -139,49 +148,6 @@ public static class QuarantineCommand
     {
         try { return QuarantineStore.Open(dir, create: false); }
         catch (QuarantineException e) { throw new UsageException(e.Message); }
-    }
-
-    private static bool IsFindingsFile(string path)
-    {
-        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return true;
-        return false;
-    }
-
-    /// <summary>Takes the whole-file findings (no line number) of a findings.jsonl; log-line findings name logs, not malware.</summary>
-    private static int ReadFindings(string path, string root, bool includeIndicators, List<Target> targets, TextWriter stderr)
-    {
-        int problems = 0, n = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            n++;
-            if (line.Trim().Length == 0) continue;
-            JsonElement f;
-            try { f = JsonDocument.Parse(line).RootElement; }
-            catch (JsonException)
-            {
-                stderr.WriteLine($"exir: {path}:{n}: not a JSON finding, skipped");
-                problems++;
-                continue;
-            }
-            string Str(string name) => f.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
-            if (f.TryGetProperty("line", out var ln) && ln.ValueKind == JsonValueKind.Number) continue;
-            var outcome = Str("outcome");
-            if (outcome != "success" && !includeIndicators) continue;
-            var artifact = Str("artifact");
-            if (artifact.Length == 0) continue;
-            if (artifact.Contains("!/", StringComparison.Ordinal))
-            {
-                stderr.WriteLine($"exir: {artifact}: inside an archive; quarantine takes files on the live file system");
-                problems++;
-                continue;
-            }
-            var full = Path.GetFullPath(Path.Combine(root, artifact.Replace('/', Path.DirectorySeparatorChar)));
-            targets.Add(new Target(full, new FindingReference
-            {
-                RuleId = Str("rule_id"), Title = Str("title"), Severity = Str("severity"), Artifact = artifact, Evidence = Str("evidence"),
-            }));
-        }
-        return problems;
     }
 
     private static void InstallTestHook(QuarantineStore store)

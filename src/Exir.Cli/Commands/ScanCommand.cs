@@ -1,55 +1,57 @@
 using System.CommandLine;
 using Exir.Core.Evidence;
-using Exir.Detection;
 using Exir.Detection.LocalServer;
-using Exir.Detection.Pipeline;
-using Exir.Reporting;
+using Exir.Engine;
+using Exir.Pipeline;
+using Exir.Reporting.Outputs;
+using Exir.Reporting.Scan;
 using Exir.Timeline;
-using Spectre.Console;
 
 namespace Exir.Cli.Commands;
 
+/// <summary>exir scan PATH...: the compromise hunt over one or more servers' evidence, with a verdict per host.</summary>
 public static class ScanCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string?>("PATH")
+        var paths = new Argument<string[]>("PATH")
         {
-            Description = "Evidence: a mounted system drive, an Exchange install folder, a triage collection, a .zip of any of these, or one file. " +
-                          "Omit on a Windows Exchange server to scan the local server.",
-            Arity = ArgumentArity.ZeroOrOne,
+            Description = "Evidence, one root per server: a mounted system drive, an Exchange install folder, a triage collection, a .zip of any of these, " +
+                          "or one file. Omit on a Windows Exchange server to scan the local server.",
+            Arity = ArgumentArity.ZeroOrMore,
         };
-        var output = new Option<string?>("--out", "-o") { Description = "Write findings.jsonl, findings.csv, summary.json and report.html into this folder (never inside the evidence)" };
-        var format = new Option<string>("--format", "-f") { Description = "What to print on stdout: table (default, with the verdict), json, jsonl, csv", DefaultValueFactory = _ => "table" };
-        var json = new Option<bool>("--json") { Description = "Same as --format json" };
-        var since = new Option<string?>("--since") { Description = "Only findings at or after this UTC time (e.g. 2021-01-01 or 2021-03-02T10:00:00Z)" };
-        var until = new Option<string?>("--until") { Description = "Only findings at or before this UTC time" };
+        var format = CommonOptions.Format(Verb.Scan);
+        var output = CommonOptions.Out("Write " + string.Join(", ", SinkRegistry.ForFolder(Verb.Scan).Select(d => d.FileName)) + " into this folder (never inside the evidence)");
+        var since = CommonOptions.Since();
+        var until = CommonOptions.Until();
         var deep = new Option<bool>("--deep") { Description = "Run the file rules over every file of the drive, not only web and staging folders" };
-        var hashAll = new Option<bool>("--hash-all") { Description = "Record the SHA-256 of every file read (default: files with findings)" };
-        var rules = new Option<string?>("--rules") { Description = "Use the detection data in this folder instead of the built-in rules" };
-        var knowledge = new Option<string?>("--knowledge") { Description = "Use the build tables in this folder instead of the built-in knowledge" };
+        var hashAll = new Option<bool>("--hash-all") { Description = "Record the SHA-256 of every file read (files with findings are always hashed)" };
+        var rules = CommonOptions.Rules();
+        var knowledge = CommonOptions.Knowledge();
         var yara = new Option<string[]>("--yara") { Description = "Extra YARA rule file or folder (repeatable), e.g. signature-base/yara", AllowMultipleArgumentsPerToken = false };
         var baseline = new Option<string?>("--baseline") { Description = "Baseline from 'exir baseline create' of a clean server of the same build: report added and changed web files" };
-        var host = new Option<string?>("--host") { Description = "Host name to record in findings (default: from the evidence)" };
+        var host = new Option<string?>("--host") { Description = "Host name to record in findings (one PATH only; otherwise read from the evidence)" };
         var maxFile = new Option<long>("--max-file-mb") { Description = "Bytes read per file by content rules, in MiB", DefaultValueFactory = _ => 256 };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar on stderr" };
-        var timeline = new Option<bool>("--timeline") { Description = "With --out: also build the forensic timeline of the evidence (event logs, IIS and Exchange logs) and embed its activity plot and highlights in report.html" };
+        var threads = CommonOptions.Threads();
+        var noProgress = CommonOptions.NoProgress();
+        var timeline = new Option<bool>("--timeline") { Description = "Also build the forensic timeline in the same pass: with --out, timeline.jsonl and timeline.csv, and its plot and highlights in report.html" };
 
-        var cmd = new Command("scan", "Hunt for signs of compromise (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF, web shells, LSASS dumps, staged archives) " +
-                                      "over an Exchange server or a collection of its evidence. Evidence is opened read-only.\n" +
-                                      "Exit codes: 0 nothing found, 1 findings, 2 could not run.")
+        var cmd = new Command("scan", VerbHelp.Of(
+            "Hunt for signs of compromise (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF, web shells, LSASS dumps, staged archives, log tampering) " +
+            "over the evidence of one or more Exchange servers, with a verdict per server. Evidence is opened read-only.",
+            "0 nothing found, 1 findings, 2 could not run",
+            "exir scan /mnt/exch01 --out /tmp/exch01-report"))
         {
-            path, output, format, json, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline,
+            paths, format, output, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline,
         };
         cmd.SetAction(parse =>
         {
-            var fmt = parse.GetValue(json) ? "json" : (parse.GetValue(format) ?? "table").ToLowerInvariant();
-            if (fmt is not ("table" or "json" or "jsonl" or "csv")) throw new UsageException($"unknown format '{fmt}' (table, json, jsonl, csv)");
-            var options = new ScanOptions
+            var fmt = CommonOptions.FormatOf(parse, format, Verb.Scan);
+            var (s, u) = CommonOptions.Window(parse, since, until);
+            var roots = parse.GetValue(paths) ?? [];
+            var options = new RunOptions
             {
-                Since = ParseTime(parse.GetValue(since), "--since"),
-                Until = ParseTime(parse.GetValue(until), "--until", endOfDay: true),
+                Since = s, Until = u,
                 Deep = parse.GetValue(deep),
                 HashAll = parse.GetValue(hashAll),
                 RulesDirectory = parse.GetValue(rules),
@@ -58,110 +60,49 @@ public static class ScanCommand
                 BaselinePath = parse.GetValue(baseline),
                 Host = parse.GetValue(host),
                 MaxBytesPerFile = Math.Max(1, parse.GetValue(maxFile)) << 20,
-                Parallelism = Math.Clamp(parse.GetValue(threads), 1, 256),
+                Parallelism = CommonOptions.ThreadCount(parse, threads),
             };
+            if (parse.GetValue(timeline) && parse.GetValue(output) is null) throw new UsageException("--timeline needs --out DIR (the timeline's files go there, and into report.html)");
+            if (options.Host is not null && roots.Length > 1) throw new UsageException("--host names the host of one PATH; with several, each host's name is read from its evidence");
             if (options.BaselinePath is { } b && !File.Exists(b)) throw new UsageException($"--baseline file not found: {b}");
+            if (options.RulesDirectory is { } r && !Directory.Exists(r)) throw new UsageException($"--rules folder not found: {r}");
+            if (options.KnowledgeDirectory is { } k && !Directory.Exists(k)) throw new UsageException($"--knowledge folder not found: {k}");
             foreach (var y in options.ExtraYara)
                 if (!File.Exists(y) && !Directory.Exists(y)) throw new UsageException($"--yara rule file or folder not found: {y}");
-            if (options.Since > options.Until) throw new UsageException("--since is after --until");
-            var outDir = parse.GetValue(output);
-            if (parse.GetValue(timeline) && outDir is null) throw new UsageException("--timeline needs --out DIR (it is embedded in report.html)");
-            return Run(parse.GetValue(path), options, fmt, outDir, parse.GetValue(noProgress), parse.GetValue(timeline),
-                "exir " + string.Join(' ', parse.Tokens.Select(t => t.Value)));
+            return Run(roots, options, fmt, parse.GetValue(output), parse.GetValue(noProgress), parse.GetValue(timeline), CommonOptions.CommandLine(parse));
         });
         return cmd;
     }
 
-    private static int Run(string? path, ScanOptions options, string format, string? outDir, bool noProgress, bool withTimeline, string commandLine)
+    private static int Run(string[] paths, RunOptions options, string format, string? outDir, bool noProgress, bool withTimeline, string commandLine)
     {
-        IEvidenceSource source;
-        if (path is null)
+        using var evidence = OpenEvidence(paths);
+        if (outDir is not null) OutputFolder.EnsureOutside(outDir, evidence.Inputs.SelectMany(i => i.Source.Root.Split(';')));
+        using var run = new ScanRun(options, withTimeline ? new TimelineOptions { Since = options.Since, Until = options.Until } : null);
+        var progress = new PipelineProgress();
+        Exir.Core.Findings.ScanResult result;
+        using (var cts = new CancellationTokenSource())
+        using (ProgressDisplay.Start(progress, "scanning", noProgress))
         {
-            if (!OperatingSystem.IsWindows())
-                throw new UsageException("give the evidence PATH (a folder, a .zip or a file); scanning the local server needs Windows");
-            source = LocalExchangeServer.Open(new WindowsServerFacts());
+            if (!noProgress && !Console.IsErrorRedirected) progress.CountInBackground(evidence.Sources, cts.Token);
+            result = run.Scan(evidence, commandLine, progress);
+            cts.Cancel();
         }
-        else source = EvidenceSource.Open(path);
 
-        using (source)
-        {
-            if (outDir is not null && IsInside(Path.GetFullPath(outDir), source.Root))
-                throw new UsageException($"--out {outDir} is inside the evidence; write results elsewhere (evidence is never changed)");
-            var scanner = new Scanner(options);
-            var progress = new ScanProgress();
-            bool showProgress = !noProgress && !Console.IsErrorRedirected;
-            using var cts = new CancellationTokenSource();
-            Task? progressTask = null;
-            if (showProgress)
-            {
-                ScanEngine.CountInBackground(source, progress, cts.Token);
-                progressTask = ProgressDisplay.RunAsync(progress, cts.Token);
-            }
-            Exir.Core.Findings.ScanResult result;
-            try
-            {
-                result = scanner.Scan(source, commandLine, progress);
-            }
-            finally
-            {
-                cts.Cancel();
-                try { progressTask?.Wait(); } catch (AggregateException) { }
-            }
-
-            if (outDir is not null)
-            {
-                string? timelineHtml = null;
-                if (withTimeline && path is not null)
-                {
-                    // A second pass over the same evidence; the timeline has its own readers and bounded sort.
-                    var timelineResult = new TimelineBuilder(new TimelineOptions
-                    {
-                        Paths = [path], Since = options.Since, Until = options.Until, RulesDirectory = options.RulesDirectory,
-                        Parallelism = options.Parallelism,
-                    }).Run([]);
-                    timelineHtml = TimelineHtml.Fragment(timelineResult);
-                }
-                var files = ReportBundle.Write(outDir, result, timelineHtml);
-                Console.Error.WriteLine($"exir: wrote {string.Join(", ", files.Select(Path.GetFileName))} to {Path.GetFullPath(outDir)}");
-            }
-            var stdout = Console.OpenStandardOutput();
-            switch (format)
-            {
-                case "json":
-                    SummaryWriter.Write(stdout, result, includeFindings: true);
-                    stdout.Flush();
-                    Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
-                    break;
-                case "jsonl":
-                    JsonlWriter.Write(stdout, result.Findings);
-                    Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
-                    break;
-                case "csv":
-                    using (var w = new StreamWriter(stdout, new System.Text.UTF8Encoding(false), leaveOpen: true)) CsvWriter.Write(w, result.Findings);
-                    Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
-                    break;
-                default:
-                    ConsoleReport.Write(AnsiConsole.Console, result, outDir);
-                    break;
-            }
-            return result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
-        }
+        using var outputs = OutputSession.Open(Verb.Scan, format, Console.OpenStandardOutput(), outDir, run.Timeline is not null, m => Console.Error.WriteLine("exir: " + m));
+        if (run.Timeline is not null)
+            foreach (var row in run.Timeline.Rows()) outputs.Row(row);
+        outputs.Complete(new RunOutput { Verb = Verb.Scan, Scan = result, Timeline = run.TimelineResult, OutDirectory = outDir });
+        // Machine-readable stdout: the verdict still reaches the person, on stderr.
+        if (format != "table") Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
+        return result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
     }
 
-    private static bool IsInside(string candidate, string root)
+    private static EvidenceSet OpenEvidence(string[] paths)
     {
-        var r = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        return (candidate.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar).StartsWith(r, StringComparison.OrdinalIgnoreCase);
-    }
-
-    internal static DateTimeOffset? ParseTime(string? text, string option, bool endOfDay = false)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", out var day))
-            return new DateTimeOffset(day.ToDateTime(endOfDay ? new TimeOnly(23, 59, 59, 999) : TimeOnly.MinValue), TimeSpan.Zero);
-        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
-                System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var t))
-            return t;
-        throw new UsageException($"{option}: cannot read '{text}' as a UTC time (use 2021-03-02 or 2021-03-02T10:00:00Z)");
+        if (paths.Length > 0) return EvidenceSet.Open(paths);
+        if (!OperatingSystem.IsWindows())
+            throw new UsageException("give the evidence PATH (a folder, a .zip or a file); scanning the local server needs Windows");
+        return EvidenceSet.Of(new EvidenceInput(LocalExchangeServer.Open(new WindowsServerFacts()), Environment.MachineName));
     }
 }

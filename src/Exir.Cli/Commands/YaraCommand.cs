@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Exir.Core.Evidence;
+using Exir.Pipeline;
 using Exir.Yara;
 
 namespace Exir.Cli.Commands;
@@ -22,61 +24,74 @@ public static class YaraCommand
         var strings = new Option<bool>("--print-strings", "-s") { Description = "Print the matching strings" };
         var defines = new Option<string[]>("--define", "-d") { Description = "Define an external variable: name=value (number, true/false or text)" };
         var maxMb = new Option<long>("--max-file-mb") { Description = "Bytes scanned per file, in MiB (filesize stays the real size)", DefaultValueFactory = _ => 256 };
-        var threads = new Option<int>("--threads", "-p") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = CommonOptions.Threads();
         var warnings = new Option<bool>("--show-skipped") { Description = "Also list rules that were skipped as unsupported (on stderr)" };
-        var cmd = new Command("yara", "Scan files with YARA rules (yara-compatible output). Each rule file gets its own namespace. " +
-                                      "Rules that use unsupported features are skipped with a message on stderr. Exit 0 unless the rules cannot be loaded.")
+        var noProgress = CommonOptions.NoProgress();
+        var cmd = new Command("yara", VerbHelp.Of(
+            "Scan files with YARA rules; the output is the yara command's. Each rule file gets its own namespace. " +
+            "Rules that use unsupported features are skipped with a message on stderr; a rule file that does not compile stops the scan, as with yara.",
+            "0 no match, 1 matches, 2 rules do not compile or the target cannot be read",
+            "exir yara -r -s rules/yara/exir_exec.yar /mnt/exch01/inetpub"))
         {
-            args, recursive, strings, defines, maxMb, threads, warnings,
+            args, recursive, strings, defines, maxMb, threads, warnings, noProgress,
         };
         cmd.SetAction(parse =>
         {
             var a = parse.GetValue(args) ?? [];
             return Run(a[..^1], a[^1], parse.GetValue(recursive), parse.GetValue(strings), parse.GetValue(defines) ?? [],
-                Math.Max(1, parse.GetValue(maxMb)) << 20, Math.Clamp(parse.GetValue(threads), 1, 256), parse.GetValue(warnings),
-                Console.Out, Console.Error);
+                Math.Max(1, parse.GetValue(maxMb)) << 20, CommonOptions.ThreadCount(parse, threads), parse.GetValue(warnings),
+                Console.Out, Console.Error, parse.GetValue(noProgress));
         });
         return cmd;
     }
 
     public static int Run(string[] ruleFiles, string target, bool recursive, bool printStrings, string[] defines, long maxBytes,
-        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr)
+        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr, bool noProgress = true)
     {
         var compiler = new YaraCompiler();
         foreach (var d in defines)
         {
             int eq = d.IndexOf('=');
-            if (eq <= 0) { stderr.WriteLine($"exir yara: bad -d '{d}' (expected name=value)"); return ExitCodes.Error; }
+            if (eq <= 0) throw new UsageException($"bad -d '{d}' (expected name=value)");
             compiler.DefineExternal(d[..eq], ParseExternal(d[(eq + 1)..]));
         }
         int n = 0;
         foreach (var f in ruleFiles) compiler.AddFile(f, ruleFiles.Length == 1 ? null : "ns" + n++);
-        bool fatal = false;
+        bool errors = false;
         foreach (var diag in compiler.Diagnostics)
         {
-            if (diag.IsError) { stderr.WriteLine(diag.ToString()); if (diag.Line == 0 && diag.Rule is null) fatal = true; }
+            if (diag.IsError) { stderr.WriteLine(diag.ToString()); errors = true; }
             else if (showSkipped) stderr.WriteLine(diag.ToString());
         }
         int skipped = compiler.Diagnostics.Count(d => !d.IsError && d.Rule is not null);
         if (skipped > 0 && !showSkipped) stderr.WriteLine($"exir yara: {skipped} rule(s) skipped as unsupported (--show-skipped lists them)");
-        if (fatal && compiler.AcceptedCount == 0) return ExitCodes.Error;
+        // Like yara: rules that do not compile are not half-run.
+        if (errors) return ExitCodes.Error;
         var rules = compiler.Compile();
 
-        IEnumerable<string> files;
-        if (Directory.Exists(target)) files = Walk(target, recursive, stderr);
+        List<string> files;
+        if (Directory.Exists(target)) files = FileTree.Files(target, recursive, (dir, why) => stderr.WriteLine($"exir yara: {dir}: {why}")).ToList();
         else if (File.Exists(target)) files = [target];
         else { stderr.WriteLine($"exir yara: can not open file: {target}"); return ExitCodes.Error; }
 
-        var results = files
-            .AsParallel().AsOrdered().WithDegreeOfParallelism(threads)
-            .Select(path => (path, text: ScanOne(rules, path, maxBytes, printStrings, out var err), err));
-        foreach (var (path, text, err) in results)
+        var progress = new PipelineProgress();
+        progress.SetTotals(files.Count, files.Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } }));
+        bool matched = false;
+        using (ProgressDisplay.Start(progress, "yara", noProgress))
         {
-            if (err is not null) stderr.WriteLine($"exir yara: {path}: {err}");
-            if (text.Length > 0) stdout.Write(text);
+            var results = files
+                .AsParallel().AsOrdered().WithDegreeOfParallelism(threads)
+                .Select(path => (path, text: ScanOne(rules, path, maxBytes, printStrings, progress, out var err), err));
+            foreach (var (path, text, err) in results)
+            {
+                if (err is not null) stderr.WriteLine($"exir yara: {path}: {err}");
+                if (text.Length == 0) continue;
+                matched = true;
+                stdout.Write(text);
+            }
         }
         stdout.Flush();
-        return ExitCodes.Clean;
+        return matched ? ExitCodes.Findings : ExitCodes.Clean;
     }
 
     private static object ParseExternal(string v)
@@ -88,40 +103,7 @@ public static class YaraCommand
         return v;
     }
 
-    /// <summary>Regular files under a folder; unreadable folders and link loops are reported and skipped.</summary>
-    private static IEnumerable<string> Walk(string root, bool recursive, TextWriter stderr)
-    {
-        var pending = new Stack<string>();
-        pending.Push(root);
-        while (pending.Count > 0)
-        {
-            var dir = pending.Pop();
-            string[] entries;
-            string[] subdirs;
-            try
-            {
-                entries = Directory.GetFiles(dir);
-                subdirs = recursive ? Directory.GetDirectories(dir) : [];
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                stderr.WriteLine($"exir yara: {dir}: {e.Message}");
-                continue;
-            }
-            Array.Sort(entries, StringComparer.Ordinal);
-            foreach (var f in entries) yield return f;
-            Array.Sort(subdirs, StringComparer.Ordinal);
-            for (int i = subdirs.Length - 1; i >= 0; i--)
-            {
-                // Like yara -r, do not follow symlinked folders (avoids loops).
-                var info = new DirectoryInfo(subdirs[i]);
-                if (info.LinkTarget is not null) continue;
-                pending.Push(subdirs[i]);
-            }
-        }
-    }
-
-    private static string ScanOne(YaraRules rules, string path, long maxBytes, bool printStrings, out string? error)
+    private static string ScanOne(YaraRules rules, string path, long maxBytes, bool printStrings, PipelineProgress progress, out string? error)
     {
         error = null;
         IReadOnlyList<YaraMatch> matches;
@@ -129,6 +111,7 @@ public static class YaraCommand
         {
             if (!FileKind.IsRegularFile(path)) return ""; // FIFOs, devices, sockets: skipped silently like yara -r
             matches = rules.ScanFile(path, maxBytes);
+            progress.Done(new FileInfo(path).Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

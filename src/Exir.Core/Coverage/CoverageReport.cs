@@ -16,6 +16,8 @@ public enum IssueKind
     BinaryContent,
     CheckNotRun,
     RuleSkipped,
+    /// <summary>A .log file of no format exir reads, in a folder where IIS or Exchange logs live.</summary>
+    UnknownLogFormat,
 }
 
 public sealed record CoverageIssue(IssueKind Kind, string Path, string Message);
@@ -45,6 +47,14 @@ public sealed class LogFamilyCoverage
         if (first is { } f) InterlockedMin(ref _firstTicks, f.UtcTicks);
         if (last is { } l) InterlockedMax(ref _lastTicks, l.UtcTicks);
         foreach (var d in days) Days.TryAdd(d, 0);
+    }
+
+    /// <summary>Adds another family's counts (several roots, one report).</summary>
+    public void AddFrom(LogFamilyCoverage other)
+    {
+        Interlocked.Add(ref _files, other.Files);
+        Interlocked.Add(ref _bytes, other.Bytes);
+        AddSpan(other.Lines, other.MalformedLines, other.First, other.Last, other.Days.Keys);
     }
 
     /// <summary>Runs of missing days between the first and last day with records.</summary>
@@ -95,6 +105,18 @@ public sealed class CoverageReport
     public IReadOnlyCollection<CoverageIssue> Issues => _issues;
     public IReadOnlyDictionary<IssueKind, long> IssueCounts => _issueCounts;
 
+    /// <summary>.log files of no known IIS/Exchange format (counted everywhere, listed where logs are expected).</summary>
+    public long UnknownLogFiles => Interlocked.Read(ref _unknownLogs);
+    private long _unknownLogs;
+
+    public void UnknownLogFile(string path)
+    {
+        Interlocked.Increment(ref _unknownLogs);
+        if (path.Contains("/Logging/", StringComparison.OrdinalIgnoreCase) || path.Contains("/LogFiles/", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWith("Logging/", StringComparison.OrdinalIgnoreCase) || path.StartsWith("LogFiles/", StringComparison.OrdinalIgnoreCase))
+            AddIssue(IssueKind.UnknownLogFormat, path, "a .log file in a log folder whose header names no format exir reads; not hunted");
+    }
+
     public void FileSeen() => Interlocked.Increment(ref _filesSeen);
     public void FileRead(long bytes) { Interlocked.Increment(ref _filesRead); Interlocked.Add(ref _bytesRead, bytes); }
     public void BytesConsumed(long bytes) => Interlocked.Add(ref _bytesRead, bytes);
@@ -109,4 +131,23 @@ public sealed class CoverageReport
     public LogFamilyCoverage Family(string name) => Families.GetOrAdd(name, n => new LogFamilyCoverage { Family = n });
 
     public void CheckNotRun(string check, string reason) => ChecksNotRun[check] = reason;
+
+    /// <summary>Adds everything another report holds (the coverage of several roots as one, or rule problems into a root's).</summary>
+    public void AddFrom(CoverageReport other)
+    {
+        Interlocked.Add(ref _filesSeen, other.FilesSeen);
+        Interlocked.Add(ref _filesRead, other.FilesRead);
+        Interlocked.Add(ref _bytesRead, other.BytesRead);
+        Interlocked.Add(ref _unknownLogs, other.UnknownLogFiles);
+        foreach (var (name, f) in other.Families) Family(name).AddFrom(f);
+        foreach (var (k, v) in other.ChecksNotRun) ChecksNotRun.TryAdd(k, v);
+        foreach (var (k, v) in other.FileHashes) FileHashes.TryAdd(k, v);
+        foreach (var (kind, n) in other.IssueCounts)
+        {
+            // Listed issues are re-added one by one below; counts beyond the listed ones are added here.
+            long listed = other.Issues.Count(i => i.Kind == kind);
+            if (n > listed) _issueCounts.AddOrUpdate(kind, n - listed, (_, c) => c + n - listed);
+        }
+        foreach (var i in other.Issues) AddIssue(i.Kind, i.Path, i.Message);
+    }
 }

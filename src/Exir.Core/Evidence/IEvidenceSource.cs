@@ -41,6 +41,14 @@ public static class EvidenceSource
         }
     }
 
+    /// <summary>What a root stands for when its evidence names no host: the folder's, zip's or file's name.</summary>
+    public static string LabelOf(string path)
+    {
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        var name = Path.GetFileName(full);
+        return Directory.Exists(full) ? name : Path.GetFileNameWithoutExtension(name);
+    }
+
     /// <summary>Opens a plain file read-only, sharing with writers (live logs are open by IIS/Exchange).</summary>
     public static Stream OpenPhysical(string path) =>
         new FileStream(path, new FileStreamOptions

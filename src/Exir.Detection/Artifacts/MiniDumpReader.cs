@@ -21,13 +21,29 @@ public static class MiniDumpReader
         public string? ProcessImage => Modules.Count > 0 ? Modules[0] : null;
     }
 
-    public static MiniDumpInfo Read(ReadOnlySpan<byte> dump)
+    /// <summary>MINIDUMP_VERSION in the low word of the header's version field.</summary>
+    private const ushort MiniDumpVersion = 0xA793;
+    /// <summary>Earliest plausible dump time: no Exchange server wrote a minidump before Windows 2000.</summary>
+    private static readonly DateTimeOffset Earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static MiniDumpInfo Read(ReadOnlySpan<byte> dump) => Read(dump, DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// Reads the header and module list. <see cref="MiniDumpInfo.Valid"/> only when the header's version and stream
+    /// directory check out; only then is the header's time read (bytes that fail the structure check date nothing).
+    /// </summary>
+    public static MiniDumpInfo Read(ReadOnlySpan<byte> dump, DateTimeOffset now)
     {
         if (dump.Length < 32 || !dump.StartsWith("MDMP"u8)) return new MiniDumpInfo(false, [], null);
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(dump[4..]);
         uint streams = BinaryPrimitives.ReadUInt32LittleEndian(dump[8..]);
         uint dirRva = BinaryPrimitives.ReadUInt32LittleEndian(dump[12..]);
         uint timeDateStamp = BinaryPrimitives.ReadUInt32LittleEndian(dump[20..]);
+        bool valid = (ushort)version == MiniDumpVersion && streams is > 0 and <= MaxStreams && dirRva >= 32
+                     && dirRva + (long)streams * 12 <= dump.Length;
+        if (!valid) return new MiniDumpInfo(false, [], null);
         DateTimeOffset? created = timeDateStamp == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(timeDateStamp);
+        if (created < Earliest || created > now.AddDays(1)) created = null;
         var modules = new List<string>();
         for (uint i = 0; i < Math.Min(streams, MaxStreams); i++)
         {

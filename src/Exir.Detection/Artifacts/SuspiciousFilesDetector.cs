@@ -1,7 +1,7 @@
 using Exir.Core;
 using Exir.Core.Coverage;
 using Exir.Core.Findings;
-using Exir.Detection.Pipeline;
+using Exir.Pipeline;
 using Exir.Detection.Rules;
 
 namespace Exir.Detection.Artifacts;
@@ -10,7 +10,7 @@ namespace Exir.Detection.Artifacts;
 /// Memory dumps anywhere (by the MDMP signature, not by name) and archives staged in the folders
 /// attackers use (by magic bytes). Grading and locations come from rules/files/suspicious-files.yaml.
 /// </summary>
-public sealed class SuspiciousFilesDetector : IDetector
+public sealed class SuspiciousFilesDetector : IFileConsumer
 {
     private const int DumpReadLimit = 64 << 20;
     private readonly SuspiciousFileRules _rules;
@@ -19,16 +19,16 @@ public sealed class SuspiciousFilesDetector : IDetector
 
     public string Name => "suspicious-files";
 
-    public bool Wants(ArtifactProbe probe, ScanContext context) =>
+    public bool Wants(ArtifactProbe probe, RunContext context) =>
         probe.Kind is ArtifactKind.MiniDump || (probe.Kind is ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath));
 
-    public void Inspect(ArtifactProbe probe, ScanContext context)
+    public void Inspect(ArtifactProbe probe, RunContext context)
     {
         if (probe.Kind == ArtifactKind.MiniDump) InspectDump(probe, context);
         else InspectArchive(probe, context);
     }
 
-    private void InspectDump(ArtifactProbe probe, ScanContext context)
+    private void InspectDump(ArtifactProbe probe, RunContext context)
     {
         var file = probe.File;
         var data = ReadBounded(probe, context, DumpReadLimit);
@@ -36,7 +36,7 @@ public sealed class SuspiciousFilesDetector : IDetector
         var lsass = _rules.LsassDump;
         bool isLsass = info.ProcessImage is { } img && lsass.ProcessImages.Any(p => img.EndsWith(p, StringComparison.OrdinalIgnoreCase))
                        || info.Modules.Any(m => lsass.MarkerModules.Any(mm => m.EndsWith("\\" + mm, StringComparison.OrdinalIgnoreCase)))
-                       || (info.Modules.Count == 0 && file.Name.Contains("lsass", StringComparison.OrdinalIgnoreCase));
+                       || (info.Modules.Count == 0 && lsass.NamesWithoutModules.Any(n => file.Name.Contains(n, StringComparison.OrdinalIgnoreCase)));
         var details = new Dictionary<string, string>
         {
             ["size"] = file.Length.ToString(),
@@ -45,11 +45,16 @@ public sealed class SuspiciousFilesDetector : IDetector
         };
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
         if (info.Created is { } created) details["dump_created_utc"] = created.ToString("O");
+        if (!info.Valid) details["structure"] = "MDMP signature, but the header or stream directory does not check out: no time read from it";
+        // The dump header dates the dump only when its structure checked out; a file time may be a copy time.
+        var (time, source) = info.Created is { } c ? (c, TimeSources.DumpHeader) : (file.LastWriteUtc, TimeSources.FileModified);
+        if (time is null) source = null!;
         if (isLsass)
         {
             context.Report(Finding.FromRule(lsass.Info, file.RelativePath) with
             {
-                Timestamp = info.Created ?? file.LastWriteUtc,
+                Timestamp = time,
+                TimeSource = source,
                 Evidence = $"MDMP minidump of {info.ProcessImage ?? "lsass (by name)"}, {file.Length:N0} bytes",
                 Details = details,
             });
@@ -59,13 +64,14 @@ public sealed class SuspiciousFilesDetector : IDetector
         if (other.BenignLocations.Any(l => ContainsSegment(file.RelativePath, l))) return;
         context.Report(Finding.FromRule(other.Info, file.RelativePath) with
         {
-            Timestamp = info.Created ?? file.LastWriteUtc,
+            Timestamp = time,
+            TimeSource = source,
             Evidence = $"MDMP minidump of {info.ProcessImage ?? "an unknown process"}, {file.Length:N0} bytes",
             Details = details,
         });
     }
 
-    private void InspectArchive(ArtifactProbe probe, ScanContext context)
+    private void InspectArchive(ArtifactProbe probe, RunContext context)
     {
         var file = probe.File;
         var rule = _rules.StagedArchive;
@@ -76,6 +82,7 @@ public sealed class SuspiciousFilesDetector : IDetector
         context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
         {
             Timestamp = file.LastWriteUtc,
+            TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
             Evidence = $"{format} archive of {file.Length:N0} bytes named '{file.Name}'",
             Details = details,
         });
@@ -90,7 +97,7 @@ public sealed class SuspiciousFilesDetector : IDetector
         return path.Contains("/" + folder.Trim('/') + "/", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static byte[] ReadBounded(ArtifactProbe probe, ScanContext context, int limit)
+    private static byte[] ReadBounded(ArtifactProbe probe, RunContext context, int limit)
     {
         try
         {

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Exir.Core;
 using Exir.Core.Findings;
+using Exir.Evtx;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 

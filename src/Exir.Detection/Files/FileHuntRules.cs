@@ -28,11 +28,22 @@ public sealed class FileHuntRules
     public required RuleInfo NewerThanBuild { get; init; }
     public required RuleInfo BaselineAdded { get; init; }
     public required RuleInfo BaselineChanged { get; init; }
+    /// <summary>Extensions (with the dot) IIS hands to a script engine: the pages a web shell can be.</summary>
+    public required IReadOnlySet<string> ScriptExtensions { get; init; }
+    /// <summary>Days after a build's release that its own files may still carry (installers, time zones).</summary>
+    public int NewerThanBuildSlackDays { get; init; } = 2;
 
     private sealed class FileYaml
     {
         public string? Version { get; set; }
+        public SettingsYaml Settings { get; set; } = new();
         public List<RuleYaml> Rules { get; set; } = [];
+    }
+
+    private sealed class SettingsYaml
+    {
+        public List<string> ScriptExtensions { get; set; } = [];
+        public int? NewerThanBuildSlackDays { get; set; }
     }
 
     /// <summary>Loads and validates the file; a missing or broken entry is a <see cref="RuleDataException"/> naming it.</summary>
@@ -47,6 +58,9 @@ public sealed class FileHuntRules
         {
             throw new RuleDataException(FileName, null, $"line {e.Start.Line}: {e.Message}");
         }
+        if (file.Settings.ScriptExtensions.Count == 0) throw new RuleDataException(FileName, null, "settings.script_extensions is empty");
+        if (file.Settings.ScriptExtensions.FirstOrDefault(e => !e.StartsWith('.') || e.Length < 2) is { } bad)
+            throw new RuleDataException(FileName, null, $"settings.script_extensions: '{bad}' is not an extension like .aspx");
         RuleInfo Get(string id) => (file.Rules.FirstOrDefault(r => r.Id == id) ?? throw new RuleDataException(FileName, id, "rule missing")).ToRuleInfo(FileName);
         return new FileHuntRules
         {
@@ -57,6 +71,8 @@ public sealed class FileHuntRules
             NewerThanBuild = Get(NewerThanBuildId),
             BaselineAdded = Get(BaselineAddedId),
             BaselineChanged = Get(BaselineChangedId),
+            ScriptExtensions = file.Settings.ScriptExtensions.Select(e => e.ToLowerInvariant()).ToHashSet(StringComparer.OrdinalIgnoreCase),
+            NewerThanBuildSlackDays = file.Settings.NewerThanBuildSlackDays ?? 2,
         };
     }
 }

@@ -34,14 +34,14 @@ public sealed class WebBaseline
     /// Walks an evidence source (a mounted drive or the Exchange folder of a clean server) and records
     /// its web files. Throws <see cref="InvalidDataException"/> when no exact build can be found.
     /// </summary>
-    public static WebBaseline Create(IEvidenceSource source, CoverageReport coverage, CancellationToken cancellationToken = default)
+    public static WebBaseline Create(IEvidenceSource source, CoverageReport coverage, IReadOnlySet<string> scriptExtensions, CancellationToken cancellationToken = default)
     {
         var files = new Dictionary<string, BaselineEntry>(StringComparer.Ordinal);
         var buildHints = new List<EvidenceFile>();
         foreach (var file in source.EnumerateFiles(coverage, cancellationToken))
         {
             if (IsBuildHint(file)) buildHints.Add(file);
-            if (!WebPaths.IsBaselined(file.RelativePath)) continue;
+            if (!WebPaths.IsBaselined(file.RelativePath, scriptExtensions)) continue;
             var anchor = WebPaths.AnchorKey(file.RelativePath);
             if (anchor is null) continue;
             string sha;

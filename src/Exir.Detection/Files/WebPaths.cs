@@ -6,18 +6,11 @@ namespace Exir.Detection.Files;
 /// </summary>
 public static class WebPaths
 {
-    /// <summary>Extensions IIS hands to a script engine (ASP.NET, classic ASP, Razor), including the ones attackers map on purpose.</summary>
-    public static readonly IReadOnlySet<string> ScriptExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ".aspx", ".ashx", ".asmx", ".asax", ".ascx", ".svc", ".asp", ".asa", ".cer", ".cdx", ".soap",
-        ".cshtml", ".vbhtml", ".master", ".rem", ".shtml", ".stm",
-    };
-
     /// <summary>What a baseline records: script files, configuration and the assemblies pages load.</summary>
-    public static bool IsBaselined(string relativePath)
+    public static bool IsBaselined(string relativePath, IReadOnlySet<string> scriptExtensions)
     {
         var ext = Extension(relativePath);
-        return ScriptExtensions.Contains(ext) || ext is ".config" or ".dll";
+        return scriptExtensions.Contains(ext) || ext is ".config" or ".dll";
     }
 
     public static string Extension(string relativePath)

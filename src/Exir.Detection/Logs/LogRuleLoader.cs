@@ -220,15 +220,9 @@ public static class LogRuleLoader
         catch (ArgumentException e) { throw new RuleException($"bad regex '{pattern}': {e.Message}"); }
     }
 
-    public static LogFormat ParseFormat(string s) => s.Trim().ToLowerInvariant() switch
-    {
-        "iis" or "iisw3c" or "w3c" => LogFormat.IisW3c,
-        "httpproxy" => LogFormat.HttpProxy,
-        "ecp-server" or "ecpserver" => LogFormat.EcpServer,
-        "oab-generator" or "oabgenerator" => LogFormat.OabGenerator,
-        "exchange-other" or "otherexchange" => LogFormat.OtherExchange,
-        _ => throw new RuleException($"unknown format '{s}' (iis, httpproxy, ecp-server, oab-generator, exchange-other)"),
-    };
+    /// <summary>A format by the one name rules use for it (iis, httpproxy, ecp-server, oab-generator, exchange-other).</summary>
+    public static LogFormat ParseFormat(string s) =>
+        LogFormats.ByName(s)?.Format ?? throw new RuleException($"unknown format '{s}' ({LogFormats.Names})");
 
     private static IReadOnlyList<string> LoadAllowList(DataFiles data, string name, Dictionary<string, IReadOnlyList<string>> cache)
     {

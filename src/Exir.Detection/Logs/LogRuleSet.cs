@@ -1,18 +1,13 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Exir.Core;
 using Exir.Core.Coverage;
 using Exir.Logs;
-using Exir.Detection.Pipeline;
 
 namespace Exir.Detection.Logs;
 
 /// <summary>The loaded log rules, indexed by format, with each format's pre-filter literal set.</summary>
 public sealed class LogRuleSet
 {
-    // Lazy: detectors on several threads ask at once; the rules load (and report their problems) once per scan.
-    private static readonly ConditionalWeakTable<ScanContext, Lazy<LogRuleSet>> PerScan = new();
-
     private readonly Dictionary<LogFormat, IReadOnlyList<LogRule>> _byFormat = [];
     private readonly Dictionary<LogFormat, IReadOnlyList<string>> _literals = [];
     private readonly Dictionary<LogFormat, SearchValues<string>> _plain = [];
@@ -50,20 +45,11 @@ public sealed class LogRuleSet
     /// <summary>True when a rule of this format percent-decodes: lines with '%' are then decoded and checked too.</summary>
     public bool Decodes(LogFormat format) => _decodes[format];
 
-    /// <summary>Loads rules/logs from the scan's rules folder (or the embedded copy), once per scan; problems go to its coverage.</summary>
-    public static LogRuleSet For(ScanContext context) => PerScan.GetValue(context, c => new Lazy<LogRuleSet>(() => Load(c))).Value;
-
-    private static LogRuleSet Load(ScanContext c)
+    /// <summary>Loads rules/logs; problems (a broken rule, no rule at all) go to <paramref name="problems"/>.</summary>
+    public static LogRuleSet Load(DataFiles data, CoverageReport problems)
     {
-        DataFiles data;
-        try { data = new DataFiles("rules", typeof(LogRuleSet).Assembly, c.Options.RulesDirectory); }
-        catch (DirectoryNotFoundException e)
-        {
-            c.Coverage.AddIssue(IssueKind.RuleSkipped, c.Options.RulesDirectory ?? "rules", e.Message + "; no log rule loaded");
-            return new LogRuleSet([], "none");
-        }
-        var rules = LogRuleLoader.Load(data, c.Coverage);
-        if (rules.Count == 0) c.Coverage.CheckNotRun("log rules", $"no valid rule in {data.Origin}/logs");
+        var rules = LogRuleLoader.Load(data, problems);
+        if (rules.Count == 0) problems.CheckNotRun("log rules", $"no valid rule in {data.Origin}/logs");
         return new LogRuleSet(rules, data.Origin);
     }
 }

@@ -14,7 +14,8 @@ public sealed class SuspiciousFileRules
     public required ProcessDumpRule ProcessDump { get; init; }
     public required StagedArchiveRule StagedArchive { get; init; }
 
-    public sealed record LsassDumpRule(RuleInfo Info, IReadOnlyList<string> ProcessImages, IReadOnlyList<string> MarkerModules);
+    /// <param name="NamesWithoutModules">When the dump's module list cannot be read, a file name containing one of these still makes it an LSASS dump.</param>
+    public sealed record LsassDumpRule(RuleInfo Info, IReadOnlyList<string> ProcessImages, IReadOnlyList<string> MarkerModules, IReadOnlyList<string> NamesWithoutModules);
     public sealed record ProcessDumpRule(RuleInfo Info, IReadOnlyList<string> BenignLocations);
     public sealed record StagedArchiveRule(RuleInfo Info, IReadOnlyList<string> Locations, IReadOnlyList<PathGlob> Allow, Severity? SeverityWithExploitation);
 
@@ -28,6 +29,7 @@ public sealed class SuspiciousFileRules
     {
         public List<string> ProcessImages { get; set; } = [];
         public List<string> MarkerModules { get; set; } = [];
+        public List<string> NamesWithoutModules { get; set; } = [];
         public List<string> BenignLocations { get; set; } = [];
         public List<string> Locations { get; set; } = [];
         public List<string> Allow { get; set; } = [];
@@ -59,7 +61,7 @@ public sealed class SuspiciousFileRules
         return new SuspiciousFileRules
         {
             Version = file.Version ?? "unversioned",
-            LsassDump = new(lsass.ToRuleInfo(FileName), lsass.ProcessImages, lsass.MarkerModules),
+            LsassDump = new(lsass.ToRuleInfo(FileName), lsass.ProcessImages, lsass.MarkerModules, lsass.NamesWithoutModules),
             ProcessDump = new(dump.ToRuleInfo(FileName), dump.BenignLocations),
             StagedArchive = new(archive.ToRuleInfo(FileName), archive.Locations, archive.Allow.Select(a => new PathGlob(a)).ToList(), up),
         };

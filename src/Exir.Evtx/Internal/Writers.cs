@@ -164,14 +164,15 @@ internal static class JsonWriter
         for (int i = 0; i < data.Count; i++) // not foreach: the interface's enumerator is an allocation
         {
             var kv = data[i];
-            // Data names are unique among themselves (RecordBuilder); one named like a System field
-            // (e.g. "Level") keeps both, the data one with a suffix.
+            // Data names are unique among themselves (RecordBuilder); one named like a System field, ignoring case
+            // (e.g. "Level", or Sysmon's "ProcessId" beside System's "ProcessID"), keeps both, the data one with a
+            // suffix: PowerShell's ConvertFrom-Json rejects keys that differ only in case.
             var key = kv.Key;
             if (Contains(keys, lengths, key))
             {
                 if (all is null)
                 {
-                    all = new HashSet<string>(keys, StringComparer.Ordinal);
+                    all = new HashSet<string>(keys, StringComparer.OrdinalIgnoreCase);
                     foreach (var d in data) all.Add(d.Key);
                 }
                 key = Suffixed(key, all);
@@ -194,7 +195,7 @@ internal static class JsonWriter
     private static bool Contains(List<string> keys, string key)
     {
         foreach (var k in keys)
-            if (k.Length == key.Length && string.Equals(k, key, StringComparison.Ordinal)) return true;
+            if (k.Length == key.Length && string.Equals(k, key, StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 
@@ -217,7 +218,7 @@ internal static class JsonWriter
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SystemField(StringBuilder sb, List<string> keys, ref ulong lengths, ref bool first, string key, string value, bool literal = false)
     {
-        if (Contains(keys, lengths, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.Ordinal));
+        if (Contains(keys, lengths, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.OrdinalIgnoreCase));
         keys.Add(key);
         lengths |= 1UL << (key.Length & 63);
         Sep(sb, ref first);

@@ -92,29 +92,30 @@ public static class AssessmentWriter
     public static readonly string[] CsvColumns =
         ["target", "build", "product", "cu", "su", "precision", "source", "supported", "open_cves", "fixed_by", "fixed_by_kb", "action", "action_text", "knowledge_version", "error"];
 
+    /// <summary>One server per row, through the one CSV writer (spreadsheet-safe: values come from remote hosts and evidence).</summary>
     public static string Csv(IEnumerable<BuildAssessment> all)
     {
-        var sb = new StringBuilder();
-        sb.AppendLine(string.Join(',', CsvColumns));
-        foreach (var a in all)
-        {
-            string?[] f =
-            [
-                a.Target, a.BuildText, a.Product, a.Cu, a.Su, a.Error is null ? a.Precision : null, a.Source, a.Error is null ? (a.Supported ? "true" : "false") : "",
-                string.Join(';', a.OpenCves), a.FixedBy?.Name, a.FixedBy?.Kb, a.Error is null ? BuildAssessment.ActionName(a.Action) : "",
-                a.Error is null ? a.ActionText : a.Error, a.KnowledgeVersion, a.Error,
-            ];
-            sb.AppendLine(string.Join(',', f.Select(CsvField)));
-        }
-        return sb.ToString();
+        var sw = new StringWriter();
+        using (var table = new Exir.Core.CsvTable(sw, CsvColumns))
+            foreach (var a in all)
+                table.Row(
+                    a.Target, a.BuildText, a.Product, a.Cu, a.Su, a.Error is null ? a.Precision : null, a.Source, a.Error is null ? (a.Supported ? "true" : "false") : "",
+                    string.Join(';', a.OpenCves), a.FixedBy?.Name, a.FixedBy?.Kb, a.Error is null ? BuildAssessment.ActionName(a.Action) : "",
+                    a.Error is null ? a.ActionText : a.Error, a.KnowledgeVersion, a.Error);
+        return sw.ToString();
     }
 
-    public static string CsvField(string? v)
+    /// <summary>One server per line (the objects of <see cref="Json"/>).</summary>
+    public static string JsonLines(IEnumerable<BuildAssessment> all)
     {
-        if (string.IsNullOrEmpty(v)) return "";
-        // A leading = + - @ would run as a formula in a spreadsheet: the value comes from a remote host.
-        if (v[0] is '=' or '+' or '-' or '@') v = "'" + v;
-        return v.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + v.Replace("\"", "\"\"") + "\"" : v;
+        var sb = new StringBuilder();
+        foreach (var a in all)
+        {
+            using var ms = new MemoryStream();
+            using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping })) WriteObject(w, a);
+            sb.Append(Encoding.UTF8.GetString(ms.ToArray())).Append('\n');
+        }
+        return sb.ToString();
     }
 
     /// <summary>Readable report: one block per server, every CVE with its state and fix.</summary>

@@ -76,3 +76,26 @@ public sealed record BuildAssessment
         return error || !any ? 2 : 0;
     }
 }
+
+public static class BuildAssessmentData
+{
+    /// <summary>The assessment as the data a scan result carries (the same names as inventory's JSON).</summary>
+    public static Exir.Core.Findings.PatchStatus ToPatchStatus(this BuildAssessment a) => new()
+    {
+        Build = a.Build?.ToString() ?? a.BuildText,
+        Product = a.Product,
+        Cu = a.Cu,
+        Su = a.Su,
+        Precision = a.Error is null ? a.Precision : null,
+        Source = a.Source,
+        Supported = a.Supported,
+        SupportStatus = a.SupportStatus,
+        OpenCves = a.OpenCves,
+        FixedBy = a.FixedBy is { } f ? new Exir.Core.Findings.UpdateInfo(f.Name, f.Kb, f.Build) : null,
+        Action = a.Error is null ? BuildAssessment.ActionName(a.Action) : "unknown",
+        ActionText = a.ActionText,
+        Notes = a.Notes,
+        KnowledgeVersion = a.KnowledgeVersion,
+        Error = a.Error,
+    };
+}

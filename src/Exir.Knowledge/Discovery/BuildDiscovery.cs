@@ -28,8 +28,16 @@ public static partial class BuildDiscovery
     public static IReadOnlyList<FoundBuild> FindInCollection(IEvidenceSource source, CoverageReport coverage, CancellationToken cancellationToken = default)
         => FindInFiles(source.EnumerateFiles(coverage, cancellationToken), coverage, cancellationToken);
 
-    /// <summary>For callers that already enumerate the evidence (the scan pipeline): looks only at the files given.</summary>
-    public static IReadOnlyList<FoundBuild> FindInFiles(IEnumerable<EvidenceFile> files, CoverageReport coverage, CancellationToken cancellationToken = default)
+    /// <summary>For callers that already enumerate the evidence: looks only at the files given (log heads are read again).</summary>
+    public static IReadOnlyList<FoundBuild> FindInFiles(IEnumerable<EvidenceFile> files, CoverageReport coverage, CancellationToken cancellationToken = default) =>
+        FindInFiles(files, null, coverage, cancellationToken);
+
+    /// <summary>
+    /// For the record pipeline, which has read every log's header already: the ExSetup.exe and OWA-folder files
+    /// it noted, plus the "#Version:" values of the Exchange log headers it read (text and path).
+    /// </summary>
+    public static IReadOnlyList<FoundBuild> FindInFiles(IEnumerable<EvidenceFile> files, IEnumerable<(string Version, string Path)>? logVersions,
+        CoverageReport coverage, CancellationToken cancellationToken = default)
     {
         var found = new Dictionary<(ExchangeBuild, string), FoundBuild>();
         void Add(ExchangeBuild b, string text, string source, string precision, string path)
@@ -55,8 +63,14 @@ public static partial class BuildDiscovery
             var owa = OwaFolder().Match(file.RelativePath);
             if (owa.Success && ExchangeBuild.TryParse(owa.Groups["build"].Value, out var ob))
                 Add(ob, owa.Groups["build"].Value, OwaFolderSource, Precision.Cu, owa.Value.TrimEnd('/'));
-            if (file.Extension == ".log" && ReadLogVersion(file, coverage) is { } lv)
+            if (logVersions is null && file.Extension == ".log" && ReadLogVersion(file, coverage) is { } lv)
                 Add(lv.Build, lv.Text, LogHeaderSource, Precision.Cu, file.RelativePath);
+        }
+        foreach (var (text, path) in logVersions ?? [])
+        {
+            // Some logs write a placeholder ("#Version: 15.0.0.0"): no build number, no information.
+            if (ExchangeBuild.TryParse(text, out var lb) && lb.Build != 0 && lb.Major is 14 or 15)
+                Add(lb, text, LogHeaderSource, Precision.Cu, path);
         }
         return found.Values
             .OrderBy(f => Rank(f))

@@ -97,21 +97,23 @@ public static class CheckReportWriter
         return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
     }
 
+    public static readonly string[] CsvColumns =
+        ["host", "exchange", "build", "precision", "source", "proxylogon_probe", "proxyshell_probe", "proxynotshell_mitigation", "open_cves", "action", "action_text", "error"];
+
+    /// <summary>One host per row, through the one CSV writer (spreadsheet-safe: every value here comes from a remote server).</summary>
     public static string Csv(IEnumerable<RemoteCheckResult> results)
     {
-        var sb = new StringBuilder("host,exchange,build,precision,source,proxylogon_probe,proxyshell_probe,proxynotshell_mitigation,open_cves,action,action_text,error\n");
-        foreach (var r in results)
-        {
-            string Probe(int i) => r.Probes.Count > i ? ProbeResult.VerdictName(r.Probes[i].Verdict) : "";
-            var a = r.Assessment;
-            string?[] f =
-            [
-                r.Host, r.IsExchange ? "true" : "false", r.Fingerprint?.Build?.ToString(), r.Fingerprint?.Precision, r.Fingerprint?.Source,
-                Probe(0), Probe(1), Probe(2), a is null ? "" : string.Join(';', a.OpenCves),
-                a is { Error: null } ? BuildAssessment.ActionName(a.Action) : "", a?.ActionText, r.Error ?? a?.Error,
-            ];
-            sb.AppendLine(string.Join(',', f.Select(AssessmentWriter.CsvField)));
-        }
-        return sb.ToString();
+        var sw = new StringWriter();
+        using (var table = new Exir.Core.CsvTable(sw, CsvColumns))
+            foreach (var r in results)
+            {
+                string Probe(int i) => r.Probes.Count > i ? ProbeResult.VerdictName(r.Probes[i].Verdict) : "";
+                var a = r.Assessment;
+                table.Row(
+                    r.Host, r.IsExchange ? "true" : "false", r.Fingerprint?.Build?.ToString(), r.Fingerprint?.Precision, r.Fingerprint?.Source,
+                    Probe(0), Probe(1), Probe(2), a is null ? "" : string.Join(';', a.OpenCves),
+                    a is { Error: null } ? BuildAssessment.ActionName(a.Action) : "", a?.ActionText, r.Error ?? a?.Error);
+            }
+        return sw.ToString();
     }
 }

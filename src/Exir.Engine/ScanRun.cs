@@ -1,0 +1,212 @@
+using System.Security.Cryptography;
+using Exir.Core;
+using Exir.Core.Coverage;
+using Exir.Core.Evidence;
+using Exir.Core.Findings;
+using Exir.Detection.Artifacts;
+using Exir.Detection.Correlation;
+using Exir.Detection.EventLogs;
+using Exir.Detection.Files;
+using Exir.Detection.Logs;
+using Exir.Detection.Rules;
+using Exir.Knowledge;
+using Exir.Knowledge.Assessment;
+using Exir.Pipeline;
+using Exir.Timeline;
+
+namespace Exir.Engine;
+
+/// <summary>
+/// exir scan as a library: puts the hunts on the one record pipeline (log rules, event-log hunts, log
+/// tamper checks, the file hunt, dumps and archives, build hints; and the timeline when asked), runs it
+/// over every evidence root (one host each), then grades, correlates across hosts and judges. Rules load
+/// once, here; a broken rule file stops the run before any evidence is read.
+/// </summary>
+public sealed class ScanRun : IDisposable
+{
+    /// <summary>Check names used in the coverage section when their evidence is absent.</summary>
+    public const string Cve202126857Check = "CVE-2021-26857 (Unified Messaging deserialisation)";
+    /// <summary>Coverage family the pipeline reports Application logs under.</summary>
+    public static readonly string ApplicationLogFamily = RecordPipeline.EventLogFamily("Application");
+
+    private readonly RunOptions _options;
+    private readonly DataFiles _rules;
+    private readonly ScanSettings _settings;
+    private readonly CoverageReport _ruleProblems = new();
+    private readonly SuspiciousFilesDetector _suspicious;
+    private readonly BuildHints _build = new();
+    private readonly RecordPipeline _pipeline;
+
+    /// <param name="timeline">Also build the forensic timeline in the same pass (scan --timeline).</param>
+    public ScanRun(RunOptions options, TimelineOptions? timeline = null)
+    {
+        _options = options;
+        _rules = new DataFiles("rules", typeof(FileHunt).Assembly, options.RulesDirectory);
+        _settings = ScanSettings.Load(_rules);
+        var fileHunt = FileHunt.Create(options, _rules, _build);
+        _suspicious = new SuspiciousFilesDetector(SuspiciousFileRules.Load(_rules));
+        var timelineRules = TimelineRules.Load(_rules);
+        var consumers = new List<IConsumer>
+        {
+            _build,
+            new LogRuleConsumer(LogRuleSet.Load(_rules, _ruleProblems)),
+            // The hunts tag records before the timeline maps them: consumers run in this order.
+            new EventLogHunts(EventLogRuleSet.Load(_rules, (file, message) => _ruleProblems.AddIssue(IssueKind.RuleSkipped, "rules/" + file, message))),
+            new LogTamperCheck(timelineRules.Tamper, timelineRules.Events),
+            fileHunt,
+            _suspicious,
+        };
+        if (timeline is not null)
+        {
+            Timeline = new TimelineCollector(timeline, timelineRules);
+            consumers.Add(Timeline);
+        }
+        _pipeline = new RecordPipeline(new ArtifactClassifier(fileHunt.Rules.ScriptExtensions), consumers);
+    }
+
+    public DataFiles Rules => _rules;
+    public IReadOnlyList<IConsumer> Consumers => _pipeline.Consumers;
+    /// <summary>The timeline built in the same pass, when asked for; its rows and analyses after <see cref="Scan"/>.</summary>
+    public TimelineCollector? Timeline { get; }
+    public TimelineResult? TimelineResult { get; private set; }
+
+    public ScanResult Scan(EvidenceSet evidence, string command, PipelineProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var scanId = StableIds.NewScanId();
+        ExchangeKnowledge? knowledge = null;
+        string? knowledgeError = null;
+        try { knowledge = ExchangeKnowledge.Load(_options.KnowledgeDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            knowledgeError = $"knowledge tables not readable: {e.Message}";
+        }
+
+        var roots = new List<(EvidenceInput Input, RunContext Context, string Host, string NameSource, PatchStatus Patch, string? Build)>();
+        var tagged = new List<(Finding Finding, int Root)>();
+        foreach (var input in evidence.Inputs)
+        {
+            var context = _pipeline.Run(input.Source, _options, input.Label, progress, cancellationToken);
+            var coverage = context.Coverage;
+            coverage.AddFrom(_ruleProblems);
+            if (!coverage.Families.ContainsKey(ApplicationLogFamily))
+                coverage.CheckNotRun(Cve202126857Check, "no Windows Application event log (Application.evtx) in the evidence");
+            var (host, nameSource) = HostName(context, input.Label);
+            var (patch, build) = PatchStatusOf(knowledge, knowledgeError, context, input.Source.Root);
+            if (patch.Error is not null && knowledgeError is not null) coverage.CheckNotRun("patch status", knowledgeError);
+            var findings = FindingIdentity.Apply(context.Findings, host, scanId).ToList();
+            // Archives in staging folders grade up when this host shows exploitation.
+            if (findings.Any(f => f.Outcome == Outcome.Success || (f.Outcome == Outcome.Attempt && f.Cves.Count > 0)))
+                findings = findings.Select(_suspicious.Escalate).ToList();
+            tagged.AddRange(findings.Select(f => (f, roots.Count)));
+            roots.Add((input, context, host, nameSource, patch, build));
+        }
+
+        tagged = tagged
+            .OrderBy(t => t.Finding.Timestamp ?? DateTimeOffset.MaxValue)
+            .ThenBy(t => t.Finding.Host, StringComparer.Ordinal)
+            .ThenBy(t => t.Finding.Artifact, StringComparer.Ordinal)
+            .ThenBy(t => t.Finding.Line ?? 0)
+            .ThenBy(t => t.Finding.RuleId, StringComparer.Ordinal)
+            .ToList();
+        var (correlated, incidents) = IncidentCorrelator.Correlate(tagged.Select(t => t.Finding).ToList(), _settings);
+
+        var hosts = new List<HostResult>();
+        for (int r = 0; r < roots.Count; r++)
+        {
+            var (input, context, host, nameSource, patch, build) = roots[r];
+            var mine = correlated.Where((_, i) => tagged[i].Root == r).ToList();
+            hosts.Add(new HostResult
+            {
+                HostId = HostIds.For(host), Name = host, NameSource = nameSource,
+                Evidence = new EvidenceRoot(input.Source.Root, input.Source.Kind, input.Source.Kind == "folder" || input.Source.Kind == "live" ? null : Sha256OfFile(input.Source.Root)),
+                ExchangeBuild = build, PatchStatus = patch,
+                Verdict = VerdictBuilder.Build(mine, context.Coverage, _settings.AttackWindowStart),
+                Coverage = context.Coverage, FindingCount = mine.Count,
+            });
+        }
+        var verdict = VerdictBuilder.Overall(hosts.Select(h => (h.Name, h.Verdict)).ToList());
+        var result = new ScanResult
+        {
+            Findings = correlated,
+            Incidents = incidents,
+            Verdict = verdict,
+            Hosts = hosts,
+            NextSteps = NextSteps.For(_rules, verdict.Kind),
+            AttackWindowStart = _settings.AttackWindowStart,
+            Provenance = new Provenance
+            {
+                Tool = "exir",
+                ToolVersion = ExirVersion.Tool,
+                ScanId = scanId,
+                Command = command,
+                Input = string.Join("; ", evidence.Inputs.Select(i => i.Source.Root)),
+                InputKind = string.Join("; ", evidence.Inputs.Select(i => i.Source.Kind).Distinct()),
+                InputSha256 = hosts.Count == 1 ? hosts[0].Evidence.Sha256 : null,
+                RulesOrigin = _rules.Origin,
+                RulesVersion = ExirVersion.Rules(_rules),
+                KnowledgeOrigin = knowledge is null ? null : $"{knowledge.Origin} (version {knowledge.Version})",
+                StartedUtc = started,
+                FinishedUtc = DateTimeOffset.UtcNow,
+            },
+        };
+        if (Timeline is not null)
+        {
+            var merged = new CoverageReport();
+            foreach (var h in hosts) merged.AddFrom(h.Coverage);
+            TimelineResult = Timeline.Finish(correlated, merged);
+        }
+        return result;
+    }
+
+    /// <summary>The host a root stands for: --host, else what its logs say, else its event logs' Computer, else the evidence's name.</summary>
+    internal static (string Name, string Source) HostName(RunContext context, string label) =>
+        context.Options.Host is { Length: > 0 } given ? (given, "option")
+        : context.Host is { Length: > 0 } logs ? (logs, "logs")
+        : context.EventHost is { Length: > 0 } events ? (events, "event logs")
+        : (label.Length > 0 ? label : "unknown", "evidence name");
+
+    /// <summary>
+    /// "Patch or shut down" is the first question: the build the evidence shows (ExSetup.exe, OWA folders, log
+    /// headers, noted during the one pass), which exploited CVEs it is open to and what to install.
+    /// </summary>
+    private (PatchStatus Patch, string? Build) PatchStatusOf(ExchangeKnowledge? knowledge, string? knowledgeError, RunContext context, string root)
+    {
+        if (knowledge is null) return (new PatchStatus { Error = knowledgeError }, context.ExchangeBuild);
+        var a = knowledge.AssessFound(_build.Found(context), root);
+        if (a.Error is not null || a.Build is null)
+            return (new PatchStatus
+            {
+                Error = $"build not found in the evidence: {a.Error}",
+                ActionText = "Run 'exir inventory BUILD' with the build from the server (Get-ExchangeServer | fl AdminDisplayVersion) or 'exir check URL'.",
+                KnowledgeVersion = knowledge.Version,
+            }, context.ExchangeBuild);
+        return (a.ToPatchStatus(), a.Build.ToString());
+    }
+
+    private static string? Sha256OfFile(string path)
+    {
+        try
+        {
+            using var s = EvidenceSource.OpenPhysical(path);
+            return Convert.ToHexStringLower(SHA256.HashData(s));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public void Dispose() => Timeline?.Dispose();
+}
+
+/// <summary>Gives a run's findings their host, host id, scan id and stable finding id.</summary>
+public static class FindingIdentity
+{
+    public static IEnumerable<Finding> Apply(IEnumerable<Finding> findings, string rootHost, string scanId)
+    {
+        foreach (var f in findings)
+        {
+            var host = string.IsNullOrEmpty(f.Host) ? rootHost : f.Host;
+            var hostId = HostIds.For(host);
+            yield return f with { Host = host, HostId = hostId, ScanId = scanId, Id = StableIds.Finding(hostId, f.RuleId, f.Artifact, f.Line) };
+        }
+    }
+}
