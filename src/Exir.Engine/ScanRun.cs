@@ -9,6 +9,7 @@ using Exir.Detection.EventLogs;
 using Exir.Detection.Files;
 using Exir.Detection.Logs;
 using Exir.Detection.Rules;
+using Exir.Engine.Rules;
 using Exir.Knowledge;
 using Exir.Knowledge.Assessment;
 using Exir.Pipeline;
@@ -31,8 +32,8 @@ public sealed class ScanRun : IDisposable
 
     private readonly RunOptions _options;
     private readonly DataFiles _rules;
+    private readonly RuleCatalog _catalog;
     private readonly ScanSettings _settings;
-    private readonly CoverageReport _ruleProblems = new();
     private readonly SuspiciousFilesDetector _suspicious;
     private readonly BuildHints _build = new();
     private readonly RecordPipeline _pipeline;
@@ -42,16 +43,17 @@ public sealed class ScanRun : IDisposable
     {
         _options = options;
         _rules = new DataFiles("rules", typeof(FileHunt).Assembly, options.RulesDirectory);
-        _settings = ScanSettings.Load(_rules);
-        var fileHunt = FileHunt.Create(options, _rules, _build);
-        _suspicious = new SuspiciousFilesDetector(SuspiciousFileRules.Load(_rules));
-        var timelineRules = TimelineRules.Load(_rules);
+        _catalog = RuleCatalog.Load(_rules);
+        _settings = _catalog.Settings;
+        var fileHunt = FileHunt.Create(options, _rules, _build, _catalog.FileHunt);
+        _suspicious = new SuspiciousFilesDetector(_catalog.SuspiciousFiles);
+        var timelineRules = _catalog.Timeline;
         var consumers = new List<IConsumer>
         {
             _build,
-            new LogRuleConsumer(LogRuleSet.Load(_rules, _ruleProblems)),
+            new LogRuleConsumer(_catalog.LogRules),
             // The hunts tag records before the timeline maps them: consumers run in this order.
-            new EventLogHunts(EventLogRuleSet.Load(_rules, (file, message) => _ruleProblems.AddIssue(IssueKind.RuleSkipped, "rules/" + file, message))),
+            new EventLogHunts(_catalog.EventRules),
             new LogTamperCheck(timelineRules.Tamper, timelineRules.Events),
             fileHunt,
             _suspicious,
@@ -65,6 +67,8 @@ public sealed class ScanRun : IDisposable
     }
 
     public DataFiles Rules => _rules;
+    /// <summary>The rules of the run, validated at start; their problems are in <see cref="RuleCatalog.Problems"/>.</summary>
+    public RuleCatalog Catalog => _catalog;
     public IReadOnlyList<IConsumer> Consumers => _pipeline.Consumers;
     /// <summary>The timeline built in the same pass, when asked for; its rows and analyses after <see cref="Scan"/>.</summary>
     public TimelineCollector? Timeline { get; }
@@ -88,7 +92,7 @@ public sealed class ScanRun : IDisposable
         {
             var context = _pipeline.Run(input.Source, _options, input.Label, progress, cancellationToken);
             var coverage = context.Coverage;
-            coverage.AddFrom(_ruleProblems);
+            _catalog.ReportInto(coverage);
             if (!coverage.Families.ContainsKey(ApplicationLogFamily))
                 coverage.CheckNotRun(Cve202126857Check, "no Windows Application event log (Application.evtx) in the evidence");
             var (host, nameSource) = HostName(context, input.Label);

@@ -3,6 +3,7 @@ using Exir.Core.Coverage;
 using Exir.Core.Findings;
 using Exir.Detection.EventLogs;
 using Exir.Detection.Files;
+using Exir.Engine.Rules;
 using Exir.Pipeline;
 using Exir.Timeline;
 
@@ -17,7 +18,7 @@ public sealed class TimelineRun : IDisposable
 {
     private readonly RunOptions _options;
     private readonly DataFiles _rules;
-    private readonly CoverageReport _ruleProblems = new();
+    private readonly RuleCatalog _catalog;
     private readonly RecordPipeline _pipeline;
     private readonly TimelineCollector _collector;
 
@@ -25,14 +26,16 @@ public sealed class TimelineRun : IDisposable
     {
         _options = options;
         _rules = new DataFiles("rules", typeof(FileHunt).Assembly, options.RulesDirectory);
-        var rules = TimelineRules.Load(_rules);
+        _catalog = RuleCatalog.Load(_rules);
+        var rules = _catalog.Timeline;
         _collector = new TimelineCollector(timeline, rules);
-        var hunts = new EventLogHunts(EventLogRuleSet.Load(_rules, (file, message) => _ruleProblems.AddIssue(IssueKind.RuleSkipped, "rules/" + file, message)));
+        var hunts = new EventLogHunts(_catalog.EventRules);
         // The hunts tag records before the timeline maps them: consumers run in this order.
-        _pipeline = new RecordPipeline(new ArtifactClassifier(FileHuntRules.Load(_rules).ScriptExtensions), [hunts, new LogTamperCheck(rules.Tamper, rules.Events), _collector]);
+        _pipeline = new RecordPipeline(new ArtifactClassifier(_catalog.FileHunt.ScriptExtensions), [hunts, new LogTamperCheck(rules.Tamper, rules.Events), _collector]);
     }
 
     public DataFiles Rules => _rules;
+    public RuleCatalog Catalog => _catalog;
     public TimelineOptions Options => _collector.Options;
     public TimelineStats Stats => _collector.Stats;
 
@@ -51,7 +54,7 @@ public sealed class TimelineRun : IDisposable
             var (host, _) = ScanRun.HostName(context, input.Label);
             findings.AddRange(FindingIdentity.Apply(context.Findings, host, scanId).Where(f => _collector.Options.HostWanted(f.Host)));
         }
-        coverage.AddFrom(_ruleProblems);
+        _catalog.ReportInto(coverage);
 
         foreach (var file in findingsFiles)
             foreach (var row in FindingRows.Read(file, coverage))

@@ -1,61 +1,168 @@
 using System.CommandLine;
+using Exir.Core;
+using Exir.Detection.Files;
+using Exir.Detection.Rules;
+using Exir.Engine.Rules;
 using Exir.Yara;
 
 namespace Exir.Cli.Commands;
 
-/// <summary>exir rules check: lint YARA rule files with the same compiler exir scans with.</summary>
+/// <summary>
+/// exir rules check: validates every kind of rule file (exir's YAML against its schema, YARA with the engine the scan
+/// uses, allow-lists and indicator lists with their loaders) and runs every rule's tests: block.
+/// </summary>
 public static class RulesCommand
 {
     public static Command Create()
     {
-        var files = new Argument<string[]>("FILE") { Description = "YARA rule files or folders of them (.yar, .yara)", Arity = ArgumentArity.OneOrMore };
-        var check = new Command("check", "Lint YARA rule files: per file the number of accepted rules, every skipped rule with the " +
-                                         "unsupported feature, and syntax errors with their line. Exit 0 all accepted, 1 something skipped or wrong, 2 nothing readable.")
+        var paths = new Argument<string[]>("PATH")
         {
-            files,
+            Description = "Rule folders (laid out like rules/: logs/, eventlogs/, files/, yara/, timeline/, ...), YAML files inside such a folder, " +
+                          "or YARA files and folders of them. Without PATH: the rules exir would use (--rules DIR, a rules/ folder beside exir, or the built-in copy).",
+            Arity = ArgumentArity.ZeroOrMore,
         };
-        check.SetAction(parse => Check(parse.GetValue(files) ?? [], Console.Out));
-        var cmd = new Command("rules", "Work with rule files (YARA).") { check };
+        var rules = CommonOptions.Rules();
+        var check = new Command("check", VerbHelp.Of(
+            "Check rule files: each file's shape against rules/schemas/exir-rules.schema.json with the line of every problem, what the loaders " +
+            "accept, YARA rules with the engine exir scans with (unsupported features named), and every rule's tests: block run through the scan's own code.",
+            "0 every rule valid and every test passed, 1 a problem, warning, skipped rule or failed test, 2 nothing readable",
+            "exir rules check rules/"))
+        {
+            paths, rules,
+        };
+        check.SetAction(parse => Check(parse.GetValue(paths) ?? [], parse.GetValue(rules), Console.Out));
+        var cmd = new Command("rules", VerbHelp.Of("Work with rule files.", "see 'exir rules check --help'", "exir rules check"));
+        cmd.Subcommands.Add(check);
         return cmd;
     }
 
-    public static int Check(string[] inputs, TextWriter output)
+    public static int Check(IReadOnlyList<string> inputs, string? rulesDirectory, TextWriter output)
     {
-        var paths = new List<string>();
-        foreach (var p in inputs)
+        int problems = 0, checkedFiles = 0, passed = 0, failed = 0;
+        var roots = new List<string?>();
+        var yaraFiles = new List<string>();
+        var onlyFiles = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        if (inputs.Count == 0) roots.Add(rulesDirectory);
+        foreach (var input in inputs)
         {
-            if (Directory.Exists(p))
-                paths.AddRange(Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories)
-                    .Where(f => f.EndsWith(".yar", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yara", StringComparison.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal));
-            else paths.Add(p);
-        }
-        int readable = 0, accepted = 0, skipped = 0, errors = 0;
-        foreach (var path in paths)
-        {
-            // Each file on its own compiler and namespace, as it would be loaded for a scan.
-            var compiler = new YaraCompiler();
-            compiler.AddFile(path, path);
-            var diags = compiler.Diagnostics;
-            bool unreadable = diags.Any(d => d.IsError && d.Line == 0 && d.Rule is null && d.Message.StartsWith("cannot read", StringComparison.Ordinal));
-            if (unreadable)
+            if (Directory.Exists(input))
             {
-                output.WriteLine($"{path}: cannot read: {diags[0].Message}");
-                errors++;
+                // A rules folder has exir's layout; any other folder is taken as a folder of YARA files.
+                if (IsRulesRoot(input)) roots.Add(input);
+                else yaraFiles.AddRange(Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories).Where(IsYara).Order(StringComparer.Ordinal));
+            }
+            else if (File.Exists(input) && IsYara(input)) yaraFiles.Add(input);
+            else if (File.Exists(input) && RulesRootOf(input) is { } root)
+            {
+                roots.Add(root);
+                var rel = Path.GetRelativePath(root, Path.GetFullPath(input)).Replace('\\', '/');
+                if (!onlyFiles.TryGetValue(root, out var set)) onlyFiles[root] = set = new HashSet<string>(StringComparer.Ordinal);
+                set.Add(rel);
+            }
+            else if (File.Exists(input))
+            {
+                output.WriteLine($"{input}: cannot tell what kind of rule file this is: put it in a rules folder (logs/, eventlogs/, files/, yara/, timeline/, report/) or give a .yar file");
+                problems++;
+            }
+            else
+            {
+                output.WriteLine($"{input}: not found");
+                problems++;
+            }
+        }
+
+        RuleCatalog? builtIn = null;
+        foreach (var root in roots.Distinct())
+        {
+            var data = new DataFiles("rules", typeof(FileHunt).Assembly, root);
+            var only = root is not null && onlyFiles.TryGetValue(root, out var s) && !inputs.Any(i => Directory.Exists(i) && Path.GetFullPath(i) == Path.GetFullPath(root)) ? s : null;
+            RuleCatalog catalog;
+            try { catalog = RuleCatalog.Load(data); }
+            catch (RuleDataException e)
+            {
+                output.WriteLine($"{data.Origin}: {e.Message}");
+                problems++;
                 continue;
             }
-            readable++;
-            int fileSkipped = diags.Count(d => !d.IsError && d.Rule is not null);
-            int fileErrors = diags.Count(d => d.IsError);
-            output.WriteLine($"{path}: {compiler.AcceptedCount} rule(s) accepted, {fileSkipped} skipped, {fileErrors} error(s)");
-            foreach (var d in diags)
-                output.WriteLine($"  line {d.Line}: {(d.IsError ? "error" : "skipped")}{(d.Rule is null ? "" : $" rule {d.Rule}")}: {d.Message}");
-            accepted += compiler.AcceptedCount;
-            skipped += fileSkipped;
-            errors += fileErrors;
+            builtIn ??= catalog;
+            foreach (var file in data.List().Where(f => (only is null || only.Contains(f)) && !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)))
+            {
+                checkedFiles++;
+                var shown = "rules/" + file;
+                var fileProblems = catalog.Problems.Where(p => p.File == shown || p.File.StartsWith(shown + ":", StringComparison.Ordinal)).ToList();
+                var results = RuleTests.RunFile(catalog, file);
+                var yaraLines = file.EndsWith(".yar", StringComparison.OrdinalIgnoreCase) ? YaraDiagnostics(data.ReadAllText(file), shown, out var accepted) : [];
+                int filePassed = results.Count(r => r.Passed), fileFailed = results.Count - filePassed;
+                output.WriteLine($"{shown}: {Summary(RuleFileKinds.Of(file), fileProblems.Count + yaraLines.Count, filePassed, fileFailed)}");
+                foreach (var p in fileProblems) output.WriteLine("  " + p);
+                foreach (var l in yaraLines) output.WriteLine("  " + l);
+                foreach (var r in results.Where(r => !r.Passed)) output.WriteLine("  " + r);
+                problems += fileProblems.Count + yaraLines.Count;
+                passed += filePassed;
+                failed += fileFailed;
+            }
         }
-        output.WriteLine($"total: {paths.Count} file(s), {accepted} rule(s) accepted, {skipped} skipped, {errors} error(s)");
-        if (readable == 0) return ExitCodes.Error;
-        return skipped + errors > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+
+        foreach (var path in yaraFiles)
+        {
+            checkedFiles++;
+            string text;
+            try { text = File.ReadAllText(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                output.WriteLine($"{path}: cannot read: {e.Message}");
+                problems++;
+                continue;
+            }
+            var lines = YaraDiagnostics(text, path, out var accepted);
+            var results = new List<RuleTestResult>();
+            var testsFile = Path.ChangeExtension(path, null) + ".tests.yaml";
+            if (File.Exists(testsFile))
+            {
+                builtIn ??= RuleCatalog.Load(new DataFiles("rules", typeof(FileHunt).Assembly, rulesDirectory));
+                try { results.AddRange(RuleTests.RunYaraTests(builtIn, text, path, YamlJson.Convert(File.ReadAllText(testsFile)), testsFile)); }
+                catch (YamlDotNet.Core.YamlException e) { lines.Add($"{testsFile}: not valid YAML: {e.Message}"); }
+            }
+            output.WriteLine($"{path}: {accepted} rule(s) accepted, {lines.Count} problem(s), {results.Count(r => r.Passed)} test(s) passed, {results.Count(r => !r.Passed)} failed");
+            foreach (var l in lines) output.WriteLine("  " + l);
+            foreach (var r in results.Where(r => !r.Passed)) output.WriteLine("  " + r);
+            problems += lines.Count;
+            passed += results.Count(r => r.Passed);
+            failed += results.Count(r => !r.Passed);
+        }
+
+        output.WriteLine($"total: {checkedFiles} file(s), {problems} problem(s), {passed} test(s) passed, {failed} failed");
+        if (checkedFiles == 0) return ExitCodes.Error;
+        return problems + failed > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+    }
+
+    private static string Summary(string? kind, int problems, int passed, int failed) =>
+        $"{(kind ?? "data")}, {problems} problem(s)" + (passed + failed > 0 ? $", {passed} test(s) passed, {failed} failed" : "");
+
+    /// <summary>YARA with the scan's engine: errors and rules skipped as unsupported, each with its line.</summary>
+    private static List<string> YaraDiagnostics(string text, string origin, out int accepted)
+    {
+        var compiler = new YaraCompiler();
+        compiler.AddSource(text, origin, origin);
+        accepted = compiler.AcceptedCount;
+        return compiler.Diagnostics.Select(d => $"line {d.Line}: {(d.IsError ? "error" : "skipped")}{(d.Rule is null ? "" : $" rule {d.Rule}")}: {d.Message}").ToList();
+    }
+
+    private static bool IsYara(string path) =>
+        path.EndsWith(".yar", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yara", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly string[] KindFolders = ["logs", "eventlogs", "files", "yara", "timeline", "report", "allowlists", "iocs", "schemas"];
+
+    private static bool IsRulesRoot(string dir) =>
+        File.Exists(Path.Combine(dir, "scan.yaml")) || KindFolders.Count(k => Directory.Exists(Path.Combine(dir, k))) >= 2;
+
+    /// <summary>The rules folder a YAML file belongs to (its folder's parent when the folder is one of the kinds).</summary>
+    private static string? RulesRootOf(string file)
+    {
+        var full = Path.GetFullPath(file);
+        var dir = Path.GetDirectoryName(full)!;
+        if (RuleFileKinds.Of(Path.GetFileName(dir) + "/" + Path.GetFileName(full)) is null && RuleFileKinds.Of(Path.GetFileName(full)) is null) return null;
+        var root = KindFolders.Contains(Path.GetFileName(dir), StringComparer.OrdinalIgnoreCase) ? Path.GetDirectoryName(dir)! : dir;
+        return IsRulesRoot(root) ? root : null;
     }
 }

@@ -12,13 +12,13 @@ public sealed record ContentRuleMatch(
 public sealed record FileFacts(string FileName, string FilePath, string Extension);
 
 /// <summary>A problem with a rule file or rule: reported in coverage, the scan goes on.</summary>
-public sealed record RuleProblem(string Path, string Message, bool Skipped);
+public sealed record ContentRuleProblem(string Path, string Message, bool Skipped);
 
 /// <summary>Compiled content rules; implementations are thread-safe (one instance scans on all cores).</summary>
 public interface IContentRules
 {
     /// <summary>Rules that compiled, for the report's provenance.</summary>
     int RuleCount { get; }
-    IReadOnlyList<RuleProblem> Problems { get; }
+    IReadOnlyList<ContentRuleProblem> Problems { get; }
     IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts);
 }

@@ -28,11 +28,11 @@ public sealed class FileHunt : IFileConsumer
     private readonly List<string> _dataProblems = [];
     private readonly IReadOnlyList<IFileCheck> _checks;
 
-    public FileHunt(RunOptions options, DataFiles data, IContentRules content, BuildHints build)
+    public FileHunt(RunOptions options, DataFiles data, IContentRules content, BuildHints build, FileHuntRules? rules = null)
     {
         _options = options;
         _content = content;
-        _rules = FileHuntRules.Load(data);
+        _rules = rules ?? FileHuntRules.Load(data);
         _allow = ExchangeWebAllowList.Load(data, _dataProblems);
         Iocs = KnownFileIocs.Load(data, _dataProblems);
         WebBaseline? baseline = null;
@@ -57,8 +57,8 @@ public sealed class FileHunt : IFileConsumer
     }
 
     /// <summary>The hunt with the built-in YARA rules plus the user's --yara files and folders.</summary>
-    public static FileHunt Create(RunOptions options, DataFiles data, BuildHints build) =>
-        new(options, data, YaraContentRules.Load(data, options.ExtraYara), build);
+    public static FileHunt Create(RunOptions options, DataFiles data, BuildHints build, FileHuntRules? rules = null) =>
+        new(options, data, YaraContentRules.Load(data, options.ExtraYara), build, rules);
 
     public string Name => "file-hunt";
     public IContentRules ContentRules => _content;

@@ -15,7 +15,7 @@ public sealed class YaraContentRules : IContentRules
     private readonly YaraRules _rules;
     private readonly HashSet<string> _builtInNamespaces;
 
-    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<RuleProblem> problems)
+    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems)
     {
         _rules = rules;
         _builtInNamespaces = builtIn;
@@ -23,14 +23,14 @@ public sealed class YaraContentRules : IContentRules
     }
 
     public int RuleCount => _rules.Rules.Count;
-    public IReadOnlyList<RuleProblem> Problems { get; }
+    public IReadOnlyList<ContentRuleProblem> Problems { get; }
     public YaraRules Compiled => _rules;
 
     /// <summary>Compiles the built-in rules and the user's extra rule files or folders (searched recursively).</summary>
     public static YaraContentRules Load(DataFiles rules, IReadOnlyList<string> extra, bool builtIn = true)
     {
         var compiler = new YaraCompiler();
-        var problems = new List<RuleProblem>();
+        var problems = new List<ContentRuleProblem>();
         var builtInNs = new HashSet<string>(StringComparer.Ordinal);
         if (builtIn)
         {
@@ -46,7 +46,7 @@ public sealed class YaraContentRules : IContentRules
             if (File.Exists(entry)) { compiler.AddFile(entry, "user/" + Path.GetFileName(entry)); continue; }
             if (!Directory.Exists(entry))
             {
-                problems.Add(new RuleProblem(entry, "--yara: no such file or folder", Skipped: true));
+                problems.Add(new ContentRuleProblem(entry, "--yara: no such file or folder", Skipped: true));
                 continue;
             }
             IEnumerable<string> files;
@@ -58,7 +58,7 @@ public sealed class YaraContentRules : IContentRules
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                problems.Add(new RuleProblem(entry, "--yara: folder not readable: " + e.Message, Skipped: true));
+                problems.Add(new ContentRuleProblem(entry, "--yara: folder not readable: " + e.Message, Skipped: true));
                 continue;
             }
             foreach (var f in files)
@@ -67,9 +67,21 @@ public sealed class YaraContentRules : IContentRules
         foreach (var d in compiler.Diagnostics)
         {
             var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
-            problems.Add(new RuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
+            problems.Add(new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
         }
         return new YaraContentRules(compiler.Compile(), builtInNs, problems);
+    }
+
+    /// <summary>The rules of one YARA source as content rules (a rule file's tests run with exactly its rules).</summary>
+    public static YaraContentRules FromSource(string source, string origin, bool builtIn)
+    {
+        var compiler = new YaraCompiler();
+        var ns = "exir/" + Path.GetFileNameWithoutExtension(origin);
+        compiler.AddSource(source, origin, ns);
+        var problems = compiler.Diagnostics
+            .Select(d => new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + (d.Rule is null ? "" : $"rule {d.Rule}: ") + d.Message, Skipped: true))
+            .ToList();
+        return new YaraContentRules(compiler.Compile(), builtIn ? [ns] : [], problems);
     }
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts)
