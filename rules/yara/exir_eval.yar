@@ -14,6 +14,9 @@ rule EXIR_WebShell_JScript_Eval_Request
         description = "An ASP.NET page or handler written in JScript calls eval() on request data, or with the JScript 'unsafe' flag. This is the China Chopper one-liner and its many respellings; legitimate pages do not evaluate request text as server code."
         attack = "T1505.003"
         references = "https://www.mandiant.com/resources/blog/breaking-down-the-china-chopper-web-shell-part-i"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Legacy JScript.NET pages that call eval() on trusted text (e.g. JSON parsing) and also read request values elsewhere."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -42,6 +45,9 @@ rule EXIR_WebShell_JScript_Handler_Eval
         description = "A handler (.ashx), web service (.asmx) or WCF service (.svc) written in JScript calls eval(). These file types carry no client-side script, so any eval() runs on the server on caller-supplied text."
         attack = "T1505.003"
         references = "https://learn.microsoft.com/en-us/previous-versions/visualstudio/visual-studio-2010/b51a45x6(v=vs.100)"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Legacy JScript.NET handlers or web services that use eval() to parse JSON or evaluate expressions from trusted sources."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -60,6 +66,9 @@ rule EXIR_WebShell_Eval_Request_Direct
         description = "eval/Execute/ExecuteGlobal applied directly to Request or Session data (any language: classic ASP VBScript/JScript, JScript.NET). The one-line web shell pattern, e.g. <%eval request(\"x\")%> or Execute(Request(\"x\"))."
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "None known: no legitimate page runs Request or Session text through eval/Execute/ExecuteGlobal; only stored web-shell samples (researchers, scanner test files) match."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -78,6 +87,9 @@ rule EXIR_WebShell_ASP_Execute_Request_Variable
         description = "A classic ASP page stores request data in a variable (or the session) and runs it with the VBScript Execute/ExecuteGlobal/Eval statement: a two-step one-line web shell."
         attack = "T1505.003"
         references = "https://learn.microsoft.com/en-us/previous-versions/windows/internet-explorer/ie-developer/scripting-articles/03t418d2(v=vs.84)"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Classic ASP pages that read a request value into a variable and call a parameterless helper Sub whose name starts with Execute/Eval on its own line (e.g. 'ExecuteSearch')."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -98,6 +110,9 @@ rule EXIR_WebShell_ASP_Execute_Decoded
         description = "A classic ASP page passes the result of a function call (a decoder, Chr() chain, string reversal) to VBScript Execute/ExecuteGlobal. Packed and encrypted ASP web shells unpack themselves this way; ordinary ASP pages never build code at run time."
         attack = "T1505.003, T1027"
         references = "https://attack.mitre.org/techniques/T1027/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Classic ASP pages that call their own helper whose name starts with Execute as a statement, e.g. ExecuteSQL('UPDATE ...') on its own line (read as Execute + function call)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -117,6 +132,9 @@ rule EXIR_WebShell_Script_Encoded
         description = "A server page whose code is hidden with the Windows Script Encoder. Encoded server script hides what the page does from review; in Exchange and IIS web folders it is a sign of a concealed web shell."
         attack = "T1027, T1505.003"
         references = "https://attack.mitre.org/techniques/T1027/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Old commercial or in-house classic ASP applications whose vendor encoded the source with the Windows Script Encoder (screnc.exe) to protect it."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -135,6 +153,9 @@ rule EXIR_WebShell_Eval_Concatenated_Name
         description = "Server script builds the words eval/Request/unsafe from single-character string pieces, a padding trick used to hide one-line web shells from signatures."
         attack = "T1027, T1505.003"
         references = "https://attack.mitre.org/techniques/T1027/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Server pages with lists of one-letter strings that happen to run r,e,q or e,v,a in order, e.g. status codes { 'R', 'E', 'Q', 'D' } next to data-binding <%# Eval(...) %> (no '+' is needed between the pieces)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase

@@ -12,6 +12,9 @@ rule EXIR_Exchange_OAB_ExternalUrl_Script
         description = "A file written by Set-OabVirtualDirectory/Set-EcpVirtualDirectory export (ProxyLogon CVE-2021-27065 chain): the ExternalUrl/InternalUrl property carries a <script runat=server> or <% %> block, so the exported file is a working web shell."
         attack = "T1505.003, T1190"
         references = "https://www.microsoft.com/en-us/security/blog/2021/03/02/hafnium-targeting-exchange-servers/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Custom settings pages with an ExternalUrl/InternalUrl field whose value is an inline expression on the same line (e.g. <input id='ExternalUrl' value='<%= Settings.ExternalUrl %>'>); incident notes, advisories or detection rules that quote a ProxyLogon ExternalUrl payload."
     strings:
         $url_script = /(External|Internal)(Url|HostName|AuthenticationMethods)\s*[:=]?[^\r\n]{0,300}<\s*script[^>]{0,200}runat\s*=\s*\W?server/ nocase
         $url_tag = /(External|Internal)(Url|HostName)\s*[:=]?[^\r\n]{0,300}<%/ nocase
@@ -29,6 +32,9 @@ rule EXIR_Exchange_ProxyShell_PST_Shell
         description = "A file that starts with the PST header !BDN and carries server-side script: the ProxyShell technique (New-MailboxExportRequest writing a crafted mailbox item as .aspx into a web folder). A PST has no business under a web root."
         attack = "T1505.003, T1190"
         references = "https://www.zerodayinitiative.com/blog/2021/8/17/from-pwn2own-2021-a-new-attack-surface-on-microsoft-exchange-proxyshell"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "None known: a PST does not carry server-script markup; a mailbox export (e.g. of a security team's mailbox) holding mail that quotes web-shell code could match."
     strings:
         $script1 = /<\s*script[^>]{0,200}runat/ nocase
         $script2 = /<%[^%]{0,500}(eval|execute|request|process|assembly)/ nocase
@@ -46,6 +52,9 @@ rule EXIR_Exchange_Compiled_Shell_Assembly
         description = "A .NET assembly compiled from an ASP.NET page (App_Web_* assemblies, ASP.*_aspx page classes, as found in 'Temporary ASP.NET Files' or dropped into bin/) whose code evaluates request data with the JScript engine, loads bytes read from the request body as an assembly, or starts cmd.exe/PowerShell from the request. Compiled China Chopper pages of the ProxyLogon waves look like this."
         attack = "T1505.003"
         references = "https://www.microsoft.com/en-us/security/blog/2021/03/25/analyzing-attacks-taking-advantage-of-the-exchange-server-vulnerabilities/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Compiled pages of in-house admin tools that start cmd.exe/PowerShell with request input or load plug-in assemblies from posted bytes; legacy JScript.NET pages that use eval with the 'unsafe' flag on trusted text."
     strings:
         // a compiled page: the App_Web_ assembly name or a generated page class (ASP.name_aspx)
         $page1 = "App_Web_" ascii wide
@@ -76,6 +85,9 @@ rule EXIR_WebConfig_Script_Or_Handler_Abuse
         description = "A web.config that contains classic ASP/ASP.NET server script, or re-maps *.config to asp.dll/an ASP.NET handler and unhides web.config so the file itself runs as a page: a web shell living in configuration."
         attack = "T1505.003, T1505.004"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "None known: Exchange and ordinary applications never map *.config to a script engine or put server script in web.config; a web.config whose comments hold an unescaped code sample with <% ... Request/Response.Write would match."
     strings:
         $cfg = "<configuration" nocase
         $script = /<%[^>]{0,2000}(request|execute|eval|CreateObject|Response\.Write)/ nocase

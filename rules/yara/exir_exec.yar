@@ -11,6 +11,9 @@ rule EXIR_WebShell_NET_Process_Shell
         description = "Server-side .NET code starts cmd.exe or PowerShell, or runs a process whose command line comes from the request or a form field and returns its output. Web pages of Exchange and ordinary web applications do not spawn shells."
         attack = "T1505.003, T1059.001, T1059.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Admin or diagnostic pages that start cmd.exe/PowerShell for a fixed maintenance task (e.g. 'cmd /c iisreset /status'); pages that run a fixed tool with redirected output and show it in a control, because any '.Text' (lblOutput.Text = p.StandardOutput.ReadToEnd()) counts as caller input; developer test pages left on the server."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -49,6 +52,9 @@ rule EXIR_WebShell_Script_Shell_Object
         description = "Classic ASP, JScript.NET or an embedded XSLT script creates WScript.Shell / Shell.Application (by name or CLSID) and calls Exec/Run/ShellExecute: the command-execution core of ASP web shells."
         attack = "T1505.003, T1059.005"
         references = "https://attack.mitre.org/techniques/T1059/005/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Legacy classic ASP admin pages that run a fixed maintenance command or batch file through WScript.Shell Run/Exec (e.g. a backup or log-rotation button)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -70,6 +76,9 @@ rule EXIR_WebShell_PowerShell_Runspace
         description = "A web page creates a PowerShell runspace/pipeline and feeds it text from the request or a form field (Antak-style web shells)."
         attack = "T1505.003, T1059.001"
         references = "https://attack.mitre.org/techniques/T1059/001/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Admin or self-service pages that run fixed cmdlets in a runspace and show the result in a control (any '.Text', e.g. lblServices.Text = ..., counts as input); PowerShell web consoles installed on purpose by administrators."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -93,6 +102,9 @@ rule EXIR_WebShell_WMI_Or_SQL_Command_Exec
         description = "A web page creates processes with WMI Win32_Process.Create or calls xp_cmdshell / sp_oacreate through a database connection: command execution without starting a child of w3wp directly."
         attack = "T1505.003, T1047"
         references = "https://attack.mitre.org/techniques/T1047/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Remote-administration or monitoring pages that start a fixed program through Win32_Process.Create; database admin pages that merely mention xp_cmdshell or sp_OACreate (e.g. a check that they are disabled)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase

@@ -12,6 +12,9 @@ rule EXIR_WebShell_Upload_To_Client_Chosen_Path
         description = "An uploaded file is saved, or request data written, to a path taken from the request or a free-text form field. Legitimate upload pages save below a fixed folder; web-shell uploaders let the operator drop files anywhere on the server."
         attack = "T1505.003, T1105"
         references = "https://attack.mitre.org/techniques/T1105/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Intranet file-management, backup or deployment pages that let an operator type the target path into a text box or pass it in a hidden field (.Value)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -35,6 +38,9 @@ rule EXIR_WebShell_Dropper_Writes_Server_Script
         description = "Server code creates a file with a script extension (.aspx/.asp/.ashx/...) next to itself, or writes text containing server script tags: a dropper planting a (usually one-line) web shell or an include of one."
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Settings pages that rewrite web.config with a StreamWriter or File.WriteAllText on MapPath('~/web.config'); CMS, installer or code-generator pages that write .aspx/.ascx/.asp files from templates."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -57,6 +63,9 @@ rule EXIR_WebShell_ASP_Self_Rewriting_Page
         description = "A classic ASP page opens its own script file (SCRIPT_NAME/PATH_TRANSLATED) for writing through Scripting.FileSystemObject and writes request text into it: the page can be turned into arbitrary server code by the caller."
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Classic ASP page-view or error loggers that write Request.ServerVariables('URL') and a query-string value to a log file through the FileSystemObject (the URL reference is taken for the page itself)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -78,6 +87,9 @@ rule EXIR_WebShell_Writable_Folder_Scanner
         description = "Server code recurses through directories and creates a probe file in each one to find writable folders, a post-exploitation step that precedes dropping more shells."
         attack = "T1083, T1505.003"
         references = "https://attack.mitre.org/techniques/T1083/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Site-maintenance pages that walk a content tree and write a marker or index file into each folder with File.Create/WriteAllText(dir.FullName + ...)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -96,6 +108,9 @@ rule EXIR_WebShell_Upload_Beside_Itself
         description = "Server code takes its own location (Request.PhysicalPath, PATH_TRANSLATED) and writes a file there whose name or content comes from the request: anything uploaded, including a new .aspx, becomes reachable and executable at once."
         attack = "T1505.003, T1105"
         references = "https://attack.mitre.org/techniques/T1105/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Simple intranet upload pages that deliberately store files next to themselves; pages that use Request.PhysicalPath for something else (logging, showing the page date) and also save uploads elsewhere under the uploaded file name."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -116,6 +131,9 @@ rule EXIR_WebShell_Image_Polyglot_Server_Page
         description = "The file begins with an image signature (GIF/PNG/JPEG) yet contains server-side page code: a web shell made to pass upload filters that check magic bytes."
         attack = "T1505.003, T1036.008"
         references = "https://attack.mitre.org/techniques/T1036/008/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "None known: real images do not contain page directives or server script; an image whose metadata quotes server-script text (e.g. a screenshot annotated with web-shell code) could match."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -135,6 +153,9 @@ rule EXIR_WebShell_Credential_Logger
         description = "Server code writes the password field of a login form into a file or stream. Attackers trojanise Exchange's OWA logon and ExpiredPassword pages this way to collect every credential typed into them."
         attack = "T1056.003, T1505.003"
         references = "https://attack.mitre.org/techniques/T1056/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Custom login pages with a (careless) debug log that writes the submitted password field to a file or trace writer."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase

@@ -12,6 +12,9 @@ rule EXIR_WebShell_NET_Assembly_Load_From_Request
         description = "Assembly.Load (directly or through reflection) of bytes read from the request body, a form field, a cookie or the session, often after Base64/AES/XOR decoding. The in-memory loader behind Behinder, Godzilla, SharPyShell and GLASSTOKEN."
         attack = "T1505.003, T1620"
         references = "https://attack.mitre.org/techniques/T1620/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Plug-in hosts that call Assembly.Load on a fixed name or on bytes from a database while also reading form fields, cookies or the session for unrelated purposes; developer test pages."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -37,6 +40,9 @@ rule EXIR_WebShell_NET_Dynamic_Compile
         description = "A page or handler compiles source text in memory (CodeDom CompileAssemblyFromSource, GenerateInMemory) or evaluates it with the JScript engine, with the source coming from the request: a remote code runner (SharPyShell and similar)."
         attack = "T1505.003, T1027.004"
         references = "https://attack.mitre.org/techniques/T1027/004/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Pages that compile fixed or template-generated code with CodeDom (GenerateInMemory) while reading the request for unrelated parameters; online C#/JScript playgrounds hosted on purpose."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -60,6 +66,9 @@ rule EXIR_WebShell_NET_Encrypted_Payload_Loader
         description = "AES/Rijndael or XOR decryption of request bytes followed by reflection (CreateInstance/Invoke/Load): an encrypted-channel web shell client stub (Behinder, Godzilla, AntSword-style AES shells)."
         attack = "T1505.003, T1573.001, T1620"
         references = "https://attack.mitre.org/techniques/T1573/001/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Single-sign-on or token pages that AES-decrypt a cookie or form field and also call any delegate or event with .Invoke(...) (e.g. SignedIn?.Invoke(user))."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -82,6 +91,9 @@ rule EXIR_WebShell_XSLT_Script_Execution
         description = "A page compiles an XSLT stylesheet with msxsl:script enabled (XsltSettings.TrustedXslt / EnableScript). Web shells hide their eval or WScript.Shell code inside the stylesheet to evade C# signatures."
         attack = "T1505.003, T1220"
         references = "https://attack.mitre.org/techniques/T1220/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Report pages that enable only the document() function with new XsltSettings(true, false) (any XsltSettings(true, ...) is read as trusted); pages that run trusted vendor stylesheets with embedded script on purpose."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -105,6 +117,9 @@ rule EXIR_WebShell_Precompiled_Backdoor_Stub
         description = "A very small server-side page whose only code instantiates a non-framework class with a hex key. The backdoor logic lives in a DLL dropped into bin/; the page is its trigger."
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "test"
+        falsepositives = "Small pages (under 2 KB) that pass a 16-64 digit hex literal to a namespace-qualified constructor: new System.Guid('3f2504e0...') in N format, licence or API keys handed to third-party controls (new Vendor.Charts.LicenseKey('4f2a...'))."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -123,6 +138,9 @@ rule EXIR_WebShell_NET_Deserialize_Request
         description = "Server code passes request data to BinaryFormatter, LosFormatter, ObjectStateFormatter, SoapFormatter or NetDataContractSerializer. These formatters instantiate any type named in the data, so the page runs gadget chains sent by the caller: a code-execution backdoor that needs no suspicious API in the page itself."
         attack = "T1505.003, T1059"
         references = "https://learn.microsoft.com/en-us/dotnet/standard/serialization/binaryformatter-security-guide"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Legacy pages that round-trip their own state through LosFormatter/ObjectStateFormatter from a hidden field (custom view-state handling); these are exploitable anyway unless the data is MAC-protected."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase

@@ -12,6 +12,9 @@ rule EXIR_WebShell_Socket_Tunnel
         description = "A page opens TCP sockets to hosts named in the request, keeps them in Session/Application state between requests and relays the request body to them: a SOCKS-over-HTTP pivot such as reGeorg or Neo-reGeorg."
         attack = "T1090.001, T1572, T1505.003"
         references = "https://attack.mitre.org/techniques/T1572/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Web-based SSH/RDP/telnet gateways or HTTP-to-TCP bridges installed on purpose that keep sockets in Session or Application state."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -35,6 +38,9 @@ rule EXIR_WebShell_Neo_reGeorg_Blv
         description = "A page decodes Base64 request bodies (Neo-reGeorg swaps the Base64 alphabet) and relays them to TCP sockets or to other URLs (WebRequest.Create): the Neo-reGeorg tunnel server in its ASP.NET form."
         attack = "T1090.001, T1572, T1505.003"
         references = "https://attack.mitre.org/techniques/T1572/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "None known outside tunnelling tools: decoding a Base64 request body, keeping Session/Application state and talking to raw sockets is a relay by construction; deliberate web-to-TCP gateways would match."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -56,6 +62,9 @@ rule EXIR_WebShell_Registry_Sweep
         description = "Server code walks several registry root hives (HKLM, HKU, HKCR, HKCC) reading value names: reconnaissance for paths and credentials from a web shell. Web applications do not enumerate whole hives."
         attack = "T1012, T1505.003"
         references = "https://attack.mitre.org/techniques/T1012/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Server-inventory or registry-viewer pages in admin toolkits that enumerate three or more root hives on purpose."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -79,6 +88,9 @@ rule EXIR_WebShell_File_Manager
         description = "Server code lists the machine's logical drives and lets the caller browse, delete, move, upload or download arbitrary files: a file-manager web shell (ASPXSpy, China Chopper server side, and many generic ones)."
         attack = "T1083, T1505.003"
         references = "https://attack.mitre.org/techniques/T1083/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Log viewers or disk-space pages that list the drives and let users list and download (TransmitFile) files from a fixed folder; web file managers of CMS or hosting panels installed on purpose."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -106,6 +118,9 @@ rule EXIR_WebShell_Multi_Capability
         description = "One server page holds four or more unrelated intrusion capabilities (process execution, drive listing, registry, raw database access with client-chosen connection strings, sockets, service control, IIS/AD directory access, file timestamp forging). Kitchen-sink web shells such as ASPXSpy look like this; business pages do not."
         attack = "T1505.003"
         references = "https://attack.mitre.org/techniques/T1505/003/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Server status dashboards and admin toolkits that put service status, drive space, WMI queries and a registry read (four capabilities) on one page."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -133,6 +148,9 @@ rule EXIR_WebShell_SQL_Client
         description = "A page opens a database connection whose connection string comes from the request or a form field and executes SQL text from the caller: a database client web shell used to dump or alter data (and often to reach xp_cmdshell)."
         attack = "T1505.003, T1213"
         references = "https://attack.mitre.org/techniques/T1213/"
+        author = "exir developers"
+        status = "stable"
+        falsepositives = "Database admin consoles and setup wizards installed on purpose that take a connection string from a form and run SQL or install scripts."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -163,6 +181,9 @@ rule EXIR_WebShell_HTTP_Relay
         description = "Server script fetches a URL taken from the query string or form with a server-side HTTP client (XMLHTTP, WinHttp, WebClient, WebRequest) and returns the body: an open proxy used to reach internal hosts from the web server (SSRF pivot)."
         attack = "T1090, T1505.003"
         references = "https://attack.mitre.org/techniques/T1090/"
+        author = "exir developers"
+        status = "test"
+        falsepositives = "Image or feed proxies, CORS helpers and link-preview pages that fetch a URL given in the query string (common in CMS and portal software)."
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase

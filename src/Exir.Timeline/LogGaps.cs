@@ -17,6 +17,8 @@ public sealed class TamperRules
     public TimeSpan MinBackwards { get; init; } = TimeSpan.FromMinutes(60);
     /// <summary>Channels busy enough that silence means something; empty checks all.</summary>
     public IReadOnlySet<string> TimeGapChannels { get; init; } = new HashSet<string>();
+    /// <summary>Channels where time running backwards is checked; those of the time gaps unless time_backwards names its own.</summary>
+    public IReadOnlySet<string> BackwardsChannels { get; init; } = new HashSet<string>();
 
     public static TamperRules Load(DataFiles rules) => Parse(rules.ReadAllText("timeline/tamper.yaml"));
 
@@ -33,6 +35,7 @@ public sealed class TamperRules
             MinTimeGap = TimeSpan.FromHours(doc.TimeGap?.MinHours ?? 24),
             MinBackwards = TimeSpan.FromMinutes(doc.TimeBackwards?.MinMinutes ?? 60),
             TimeGapChannels = (doc.TimeGap?.Channels ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase),
+            BackwardsChannels = (doc.TimeBackwards?.Channels ?? doc.TimeGap?.Channels ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase),
         };
     }
 
@@ -159,11 +162,11 @@ public sealed class LogGapTracker(string file, string host, string channel)
                 ("missing_count", missing.ToString(CultureInfo.InvariantCulture)), ("gap_start", T(before.ToTs)), ("gap_end", T(after.FromTs)),
                 ("numbering", Renumbered ? "header" : "EventRecordID"));
         }
-        bool timeChecked = rules.TimeGapChannels.Count == 0 || rules.TimeGapChannels.Contains(Channel);
-        if (!timeChecked) yield break;
-        foreach (var (id, b, a) in _timeGaps)
-            yield return Make(rules.TimeGap, id, a, $"{Channel}: no record for {Hours(a - b)} between EventRecordID {id - 1} ({T(b)}) and {id} ({T(a)})",
-                ("gap_start", T(b)), ("gap_end", T(a)), ("gap_hours", (a - b).TotalHours.ToString("F1", CultureInfo.InvariantCulture)));
+        if (rules.TimeGapChannels.Count == 0 || rules.TimeGapChannels.Contains(Channel))
+            foreach (var (id, b, a) in _timeGaps)
+                yield return Make(rules.TimeGap, id, a, $"{Channel}: no record for {Hours(a - b)} between EventRecordID {id - 1} ({T(b)}) and {id} ({T(a)})",
+                    ("gap_start", T(b)), ("gap_end", T(a)), ("gap_hours", (a - b).TotalHours.ToString("F1", CultureInfo.InvariantCulture)));
+        if (rules.BackwardsChannels.Count > 0 && !rules.BackwardsChannels.Contains(Channel)) yield break;
         foreach (var (id, b, a) in _backwards)
             yield return Make(rules.TimeBackwards, id, a, $"{Channel}: EventRecordID {id} ({T(a)}) is {Hours(b - a)} older than record {id - 1} ({T(b)})",
                 ("previous_time", T(b)), ("time", T(a)));

@@ -64,11 +64,7 @@ public static class RulesCommand
                 output.WriteLine($"{input}: cannot tell what kind of rule file this is: put it in a rules folder (logs/, eventlogs/, files/, yara/, timeline/, report/) or give a .yar file");
                 problems++;
             }
-            else
-            {
-                output.WriteLine($"{input}: not found");
-                problems++;
-            }
+            else throw new UsageException($"rules check: not found: {input}");
         }
 
         RuleCatalog? builtIn = null;

@@ -34,7 +34,7 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         var data = ReadBounded(probe, context, DumpReadLimit);
         var info = MiniDumpReader.Read(data);
         var lsass = _rules.LsassDump;
-        bool isLsass = info.ProcessImage is { } img && lsass.ProcessImages.Any(p => img.EndsWith(p, StringComparison.OrdinalIgnoreCase))
+        bool isLsass = info.ProcessImage is { } img && lsass.ProcessImages.Any(p => IsImage(img, p))
                        || info.Modules.Any(m => lsass.MarkerModules.Any(mm => m.EndsWith("\\" + mm, StringComparison.OrdinalIgnoreCase)))
                        || (info.Modules.Count == 0 && lsass.NamesWithoutModules.Any(n => file.Name.Contains(n, StringComparison.OrdinalIgnoreCase)));
         var details = new Dictionary<string, string>
@@ -87,6 +87,11 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
             Details = details,
         });
     }
+
+    /// <summary>The dumped image is the named program: the whole file name, not its tail ("notlsass.exe" is not lsass.exe).</summary>
+    private static bool IsImage(string image, string name) =>
+        image.Equals(name, StringComparison.OrdinalIgnoreCase)
+        || image.EndsWith("\\" + name, StringComparison.OrdinalIgnoreCase) || image.EndsWith("/" + name, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Staged archives are only reported in the folders the rule names; archives elsewhere are everyday files.</summary>
     private bool IsStagingLocation(string relativePath) => _rules.StagedArchive.Locations.Any(l => ContainsSegment(relativePath, l));

@@ -61,8 +61,9 @@ public sealed class NewerThanBuildCheck(FileHuntRules rules, BuildHints build, s
             d["build_released_utc"] = released.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             d["compared_with_release"] = releaseName ?? buildText!;
             d["build_precision"] = exact ? "exact (ExSetup.exe)" : "CU only: compared with the newest release of the line";
+            // Without the exact build the page is compared with the newest release of the line: name that release.
             report.Report(rules.NewerThanBuild, file,
-                $"modified {mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, after build {buildText} was released ({released:yyyy-MM-dd})", d, markReported: false);
+                $"modified {mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, after {(exact ? $"build {buildText}" : releaseName ?? $"build {buildText}")} was released ({released:yyyy-MM-dd})", d, markReported: false);
         }
     }
 }
