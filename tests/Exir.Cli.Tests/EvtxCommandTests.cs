@@ -3,12 +3,14 @@ using Exir.Tests;
 
 namespace Exir.Cli.Tests;
 
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class EvtxCommandTests
 {
     [Fact]
     public void JsonlDumpHasOneParsableObjectPerRecordAndASummaryOnStderr()
     {
-        var file = Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx");
+        var file = TestPaths.InCorpus("evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx");
         Assert.True(File.Exists(file), "corpus present");
         var r = ExirProcess.Run("evtx", file, "--format", "jsonl");
         Assert.Equal(0, r.ExitCode);
@@ -22,7 +24,7 @@ public class EvtxCommandTests
     [Fact]
     public void XmlDumpRendersEvents()
     {
-        var file = Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx");
+        var file = TestPaths.InCorpus("evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx");
         var r = ExirProcess.Run("evtx", file, "--format", "xml");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("<Event", r.Stdout);

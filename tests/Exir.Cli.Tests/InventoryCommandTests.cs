@@ -4,6 +4,8 @@ using Exir.Tests;
 namespace Exir.Cli.Tests;
 
 /// <summary>The patch-status verbs as a user runs them: pasted build numbers, a collection, bad input.</summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class InventoryCommandTests
 {
     [Fact]

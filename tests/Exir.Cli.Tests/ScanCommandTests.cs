@@ -4,6 +4,8 @@ using Exir.Tests;
 
 namespace Exir.Cli.Tests;
 
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class ScanCommandTests
 {
     private static string Sample => Path.Combine(TestPaths.RepoRoot, "samples", "exch01");
@@ -33,7 +35,7 @@ public class ScanCommandTests
     public void TimelineIsEmbeddedInTheReportOnRequest()
     {
         var evidence = TestPaths.NewTempDir();
-        File.Copy(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"), Path.Combine(evidence, "Sysmon.evtx"));
+        File.Copy(TestPaths.InCorpus("evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"), Path.Combine(evidence, "Sysmon.evtx"));
         var outDir = TestPaths.NewTempDir();
         var r = ExirProcess.Run("scan", evidence, "--out", outDir, "--timeline");
         Assert.Equal(1, r.ExitCode);

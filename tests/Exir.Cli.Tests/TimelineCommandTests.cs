@@ -3,12 +3,14 @@ using Exir.Tests;
 
 namespace Exir.Cli.Tests;
 
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class TimelineCommandTests
 {
     [Fact]
     public void TimelineOverAttackSamplesWritesTimesketchReadyOutputs()
     {
-        var evidence = Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples");
+        var evidence = TestPaths.InCorpus("evtx", "evtx-attack-samples");
         Assert.True(Directory.Exists(evidence), "corpus present");
         var outDir = TestPaths.NewTempDir();
         var r = ExirProcess.Run("timeline", evidence, "--out", outDir);

@@ -4,6 +4,8 @@ using Exir.Tests;
 namespace Exir.Cli.Tests;
 
 /// <summary>`exir yara` prints what the real yara prints, so the two can be compared line by line.</summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class YaraCommandTests
 {
     private const string Rules = """

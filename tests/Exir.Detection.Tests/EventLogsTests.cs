@@ -69,7 +69,7 @@ public class EventLogsTests
     [Fact]
     public void Corpus_application_log_does_not_fire_cve_2021_26857()
     {
-        var file = Path.Combine(TestPaths.Corpus, "evtx", "deepbluecli", "many-events-application.evtx");
+        var file = TestPaths.InCorpus("evtx", "deepbluecli", "many-events-application.evtx");
         long records = 0;
         var findings = Scan(file, n => records = n);
         Assert.True(records > 2000, $"application log read: {records} records");
@@ -79,11 +79,11 @@ public class EventLogsTests
     [Fact]
     public void Detector_reports_corpus_hunts_with_record_pointers()
     {
-        var cleared = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
+        var cleared = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
         Assert.Contains(cleared, f => f.RuleId == "EVT-LOG-CLEARED" && f.Line == 452811);
-        var dump = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
+        var dump = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
         Assert.Contains(dump, f => f.RuleId == "EVT-LSASS-COMSVCS" && f.Severity == Severity.Critical);
-        var shell = Scan(Path.Combine(TestPaths.Corpus, "evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"));
+        var shell = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"));
         Assert.Contains(shell, f => f.RuleId == "EVT-WEBSHELL-CHILD" && f.Line == 1044);
         // whoami and archivers are timeline context only, never scan findings.
         Assert.DoesNotContain(shell.Concat(dump).Concat(cleared), f => f.RuleId is "EVT-WHOAMI" or "EVT-ARCHIVER");

@@ -8,6 +8,8 @@ namespace Exir.Detection.Tests;
 /// engine and the detector (so UTF-16 pages are decoded as in a scan). The floors are what the rules
 /// reach today; a rule change that loses a shell or flags a benign page fails here.
 /// </summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public sealed class FilesCorpusTests(ITestOutputHelper output)
 {
     // Measured 2026-12-02 after the corpus grew to 287 malicious and 880 benign files: 255 of 287 found,
@@ -21,7 +23,7 @@ public sealed class FilesCorpusTests(ITestOutputHelper output)
 
     private static List<Row> Labels()
     {
-        var dir = Path.Combine(TestPaths.Corpus, "webshells");
+        var dir = TestPaths.InCorpus("webshells");
         return File.ReadLines(Path.Combine(dir, "LABELS.tsv")).Skip(1)
             .Select(l => l.Split('\t'))
             .Where(f => f.Length > 3)
@@ -33,7 +35,7 @@ public sealed class FilesCorpusTests(ITestOutputHelper output)
     public void Built_in_rules_find_the_shells_and_flag_no_benign_page()
     {
         Assert.SkipUnless(TestPaths.HasShared, "shared corpus not available");
-        var dir = Path.Combine(TestPaths.Corpus, "webshells");
+        var dir = TestPaths.InCorpus("webshells");
         // Deep: corpus files sit outside web folders and some have no web extension (OAB export, web.config).
         var detector = FilesTestSupport.Detector(new Exir.Pipeline.RunOptions { Deep = true, Parallelism = 1 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -73,7 +75,7 @@ public sealed class FilesCorpusTests(ITestOutputHelper output)
         Assert.SkipUnless(TestPaths.HasShared, "shared corpus not available");
         var yaraBin = new[] { "/usr/bin/yara", "/usr/local/bin/yara" }.FirstOrDefault(File.Exists);
         Assert.SkipWhen(yaraBin is null, "yara not installed (scripts/test.sh installs it)");
-        var dir = Path.Combine(TestPaths.Corpus, "webshells");
+        var dir = TestPaths.InCorpus("webshells");
         var ruleFiles = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "rules", "yara"), "*.yar").Order(StringComparer.Ordinal).ToList();
         var psi = new System.Diagnostics.ProcessStartInfo(yaraBin!) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
         psi.ArgumentList.Add("-w");

@@ -166,7 +166,7 @@ public sealed class FilesDetectorTests
     public void Hash_list_holds_every_published_hash_of_the_reference()
     {
         Assert.SkipUnless(TestPaths.HasShared, "shared knowledge not available");
-        var reference = File.ReadLines(Path.Combine(TestPaths.Shared, "knowledge", "file-iocs.tsv"))
+        var reference = File.ReadLines(TestPaths.InShared("knowledge", "file-iocs.tsv"))
             .Select(l => l.Split('\t'))
             .Where(f => f[0] is "sha256" or "sha1" or "md5")
             .Select(f => (Type: f[0], Hash: f[1].ToLowerInvariant()))

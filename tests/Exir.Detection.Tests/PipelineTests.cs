@@ -210,7 +210,7 @@ public class ScanWithEventLogsTests
     [Fact]
     public void ApplicationLogMakesTheUnifiedMessagingCheckRunAndACleanOneStaysQuiet()
     {
-        var appLog = Path.Combine(TestPaths.Corpus, "evtx", "deepbluecli", "many-events-application.evtx");
+        var appLog = TestPaths.InCorpus("evtx", "deepbluecli", "many-events-application.evtx");
         Assert.True(File.Exists(appLog), "corpus Application log present");
         var root = TestPaths.NewTempDir();
         var dir = Path.Combine(root, "Windows", "System32", "winevt", "Logs");

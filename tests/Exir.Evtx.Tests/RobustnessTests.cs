@@ -4,10 +4,13 @@ using System.Diagnostics;
 namespace Exir.Evtx.Tests;
 
 [CollectionDefinition("fuzz", DisableParallelization = true)]
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public sealed class FuzzCollection;
 
 /// <summary>Damaged input: the reader must go on, count what it skipped, and never throw, hang or balloon.</summary>
 [Collection("fuzz")]
+[Trait("Tier", "slow")]
 public sealed class RobustnessTests
 {
     private static string Sample(string relative) => Path.Combine(ReferenceCorpus.EvtxDir, relative);

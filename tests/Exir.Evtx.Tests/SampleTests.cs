@@ -101,6 +101,7 @@ public sealed class SampleTests
     public void Python_evtx_agrees_on_ids_and_times_where_it_reads_records()
     {
         // python-evtx renders microseconds with 1-2 us rounding errors: compare within 3 us.
+        TestPaths.InCorpus("evtx-reference");
         var problems = new List<string>();
         int compared = 0;
         foreach (var row in ReferenceCorpus.Rows)

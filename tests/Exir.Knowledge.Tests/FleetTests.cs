@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Http;
 
 namespace Exir.Knowledge.Tests;
 
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class FleetTests
 {
     [Fact]

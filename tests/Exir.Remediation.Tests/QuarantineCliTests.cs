@@ -11,6 +11,8 @@ namespace Exir.Remediation.Tests;
 /// process at each step of a move (a test hook makes it wait there), kills it, and checks that the
 /// original or a verified copy survived and that the next run ends consistent.
 /// </summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public sealed class QuarantineCliTests
 {
     private static string ExirDll => Path.Combine(AppContext.BaseDirectory, "exir.dll");

@@ -4,6 +4,8 @@ using Exir.Tests;
 
 namespace Exir.Reporting.Tests;
 
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class HtmlReportTests
 {
     [Fact]

@@ -6,6 +6,8 @@ using Exir.Timeline;
 namespace Exir.Timeline.Tests;
 
 /// <summary>exir timeline over the shared EVTX corpus, read by the managed EVTX reader.</summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class CorpusTests
 {
     private static (TimelineResult Result, TimelineKit.Capture Rows) Run(string[] paths, TimelineOptions? options = null, string[]? findings = null) =>
@@ -94,7 +96,7 @@ public class CorpusTests
     [Fact]
     public void Whole_corpus_timeline_is_sorted_timesketch_ready_and_keeps_every_host()
     {
-        var root = Path.Combine(TestPaths.Corpus, "evtx");
+        var root = TestPaths.InCorpus("evtx");
         var (r, rows) = Run([Path.Combine(root, "evtx-attack-samples"), Path.Combine(root, "deepbluecli"), Path.Combine(root, "evtx-to-mitre-attack")], new TimelineOptions { SortBufferRows = 500 });
         Assert.True(r.Stats.SpillRuns > 0, "small sort buffer must spill");
         Assert.Equal(r.Stats.RowsWritten, rows.Rows.Count);
@@ -114,7 +116,7 @@ public class CorpusTests
     [Fact]
     public void Filters_keep_only_the_asked_host_time_and_category()
     {
-        var root = Path.Combine(TestPaths.Corpus, "evtx", "evtx-to-mitre-attack");
+        var root = TestPaths.InCorpus("evtx", "evtx-to-mitre-attack");
         var (all, allRows) = Run(root);
         var since = new DateTimeOffset(2021, 6, 1, 0, 0, 0, TimeSpan.Zero);
         var (_, rows) = Run([root], new TimelineOptions { Hosts = ["exchange01"], Since = since, Categories = ["exchange-cmdlet"] });
@@ -164,7 +166,7 @@ public class CorpusTests
     [Fact]
     public void Damaged_and_non_evtx_files_are_counted_not_fatal()
     {
-        var (r, _) = Run(Path.Combine(TestPaths.Corpus, "evtx", "omerbenamram-evtx"));
+        var (r, _) = Run(TestPaths.InCorpus("evtx", "omerbenamram-evtx"));
         Assert.True(r.Stats.EvtxFiles >= 10);
         Assert.Contains(r.Coverage.Issues, i => i.Message.Contains("chunk"));
         Assert.Contains(r.Findings, f => f.RuleId == "TL-RECORD-GAP" && f.Details.ContainsKey("damaged_chunks"));
@@ -172,6 +174,7 @@ public class CorpusTests
 }
 
 /// <summary>The repository's sample collection (samples/exch01): IIS and Exchange logs on the same timeline as event logs.</summary>
+[Trait("Tier", "slow")]
 public class SampleCollectionTests
 {
     [Fact]

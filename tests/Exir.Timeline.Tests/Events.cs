@@ -35,5 +35,5 @@ internal static class Events
         return row;
     }
 
-    public static string Corpus(params string[] parts) => Path.Combine([TestPaths.Corpus, "evtx", .. parts]);
+    public static string Corpus(params string[] parts) => TestPaths.InCorpus(["evtx", .. parts]);
 }

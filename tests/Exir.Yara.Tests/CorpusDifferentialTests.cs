@@ -9,10 +9,12 @@ namespace Exir.Yara.Tests;
 /// Debian's yara 4.2.3 (YARA-BASELINE.tsv and YARA-BASELINE-strings.txt): same (file, rule) pairs and the same
 /// -s string matches, for every rule exir accepts.
 /// </summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class CorpusDifferentialTests(ITestOutputHelper output)
 {
-    private static string RulesDir => Path.Combine(TestPaths.Corpus, "yara-rules");
-    private static string ShellsDir => Path.Combine(TestPaths.Corpus, "webshells");
+    private static string RulesDir => TestPaths.InCorpus("yara-rules");
+    private static string ShellsDir => TestPaths.InCorpus("webshells");
 
     private static readonly Lazy<(YaraRules Rules, YaraCompiler Compiler)> Loaded = new(() =>
     {

@@ -10,6 +10,8 @@ namespace Exir.Yara.Tests;
 /// pe module against the installed yara on real Windows PE files (the win-x64 runtime packs in the NuGet
 /// cache): pe.exports/pe.imports over names taken from the files themselves, plus header fields.
 /// </summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class LivePeDifferentialTests(ITestOutputHelper output)
 {
     private static List<string> FindPeFiles()

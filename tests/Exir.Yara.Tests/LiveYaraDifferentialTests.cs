@@ -10,6 +10,8 @@ namespace Exir.Yara.Tests;
 /// (case variants, UTF-16, word edges) and random rules (text modifiers, hex wildcards/jumps/alternatives,
 /// regexes, counts, offsets, loops). yara -s output and exir's must be identical.
 /// </summary>
+/// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
+[Trait("Tier", "slow")]
 public class LiveYaraDifferentialTests(ITestOutputHelper output)
 {
     private const string Yara = "/usr/bin/yara";

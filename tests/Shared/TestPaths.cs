@@ -13,12 +13,53 @@ public static class TestPaths
     public static string Corpus => Path.Combine(Shared, "corpus");
     public static bool HasShared => Directory.Exists(Corpus);
 
-    /// <summary>A fresh temporary folder under the system temp dir (never inside ../shared).</summary>
+    /// <summary>
+    /// A path in the shared corpus; skips the calling test, with the reason, when ../shared is absent (a fresh clone).
+    /// The summary line of the test command counts such skips.
+    /// </summary>
+    public static string InCorpus(params string[] parts)
+    {
+        if (!HasShared) Assert.Skip($"needs the shared corpus ({Corpus}), absent here (a fresh clone without ../shared)");
+        return Path.Combine([Corpus, .. parts]);
+    }
+
+    /// <summary>Like <see cref="InCorpus"/> for anything under ../shared (reference tools and tables).</summary>
+    public static string InShared(params string[] parts)
+    {
+        if (!Directory.Exists(Shared)) Assert.Skip($"needs ../shared ({Shared}), absent here (a fresh clone)");
+        return Path.Combine([Shared, .. parts]);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentBag<string> Created = [];
+    private static int _cleanupHooked;
+
+    /// <summary>
+    /// A fresh temporary folder under the system temp dir (never inside ../shared). Every folder made here is deleted
+    /// when the test process exits, so a test run leaves nothing behind in /tmp.
+    /// </summary>
     public static string NewTempDir(string prefix = "exir-test")
     {
         var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
+        Created.Add(dir);
+        if (Interlocked.Exchange(ref _cleanupHooked, 1) == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteCreated();
         return dir;
+    }
+
+    private static void DeleteCreated()
+    {
+        foreach (var dir in Created)
+        {
+            try
+            {
+                // Tests make files read-only or links; make everything deletable first.
+                foreach (var f in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }))
+                    try { File.SetAttributes(f, FileAttributes.Normal); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
     }
 
     private static string FindRepoRoot()
