@@ -80,9 +80,13 @@ public sealed class AdminSummaryBuilder
     {
         lock (_gate)
         {
-            _hosts.Add(e.Host);
-            if (_from is null || e.Timestamp < _from) _from = e.Timestamp;
-            if (_to is null || e.Timestamp > _to) _to = e.Timestamp;
+            // The scope is what the logs cover: merged scan findings (some dated by a file's copy time) are not access records.
+            if (e.Category != "finding")
+            {
+                _hosts.Add(e.Host);
+                if (_from is null || e.Timestamp < _from) _from = e.Timestamp;
+                if (_to is null || e.Timestamp > _to) _to = e.Timestamp;
+            }
             foreach (var t in e.Tags) NoteTag(t, e.Host);
             switch (e.EventId, e.Category)
             {

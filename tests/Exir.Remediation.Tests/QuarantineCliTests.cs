@@ -129,6 +129,21 @@ public sealed class QuarantineCliTests
     }
 
     [Fact]
+    public void A_dry_run_does_not_promise_files_that_are_already_gone()
+    {
+        var dir = TestPaths.NewTempDir();
+        var file = Path.Combine(dir, "x.aspx");
+        File.WriteAllText(file, "<% eval request(\"a\") %>");
+        var store = Path.Combine(dir, "store");
+        Assert.Equal(1, Run("quarantine", file, "--store", store, "--live").Code);
+        Assert.False(File.Exists(file));
+        var r = Run("quarantine", file, "--store", store);
+        Assert.DoesNotContain("would quarantine", r.Out);
+        Assert.Contains("file not found", r.Err);
+        Assert.Equal(2, r.Code); // as the live run: the file cannot be moved
+    }
+
+    [Fact]
     public void Findings_files_name_the_shells_relative_to_the_scanned_root()
     {
         var dir = TestPaths.NewTempDir();

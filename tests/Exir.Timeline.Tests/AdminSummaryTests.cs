@@ -32,6 +32,23 @@ public class AdminSummaryTests
     }
 
     [Fact]
+    public void Merged_scan_findings_do_not_stretch_the_scope_the_logs_cover()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(Row(Security(4624, 1, T0, "EX01", ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("LogonType", "3"))));
+        // A finding dated by the copy time of a file, on a host with no logs here.
+        var finding = Exir.Timeline.FindingRows.From(new Exir.Core.Findings.Finding
+        {
+            RuleId = "FILE-X", Title = "x", Artifact = "a.aspx", Evidence = "e", Host = "COPYBOX",
+            Timestamp = T0.AddYears(5), TimeSource = Exir.Core.Findings.TimeSources.FileModified,
+        }, "findings.jsonl", 1)!;
+        b.Add(finding);
+        var coverage = Assert.Single(b.Build(null, Texts).Statements, st => st.Id == "coverage");
+        Assert.Contains("1 host(s) (EX01)", coverage.Text);
+        Assert.Contains($"to {T0:yyyy-MM-dd HH:mm}Z", coverage.Text);
+    }
+
+    [Fact]
     public void A_domain_admin_used_from_the_webshell_tree_means_AD_is_compromised()
     {
         var trees = new ProcessTreeBuilder();

@@ -87,7 +87,12 @@ public static class QuarantineCommand
         }
         if (!live)
         {
-            foreach (var t in targets) stdout.WriteLine($"would quarantine {t.Path}" + (t.Finding is { } f ? $"  ({f.RuleId})" : ""));
+            foreach (var t in targets)
+            {
+                // The dry run predicts the live run: a file that is gone (already quarantined, deleted) would fail there too.
+                if (!File.Exists(t.Path)) { stderr.WriteLine($"exir: {t.Path}: file not found (already quarantined or removed?)"); problems++; continue; }
+                stdout.WriteLine($"would quarantine {t.Path}" + (t.Finding is { } f ? $"  ({f.RuleId})" : ""));
+            }
             stderr.WriteLine("exir: dry run, nothing moved. Quarantine changes the files it is given, so exir moves them only on the live server " +
                              "with --live (never on a forensic copy or triage collection).");
             return problems > 0 ? ExitCodes.Error : ExitCodes.Findings;

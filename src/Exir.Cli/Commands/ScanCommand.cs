@@ -34,7 +34,7 @@ public static class ScanCommand
         var maxFile = new Option<long>("--max-file-mb") { Description = "Bytes read per file by content rules, in MiB", DefaultValueFactory = _ => 256 };
         var threads = CommonOptions.Threads();
         var noProgress = CommonOptions.NoProgress();
-        var timeline = new Option<bool>("--timeline") { Description = "Also build the forensic timeline in the same pass: with --out, timeline.jsonl and timeline.csv, and its plot and highlights in report.html" };
+        var timeline = new Option<bool>("--timeline") { Description = "Also build the forensic timeline in the same pass: with --out, " + TimelineFiles() + ", and its plot and highlights in report.html" };
 
         var cmd = new Command("scan", VerbHelp.Of(
             "Hunt for signs of compromise (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF, web shells, LSASS dumps, staged archives, log tampering) " +
@@ -105,4 +105,8 @@ public static class ScanCommand
             throw new UsageException("give the evidence PATH (a folder, a .zip or a file); scanning the local server needs Windows");
         return EvidenceSet.Of(new EvidenceInput(LocalExchangeServer.Open(new WindowsServerFacts()), Environment.MachineName));
     }
+
+    // Named from the output registry, so the help lists exactly the files the run writes.
+    private static string TimelineFiles() => string.Join(", ", SinkRegistry.ForFolder(Verb.Scan, withTimeline: true)
+        .Select(d => d.FileName!).Except(SinkRegistry.ForFolder(Verb.Scan).Select(d => d.FileName!)));
 }
