@@ -61,7 +61,10 @@ for f in "$results"/trx/*.trx; do
   counters=$(grep -o '<Counters [^>]*>' "$f" | head -1)
   p=$(echo "$counters" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*'); p=${p:-0}
   x=$(echo "$counters" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*'); x=${x:-0}
-  s=$(echo "$counters" | grep -o ' notExecuted="[0-9]*"' | grep -o '[0-9]*'); s=${s:-0}
+  # Skipped tests are counted in total but not in executed (the trx notExecuted counter stays 0 for them).
+  t=$(echo "$counters" | grep -o ' total="[0-9]*"' | grep -o '[0-9]*'); t=${t:-0}
+  e=$(echo "$counters" | grep -o ' executed="[0-9]*"' | grep -o '[0-9]*'); e=${e:-0}
+  s=$((t - e))
   passed=$((passed + p)); failed=$((failed + x)); skipped=$((skipped + s))
 done
 [ $fail -ne 0 ] && failed=$((failed + 1))
