@@ -73,7 +73,7 @@ public static class RulesCommand
             var data = new DataFiles("rules", typeof(FileHunt).Assembly, root);
             var only = root is not null && onlyFiles.TryGetValue(root, out var s) && !inputs.Any(i => Directory.Exists(i) && Path.GetFullPath(i) == Path.GetFullPath(root)) ? s : null;
             RuleCatalog catalog;
-            try { catalog = RuleCatalog.Load(data); }
+            try { catalog = RuleCatalog.Load(data, validate: true); }
             catch (RuleDataException e)
             {
                 output.WriteLine($"{data.Origin}: {e.Message}");
@@ -115,7 +115,7 @@ public static class RulesCommand
             var testsFile = Path.ChangeExtension(path, null) + ".tests.yaml";
             if (File.Exists(testsFile))
             {
-                builtIn ??= RuleCatalog.Load(new DataFiles("rules", typeof(FileHunt).Assembly, rulesDirectory));
+                builtIn ??= RuleCatalog.Load(new DataFiles("rules", typeof(FileHunt).Assembly, rulesDirectory), validate: true);
                 try { results.AddRange(RuleTests.RunYaraTests(builtIn, text, path, YamlJson.Convert(File.ReadAllText(testsFile)), testsFile)); }
                 catch (YamlDotNet.Core.YamlException e) { lines.Add($"{testsFile}: not valid YAML: {e.Message}"); }
             }

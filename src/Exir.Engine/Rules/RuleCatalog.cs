@@ -35,26 +35,13 @@ public sealed class RuleCatalog
     public static IReadOnlyList<string> Files(DataFiles data) => data.List();
 
     /// <summary>Validates and loads. Throws <see cref="RuleDataException"/> for a data file the run cannot do without.</summary>
-    public static RuleCatalog Load(DataFiles data)
+    /// <param name="validate">Check every file against the schema. By default only rules read from a folder (which a
+    /// user may have edited): the copy embedded in exir is the one its own tests validated at build time, and the
+    /// schema check costs a quarter of a second of start-up on every run.</param>
+    public static RuleCatalog Load(DataFiles data, bool? validate = null)
     {
-        var schema = RuleSchema.Load(data);
         var problems = new List<RuleProblem>();
-        foreach (var file in data.List())
-        {
-            if (RuleFileKinds.Of(file) is not { } kind) continue;
-            string text;
-            try { text = data.ReadAllText(file); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                problems.Add(new RuleProblem("rules/" + file, 0, 0, null, "cannot read: " + e.Message));
-                continue;
-            }
-            var found = schema.Validate("rules/" + file, text, kind);
-            problems.AddRange(found);
-            // The hunt needs these whole: an error in them is an error of the run, not of one rule.
-            if (kind is not (RuleFileKinds.LogRules or RuleFileKinds.EventRules or RuleFileKinds.YaraTests) && found.FirstOrDefault(p => !p.Warning) is { } fatal)
-                throw new RuleDataException("rules/" + file, fatal.RuleId, $"line {fatal.Line}: {fatal.Message}");
-        }
+        if (validate ?? data.Directory is not null) Validate(data, problems);
         bool Broken(string? id) => id is not null && problems.Any(p => !p.Warning && p.RuleId == id && (p.File.Contains("/logs/") || p.File.Contains("/eventlogs/")));
 
         var loadIssues = new CoverageReport();
@@ -74,6 +61,27 @@ public sealed class RuleCatalog
             Settings = ScanSettings.Load(data),
             Timeline = TimelineRules.Load(data),
         };
+    }
+
+    private static void Validate(DataFiles data, List<RuleProblem> problems)
+    {
+        var schema = RuleSchema.Load(data);
+        foreach (var file in data.List())
+        {
+            if (RuleFileKinds.Of(file) is not { } kind) continue;
+            string text;
+            try { text = data.ReadAllText(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problems.Add(new RuleProblem("rules/" + file, 0, 0, null, "cannot read: " + e.Message));
+                continue;
+            }
+            var found = schema.Validate("rules/" + file, text, kind);
+            problems.AddRange(found);
+            // The hunt needs these whole: an error in them is an error of the run, not of one rule.
+            if (kind is not (RuleFileKinds.LogRules or RuleFileKinds.EventRules or RuleFileKinds.YaraTests) && found.FirstOrDefault(p => !p.Warning) is { } fatal)
+                throw new RuleDataException("rules/" + file, fatal.RuleId, $"line {fatal.Line}: {fatal.Message}");
+        }
     }
 
     /// <summary>The errors (rules left out) into a root's coverage, so the report says which rules did not run.</summary>
