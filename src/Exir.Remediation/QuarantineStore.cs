@@ -37,7 +37,11 @@ public sealed class QuarantineStore : IDisposable
     public string ManifestPath => Path.Combine(Root, ManifestName);
     public string ItemsPath => Path.Combine(Root, ItemsFolder);
 
-    /// <summary>Called with the step name after each step of a move ("pending", "copied", "stored", "removed"); a test hook for crash tests.</summary>
+    /// <summary>
+    /// Called with the step name after each step of a move ("pending", "copied", "stored", "verified" = original re-hashed,
+    /// about to be deleted, "removed") and of a restore ("restore-opened" = target folder ready, about to write); a test
+    /// hook for crash and race tests.
+    /// </summary>
     public Action<string>? StepHook { get; set; }
 
     /// <summary>Problems met while reading the journal or recovering (shown to the operator).</summary>
@@ -150,6 +154,7 @@ public sealed class QuarantineStore : IDisposable
 
         var folder = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(folder);
+        StepHook?.Invoke("restore-opened");
         var tmp = target + ".exir-restore.tmp";
         TryDelete(tmp);
         using (var src = OpenRead(item))
@@ -245,6 +250,7 @@ public sealed class QuarantineStore : IDisposable
             Warnings.Add($"{entry.Id}: {note}");
             return entry with { State = QuarantineState.Stored, Note = note };
         }
+        StepHook?.Invoke("verified");
         try
         {
             File.Delete(path);

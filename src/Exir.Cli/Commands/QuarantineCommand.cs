@@ -12,6 +12,8 @@ public static class QuarantineCommand
     /// <summary>Crash-test hook: at this step of a move the process writes the marker file and stops (tests kill it there).</summary>
     public const string TestHookVariable = "EXIR_QUARANTINE_TEST_HOOK";
     public const string TestMarkerVariable = "EXIR_QUARANTINE_TEST_MARKER";
+    /// <summary>Race-test hook: when set, the process waits at the step until this file exists, then goes on (the test changes the files meanwhile).</summary>
+    public const string TestResumeVariable = "EXIR_QUARANTINE_TEST_RESUME";
 
     public static Command Create()
     {
@@ -135,6 +137,7 @@ public static class QuarantineCommand
     public static int Restore(string id, string storeDir, string? to, TextWriter stdout, TextWriter stderr)
     {
         using var store = OpenExisting(storeDir);
+        InstallTestHook(store);
         try
         {
             var e = store.Restore(id, to);
@@ -160,11 +163,14 @@ public static class QuarantineCommand
         var step = Environment.GetEnvironmentVariable(TestHookVariable);
         if (string.IsNullOrEmpty(step)) return;
         var marker = Environment.GetEnvironmentVariable(TestMarkerVariable);
+        var resume = Environment.GetEnvironmentVariable(TestResumeVariable);
         store.StepHook = s =>
         {
             if (s != step) return;
             if (marker is not null) File.WriteAllText(marker, s);
-            Thread.Sleep(Timeout.Infinite);
+            if (string.IsNullOrEmpty(resume)) Thread.Sleep(Timeout.Infinite);
+            // Bounded: a test that died must not leave exir waiting for ever.
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); !File.Exists(resume) && clock.Elapsed < TimeSpan.FromMinutes(2);) Thread.Sleep(20);
         };
     }
 }
