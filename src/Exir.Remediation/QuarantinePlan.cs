@@ -76,22 +76,35 @@ public static class QuarantinePlan
         return roots;
     }
 
-    /// <summary>The file an artifact names, or null when it would leave the root ("../", absolute paths).</summary>
+    /// <summary>
+    /// The file an artifact names, or null when it would leave the root: "../", absolute paths, and links in the folders on the
+    /// way that lead out (the path is resolved through them and must still be under the resolved root). The last component is
+    /// kept as named: a link there is refused when the file is opened, never followed.
+    /// </summary>
     public static string? Resolve(EvidenceRootRecord root, string artifact)
     {
         var relative = artifact.Replace('/', Path.DirectorySeparatorChar);
-        if (Path.IsPathRooted(relative)) return null;
+        if (relative.Length == 0 || Path.IsPathRooted(relative) || relative.Contains('\0')) return null;
+        string baseDir, full;
         if (root.Kind == "live")
         {
             // A live server's artifacts start with the drive letter without its colon: "C/inetpub/...".
             int slash = artifact.IndexOf('/');
             if (slash != 1 || !char.IsAsciiLetter(artifact[0])) return null;
-            var drive = artifact[0] + ":" + Path.DirectorySeparatorChar;
-            var onDrive = Path.GetFullPath(Path.Combine(drive, artifact[2..].Replace('/', Path.DirectorySeparatorChar)));
-            return onDrive.StartsWith(drive, StringComparison.OrdinalIgnoreCase) ? onDrive : null;
+            baseDir = artifact[0] + ":" + Path.DirectorySeparatorChar;
+            full = Path.GetFullPath(Path.Combine(baseDir, artifact[2..].Replace('/', Path.DirectorySeparatorChar)));
         }
-        var baseDir = Path.GetFullPath(root.Path);
-        var full = Path.GetFullPath(Path.Combine(baseDir, relative));
-        return Exir.Core.Evidence.OutputFolder.IsInside(full, baseDir) && full.Length > baseDir.TrimEnd(Path.DirectorySeparatorChar).Length ? full : null;
+        else
+        {
+            baseDir = Path.GetFullPath(root.Path);
+            full = Path.GetFullPath(Path.Combine(baseDir, relative));
+        }
+        if (!NoFollow.IsInside(full, baseDir) || NoFollow.SamePath(full, baseDir)) return null;
+        var realRoot = NoFollow.Canonical(baseDir);
+        var real = NoFollow.CanonicalParent(full);
+        return NoFollow.IsInside(real, realRoot) && !NoFollow.SamePath(real, realRoot) ? real : null;
     }
+
+    /// <summary>A path as quarantine takes it: absolute, with the links in its folders resolved (the last component kept as named).</summary>
+    public static string RealPath(string path) => NoFollow.CanonicalParent(path);
 }

@@ -9,7 +9,7 @@ namespace Exir.Remediation.Tests;
 /// <summary>
 /// exir quarantine as a user runs it: a child process of the built exir.dll. The kill test stops the
 /// process at each step of a move (a test hook makes it wait there), kills it, and checks that the
-/// original or a verified copy survived and that the next run ends consistent.
+/// original or a verified copy survived and that the next live run (`quarantine list --live`) ends consistent.
 /// </summary>
 /// <remarks>Tier slow: spawns processes, browsers or reference tools, or reads whole corpora; left out of scripts/test.sh --fast.</remarks>
 [Trait("Tier", "slow")]
@@ -72,7 +72,7 @@ public sealed class QuarantineCliTests
         }
         QuarantineInvariants.AssertOriginalOrVerifiedCopy(store, original, content);
 
-        var list = Run("quarantine", "list", "--store", store);
+        var list = Run("quarantine", "list", "--store", store, "--live"); // --live: recovery may delete originals
         Assert.Equal(0, list.Code);
         using (var s = QuarantineStore.Open(store, create: false))
         {
@@ -106,7 +106,7 @@ public sealed class QuarantineCliTests
             }
             if (Directory.Exists(store)) QuarantineInvariants.AssertOriginalOrVerifiedCopy(store, original, content);
             else Assert.Equal(content, File.ReadAllBytes(original));
-            var list = Run("quarantine", "list", "--store", store);
+            var list = Run("quarantine", "list", "--store", store, "--live");
             if (!Directory.Exists(store)) continue;
             Assert.Equal(0, list.Code);
             using var s = QuarantineStore.Open(store, create: false);

@@ -12,6 +12,8 @@ public static class QuarantineCommand
     /// <summary>Crash-test hook: at this step of a move the process writes the marker file and stops (tests kill it there).</summary>
     public const string TestHookVariable = "EXIR_QUARANTINE_TEST_HOOK";
     public const string TestMarkerVariable = "EXIR_QUARANTINE_TEST_MARKER";
+    /// <summary>Race-test hook: when set, the process waits at the step until this file exists, then goes on (the test changes the files meanwhile).</summary>
+    public const string TestResumeVariable = "EXIR_QUARANTINE_TEST_RESUME";
 
     public static Command Create()
     {
@@ -44,9 +46,10 @@ public static class QuarantineCommand
     private static Command ListCommand()
     {
         var store = StoreOption();
+        var live = new Option<bool>("--live") { Description = "Also finish or roll back moves an interrupted run left (this deletes originals whose verified copy is in the store); without it the store is only read" };
         var cmd = new Command("list", VerbHelp.Of("List the files in a quarantine store and their state.", "0 listed, 2 could not read the store",
-            "exir quarantine list --store D:\\quarantine")) { store };
-        cmd.SetAction(parse => List(parse.GetValue(store)!, Console.Out, Console.Error));
+            "exir quarantine list --store D:\\quarantine")) { store, live };
+        cmd.SetAction(parse => List(parse.GetValue(store)!, Console.Out, Console.Error, parse.GetValue(live)));
         return cmd;
     }
 
@@ -73,7 +76,7 @@ public static class QuarantineCommand
                 if (!File.Exists(input)) throw new UsageException($"findings file not found: {input}");
                 targets.AddRange(QuarantinePlan.FromFindings(input, root, includeIndicators, m => { stderr.WriteLine("exir: " + m); problems++; }));
             }
-            else targets.Add(new QuarantineTarget(Path.GetFullPath(input), null));
+            else targets.Add(new QuarantineTarget(QuarantinePlan.RealPath(input), null));
         }
         // One move per file; the manifest keeps the most severe finding that named it.
         targets = targets
@@ -89,7 +92,8 @@ public static class QuarantineCommand
         {
             foreach (var t in targets)
             {
-                // The dry run predicts the live run: a file that is gone (already quarantined, deleted) would fail there too.
+                // The dry run predicts the live run: a file that is gone (already quarantined, deleted) or a link would fail there too.
+                if (new FileInfo(t.Path).LinkTarget is { } link) { stderr.WriteLine($"exir: {t.Path}: a link to {link}; refused (quarantine the target itself)"); problems++; continue; }
                 if (!File.Exists(t.Path)) { stderr.WriteLine($"exir: {t.Path}: file not found (already quarantined or removed?)"); problems++; continue; }
                 stdout.WriteLine($"would quarantine {t.Path}" + (t.Finding is { } f ? $"  ({f.RuleId})" : ""));
             }
@@ -98,7 +102,10 @@ public static class QuarantineCommand
             return problems > 0 ? ExitCodes.Error : ExitCodes.Findings;
         }
 
-        using var store = QuarantineStore.Open(storeDir);
+        QuarantineStore store;
+        try { store = QuarantineStore.Open(storeDir); }
+        catch (QuarantineException e) { stderr.WriteLine($"exir: {e.Message}"); return ExitCodes.Error; }
+        using var _ = store;
         InstallTestHook(store);
         int moved = 0;
         foreach (var t in targets)
@@ -107,7 +114,14 @@ public static class QuarantineCommand
             {
                 var e = store.Quarantine(t.Path, t.Finding);
                 stdout.WriteLine($"{e.Id}\t{e.State}\t{e.Sha256}\t{e.OriginalPath}");
-                moved++;
+                // Stored but not removed: the original is still on the server (it changed, or a link was swapped in).
+                if (e.State == QuarantineState.Removed) moved++;
+                else
+                {
+                    stderr.WriteLine($"exir: {t.Path}: {e.Note}");
+                    store.Warnings.RemoveAll(w => e.Note is not null && w.EndsWith(e.Note, StringComparison.Ordinal));
+                    problems++;
+                }
             }
             catch (Exception ex) when (ex is QuarantineException or IOException or UnauthorizedAccessException)
             {
@@ -115,37 +129,47 @@ public static class QuarantineCommand
                 problems++;
             }
         }
-        foreach (var w in store.Warnings) stderr.WriteLine($"exir: warning: {w}");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
         stderr.WriteLine($"exir: quarantine store: {store.Root} (README.txt explains manual recovery)");
         return problems > 0 ? ExitCodes.Error : moved > 0 ? ExitCodes.Findings : ExitCodes.Clean;
     }
 
-    public static int List(string storeDir, TextWriter stdout, TextWriter stderr)
+    /// <summary>Lists a store. Read-only unless <paramref name="live"/>: only then are interrupted moves finished (recovery changes files).</summary>
+    public static int List(string storeDir, TextWriter stdout, TextWriter stderr, bool live = false)
     {
-        using var store = OpenExisting(storeDir);
-        store.Recover();
+        QuarantineStore store;
+        try { store = live ? QuarantineStore.Open(storeDir, create: false) : QuarantineStore.OpenReadOnly(storeDir); }
+        catch (QuarantineException e) { throw new UsageException(e.Message); }
+        using var _ = store;
+        if (live) store.Recover();
         var entries = store.List();
         stdout.WriteLine("id\tstate\tquarantined_utc\tby\tsize\tsha256\toriginal_path\trule");
         foreach (var e in entries)
             stdout.WriteLine($"{e.Id}\t{e.State}\t{e.QuarantinedUtc:yyyy-MM-ddTHH:mm:ssZ}\t{e.QuarantinedBy}@{e.Machine}\t{e.Size}\t{e.Sha256}\t{e.OriginalPath}\t{e.Finding?.RuleId ?? "-"}");
-        foreach (var w in store.Warnings) stderr.WriteLine($"exir: warning: {w}");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
+        int unfinished = entries.Count(e => e.State is QuarantineState.Pending or QuarantineState.Stored);
+        if (!live && unfinished > 0)
+            stderr.WriteLine($"exir: {unfinished} item(s) pending or stored (a move was interrupted, or the original was left in place); " +
+                             "on the live server, 'exir quarantine list --live' finishes what can be finished");
         return ExitCodes.Clean;
     }
 
     public static int Restore(string id, string storeDir, string? to, TextWriter stdout, TextWriter stderr)
     {
         using var store = OpenExisting(storeDir);
+        InstallTestHook(store);
         try
         {
             var e = store.Restore(id, to);
             stdout.WriteLine($"restored {e.Id} to {to ?? e.OriginalPath} ({e.Size} bytes, sha256 {e.Sha256})");
         }
-        catch (QuarantineException ex)
+        catch (Exception ex) when (ex is QuarantineException or IOException or UnauthorizedAccessException)
         {
+            foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
             stderr.WriteLine($"exir: {ex.Message}");
             return ExitCodes.Error;
         }
-        foreach (var w in store.Warnings) stderr.WriteLine($"exir: warning: {w}");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
         return ExitCodes.Clean;
     }
 
@@ -160,11 +184,14 @@ public static class QuarantineCommand
         var step = Environment.GetEnvironmentVariable(TestHookVariable);
         if (string.IsNullOrEmpty(step)) return;
         var marker = Environment.GetEnvironmentVariable(TestMarkerVariable);
+        var resume = Environment.GetEnvironmentVariable(TestResumeVariable);
         store.StepHook = s =>
         {
             if (s != step) return;
             if (marker is not null) File.WriteAllText(marker, s);
-            Thread.Sleep(Timeout.Infinite);
+            if (string.IsNullOrEmpty(resume)) Thread.Sleep(Timeout.Infinite);
+            // Bounded: a test that died must not leave exir waiting for ever.
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); !File.Exists(resume) && clock.Elapsed < TimeSpan.FromMinutes(2);) Thread.Sleep(20);
         };
     }
 }
