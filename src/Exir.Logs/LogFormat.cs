@@ -53,7 +53,11 @@ public sealed class LogFormatDescriptor
     public bool AlwaysRead { get; init; }
     /// <summary>Role names shared across formats (Stem, Query, Status, Method, UserAgent, User, ClientIp, ForwardedFor, Host, UrlHost) to this format's field names, in preference order.</summary>
     public required IReadOnlyDictionary<string, string[]> Roles { get; init; }
-    /// <summary>Field lists used only when a file lost its #Fields header and a data line has exactly as many columns.</summary>
+    /// <summary>
+    /// Known field lists, used only for a line no trustworthy #Fields header fits (none, empty, naming a field twice,
+    /// or fewer/more columns than the line) and that has exactly as many columns (for W3C, with a method and a path
+    /// where the list puts them). The first is the product's default.
+    /// </summary>
     public IReadOnlyList<LogSchema> DefaultSchemas { get; internal set; } = [];
     /// <summary>Whether a header (and the path, as a hint) is this format. Asked in registry order.</summary>
     internal Func<LogHeader, string, bool> Claims { get; init; } = (_, _) => false;
@@ -177,7 +181,13 @@ public static class LogFormats
 
     static LogFormats()
     {
-        Iis.DefaultSchemas = [Default(Iis, "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken")];
+        // IIS 8.5 and later by default, IIS 7/7.5 by default (no Referer), and every standard field ticked.
+        Iis.DefaultSchemas =
+        [
+            Default(Iis, "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"),
+            Default(Iis, "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken"),
+            Default(Iis, "date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"),
+        ];
         EcpServer.DefaultSchemas = [Default(EcpServer, "TimeStamp,ServerName,EventId,EventData")];
         // The E2016/E2019 HttpProxy list.
         HttpProxy.DefaultSchemas = [Default(HttpProxy,
@@ -218,6 +228,26 @@ public static class LogFormats
             if (d.Claims(header, path)) return d;
         return null;
     }
+
+    /// <summary>
+    /// Whether a path is where, or named as, IIS and Exchange write their logs (W3SVC folders, u_ex*.log,
+    /// HttpProxy_*.log, Exchange Logging folders...): a file there that no format can read is a gap worth naming.
+    /// </summary>
+    public static bool LooksLikeLogPath(string relativePath)
+    {
+        var path = relativePath.Replace('\\', '/');
+        var name = FileName(path);
+        if (W3svcSite(path) is not null) return true;
+        foreach (var folder in LogFolders)
+            if (path.StartsWith(folder + "/", StringComparison.OrdinalIgnoreCase) || path.Contains("/" + folder + "/", StringComparison.OrdinalIgnoreCase))
+                return true;
+        foreach (var prefix in LogNamePrefixes)
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
+    private static readonly string[] LogFolders = ["Logging", "LogFiles", "HttpProxy", "W3SVC"];
+    private static readonly string[] LogNamePrefixes = ["u_ex", "u_in", "u_nc", "HttpProxy_", "ECPServer", "OABGeneratorLog", "Ews_"];
 
     private static LogSchema Default(LogFormatDescriptor d, string fields) =>
         new(fields.Split(d.Separator), d, isFallback: true);

@@ -36,6 +36,8 @@ public static class LogFormatSniffer
                 else if (fields is null && LogText.TryDirective(line, "Fields", out v)) fields = v.ToString();
                 continue;
             }
+            // A wiped (zeroed) or damaged stretch is not the first data line: the lines after it still tell the format.
+            if (IsJunk(line)) continue;
             firstData ??= line.Length > 512 ? line[..512].ToString() : line.ToString();
             // Headers sit at the top; once data started and everything is known, stop.
             if (fields is not null || directives == 0) break;
@@ -43,6 +45,14 @@ public static class LogFormatSniffer
 
         var format = LogFormats.Claim(new LogHeader(software, version, logType, fields, firstData, directives), relativePath);
         return format is { } f ? new LogSniffResult(f.Format, software, version, logType, fields) : null;
+    }
+
+    /// <summary>A line with NULs, undecodable bytes or other control characters: not log text.</summary>
+    private static bool IsJunk(ReadOnlySpan<char> line)
+    {
+        foreach (var c in line)
+            if (c == '\uFFFD' || (c < ' ' && c != '\t')) return true;
+        return false;
     }
 
 }

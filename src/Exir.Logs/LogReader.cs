@@ -227,7 +227,7 @@ public sealed class LogReader : IDisposable
             var line = _chars.AsSpan(start, len);
             if (line.Length > 0 && line[0] == '#')
             {
-                Directive(line);
+                Directive(line, number);
                 continue;
             }
             if (line.IsEmpty) continue;
@@ -243,8 +243,9 @@ public sealed class LogReader : IDisposable
             // Fields are split only when a caller asks for one: most candidates are rejected on their text.
             _parsed = false;
             _fieldCount = 0;
-            if (Schema is null && !TryAdoptDefault(line)) Stats.UnparsedLines++;
-            Timestamp = SampleTime(line);
+            Schema = SchemaFor(line, number);
+            if (Schema is null) Stats.UnparsedLines++;
+            Timestamp = SampleTime(line, Schema);
             return true;
         }
     }
@@ -261,9 +262,17 @@ public sealed class LogReader : IDisposable
     }
 
     /// <summary>The current line's field by header name or role name (see <see cref="LogSchema.IndexOf"/>).</summary>
-    public ReadOnlySpan<char> Field(string name) => Schema is null ? default : Field(Schema.IndexOf(name));
+    public ReadOnlySpan<char> Field(string name)
+    {
+        EnsureParsed();
+        return Schema is null ? default : Field(Schema.IndexOf(name));
+    }
 
-    public bool HasField(string name) => Schema is not null && Schema.IndexOf(name) is int i && i >= 0 && i < FieldCount;
+    public bool HasField(string name)
+    {
+        EnsureParsed();
+        return Schema is not null && Schema.IndexOf(name) is int i && i >= 0 && i < _fieldCount;
+    }
 
     private int NextInteresting(ReadOnlySpan<char> span)
     {
@@ -322,23 +331,27 @@ public sealed class LogReader : IDisposable
             foreach (var l in region.EnumerateLines())
                 if (l.ContainsAny('\0', '\uFFFD')) { Stats.MalformedLines++; Stats.BinaryLines++; }
         }
-        if (Schema is null) { CountUnparsed(region); return; }
+        if (!HeaderTrusted) { SampleEachLine(region); return; }
         // Logs are written in time order: the first and last line bound the region. Only when they fall
         // on different days is every line's date read, so each day with records is known (gap report).
-        var first = SampleTime(FirstDataLine(region));
-        var last = SampleTime(LastDataLine(region));
+        var first = SampleTime(FirstDataLine(region), _header);
+        var last = SampleTime(LastDataLine(region), _header);
         if (first is { } f && last is { } l2 && f.UtcDateTime.Date != l2.UtcDateTime.Date)
-            foreach (var line in region.EnumerateLines()) SampleTime(line);
+            foreach (var line in region.EnumerateLines()) SampleTime(line, _header);
     }
 
-    private void CountUnparsed(ReadOnlySpan<char> region)
+    /// <summary>Without a header to trust, each skipped line gets its own field list (or counts as unparsed).</summary>
+    private void SampleEachLine(ReadOnlySpan<char> region)
     {
+        long number = _nextLineNumber - (region.Count('\n') + (region[^1] != '\n' ? 1 : 0)) - 1;
         foreach (var l in region.EnumerateLines())
         {
             var line = l.TrimEnd('\r');
+            number++;
             if (line.IsEmpty || line[0] == '#') continue;
-            if (TryAdoptDefault(line)) { SampleTime(line); continue; }
-            Stats.UnparsedLines++;
+            var schema = SchemaFor(line, number);
+            if (schema is null) { Stats.UnparsedLines++; continue; }
+            SampleTime(line, schema);
         }
     }
 
@@ -363,21 +376,24 @@ public sealed class LogReader : IDisposable
         return default;
     }
 
-    private DateTimeOffset? SampleTime(ReadOnlySpan<char> line)
+    private DateTimeOffset? SampleTime(ReadOnlySpan<char> line, LogSchema? schema)
     {
         line = line.TrimEnd('\r');
-        if (line.IsEmpty || line[0] == '#' || Schema is null) return null;
-        if (_firstDataLine is null) { _firstDataLine = line.Length > 8192 ? line[..8192].ToString() : line.ToString(); _firstDataSchema = Schema; }
-        DateTimeOffset? t = null;
-        if (Schema.TimestampIndex >= 0)
-        {
-            if (TryNthField(line, Schema.TimestampIndex, out var v)) t = LogTime.ParseIso(v);
-        }
-        else if (Schema.DateIndex >= 0 && Schema.TimeIndex >= 0 &&
-                 TryNthField(line, Schema.DateIndex, out var d) && TryNthField(line, Schema.TimeIndex, out var tm))
-            t = LogTime.ParseW3c(d, tm);
+        if (line.IsEmpty || line[0] == '#' || schema is null) return null;
+        if (_firstDataLine is null) { _firstDataLine = line.Length > 8192 ? line[..8192].ToString() : line.ToString(); _firstDataSchema = schema; }
+        var t = ParseTime(line, schema);
         if (t is { } x) Stats.AddTime(x);
         return t;
+    }
+
+    private DateTimeOffset? ParseTime(ReadOnlySpan<char> line, LogSchema schema)
+    {
+        if (schema.TimestampIndex >= 0)
+            return TryNthField(line, schema.TimestampIndex, out var v) ? LogTime.ParseIso(v) : null;
+        if (schema.DateIndex >= 0 && schema.TimeIndex >= 0 &&
+            TryNthField(line, schema.DateIndex, out var d) && TryNthField(line, schema.TimeIndex, out var tm))
+            return LogTime.ParseW3c(d, tm);
+        return null;
     }
 
     private string? _firstDataLine;
@@ -424,11 +440,33 @@ public sealed class LogReader : IDisposable
         }
     }
 
-    private void Directive(ReadOnlySpan<char> line)
+    private void Directive(ReadOnlySpan<char> line, long number)
     {
         if (LogText.TryDirective(line, "Fields", out var fields))
         {
-            Schema = Descriptor.ParseSchema(fields);
+            var schema = Descriptor.ParseSchema(fields);
+            var named = schema.Names.Where(n => n.Length > 0).ToList();
+            var twice = named.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1)?.Key;
+            if (named.Count == 0)
+            {
+                // An empty header would make every line a column mismatch: as if there were none.
+                _header = null;
+                _headerTrusted = false;
+                Note($"the #Fields header at line {number} is empty: ignored; lines are read by the known {Descriptor.Title} field lists or by their content");
+            }
+            else if (twice is not null)
+            {
+                // A real log never names a field twice; such a header can hide a field (or shift all of them).
+                _header = schema;
+                _headerTrusted = false;
+                Note($"the #Fields header at line {number} names '{Clip(twice)}' twice: not trusted; lines are read by the known {Descriptor.Title} field lists or by their content where they fit");
+            }
+            else
+            {
+                _header = schema;
+                _headerTrusted = true;
+            }
+            Schema = _header;
             return;
         }
         if (Software is null && LogText.TryDirective(line, "Software", out var v)) Software = v.ToString();
@@ -436,25 +474,81 @@ public sealed class LogReader : IDisposable
         else if (LogType is null && LogText.TryDirective(line, "Log-type", out v)) LogType = v.ToString();
     }
 
-    private bool TryAdoptDefault(ReadOnlySpan<char> line)
+    private static string Clip(string s) => s.Length > 60 ? s[..60] + "..." : s;
+
+    private readonly HashSet<string> _noted = new(StringComparer.Ordinal);
+
+    /// <summary>A coverage note, once per kind and file (the first line it applies to names it).</summary>
+    private void Note(string text, string? kind = null)
     {
-        if (Schema is not null) return true;
-        if (!_options.UseDefaultFields) return false;
-        int columns = CountColumns(line);
-        foreach (var d in Descriptor.DefaultSchemas)
-        {
-            if (d.Count != columns) continue;
-            Schema = d;
-            Stats.Notes.Add($"no #Fields header before line {_nextLineNumber}; the default {Descriptor.Title} field list ({d.Count} fields) was used because the line has exactly that many columns");
-            return true;
-        }
-        return false;
+        if (kind is null || _noted.Add(kind)) Stats.Notes.Add(text);
     }
 
+    /// <summary>The header from the last #Fields (null when none or empty) and whether it can be believed.</summary>
+    private LogSchema? _header;
+    private bool _headerTrusted;
+    private bool HeaderTrusted => _header is not null && _headerTrusted;
+
+    /// <summary>
+    /// The field list of a data line: the #Fields header when it is trusted (a line whose columns do not fit it is
+    /// re-read when its fields are asked for, see <see cref="EnsureParsed"/>); otherwise one of the format's known
+    /// lists with exactly the line's column count whose values fit, else fields found by their content, else the
+    /// untrusted header, else none.
+    /// </summary>
+    private LogSchema? SchemaFor(ReadOnlySpan<char> line, long number)
+    {
+        if (HeaderTrusted) return _header;
+        if (!_options.UseDefaultFields) return _header;
+        return Fallback(line, CountColumns(line), number) ?? _header;
+    }
+
+    private LogSchema? Fallback(ReadOnlySpan<char> line, int columns, long number)
+    {
+        string why = _header is null ? "no #Fields header" : _headerTrusted ? $"its {columns} columns do not fit the #Fields header ({_header.Count} fields)" : "the #Fields header is not trusted";
+        foreach (var d in Descriptor.DefaultSchemas)
+        {
+            if (d.Count != columns || !Fits(d, line)) continue;
+            if (_header is null)
+                Note($"no #Fields header before line {number}; the default {Descriptor.Title} field list ({d.Count} fields) was used because the line has exactly that many columns", "default:" + d.Count);
+            else
+                Note($"line {number}: {why}; read by the known {Descriptor.Title} field list of {d.Count} fields", "default:" + d.Count);
+            return d;
+        }
+        if (_separator == ' ' && W3cContent.Sniff(line, Descriptor, _sniffed) is { } sniffed)
+        {
+            Note($"line {number}: {why} and no known {Descriptor.Title} field list has {columns} columns; fields found by their content (method, URL, status, addresses)", "content");
+            return sniffed;
+        }
+        return null;
+    }
+
+    private readonly Dictionary<(long, int), LogSchema> _sniffed = [];
+
+    /// <summary>A known W3C list fits a line when its method and URL columns hold a method and a path.</summary>
+    private bool Fits(LogSchema schema, ReadOnlySpan<char> line)
+    {
+        if (_separator != ' ') return true;
+        int m = schema.IndexOf("Method"), u = schema.IndexOf("Stem");
+        if (m < 0 || u < 0) return true;
+        return TryNthField(line, m, out var method) && W3cContent.IsMethod(method)
+            && TryNthField(line, u, out var stem) && stem.Length > 0 && stem[0] == '/';
+    }
+
+    /// <summary>Columns of an unsplit line (quotes honoured for CSV; a trailing W3C space adds none).</summary>
     private int CountColumns(ReadOnlySpan<char> line)
     {
-        int n = 0;
-        while (TryNthField(line, n, out _)) n++;
+        if (_separator == ' ')
+        {
+            var t = line.TrimEnd(' ');
+            return t.Count(' ') + 1;
+        }
+        int n = 1;
+        bool quoted = false;
+        foreach (var c in line)
+        {
+            if (c == '"') quoted = !quoted;
+            else if (c == _separator && !quoted) n++;
+        }
         return n;
     }
 
@@ -463,6 +557,14 @@ public sealed class LogReader : IDisposable
         if (_parsed) return;
         _parsed = true;
         ParseCurrent();
+        if (_columnMismatch && HeaderTrusted && ReferenceEquals(Schema, _header) && _options.UseDefaultFields
+            && Fallback(Line, CountColumns(Line), LineNumber) is { } other)
+        {
+            // The header does not fit this line: a known list or the line's content does.
+            Schema = other;
+            ParseCurrent();
+            Timestamp ??= ParseTime(Line, other);
+        }
         if (_columnMismatch) { Stats.ColumnMismatchLines++; Stats.MalformedLines++; }
     }
 

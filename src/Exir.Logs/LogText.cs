@@ -36,6 +36,20 @@ public static class LogText
         return Utf8;
     }
 
+    /// <summary>
+    /// True when the first bytes are not text in any encoding logs are written in (random, encrypted or wiped
+    /// content): NULs outside UTF-16, control bytes, or invalid UTF-8 in more than a small share of them.
+    /// </summary>
+    public static bool LooksBinary(ReadOnlySpan<byte> head)
+    {
+        if (head.IsEmpty) return false;
+        var text = DecodeHead(head[..Math.Min(head.Length, 8192)]);
+        int bad = 0;
+        foreach (var c in text)
+            if (c == '\uFFFD' || (c < ' ' && c is not '\r' and not '\n' and not '\t')) bad++;
+        return bad > text.Length / 20;
+    }
+
     /// <summary>Decodes the first bytes of a file to text (for sniffing only; the reader streams).</summary>
     public static string DecodeHead(ReadOnlySpan<byte> head)
     {

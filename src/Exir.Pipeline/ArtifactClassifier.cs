@@ -62,6 +62,18 @@ public sealed class ArtifactClassifier
         return ArtifactKind.Unknown;
     }
 
+    /// <summary>
+    /// Why a .log file that no format claimed is listed in the coverage wherever it is, or null to only count it
+    /// (text logs of other software are many on a system drive): its content is not text, or its name or folder is
+    /// an IIS/Exchange log's (a wiped or damaged log must not vanish from the report).
+    /// </summary>
+    public static string? WhyUnreadableLog(EvidenceFile file, ReadOnlySpan<byte> head)
+    {
+        if (LogText.LooksBinary(head)) return "a .log file whose content is not text (damaged, wiped or encrypted): no log format could read it; not hunted";
+        if (LogFormats.LooksLikeLogPath(file.RelativePath)) return "named or placed like an IIS/Exchange log, but no log format could read its header or lines; not hunted";
+        return null;
+    }
+
     /// <summary>A probe for a file whose first bytes are in <paramref name="head"/>.</summary>
     public ArtifactProbe Probe(EvidenceFile file, ReadOnlyMemory<byte> head)
     {

@@ -143,7 +143,7 @@ public sealed class RecordPipeline
             ArtifactKind.EventLog => _events.Length > 0 && ReadEvents(probe, context),
             _ => false,
         };
-        if (probe.Kind == ArtifactKind.Unknown && file.Extension == ".log") coverage.UnknownLogFile(file.RelativePath);
+        if (probe.Kind == ArtifactKind.Unknown && file.Extension == ".log") coverage.UnknownLogFile(file.RelativePath, ArtifactClassifier.WhyUnreadableLog(file, probe.Head.Span));
 
         foreach (var consumer in _files)
         {

@@ -91,7 +91,7 @@ public class LogReaderTests
     }
 
     [Fact]
-    public void MissingFieldsUsesDefaultListOnlyWhenColumnCountMatches()
+    public void MissingFieldsUsesDefaultListWhenColumnCountMatchesElseTheLineContent()
     {
         var good = "2021-03-03 05:12:33 10.0.0.5 GET /ecp/y.js - 443 - 203.0.113.7 ua - 200 0 0 15\n";
         using (var r = new LogReader(Stream(good), LogFormat.IisW3c))
@@ -101,8 +101,17 @@ public class LogReaderTests
             Assert.Equal("/ecp/y.js", r.Field("cs-uri-stem").ToString());
             Assert.Contains(r.Stats.Notes, n => n.Contains("default"));
         }
+        // No known list has five columns, but a method followed by a path names the request fields.
         var odd = "2021-03-03 05:12:33 GET /ecp/y.js 200\n";
         using (var r = new LogReader(Stream(odd), LogFormat.IisW3c))
+        {
+            Assert.True(r.Read());
+            Assert.True(r.Schema!.IsFallback);
+            Assert.Equal("/ecp/y.js", r.Field("Stem").ToString());
+            Assert.Equal(0, r.Stats.UnparsedLines);
+        }
+        var unreadable = "2021-03-03 05:12:33 something else entirely\n";
+        using (var r = new LogReader(Stream(unreadable), LogFormat.IisW3c))
         {
             Assert.True(r.Read()); // still handed over: line rules can read the raw text
             Assert.Null(r.Schema);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using Exir.Core.Evidence;
 using Exir.Evtx;
 using Exir.Pipeline;
 
@@ -29,6 +30,14 @@ public static class EvtxCommand
     {
         bool json = format == "jsonl";
         bool anyReadable = false, damage = false;
+        // Only regular files are read: a FIFO would block the dump, a device would never end.
+        foreach (var file in files)
+        {
+            var kind = NativeFile.KindOf(file);
+            if (kind is EntryKind.Regular or EntryKind.Missing) continue;
+            stderr.WriteLine($"exir: {file} is a {NativeFile.Describe(kind)}, not a regular file: not read");
+            return ExitCodes.Error;
+        }
         var progress = new PipelineProgress();
         progress.SetTotals(files.Count, files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0));
         using var display = ProgressDisplay.Start(progress, "evtx", noProgress);

@@ -109,10 +109,13 @@ public sealed class CoverageReport
     public long UnknownLogFiles => Interlocked.Read(ref _unknownLogs);
     private long _unknownLogs;
 
-    public void UnknownLogFile(string path)
+    /// <param name="listBecause">Lists the file with this reason wherever it is (the caller saw more than its folder).</param>
+    public void UnknownLogFile(string path, string? listBecause = null)
     {
         Interlocked.Increment(ref _unknownLogs);
-        if (path.Contains("/Logging/", StringComparison.OrdinalIgnoreCase) || path.Contains("/LogFiles/", StringComparison.OrdinalIgnoreCase)
+        if (listBecause is not null)
+            AddIssue(IssueKind.UnknownLogFormat, path, listBecause);
+        else if (path.Contains("/Logging/", StringComparison.OrdinalIgnoreCase) || path.Contains("/LogFiles/", StringComparison.OrdinalIgnoreCase)
             || path.StartsWith("Logging/", StringComparison.OrdinalIgnoreCase) || path.StartsWith("LogFiles/", StringComparison.OrdinalIgnoreCase))
             AddIssue(IssueKind.UnknownLogFormat, path, "a .log file in a log folder whose header names no format exir reads; not hunted");
     }

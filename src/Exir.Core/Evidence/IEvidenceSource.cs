@@ -14,24 +14,35 @@ public interface IEvidenceSource : IDisposable
 
 public static class EvidenceSource
 {
-    /// <summary>Opens a folder, a .zip or a single file as evidence. Throws <see cref="EvidenceException"/> when the root cannot be read.</summary>
+    /// <summary>
+    /// Opens a folder, a .zip or a single file as evidence. Throws <see cref="EvidenceException"/> when the root cannot
+    /// be read, or is neither a regular file nor a folder (a FIFO would block the run, a device would never end).
+    /// </summary>
     public static IEvidenceSource Open(string path, EvidenceLimits? limits = null)
     {
         limits ??= EvidenceLimits.Default;
-        if (Directory.Exists(path)) return new DirectoryEvidenceSource(path, limits);
-        if (File.Exists(path))
+        var kind = NativeFile.KindOf(path);
+        switch (kind)
         {
-            if (LooksLikeZip(path)) return new ZipEvidenceSource(path, limits);
-            return new SingleFileEvidenceSource(path);
+            case EntryKind.Directory:
+                var folder = new DirectoryEvidenceSource(path, limits);
+                folder.EnsureReadable();
+                return folder;
+            case EntryKind.Regular:
+                if (LooksLikeZip(path)) return new ZipEvidenceSource(path, limits);
+                return new SingleFileEvidenceSource(path);
+            case EntryKind.Missing:
+                throw new EvidenceException($"evidence path not found: {path}");
+            default:
+                throw new EvidenceException($"{path} is a {NativeFile.Describe(kind)}, not a regular file or folder: not read");
         }
-        throw new EvidenceException($"evidence path not found: {path}");
     }
 
     private static bool LooksLikeZip(string path)
     {
         try
         {
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var fs = NativeFile.OpenRegular(path);
             Span<byte> magic = stackalloc byte[4];
             return fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
         }
@@ -49,13 +60,11 @@ public static class EvidenceSource
         return Directory.Exists(full) ? name : Path.GetFileNameWithoutExtension(name);
     }
 
-    /// <summary>Opens a plain file read-only, sharing with writers (live logs are open by IIS/Exchange).</summary>
-    public static Stream OpenPhysical(string path) =>
-        new FileStream(path, new FileStreamOptions
-        {
-            Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
-            BufferSize = 0, Options = FileOptions.SequentialScan,
-        });
+    /// <summary>
+    /// Opens a plain file read-only, sharing with writers (live logs are open by IIS/Exchange), without updating
+    /// its access time where the platform allows (Linux O_NOATIME, for the file's owner).
+    /// </summary>
+    public static Stream OpenPhysical(string path) => NativeFile.OpenPlain(path);
 }
 
 /// <summary>Bounds that keep hostile evidence (zip bombs, endless trees) from exhausting the machine.</summary>
@@ -68,7 +77,6 @@ public sealed record EvidenceLimits
     public double MaxCompressionRatio { get; init; } = 200;
     /// <summary>Size from which the ratio check applies (small, highly compressible logs are normal).</summary>
     public long RatioCheckFromBytes { get; init; } = 64L << 20;
-    public int MaxDepth { get; init; } = 64;
 }
 
 public sealed class EvidenceException(string message) : Exception(message);

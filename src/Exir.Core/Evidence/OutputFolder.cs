@@ -34,25 +34,57 @@ public static class OutputFolder
         string.Equals(a.TrimEnd(Path.DirectorySeparatorChar), b.TrimEnd(Path.DirectorySeparatorChar),
             OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 
-    /// <summary>The absolute path with every existing link on the way resolved (the part that does not exist yet is kept as given).</summary>
+    /// <summary>
+    /// The absolute path with every existing link on the way resolved as the kernel does it (a link's target is
+    /// resolved in turn, and ".." in a target climbs from where the link leads, not from the link's text); the part
+    /// that does not exist yet is kept as given. Throws <see cref="EvidenceException"/> on a link loop.
+    /// </summary>
     public static string RealPath(string path)
     {
+        // .NET resolves ".." of the path given textually before any system call, so that is done first too.
         var full = Path.GetFullPath(path);
         var root = Path.GetPathRoot(full) ?? "/";
+        var pending = new Stack<string>();
+        Push(pending, full[root.Length..]);
         var current = root;
-        var parts = full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
-        for (int i = 0; i < parts.Length; i++)
+        bool missing = false;
+        int links = 0;
+        while (pending.Count > 0)
         {
-            var next = Path.Combine(current, parts[i]);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (!info.Exists) return Path.Combine([next, .. parts[(i + 1)..]]);
-            try
+            var part = pending.Pop();
+            if (part is "" or ".") continue;
+            if (part == "..")
             {
-                if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target) next = Path.GetFullPath(target.FullName);
+                // current is already free of links, so its parent is the real parent.
+                current = Path.GetDirectoryName(current) ?? current;
+                continue;
             }
-            catch (IOException) { }
-            current = next;
+            var next = Path.Combine(current, part);
+            if (missing) { current = next; continue; }
+            string? target;
+            try { target = new FileInfo(next).LinkTarget; }
+            catch (IOException) { target = null; }
+            if (target is null)
+            {
+                if (!Path.Exists(next)) missing = true;
+                current = next;
+                continue;
+            }
+            if (++links > 40) throw new EvidenceException($"{path}: too many levels of symbolic links (a loop)");
+            if (Path.IsPathRooted(target))
+            {
+                var targetRoot = Path.GetPathRoot(target) ?? root;
+                current = targetRoot;
+                Push(pending, target[targetRoot.Length..]);
+            }
+            else Push(pending, target);
         }
         return current;
+    }
+
+    private static void Push(Stack<string> pending, string relative)
+    {
+        var parts = relative.Split(['/', Path.DirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
+        for (int i = parts.Length - 1; i >= 0; i--) pending.Push(parts[i]);
     }
 }
