@@ -37,7 +37,8 @@ public class HostileArchiveTests
         // Every other name is refused and counted (the listed issues are capped, the counts are exact).
         Assert.Equal(names - 1 + 1, cov.IssueCounts[IssueKind.ArchiveBomb]);
         Assert.Contains(cov.Issues, i => i.Kind == IssueKind.ArchiveBomb && i.Message.Contains("overlaps"));
-        Assert.Contains(cov.Issues, i => i.Kind == IssueKind.ArchiveBomb && i.Path == "flat.zip" && i.Message.Contains("partly read"));
+        var partly = Assert.Single(cov.Issues, i => i.Kind == IssueKind.ArchiveBomb && i.Path == "flat.zip");
+        Assert.Equal($"archive partly read: {names - 1:N0} member(s) refused because their data overlaps another member's", partly.Message);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
     }
 
@@ -142,6 +143,7 @@ public class HostileArchiveTests
     }
 
     [Fact]
+    [Trait("Tier", "slow")]
     public void ManyEntryZipUsesOneReaderNotOnePerThread()
     {
         // 100,000 entries: the central directory is parsed once per enumeration, members are read at their offsets.

@@ -155,8 +155,8 @@ public sealed class ZipEvidenceSource : IEvidenceSource
         int previous = -1;
         foreach (var (start, end, index) in spans)
         {
-            if (start < 0 || end > directory.Offset) { refusal[index] = Refusal.Outside; if (isFile[index]) outside++; }
-            else if (start < keptEnd) { refusal[index] = Refusal.Overlaps; if (isFile[index]) overlapping++; }
+            if (start >= 0 && start < keptEnd) { refusal[index] = Refusal.Overlaps; if (isFile[index]) overlapping++; }
+            else if (start < 0 || end > directory.Offset) { refusal[index] = Refusal.Outside; if (isFile[index]) outside++; }
             else
             {
                 if (previous >= 0) slotEnd[previous] = start;
