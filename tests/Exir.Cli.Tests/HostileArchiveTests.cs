@@ -95,6 +95,86 @@ public class HostileArchiveTests
         Assert.Equal(8, summary.RootElement.GetProperty("coverage").GetProperty("issue_counts").GetProperty("TooLarge").GetInt64());
     }
 
+    [Fact]
+    public void MillionEntryZipIsScannedInBoundedMemory()
+    {
+        // 1,000,000 one-byte members: System.IO.Compression kept every entry in every worker's reader (4.6 GB).
+        var dir = TestPaths.NewTempDir();
+        var zip = Path.Combine(dir, "million.zip");
+        StoredZip(zip, 1_000_000, i => $"C/data/d{i % 1000}/f{i}.txt");
+        var r = Measured.Run(TimeSpan.FromMinutes(8), "scan", zip, "--threads", "8", "--format", "json", "--no-progress");
+        Assert.Equal(0, r.ExitCode);
+        Assert.True(r.PeakBytes < 1_500L << 20, $"peak resident memory {r.PeakBytes >> 20} MiB");
+        using var summary = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(1_000_000, summary.RootElement.GetProperty("coverage").GetProperty("files_seen").GetInt64());
+    }
+
+    /// <summary>A zip64 archive of one-byte stored members, written record by record (fast, and flat in memory).</summary>
+    private static void StoredZip(string path, int count, Func<int, string> name)
+    {
+        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        var offsets = new long[count];
+        const uint crcOfX = 0x8CDC1683; // CRC-32 of "x"
+        var h = new byte[46];
+        for (int i = 0; i < count; i++)
+        {
+            offsets[i] = f.Position;
+            var n = Encoding.ASCII.GetBytes(name(i));
+            Array.Clear(h);
+            BinaryPrimitives.WriteUInt32LittleEndian(h, 0x04034b50);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(4), 20);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(12), 0x5A21);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(14), crcOfX);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(18), 1);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(22), 1);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(26), (ushort)n.Length);
+            f.Write(h, 0, 30);
+            f.Write(n);
+            f.WriteByte((byte)'x');
+        }
+        long cd = f.Position;
+        for (int i = 0; i < count; i++)
+        {
+            var n = Encoding.ASCII.GetBytes(name(i));
+            Array.Clear(h);
+            BinaryPrimitives.WriteUInt32LittleEndian(h, 0x02014b50);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(4), 45);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(6), 20);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(14), 0x5A21);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(16), crcOfX);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(20), 1);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(24), 1);
+            BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(28), (ushort)n.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(42), (uint)offsets[i]);
+            f.Write(h);
+            f.Write(n);
+        }
+        long cdSize = f.Position - cd;
+        long zip64End = f.Position;
+        var z = new byte[56];
+        BinaryPrimitives.WriteUInt32LittleEndian(z, 0x06064b50);
+        BinaryPrimitives.WriteUInt64LittleEndian(z.AsSpan(4), 44);
+        BinaryPrimitives.WriteUInt16LittleEndian(z.AsSpan(12), 45);
+        BinaryPrimitives.WriteUInt16LittleEndian(z.AsSpan(14), 45);
+        BinaryPrimitives.WriteUInt64LittleEndian(z.AsSpan(24), (ulong)count);
+        BinaryPrimitives.WriteUInt64LittleEndian(z.AsSpan(32), (ulong)count);
+        BinaryPrimitives.WriteUInt64LittleEndian(z.AsSpan(40), (ulong)cdSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(z.AsSpan(48), (ulong)cd);
+        f.Write(z);
+        var locator = new byte[20];
+        BinaryPrimitives.WriteUInt32LittleEndian(locator, 0x07064b50);
+        BinaryPrimitives.WriteUInt64LittleEndian(locator.AsSpan(8), (ulong)zip64End);
+        BinaryPrimitives.WriteUInt32LittleEndian(locator.AsSpan(16), 1);
+        f.Write(locator);
+        var end = new byte[22];
+        BinaryPrimitives.WriteUInt32LittleEndian(end, 0x06054b50);
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(8), 0xFFFF);
+        BinaryPrimitives.WriteUInt16LittleEndian(end.AsSpan(10), 0xFFFF);
+        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(12), uint.MaxValue);
+        BinaryPrimitives.WriteUInt32LittleEndian(end.AsSpan(16), uint.MaxValue);
+        f.Write(end);
+    }
+
     /// <summary>One member of compressible text named <paramref name="names"/> times in the central directory (rewritten in code).</summary>
     private static string FlatBomb(string dir, int names, int memberBytes)
     {
