@@ -23,11 +23,13 @@ public sealed class FindingSpool : IDisposable
     public FindingSpool(string? directory = null)
     {
         _path = Path.Combine(directory ?? Path.GetTempPath(), $"exir-findings-{Guid.NewGuid():N}.jsonl");
-        _stream = new FileStream(_path, new FileStreamOptions
+        var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete, BufferSize = 1 << 16,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
+        };
+        // Findings quote the evidence: readable by this user only.
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        _stream = new FileStream(_path, options);
         _writer = new Utf8JsonWriter(_stream, FindingJson.WriterOptions);
     }
 
