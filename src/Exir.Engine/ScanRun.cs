@@ -37,14 +37,21 @@ public sealed class ScanRun : IDisposable
     private readonly SuspiciousFilesDetector _suspicious;
     private readonly BuildHints _build = new();
     private readonly RecordPipeline _pipeline;
+    // Contexts of the last scan: their spools of findings past the per-rule cap are read by the outputs, then deleted.
+    private readonly List<RunContext> _contexts = [];
 
     /// <param name="timeline">Also build the forensic timeline in the same pass (scan --timeline).</param>
     public ScanRun(RunOptions options, TimelineOptions? timeline = null)
     {
-        _options = options;
         _rules = new DataFiles("rules", typeof(FileHunt).Assembly, options.RulesDirectory);
         _catalog = RuleCatalog.Load(_rules);
         _settings = _catalog.Settings;
+        // Memory bounds from rules/scan.yaml unless the caller set them.
+        _options = options = options with
+        {
+            MaxFindingsPerRule = options.MaxFindingsPerRule == int.MaxValue ? _settings.MaxFindingsPerRule : options.MaxFindingsPerRule,
+            BigFileBuffers = _settings.BigFileBuffers,
+        };
         var fileHunt = FileHunt.Create(options, _rules, _build, _catalog.FileHunt);
         _suspicious = new SuspiciousFilesDetector(_catalog.SuspiciousFiles);
         var timelineRules = _catalog.Timeline;
@@ -88,9 +95,20 @@ public sealed class ScanRun : IDisposable
 
         var roots = new List<(EvidenceInput Input, RunContext Context, string Host, string NameSource, PatchStatus Patch, string? Build)>();
         var tagged = new List<(Finding Finding, int Root)>();
+        var overflow = new List<Func<IEnumerable<Finding>>>();
+        var overflowByRule = new Dictionary<string, long>(StringComparer.Ordinal);
+        var overflowBySeverity = new Dictionary<Severity, long>();
+        long overflowCount = 0;
+        // One decompression budget for every archive of the scan (rules/scan.yaml archives:).
+        var archives = _settings.Archives with { ScanBudget = new DecompressionBudget(_settings.Archives.MaxScanBytes) };
+        foreach (var input in evidence.Inputs)
+            if (input.Source is ZipEvidenceSource zip) zip.Limits = archives;
+        foreach (var context in _contexts) context.Dispose();
+        _contexts.Clear();
         foreach (var input in evidence.Inputs)
         {
             var context = _pipeline.Run(input.Source, _options, input.Label, progress, cancellationToken);
+            _contexts.Add(context);
             var coverage = context.Coverage;
             _catalog.ReportInto(coverage);
             if (!coverage.Families.ContainsKey(ApplicationLogFamily))
@@ -99,10 +117,24 @@ public sealed class ScanRun : IDisposable
             var (patch, build) = PatchStatusOf(knowledge, knowledgeError, context, input.Source.Root);
             if (patch.Error is not null && knowledgeError is not null) coverage.CheckNotRun("patch status", knowledgeError);
             var findings = FindingIdentity.Apply(context.Findings, host, scanId).ToList();
-            // Archives in staging folders grade up when this host shows exploitation.
-            if (findings.Any(f => f.Outcome == Outcome.Success || (f.Outcome == Outcome.Attempt && f.Cves.Count > 0)))
-                findings = findings.Select(_suspicious.Escalate).ToList();
+            // Archives in staging folders grade up when this host shows exploitation. Every rule and outcome keeps
+            // its first findings in memory, so what decides this is among them.
+            bool escalate = findings.Any(f => f.Outcome == Outcome.Success || (f.Outcome == Outcome.Attempt && f.Cves.Count > 0));
+            if (escalate) findings = findings.Select(_suspicious.Escalate).ToList();
             tagged.AddRange(findings.Select(f => (f, roots.Count)));
+            if (context.Overflow is { } spool)
+            {
+                overflowCount += spool.Count;
+                foreach (var (rule, n) in spool.ByRule) overflowByRule[rule] = overflowByRule.GetValueOrDefault(rule) + n;
+                foreach (var (sev, n) in spool.BySeverity) overflowBySeverity[sev] = overflowBySeverity.GetValueOrDefault(sev) + n;
+                var rootHost = host;
+                var suspicious = _suspicious;
+                overflow.Add(() =>
+                {
+                    var left = FindingIdentity.Apply(spool.Read(), rootHost, scanId);
+                    return escalate ? left.Select(suspicious.Escalate) : left;
+                });
+            }
             roots.Add((input, context, host, nameSource, patch, build));
         }
 
@@ -126,7 +158,7 @@ public sealed class ScanRun : IDisposable
                 Evidence = new EvidenceRoot(input.Source.Root, input.Source.Kind, input.Source.Kind == "folder" || input.Source.Kind == "live" ? null : Sha256OfFile(input.Source.Root)),
                 ExchangeBuild = build, PatchStatus = patch,
                 Verdict = VerdictBuilder.Build(mine, context.Coverage, _settings.AttackWindowStart),
-                Coverage = context.Coverage, FindingCount = mine.Count,
+                Coverage = context.Coverage, FindingCount = mine.Count + (int)Math.Min(int.MaxValue, context.Overflow?.Count ?? 0),
             });
         }
         var verdict = VerdictBuilder.Overall(hosts.Select(h => (h.Name, h.Verdict)).ToList());
@@ -138,6 +170,8 @@ public sealed class ScanRun : IDisposable
             Hosts = hosts,
             NextSteps = NextSteps.For(_rules, verdict.Kind),
             AttackWindowStart = _settings.AttackWindowStart,
+            Overflow = overflowCount == 0 ? null
+                : new FindingOverflow(overflowCount, overflowByRule, overflowBySeverity, _options.MaxFindingsPerRule, () => overflow.SelectMany(read => read())),
             Provenance = new Provenance
             {
                 Tool = "exir",
@@ -198,7 +232,12 @@ public sealed class ScanRun : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
-    public void Dispose() => Timeline?.Dispose();
+    public void Dispose()
+    {
+        Timeline?.Dispose();
+        foreach (var context in _contexts) context.Dispose();
+        _contexts.Clear();
+    }
 }
 
 /// <summary>Gives a run's findings their host, host id, scan id and stable finding id.</summary>

@@ -136,7 +136,7 @@ public sealed class RecordPipeline
         }
         // The head is the worker's buffer, reused for the next file: consumers read it during the calls only.
         var probe = _classifier.Probe(file, headBuffer.AsMemory(0, headLength));
-        int before = context.Findings.Count;
+        long before = context.ReportedCount;
         bool read = probe.Kind switch
         {
             ArtifactKind.Log => ReadLog(probe, context),
@@ -168,7 +168,7 @@ public sealed class RecordPipeline
             }
         }
         coverage.FileRead(read ? file.Length : headLength);
-        bool hasFinding = context.Findings.Count > before && context.HasFindingFor(file.RelativePath);
+        bool hasFinding = context.ReportedCount > before && context.HasFindingFor(file.RelativePath);
         if (hasFinding || context.Options.HashAll) HashInto(file, coverage);
     }
 

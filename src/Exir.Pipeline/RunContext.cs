@@ -22,6 +22,13 @@ public sealed record RunOptions
     public string? BaselinePath { get; init; }
     /// <summary>Cap on bytes read per file by content rules (huge or sparse files).</summary>
     public long MaxBytesPerFile { get; init; } = 256L << 20;
+    /// <summary>Whole-file buffers (up to <see cref="MaxBytesPerFile"/> each) held at once by all workers.</summary>
+    public int BigFileBuffers { get; init; } = 2;
+    /// <summary>
+    /// Findings of one rule and outcome kept in memory per root; the rest go to a <see cref="FindingSpool"/> on disk.
+    /// Unbounded unless set (exir scan sets it from rules/scan.yaml).
+    /// </summary>
+    public int MaxFindingsPerRule { get; init; } = int.MaxValue;
     /// <summary>Host name to record (--host), overriding what the evidence says.</summary>
     public string? Host { get; init; }
     public int Parallelism { get; init; } = Environment.ProcessorCount;
@@ -34,9 +41,13 @@ public sealed record RunOptions
 /// Shared state of a run over one evidence root: options, coverage, the findings sink and what was learnt
 /// about the server (host, build, install folder). Thread-safe: consumers on all cores report into it.
 /// </summary>
-public sealed class RunContext
+public sealed class RunContext : IDisposable
 {
     private readonly ConcurrentQueue<Finding> _findings = new();
+    private readonly ConcurrentDictionary<(string Rule, Outcome Outcome), int> _perRule = new();
+    private readonly object _spoolGate = new();
+    private FindingSpool? _spool;
+    private long _reported;
     private readonly ConcurrentDictionary<string, byte> _artifactsWithFindings = new(StringComparer.Ordinal);
     private readonly object _learn = new();
     private readonly ConcurrentDictionary<object, object> _state = new();
@@ -57,7 +68,16 @@ public sealed class RunContext
     /// <summary>The Computer of the first event log record: the host when no log names one.</summary>
     public string? EventHost { get; private set; }
 
+    /// <summary>The findings kept in memory: every finding up to <see cref="RunOptions.MaxFindingsPerRule"/> per rule and outcome.</summary>
     public IReadOnlyCollection<Finding> Findings => _findings;
+    /// <summary>Findings past the per-rule cap, on disk (null when none).</summary>
+    public FindingSpool? Overflow => _spool;
+    /// <summary>Every finding reported, kept or spooled.</summary>
+    public long ReportedCount => Interlocked.Read(ref _reported);
+    /// <summary>Whole-file buffers shared by the run's workers.</summary>
+    public FileBuffers Buffers => LazyInitializer.EnsureInitialized(ref _buffers, ref _buffersGate, () => new FileBuffers(Options.MaxBytesPerFile, Options.BigFileBuffers));
+    private FileBuffers? _buffers;
+    private object? _buffersGate;
 
     /// <summary>
     /// A consumer's state for this root (created on first use): consumers live for the whole run, but what they
@@ -71,7 +91,25 @@ public sealed class RunContext
     {
         if (!Options.InWindow(finding.Timestamp)) return;
         _artifactsWithFindings.TryAdd(finding.Artifact, 0);
-        _findings.Enqueue(Options.Host is { } h && finding.Host is null ? finding with { Host = h } : finding);
+        Interlocked.Increment(ref _reported);
+        var f = Options.Host is { } h && finding.Host is null ? finding with { Host = h } : finding;
+        // Memory holds a bounded number per rule and outcome (every outcome keeps its first findings, so the
+        // verdict and the escalation see it); the flood goes to disk, and to the finding outputs from there.
+        if (_perRule.AddOrUpdate((f.RuleId, f.Outcome), 1, (_, n) => n == int.MaxValue ? n : n + 1) <= Options.MaxFindingsPerRule)
+        {
+            _findings.Enqueue(f);
+            return;
+        }
+        if (_spool is null)
+            lock (_spoolGate) _spool ??= new FindingSpool();
+        _spool.Add(f);
+    }
+
+    /// <summary>Deletes the spool; the run's outputs must have been written.</summary>
+    public void Dispose()
+    {
+        _spool?.Dispose();
+        _buffers?.Dispose();
     }
 
     /// <summary>Records what a log or event says about the server; the first host and the highest build win.</summary>

@@ -38,6 +38,18 @@ public sealed class YaraRules
     }
 
     /// <summary>
+    /// Scans the first <paramref name="length"/> bytes of <paramref name="data"/> in place, without the copy
+    /// <see cref="Scan(ReadOnlySpan{byte}, IReadOnlyDictionary{string, object}?)"/> makes: a caller that already holds
+    /// the file in an array (up to 256 MiB) does not need a second one. The array must not change during the call.
+    /// </summary>
+    public IReadOnlyList<YaraMatch> Scan(byte[] data, int length, IReadOnlyDictionary<string, object>? externals = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, data.Length);
+        return Run(data, length, length, externals);
+    }
+
+    /// <summary>
     /// Scans at most <paramref name="maxBytes"/> of a regular file. <c>filesize</c> is the real size of the file, so
     /// size conditions stay right on capped huge files. Throws IOException/UnauthorizedAccessException when the file
     /// cannot be read and IOException for FIFOs, devices and other non-regular files (they could block forever).

@@ -101,7 +101,7 @@ public class EvidenceSourceTests
     }
 
     [Fact]
-    public void ZipBombMemberIsSkippedAndReported()
+    public void ZipBombMemberIsReadOnlyUpToTheLimitAndReported()
     {
         var dir = TestPaths.NewTempDir();
         var zipPath = Path.Combine(dir, "bomb.zip");
@@ -115,10 +115,12 @@ public class EvidenceSourceTests
             }
             Write(zip, "fine.txt", "fine");
         }
-        using var source = EvidenceSource.Open(zipPath, new EvidenceLimits { RatioCheckFromBytes = 16 << 20, MaxCompressionRatio = 100 });
+        using var source = EvidenceSource.Open(zipPath, new EvidenceLimits { Archives = new ArchiveLimits { RatioCheckFromBytes = 16 << 20, MaxRatio = 100, RatioMemberBytes = 1 << 20 } });
         var cov = new CoverageReport();
-        var files = source.EnumerateFiles(cov).Select(f => f.RelativePath).ToList();
-        Assert.Equal(["bomb.zip!/fine.txt"], files);
+        var files = source.EnumerateFiles(cov).ToList();
+        Assert.Equal(["bomb.zip!/zeros.bin", "bomb.zip!/fine.txt"], files.Select(f => f.RelativePath));
+        // The bomb is read only up to the limit for members over the ratio, and named in the coverage.
+        Assert.Equal(1 << 20, files[0].Length);
         Assert.Contains(cov.Issues, i => i.Kind == IssueKind.ArchiveBomb && i.Path.EndsWith("zeros.bin"));
     }
 

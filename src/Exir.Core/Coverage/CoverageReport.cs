@@ -131,6 +131,9 @@ public sealed class CoverageReport
         if (_issues.Count < MaxListedIssues) _issues.Enqueue(new CoverageIssue(kind, path, message));
     }
 
+    /// <summary>Counts an issue without listing it (the thousands of refusals of one zip bomb, named once in a summary).</summary>
+    public void CountIssue(IssueKind kind, long count = 1) => _issueCounts.AddOrUpdate(kind, count, (_, c) => c + count);
+
     public LogFamilyCoverage Family(string name) => Families.GetOrAdd(name, n => new LogFamilyCoverage { Family = n });
 
     public void CheckNotRun(string check, string reason) => ChecksNotRun[check] = reason;

@@ -71,12 +71,8 @@ public static class EvidenceSource
 public sealed record EvidenceLimits
 {
     public static EvidenceLimits Default { get; } = new();
-    /// <summary>Largest uncompressed size read from one archive member.</summary>
-    public long MaxArchiveMemberBytes { get; init; } = 8L << 30;
-    /// <summary>Compression ratio above which a big member is treated as a bomb.</summary>
-    public double MaxCompressionRatio { get; init; } = 200;
-    /// <summary>Size from which the ratio check applies (small, highly compressible logs are normal).</summary>
-    public long RatioCheckFromBytes { get; init; } = 64L << 20;
+    /// <summary>Bounds on each .zip: entries, bytes per member, per archive and per scan, expansion ratio.</summary>
+    public ArchiveLimits Archives { get; init; } = ArchiveLimits.Default;
 }
 
 public sealed class EvidenceException(string message) : Exception(message);

@@ -109,6 +109,13 @@ public sealed record ScanResult
     public IReadOnlyList<string> NextSteps { get; init; } = [];
     /// <summary>The date coverage is judged against (rules/scan.yaml): logs must reach back before it.</summary>
     public DateTimeOffset AttackWindowStart { get; init; } = new(2021, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>Findings past the per-rule cap: not in <see cref="Findings"/>, but in the finding outputs and the totals.</summary>
+    public FindingOverflow? Overflow { get; init; }
+
+    /// <summary>Every finding of the scan, kept or left out of the report.</summary>
+    public long TotalFindings => Findings.Count + (Overflow?.Count ?? 0);
+    /// <summary>Every finding: those of the report (sorted, with incidents), then those left out of it, streamed from disk.</summary>
+    public IEnumerable<Finding> AllFindings => Overflow is null ? Findings : Findings.Concat(Overflow.Read());
 
     /// <summary>The coverage of the first host (the only one in a one-root scan); per host in <see cref="Hosts"/>.</summary>
     public CoverageReport Coverage => Hosts.Count > 0 ? Hosts[0].Coverage : new CoverageReport();

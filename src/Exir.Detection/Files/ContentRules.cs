@@ -21,4 +21,6 @@ public interface IContentRules
     int RuleCount { get; }
     IReadOnlyList<ContentRuleProblem> Problems { get; }
     IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts);
+    /// <summary>The same over bytes the caller holds in memory; an implementation may scan them in place (no copy of a big file).</summary>
+    IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) => Scan(data.Span, facts);
 }

@@ -81,9 +81,11 @@ public sealed class FileHunt : IFileConsumer
     public void Inspect(ArtifactProbe probe, RunContext context)
     {
         var file = probe.File;
-        var data = ReadCapped(file, context, out bool complete);
-        if (data is null) return;
-        string? sha256 = complete ? Convert.ToHexStringLower(SHA256.HashData(data)) : null;
+        // The bytes live in a buffer shared by the run's workers (bounded: see FileBuffers), valid during the checks only.
+        using var lease = ReadCapped(file, context, out int length, out bool complete);
+        if (lease is null) return;
+        var data = lease.Array.AsMemory(0, length);
+        string? sha256 = complete ? Convert.ToHexStringLower(SHA256.HashData(data.Span)) : null;
         if (sha256 is not null) context.Coverage.FileHashes.TryAdd(file.RelativePath, sha256);
         var subject = new FileUnderTest(file, data, sha256, _rules.ScriptExtensions.Contains(file.Extension));
         var report = new FileHuntReport(context, _options, context.StateOf<FileHuntRootState>(this));
@@ -97,23 +99,26 @@ public sealed class FileHunt : IFileConsumer
         foreach (var check in _checks) check.CompleteRoot(report);
     }
 
-    private byte[]? ReadCapped(EvidenceFile file, RunContext context, out bool complete)
+    private FileBuffers.Lease? ReadCapped(EvidenceFile file, RunContext context, out int length, out bool complete)
     {
+        length = 0;
         long cap = Math.Max(1, _options.MaxBytesPerFile);
         long want = Math.Min(file.Length, cap);
         complete = file.Length <= cap;
         if (!complete)
             context.Coverage.AddIssue(IssueKind.TooLarge, file.RelativePath,
                 $"{file.Length:N0} bytes: only the first {cap:N0} scanned (cap per file); not hashed");
+        FileBuffers.Lease? lease = null;
         try
         {
             using var s = file.OpenRead();
-            var buffer = new byte[want];
+            lease = context.Buffers.Rent(want, context.Cancellation);
+            var buffer = lease.Array.AsSpan(0, (int)want);
             int n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            length = n;
             if (n < buffer.Length)
             {
                 // The file shrank or lied about its size (zip member, file being written): scan what is there.
-                Array.Resize(ref buffer, n);
                 if (complete) context.Coverage.AddIssue(IssueKind.Truncated, file.RelativePath, $"expected {file.Length:N0} bytes, read {n:N0}");
             }
             else if (complete && s.ReadByte() >= 0)
@@ -122,10 +127,11 @@ public sealed class FileHunt : IFileConsumer
                 complete = false;
                 context.Coverage.AddIssue(IssueKind.Truncated, file.RelativePath, "file grew while being read; first part scanned, not hashed");
             }
-            return buffer;
+            return lease;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException)
         {
+            lease?.Dispose();
             context.Coverage.AddIssue(IssueKind.Unreadable, file.RelativePath, $"{Name}: {e.Message}");
             return null;
         }
@@ -143,10 +149,11 @@ public sealed class FileHunt : IFileConsumer
 }
 
 /// <summary>A file as the checks see it: read once (up to the per-file cap), with its hash when read whole.</summary>
-public sealed class FileUnderTest(EvidenceFile file, byte[] data, string? sha256, bool isScript)
+public sealed class FileUnderTest(EvidenceFile file, ReadOnlyMemory<byte> data, string? sha256, bool isScript)
 {
     public EvidenceFile File { get; } = file;
-    public byte[] Data { get; } = data;
+    /// <summary>The bytes read (a window on a shared buffer: valid during the checks' Inspect only).</summary>
+    public ReadOnlyMemory<byte> Data { get; } = data;
     /// <summary>Null when the file is larger than the per-file cap (only its start was read).</summary>
     public string? Sha256 { get; } = sha256;
     public bool Complete => Sha256 is not null;

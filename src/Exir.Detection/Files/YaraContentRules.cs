@@ -84,15 +84,23 @@ public sealed class YaraContentRules : IContentRules
         return new YaraContentRules(compiler.Compile(), builtIn ? [ns] : [], problems);
     }
 
-    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts)
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Matches(_rules.Scan(data, Externals(facts)));
+
+    /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array
+            ? Matches(_rules.Scan(array, segment.Count, Externals(facts)))
+            : Scan(data.Span, facts);
+
+    private static Dictionary<string, object> Externals(FileFacts facts) => new(StringComparer.Ordinal)
     {
-        var externals = new Dictionary<string, object>(StringComparer.Ordinal)
-        {
-            ["filename"] = facts.FileName,
-            ["filepath"] = facts.FilePath,
-            ["extension"] = facts.Extension,
-        };
-        var matches = _rules.Scan(data, externals);
+        ["filename"] = facts.FileName,
+        ["filepath"] = facts.FilePath,
+        ["extension"] = facts.Extension,
+    };
+
+    private IReadOnlyList<ContentRuleMatch> Matches(IReadOnlyList<YaraMatch> matches)
+    {
         if (matches.Count == 0) return [];
         var result = new List<ContentRuleMatch>(matches.Count);
         foreach (var m in matches)

@@ -1,10 +1,11 @@
 using System.Globalization;
 using Exir.Core;
+using Exir.Core.Evidence;
 using YamlDotNet.Core;
 
 namespace Exir.Detection.Rules;
 
-/// <summary>rules/scan.yaml: the constants of the hunt (attack window, correlation windows), as data.</summary>
+/// <summary>rules/scan.yaml: the constants of the hunt (attack window, correlation windows) and the bounds on hostile input, as data.</summary>
 public sealed record ScanSettings
 {
     public const string FileName = "scan.yaml";
@@ -14,6 +15,12 @@ public sealed record ScanSettings
     public TimeSpan SameActorWindow { get; init; } = TimeSpan.FromHours(48);
     public TimeSpan NearbyWindow { get; init; } = TimeSpan.FromMinutes(15);
     public int MinLinkableNameLength { get; init; } = 5;
+    /// <summary>Bounds on each .zip of evidence (archives: in scan.yaml); built-in defaults when the section is absent.</summary>
+    public ArchiveLimits Archives { get; init; } = ArchiveLimits.Default;
+    /// <summary>Findings of one rule and outcome per host kept in memory for the report (report.max_findings_per_rule).</summary>
+    public int MaxFindingsPerRule { get; init; } = 500;
+    /// <summary>Whole-file buffers held at once by all workers (memory.big_file_buffers).</summary>
+    public int BigFileBuffers { get; init; } = 2;
 
     public static ScanSettings Default { get; } = new();
 
@@ -22,6 +29,29 @@ public sealed record ScanSettings
         public string? Version { get; set; }
         public string? AttackWindowStart { get; set; }
         public CorrelationYaml Correlation { get; set; } = new();
+        public ArchivesYaml? Archives { get; set; }
+        public ReportYaml? Report { get; set; }
+        public MemoryYaml? Memory { get; set; }
+    }
+
+    private sealed class ArchivesYaml
+    {
+        public long? MaxEntries { get; set; }
+        public double? MaxMemberMib { get; set; }
+        public double? MaxRatio { get; set; }
+        public double? RatioMemberMib { get; set; }
+        public double? MaxArchiveGib { get; set; }
+        public double? MaxScanGib { get; set; }
+    }
+
+    private sealed class ReportYaml
+    {
+        public int? MaxFindingsPerRule { get; set; }
+    }
+
+    private sealed class MemoryYaml
+    {
+        public int? BigFileBuffers { get; set; }
     }
 
     private sealed class CorrelationYaml
@@ -43,12 +73,43 @@ public sealed record ScanSettings
         var c = file.Correlation;
         if (c.SameActorHours is not > 0 || c.NearbyMinutes is not >= 0 || c.MinLinkableName is not >= 1)
             throw new RuleDataException(FileName, null, "correlation needs same_actor_hours > 0, nearby_minutes >= 0 and min_linkable_name >= 1");
+        var d = Default;
         return new ScanSettings
         {
             AttackWindowStart = new DateTimeOffset(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             SameActorWindow = TimeSpan.FromHours(c.SameActorHours.Value),
             NearbyWindow = TimeSpan.FromMinutes(c.NearbyMinutes.Value),
             MinLinkableNameLength = c.MinLinkableName.Value,
+            Archives = ArchivesOf(file.Archives),
+            MaxFindingsPerRule = Positive(file.Report?.MaxFindingsPerRule, d.MaxFindingsPerRule, "report.max_findings_per_rule"),
+            BigFileBuffers = Positive(file.Memory?.BigFileBuffers, d.BigFileBuffers, "memory.big_file_buffers"),
         };
+    }
+
+    private static ArchiveLimits ArchivesOf(ArchivesYaml? a)
+    {
+        var d = ArchiveLimits.Default;
+        if (a is null) return d;
+        return new ArchiveLimits
+        {
+            MaxEntries = (int)Math.Min(int.MaxValue, Positive(a.MaxEntries, d.MaxEntries, "archives.max_entries")),
+            MaxMemberBytes = Bytes(a.MaxMemberMib, 20, d.MaxMemberBytes, "archives.max_member_mib"),
+            MaxRatio = a.MaxRatio is { } r ? (r >= 1 ? r : throw new RuleDataException(FileName, null, "archives.max_ratio must be at least 1")) : d.MaxRatio,
+            RatioMemberBytes = Bytes(a.RatioMemberMib, 20, d.RatioMemberBytes, "archives.ratio_member_mib"),
+            MaxArchiveBytes = Bytes(a.MaxArchiveGib, 30, d.MaxArchiveBytes, "archives.max_archive_gib"),
+            MaxScanBytes = Bytes(a.MaxScanGib, 30, d.MaxScanBytes, "archives.max_scan_gib"),
+        };
+    }
+
+    private static T Positive<T>(T? value, T fallback, string name) where T : struct, System.Numerics.INumber<T> =>
+        value is not { } v ? fallback : v > T.Zero ? v : throw new RuleDataException(FileName, null, $"{name} must be greater than 0");
+
+    /// <summary>A size in MiB (shift 20) or GiB (shift 30) as bytes, saturating rather than overflowing.</summary>
+    private static long Bytes(double? value, int shift, long fallback, string name)
+    {
+        if (value is not { } v) return fallback;
+        if (!(v > 0)) throw new RuleDataException(FileName, null, $"{name} must be greater than 0");
+        double bytes = v * (1L << shift);
+        return bytes >= long.MaxValue ? long.MaxValue : Math.Max(1, (long)bytes);
     }
 }

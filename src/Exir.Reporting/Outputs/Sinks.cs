@@ -22,8 +22,10 @@ public sealed class RunOutput
     /// <summary>Where the files went (--out), for the console's pointer to them.</summary>
     public string? OutDirectory { get; init; }
 
-    /// <summary>The findings of the run: the scan's, else the timeline's.</summary>
+    /// <summary>The findings of the run kept in memory (the report's): the scan's, else the timeline's.</summary>
     public IReadOnlyList<Finding> Findings => Scan?.Findings ?? Timeline?.Findings ?? [];
+    /// <summary>Every finding, for the finding outputs: those left out of the report (past the per-rule cap) stream from disk.</summary>
+    public IEnumerable<Finding> AllFindings => Scan?.AllFindings ?? Timeline?.Findings ?? [];
 }
 
 /// <summary>

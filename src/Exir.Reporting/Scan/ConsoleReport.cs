@@ -38,13 +38,16 @@ public sealed class ScanConsoleSink(SinkTarget target) : StreamSink(target)
 public static class ConsoleReport
 {
     private const int MaxRows = 60;
+    /// <summary>Incident stories printed; the rest are in report.html and summary.json (a flood can make thousands).</summary>
+    private const int MaxIncidents = 20;
 
     public static void Write(IAnsiConsole console, ScanResult r, string? outDirectory)
     {
         if (r.Findings.Count > 0)
         {
             // Grouped by rule: hundreds of SSRF lines are one row with a count; every line is in the --out files.
-            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Findings ({r.Findings.Count})[/]");
+            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Findings ({r.TotalFindings:N0})[/]");
+            var left = r.Overflow?.ByRule;
             bool many = r.Hosts.Count > 1;
             table.AddColumn("Sev");
             table.AddColumn("Finding");
@@ -59,7 +62,7 @@ public static class ConsoleReport
                 table.AddRow(
                     $"[{Color(g.Max(f => f.Severity))}]{S(g.Max(f => f.Severity).ToWire())}[/]",
                     S(first.Title) + $"\n[grey]{S(first.RuleId)}[/]",
-                    g.Count().ToString(),
+                    (g.Count() + (left?.GetValueOrDefault(g.Key) ?? 0)).ToString("N0"),
                     FirstTime(g),
                     (many ? S(first.Host ?? "") + " " : "") + S(ShortArtifact(first.Artifact) + (first.Line is { } l ? $":{l}" : "")) +
                     (clients.Count > 0 ? $"\n[grey]from {S(string.Join(", ", clients.Take(3)))}{(clients.Count > 3 ? $" +{clients.Count - 3}" : "")}[/]" : ""));
@@ -70,7 +73,12 @@ public static class ConsoleReport
                 : $"[grey]Every finding with its evidence is in {S(outDirectory)} (report.html, findings.jsonl, findings.csv).[/]");
         }
 
-        foreach (var i in r.Incidents)
+        if (r.Overflow is { } o)
+            console.MarkupLine($"[yellow]{o.Count:N0} finding(s) past the first {o.KeptPerRule:N0} per rule are left out of the report and its incidents; " +
+                               "every one is in findings.jsonl and findings.csv.[/]");
+        if (r.Incidents.Count > MaxIncidents)
+            console.MarkupLine($"[grey]{r.Incidents.Count:N0} incidents: the first {MaxIncidents} are shown; every one is in report.html and summary.json.[/]");
+        foreach (var i in r.Incidents.Take(MaxIncidents))
         {
             var panel = new Panel(string.Join("\n", i.Story.Split('\n').Select(S)))
                 .Header($"{S(i.Id)}: {S(i.Outcome.ToWire())}, {S(i.Severity.ToWire())}, " +

@@ -12,7 +12,7 @@ namespace Exir.Reporting.Scan;
 /// <summary>findings.jsonl: one finding object per line (the contract of <see cref="FindingJson"/>).</summary>
 public sealed class FindingsJsonlSink(SinkTarget target) : StreamSink(target)
 {
-    public override void Complete(RunOutput output) => FindingJson.WriteLines(Stream, output.Findings);
+    public override void Complete(RunOutput output) => FindingJson.WriteLines(Stream, output.AllFindings);
 }
 
 /// <summary>findings.csv: the same columns as the JSONL, spreadsheet-safe, with a byte-order mark so spreadsheets read UTF-8.</summary>
@@ -26,7 +26,7 @@ public sealed class FindingsCsvSink(SinkTarget target) : StreamSink(target)
     {
         using var w = new StreamWriter(Stream, new UTF8Encoding(!IsConsole), 1 << 16, leaveOpen: true);
         using var table = new CsvTable(w, Columns);
-        foreach (var f in output.Findings)
+        foreach (var f in output.AllFindings)
             table.Row(f.RuleId, f.Title, f.Severity.ToWire(), f.Outcome.ToWire(), string.Join(';', f.Cves), string.Join(';', f.Attack),
                 f.Host, f.Artifact, f.Line?.ToString(CultureInfo.InvariantCulture), f.Timestamp is { } t ? FindingJson.Iso(t) : "", f.ClientIp,
                 f.Evidence, DetailsJson(f.Details), f.Incident, f.Explanation, string.Join(' ', f.References), f.Id, f.ScanId, f.HostId, f.TimeSource);
@@ -53,7 +53,7 @@ public sealed class FindingsTimesketchSink(SinkTarget target) : StreamSink(targe
     {
         using var j = new Utf8JsonWriter(Stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         long line = 0;
-        foreach (var f in output.Findings)
+        foreach (var f in output.AllFindings)
         {
             line++;
             if (FindingRows.From(f, "exir scan", line) is { } row) TimesketchJsonlSink.Write(j, row, Stream);

@@ -26,23 +26,34 @@ public sealed class ScanHtmlSink(SinkTarget target) : StreamSink(target)
             timeline = TimelineHtml.Fragment(t);
         }
         using var w = new StreamWriter(Stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
-        w.Write(HtmlReport.Render(r, timeline));
+        HtmlReport.Write(w, r, timeline);
     }
 }
 
 /// <summary>
 /// report.html: one self-contained file (no scripts, no external resources) that opens safely on
 /// the analyst's machine. Every evidence value is HTML-encoded and a Content-Security-Policy that
-/// forbids scripts backs that up, so a hostile User-Agent cannot run in the browser.
+/// forbids scripts backs that up, so a hostile User-Agent cannot run in the browser. Written to the
+/// stream as it is built: its size never has to fit in memory as one string.
 /// </summary>
 public static class HtmlReport
 {
     private const int MaxEvidenceChars = 4000;
     private const int MaxIssuesShown = 500;
+    /// <summary>Evidence file hashes listed per host (every finding carries its file's hash in its details).</summary>
+    private const int MaxHashesShown = 1000;
 
+    /// <summary>The report as one string (small results, tests); <see cref="Write"/> streams it.</summary>
     public static string Render(ScanResult r, string? extraSectionHtml = null)
     {
-        var sb = new StringBuilder(64 * 1024);
+        using var w = new StringWriter();
+        Write(w, r, extraSectionHtml);
+        return w.ToString();
+    }
+
+    public static void Write(TextWriter writer, ScanResult r, string? extraSectionHtml = null)
+    {
+        var sb = new HtmlOut(writer);
         bool many = r.Hosts.Count > 1;
         var hostNames = string.Join(", ", r.Hosts.Select(h => h.Name));
         var title = $"exir report: {r.Verdict.Label}{(hostNames.Length == 0 ? "" : " - " + hostNames)}";
@@ -104,7 +115,12 @@ public static class HtmlReport
         }
         sb.Append("</section>\n");
 
-        sb.Append("<section id=\"findings\"><h2>Findings (").Append(r.Findings.Count).Append(")</h2>");
+        sb.Append("<section id=\"findings\"><h2>Findings (").Append(r.TotalFindings.ToString("N0")).Append(")</h2>");
+        if (r.Overflow is { } left)
+            sb.Append("<p class=\"caveat\"><b>").Append(left.Count.ToString("N0")).Append(" finding(s) are left out of this report</b>: past the first ")
+              .Append(left.KeptPerRule.ToString("N0")).Append(" per rule and host (rules/scan.yaml, report.max_findings_per_rule), they are not listed here nor grouped into incidents; every one is in findings.jsonl and findings.csv. Left out: ")
+              .Append(E(string.Join(", ", left.ByRule.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(50).Select(kv => $"{kv.Key} ({kv.Value:N0})"))))
+              .Append(left.ByRule.Count > 50 ? ", ..." : "").Append(".</p>");
         if (r.Findings.Count == 0) sb.Append("<p>None.</p>");
         else
         {
@@ -144,10 +160,10 @@ public static class HtmlReport
         foreach (var h in r.Hosts) AppendCoverage(sb, h.Coverage, r.AttackWindowStart, many ? h.Name : null);
         AppendProvenance(sb, r);
         sb.Append("</body></html>\n");
-        return sb.ToString();
+        writer.Flush();
     }
 
-    private static void AppendCoverage(StringBuilder sb, CoverageReport c, DateTimeOffset attackWindowStart, string? host)
+    private static void AppendCoverage(HtmlOut sb, CoverageReport c, DateTimeOffset attackWindowStart, string? host)
     {
         sb.Append("<section class=\"coverage\"").Append(host is null ? " id=\"coverage\"" : "").Append("><h2>Coverage").Append(host is null ? "" : " of " + E(host)).Append("</h2><p>").Append(c.FilesSeen.ToString("N0")).Append(" files seen, ")
           .Append(c.FilesRead.ToString("N0")).Append(" read, ").Append((c.BytesRead / 1048576.0).ToString("N1")).Append(" MiB.</p>");
@@ -182,7 +198,7 @@ public static class HtmlReport
         sb.Append("</section>\n");
     }
 
-    private static void AppendProvenance(StringBuilder sb, ScanResult r)
+    private static void AppendProvenance(HtmlOut sb, ScanResult r)
     {
         var p = r.Provenance;
         sb.Append("<section id=\"provenance\"><h2>Provenance</h2><dl class=\"prov\">");
@@ -201,14 +217,25 @@ public static class HtmlReport
         foreach (var h in r.Hosts.Where(h => !h.Coverage.FileHashes.IsEmpty))
         {
             sb.Append("<h3>SHA-256 of evidence files").Append(r.Hosts.Count > 1 ? " of " + E(h.Name) : "").Append("</h3><table><tbody>");
-            foreach (var (k, v) in h.Coverage.FileHashes.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            foreach (var (k, v) in h.Coverage.FileHashes.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(MaxHashesShown))
                 sb.Append("<tr><td><code>").Append(E(k)).Append("</code></td><td><code>").Append(E(v)).Append("</code></td></tr>");
             sb.Append("</tbody></table>");
+            if (h.Coverage.FileHashes.Count > MaxHashesShown)
+                sb.Append("<p>").Append((h.Coverage.FileHashes.Count - MaxHashesShown).ToString("N0")).Append(" more in summary.json (file_hashes_sha256) and in each finding's details.</p>");
         }
         sb.Append("</section>\n");
     }
 
     private static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    /// <summary>StringBuilder-like appends straight to the output writer.</summary>
+    private sealed class HtmlOut(TextWriter w)
+    {
+        public HtmlOut Append(string? s) { w.Write(s); return this; }
+        public HtmlOut Append(char c) { w.Write(c); return this; }
+        public HtmlOut Append(int n) { w.Write(n.ToString(System.Globalization.CultureInfo.InvariantCulture)); return this; }
+        public HtmlOut Append(long n) { w.Write(n.ToString(System.Globalization.CultureInfo.InvariantCulture)); return this; }
+    }
 
     private const string Css = """
         body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:1200px;padding:16px;color:#1b1f24}

@@ -57,14 +57,29 @@ public static class SummaryJson
         }
         w.WriteEndArray();
 
+        // Counts cover every finding, those left out of the report's lists (past the per-rule cap) included.
+        var left = result.Overflow;
         w.WriteStartObject("counts");
-        w.WriteNumber("findings", result.Findings.Count);
+        w.WriteNumber("findings", result.TotalFindings);
         w.WriteStartObject("by_severity");
-        foreach (var s in Enum.GetValues<Severity>().Reverse()) w.WriteNumber(s.ToWire(), result.Findings.Count(f => f.Severity == s));
+        foreach (var s in Enum.GetValues<Severity>().Reverse())
+            w.WriteNumber(s.ToWire(), result.Findings.Count(f => f.Severity == s) + (left?.BySeverity.GetValueOrDefault(s) ?? 0));
         w.WriteEndObject();
         w.WriteStartObject("by_rule");
-        foreach (var g in result.Findings.GroupBy(f => f.RuleId).OrderBy(g => g.Key, StringComparer.Ordinal)) w.WriteNumber(g.Key, g.Count());
+        var byRule = result.Findings.GroupBy(f => f.RuleId).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+        if (left is not null) foreach (var (rule, n) in left.ByRule) byRule[rule] = byRule.GetValueOrDefault(rule) + n;
+        foreach (var (rule, n) in byRule.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(rule, n);
         w.WriteEndObject();
+        if (left is not null)
+        {
+            w.WriteStartObject("left_out_of_report");
+            w.WriteNumber("kept_per_rule", left.KeptPerRule);
+            w.WriteNumber("findings", left.Count);
+            w.WriteStartObject("by_rule");
+            foreach (var (rule, n) in left.ByRule.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(rule, n);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
 
         w.WriteStartArray("incidents");
@@ -95,7 +110,12 @@ public static class SummaryJson
         if (includeFindings)
         {
             w.WriteStartArray("findings");
-            foreach (var f in result.Findings) FindingJson.Write(w, f);
+            foreach (var f in result.AllFindings)
+            {
+                FindingJson.Write(w, f);
+                // Streamed: the writer's buffer is flushed per finding, however many there are.
+                if (w.BytesPending > 1 << 16) w.Flush();
+            }
             w.WriteEndArray();
         }
         w.WriteEndObject();

@@ -15,13 +15,13 @@ public sealed class ContentRuleCheck(IContentRules content) : IFileCheck
 
     public void Inspect(FileUnderTest file, FileHuntReport report)
     {
-        var data = file.Data;
-        ReadOnlySpan<byte> text = data;
+        var data = file.Data.Span;
+        ReadOnlyMemory<byte> text = file.Data;
         string? decoded = null;
         if (data.Length >= 2 && ((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF)))
         {
             var enc = data[0] == 0xFF ? Encoding.Unicode : Encoding.BigEndianUnicode;
-            text = Encoding.UTF8.GetBytes(enc.GetString(data, 2, data.Length - 2));
+            text = Encoding.UTF8.GetBytes(enc.GetString(data[2..]));
             decoded = data[0] == 0xFF ? "utf-16le" : "utf-16be";
         }
         IReadOnlyList<ContentRuleMatch> matches;

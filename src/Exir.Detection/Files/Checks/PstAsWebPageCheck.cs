@@ -7,7 +7,7 @@ public sealed class PstAsWebPageCheck(RuleInfo rule, IReadOnlySet<string> script
 {
     public void Inspect(FileUnderTest file, FileHuntReport report)
     {
-        if (!scriptExtensions.Contains(file.File.Extension) || file.Data.Length < 4 || !file.Data.AsSpan(0, 4).SequenceEqual("!BDN"u8)) return;
+        if (!scriptExtensions.Contains(file.File.Extension) || file.Data.Length < 4 || !file.Data.Span[..4].SequenceEqual("!BDN"u8)) return;
         report.Report(rule, file.File, "PST header '!BDN' at offset 0 of a " + file.File.Extension + " file", file.BaseDetails());
     }
 }

@@ -10,8 +10,8 @@ public sealed class PublishedHashCheck(RuleInfo rule, KnownFileIocs iocs) : IFil
     {
         if (file.Sha256 is not { } sha256) return;
         var hit = iocs.MatchHash(sha256);
-        if (hit is null && iocs.HasSha1) hit = iocs.MatchHash(Convert.ToHexStringLower(SHA1.HashData(file.Data)));
-        if (hit is null && iocs.HasMd5) hit = iocs.MatchHash(Convert.ToHexStringLower(MD5.HashData(file.Data)));
+        if (hit is null && iocs.HasSha1) hit = iocs.MatchHash(Convert.ToHexStringLower(SHA1.HashData(file.Data.Span)));
+        if (hit is null && iocs.HasMd5) hit = iocs.MatchHash(Convert.ToHexStringLower(MD5.HashData(file.Data.Span)));
         if (hit is null) return;
         var d = file.BaseDetails();
         d["ioc_hash"] = hit.Value;
