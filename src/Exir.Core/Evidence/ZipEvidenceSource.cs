@@ -20,6 +20,7 @@ public sealed class ZipEvidenceSource : IEvidenceSource
 {
     private readonly string _path;
     private readonly string _name;
+    private readonly FileStream _stream;   // owns _file
     private readonly SafeFileHandle _file;
     private ArchiveLimits _limits = ArchiveLimits.Default;
     private DecompressionBudget _scanBudget = new(ArchiveLimits.Default.MaxScanBytes);
@@ -31,7 +32,8 @@ public sealed class ZipEvidenceSource : IEvidenceSource
     {
         _path = Path.GetFullPath(path);
         _name = Path.GetFileName(_path);
-        try { _file = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete); }
+        // Only a regular file (a FIFO named x.zip must not block the run), read without touching its access time.
+        try { _stream = (FileStream)NativeFile.OpenRegular(_path); _file = _stream.SafeFileHandle; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EvidenceException($"cannot read zip {_path}: {e.Message}");
@@ -244,7 +246,7 @@ public sealed class ZipEvidenceSource : IEvidenceSource
         return parts.Count == 0 ? "_" : string.Join('/', parts);
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose() => _stream.Dispose();
 }
 
 /// <summary>Read-only stream that ends after a fixed number of bytes.</summary>
