@@ -1,23 +1,36 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Text;
+using Exir.Text;
 
 namespace Exir.Evtx.Internal;
 
-/// <summary>A rendered record as Windows-style XML (the Event Viewer layout, two-space indent).</summary>
+/// <summary>
+/// A rendered record as Windows-style XML (the Event Viewer layout, two-space indent). Every string in a record
+/// is the writer's (or an intruder's) text, so the output is kept well-formed XML 1.0 whatever it holds: control
+/// characters XML cannot carry (ESC, BEL, NUL...) and those a terminal would obey (C1, DEL, bidi controls) are
+/// shown as \x1b-style escapes (<see cref="VisibleEscapes"/>), element and attribute names are made valid names,
+/// a repeated attribute gets a suffix, and a processing instruction cannot end early.
+/// </summary>
 internal static class XmlWriter
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(StringBuilder sb, XElement e, int indent)
     {
-        sb.Append(' ', indent * 2).Append('<').Append(e.Name);
-        if (e.Attributes is not null)
-            foreach (var a in e.Attributes)
+        var name = SafeName(e.Name, attribute: false);
+        sb.Append(' ', indent * 2).Append('<').Append(name);
+        if (e.Attributes is { } attributes)
+        {
+            // Nearly always plain, distinct names written as they are; anything else through SafeAttributeNames.
+            var keys = PlainAndDistinct(attributes) ? null : SafeAttributeNames(attributes);
+            for (int k = 0; k < attributes.Length; k++)
             {
-                sb.Append(' ').Append(a.Key).Append("=\"");
-                Escape(sb, a.Value, true);
+                sb.Append(' ').Append(keys is null ? attributes[k].Key : keys[k]).Append("=\"");
+                Escape(sb, attributes[k].Value, true);
                 sb.Append('"');
             }
+        }
         if (!e.HasChildren)
         {
             sb.Append("/>\n");
@@ -31,7 +44,7 @@ internal static class XmlWriter
                 if (c is string s) Escape(sb, s, false);
                 else if (c is XProcessingInstruction pi) WritePi(sb, pi);
             }
-            sb.Append("</").Append(e.Name).Append(">\n");
+            sb.Append("</").Append(name).Append(">\n");
             return;
         }
         sb.Append(">\n");
@@ -54,14 +67,101 @@ internal static class XmlWriter
                     break;
             }
         }
-        sb.Append(' ', indent * 2).Append("</").Append(e.Name).Append(">\n");
+        sb.Append(' ', indent * 2).Append("</").Append(name).Append(">\n");
     }
 
     private static void WritePi(StringBuilder sb, XProcessingInstruction pi)
     {
-        sb.Append("<?").Append(pi.Target);
-        if (pi.Data.Length > 0) sb.Append(' ').Append(pi.Data);
+        // "xml" is reserved for the declaration; "?>" in the data would end the instruction early.
+        var target = SafeName(pi.Target, attribute: false);
+        if (target.Equals("xml", StringComparison.OrdinalIgnoreCase)) target = "_" + target;
+        sb.Append("<?").Append(target);
+        if (pi.Data.Length > 0)
+        {
+            sb.Append(' ');
+            VisibleEscapes.Append(sb, pi.Data.Replace("?>", "? >", StringComparison.Ordinal), keepLineEnds: true, keepTabs: true);
+        }
         sb.Append("?>");
+    }
+
+    private static bool PlainAndDistinct(KeyValuePair<string, string>[] attributes)
+    {
+        for (int k = 0; k < attributes.Length; k++)
+        {
+            var key = attributes[k].Key;
+            if (!IsPlainName(key)) return false;
+            for (int j = 0; j < k; j++)
+                if (attributes[j].Key == key) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Valid names, and a repeated one (which makes the element ill-formed) suffixed: the second "Name" is written "Name_2".</summary>
+    private static string[] SafeAttributeNames(KeyValuePair<string, string>[] attributes)
+    {
+        var keys = new string[attributes.Length];
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        for (int k = 0; k < attributes.Length; k++)
+        {
+            var key = SafeName(attributes[k].Key, attribute: true);
+            var unique = key;
+            for (int n = 2; !taken.Add(unique); n++) unique = key + "_" + n.ToString(CultureInfo.InvariantCulture);
+            keys[k] = unique;
+        }
+        return keys;
+    }
+
+    /// <summary>
+    /// Names come from the record's template, which an intruder can write: a name that is not a valid XML name
+    /// (or uses a namespace prefix that cannot be declared) is encoded the XmlConvert way, "Bad Name" as "Bad_x0020_Name".
+    /// </summary>
+    private static string SafeName(string name, bool attribute)
+    {
+        if (IsPlainName(name)) return name;
+        if (name.Length == 0) return "_";
+        int colon = name.IndexOf(':');
+        if (colon >= 0)
+        {
+            // Only the namespace declarations and the predeclared xml: prefix keep their colon (xmlns:auto-ns2="...").
+            var prefix = name[..colon];
+            var local = name[(colon + 1)..];
+            if (attribute && prefix is "xmlns" or "xml" && local.Length > 0 && !local.Contains(':') && IsValidName(local))
+                return name;
+        }
+        return IsValidName(name) ? name : EncodeName(name);
+    }
+
+    private static bool IsPlainName(string name)
+    {
+        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_')) return false;
+        foreach (char c in name)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')) return false;
+        return true;
+    }
+
+    // Per character, no exception per bad name: a hostile file may have one in every record. Characters outside the
+    // BMP count as invalid and are encoded (rare in names; the Basic Multilingual Plane test stays simple).
+    private static bool IsValidName(string name)
+    {
+        if (name.Length == 0 || !System.Xml.XmlConvert.IsStartNCNameChar(name[0])) return false;
+        for (int i = 1; i < name.Length; i++)
+            if (!System.Xml.XmlConvert.IsNCNameChar(name[i])) return false;
+        return true;
+    }
+
+    /// <summary>Every character that may not stand where it is becomes _xHHHH_, as XmlConvert.EncodeName writes it.</summary>
+    private static string EncodeName(string name)
+    {
+        var sb = new StringBuilder(name.Length + 16);
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            bool ok = i == 0 ? System.Xml.XmlConvert.IsStartNCNameChar(c) : System.Xml.XmlConvert.IsNCNameChar(c);
+            // "_x" itself is encoded so that a decoder cannot mistake it for an escape.
+            if (ok && !(c == '_' && i + 1 < name.Length && name[i + 1] == 'x')) sb.Append(c);
+            else sb.Append("_x").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture)).Append('_');
+        }
+        return sb.ToString();
     }
 
     /// <summary>Used when a record's BinXML could not be read at all: the header facts only.</summary>
@@ -73,8 +173,21 @@ internal static class XmlWriter
         sb.Append("  </System>\n</Event>\n");
     }
 
-    private static readonly System.Buffers.SearchValues<char> TextSpecial = System.Buffers.SearchValues.Create("&<>");
-    private static readonly System.Buffers.SearchValues<char> AttributeSpecial = System.Buffers.SearchValues.Create("&<>\"");
+    // What the escape loop stops at: the markup characters, and every character VisibleEscapes escapes, except
+    // tab and line feed in text (XML and terminals carry them; in an attribute a parser would turn them into spaces).
+    private static readonly SearchValues<char> TextSpecial = Specials("&<>", keepTabAndLf: true);
+    private static readonly SearchValues<char> AttributeSpecial = Specials("&<>\"", keepTabAndLf: false);
+
+    private static readonly SearchValues<char> TextSpecialAscii = Specials("&<>", keepTabAndLf: true, asciiOnly: true);
+    private static readonly SearchValues<char> AttributeSpecialAscii = Specials("&<>\"", keepTabAndLf: false, asciiOnly: true);
+
+    private static SearchValues<char> Specials(string markup, bool keepTabAndLf, bool asciiOnly = false)
+    {
+        var sb = new StringBuilder(markup);
+        for (int c = 0; c <= (asciiOnly ? 0x7F : char.MaxValue); c++)
+            if (VisibleEscapes.IsCandidate((char)c) && !(keepTabAndLf && c is '\t' or '\n')) sb.Append((char)c);
+        return SearchValues.Create(sb.ToString());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Escape(StringBuilder sb, string s, bool attribute)
@@ -84,7 +197,8 @@ internal static class XmlWriter
             // Most values are short: a plain scan beats setting up a vector search.
             bool plain = true;
             foreach (char c in s)
-                if (c is '&' or '<' or '>' || (c == '"' && attribute)) { plain = false; break; }
+                if (c is '&' or '<' or '>' || (c == '"' && attribute) ||
+                    (VisibleEscapes.IsCandidate(c) && (attribute || c is not ('\t' or '\n')))) { plain = false; break; }
             if (plain)
             {
                 sb.Append(s);
@@ -92,19 +206,35 @@ internal static class XmlWriter
             }
         }
         var rest = s.AsSpan();
-        var special = attribute ? AttributeSpecial : TextSpecial;
+        // Nearly every value is ASCII: a search over ASCII characters only is vectorised end to end.
+        var special = rest.ContainsAnyInRange('\u0080', '\uFFFF')
+            ? attribute ? AttributeSpecial : TextSpecial
+            : attribute ? AttributeSpecialAscii : TextSpecialAscii;
         while (true)
         {
             int i = rest.IndexOfAny(special);
             if (i < 0) break;
-            sb.Append(rest[..i]).Append(rest[i] switch
+            sb.Append(rest[..i]);
+            char c = rest[i];
+            int used = 1;
+            switch (c)
             {
-                '&' => "&amp;",
-                '<' => "&lt;",
-                '>' => "&gt;",
-                _ => "&quot;",
-            });
-            rest = rest[(i + 1)..];
+                case '&': sb.Append("&amp;"); break;
+                case '<': sb.Append("&lt;"); break;
+                case '>': sb.Append("&gt;"); break;
+                case '"': sb.Append("&quot;"); break;
+                // Legal XML characters, written as references where a parser would not keep them.
+                case '\t': sb.Append("&#x9;"); break;
+                case '\n': sb.Append("&#xA;"); break;
+                case '\r' when !attribute && rest.Length > i + 1 && rest[i + 1] == '\n': sb.Append("\r\n"); used = 2; break;
+                // A bare CR would also send a terminal's cursor back over the line.
+                case '\r': sb.Append("&#xD;"); break;
+                default:
+                    if (char.IsHighSurrogate(c) && rest.Length > i + 1 && char.IsLowSurrogate(rest[i + 1])) { sb.Append(rest.Slice(i, 2)); used = 2; }
+                    else VisibleEscapes.AppendEscape(sb, c);
+                    break;
+            }
+            rest = rest[(i + used)..];
         }
         sb.Append(rest);
     }
