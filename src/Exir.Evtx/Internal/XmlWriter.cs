@@ -10,27 +10,23 @@ namespace Exir.Evtx.Internal;
 /// A rendered record as Windows-style XML (the Event Viewer layout, two-space indent). Every string in a record
 /// is the writer's (or an intruder's) text, so the output is kept well-formed XML 1.0 whatever it holds: control
 /// characters XML cannot carry (ESC, BEL, NUL...) and those a terminal would obey (C1, DEL, bidi controls) are
-/// shown as \x1b-style escapes (<see cref="VisibleEscapes"/>), element and attribute names are made valid names,
-/// a repeated attribute gets a suffix, and a processing instruction cannot end early.
+/// shown as \x1b-style escapes (<see cref="VisibleEscapes"/>); element and attribute names are made valid names,
+/// a repeated attribute gets a suffix, and a processing instruction cannot end early or be a declaration.
 /// </summary>
 internal static class XmlWriter
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(StringBuilder sb, XElement e, int indent)
     {
-        var name = SafeName(e.Name, attribute: false);
-        sb.Append(' ', indent * 2).Append('<').Append(name);
-        if (e.Attributes is { } attributes)
-        {
-            // Nearly always plain, distinct names written as they are; anything else through SafeAttributeNames.
-            var keys = PlainAndDistinct(attributes) ? null : SafeAttributeNames(attributes);
-            for (int k = 0; k < attributes.Length; k++)
+        // Names are valid and attribute names distinct already: the parser makes them so once per template (SafeNames).
+        sb.Append(' ', indent * 2).Append('<').Append(e.Name);
+        if (e.Attributes is not null)
+            foreach (var a in e.Attributes)
             {
-                sb.Append(' ').Append(keys is null ? attributes[k].Key : keys[k]).Append("=\"");
-                Escape(sb, attributes[k].Value, true);
+                sb.Append(' ').Append(a.Key).Append("=\"");
+                Escape(sb, a.Value, true);
                 sb.Append('"');
             }
-        }
         if (!e.HasChildren)
         {
             sb.Append("/>\n");
@@ -44,7 +40,7 @@ internal static class XmlWriter
                 if (c is string s) Escape(sb, s, false);
                 else if (c is XProcessingInstruction pi) WritePi(sb, pi);
             }
-            sb.Append("</").Append(name).Append(">\n");
+            sb.Append("</").Append(e.Name).Append(">\n");
             return;
         }
         sb.Append(">\n");
@@ -67,15 +63,13 @@ internal static class XmlWriter
                     break;
             }
         }
-        sb.Append(' ', indent * 2).Append("</").Append(name).Append(">\n");
+        sb.Append(' ', indent * 2).Append("</").Append(e.Name).Append(">\n");
     }
 
     private static void WritePi(StringBuilder sb, XProcessingInstruction pi)
     {
-        // "xml" is reserved for the declaration; "?>" in the data would end the instruction early.
-        var target = SafeName(pi.Target, attribute: false);
-        if (target.Equals("xml", StringComparison.OrdinalIgnoreCase)) target = "_" + target;
-        sb.Append("<?").Append(target);
+        // The target is a safe name (SafePiTarget); "?>" in the data would end the instruction early.
+        sb.Append("<?").Append(pi.Target);
         if (pi.Data.Length > 0)
         {
             sb.Append(' ');
@@ -84,40 +78,48 @@ internal static class XmlWriter
         sb.Append("?>");
     }
 
-    private static bool PlainAndDistinct(KeyValuePair<string, string>[] attributes)
+    /// <summary>
+    /// An element's name, and its attributes' names in place, as the XML needs them: valid names, and a repeated
+    /// attribute name (which makes the element ill-formed) suffixed, the second "Name" as "Name_2". The parser calls
+    /// this once per template element, so rendering a record costs nothing more.
+    /// </summary>
+    public static string SafeElement(string name, TAttribute[] attributes)
     {
-        for (int k = 0; k < attributes.Length; k++)
+        bool plain = true;
+        for (int k = 0; k < attributes.Length && plain; k++)
         {
-            var key = attributes[k].Key;
-            if (!IsPlainName(key)) return false;
-            for (int j = 0; j < k; j++)
-                if (attributes[j].Key == key) return false;
+            plain = IsPlainName(attributes[k].Name);
+            for (int j = 0; j < k && plain; j++) plain = attributes[j].Name != attributes[k].Name;
         }
-        return true;
+        if (!plain)
+        {
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            for (int k = 0; k < attributes.Length; k++)
+            {
+                var key = SafeName(attributes[k].Name, attribute: true);
+                var unique = key;
+                for (int n = 2; !taken.Add(unique); n++) unique = key + "_" + n.ToString(CultureInfo.InvariantCulture);
+                if (!ReferenceEquals(unique, attributes[k].Name)) attributes[k] = new TAttribute(unique, attributes[k].Value);
+            }
+        }
+        return SafeName(name, attribute: false);
     }
 
-    /// <summary>Valid names, and a repeated one (which makes the element ill-formed) suffixed: the second "Name" is written "Name_2".</summary>
-    private static string[] SafeAttributeNames(KeyValuePair<string, string>[] attributes)
+    /// <summary>A processing instruction's target: a safe name, never "xml" (reserved for the declaration).</summary>
+    public static string SafePiTarget(string target)
     {
-        var keys = new string[attributes.Length];
-        var taken = new HashSet<string>(StringComparer.Ordinal);
-        for (int k = 0; k < attributes.Length; k++)
-        {
-            var key = SafeName(attributes[k].Key, attribute: true);
-            var unique = key;
-            for (int n = 2; !taken.Add(unique); n++) unique = key + "_" + n.ToString(CultureInfo.InvariantCulture);
-            keys[k] = unique;
-        }
-        return keys;
+        target = SafeName(target, attribute: false);
+        return target.Equals("xml", StringComparison.OrdinalIgnoreCase) ? "_" + target : target;
     }
 
     /// <summary>
     /// Names come from the record's template, which an intruder can write: a name that is not a valid XML name
     /// (or uses a namespace prefix that cannot be declared) is encoded the XmlConvert way, "Bad Name" as "Bad_x0020_Name".
     /// </summary>
-    private static string SafeName(string name, bool attribute)
+    private static string SafeName(string name, bool attribute) => IsPlainName(name) ? name : SafeNameSlow(name, attribute);
+
+    private static string SafeNameSlow(string name, bool attribute)
     {
-        if (IsPlainName(name)) return name;
         if (name.Length == 0) return "_";
         int colon = name.IndexOf(':');
         if (colon >= 0)
@@ -131,13 +133,10 @@ internal static class XmlWriter
         return IsValidName(name) ? name : EncodeName(name);
     }
 
-    private static bool IsPlainName(string name)
-    {
-        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_')) return false;
-        foreach (char c in name)
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.')) return false;
-        return true;
-    }
+    private static readonly SearchValues<char> PlainNameChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.");
+
+    private static bool IsPlainName(string name) =>
+        name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && !name.AsSpan().ContainsAnyExcept(PlainNameChars);
 
     // Per character, no exception per bad name: a hostile file may have one in every record. Characters outside the
     // BMP count as invalid and are encoded (rare in names; the Basic Multilingual Plane test stays simple).
@@ -178,16 +177,18 @@ internal static class XmlWriter
     private static readonly SearchValues<char> TextSpecial = Specials("&<>", keepTabAndLf: true);
     private static readonly SearchValues<char> AttributeSpecial = Specials("&<>\"", keepTabAndLf: false);
 
-    private static readonly SearchValues<char> TextSpecialAscii = Specials("&<>", keepTabAndLf: true, asciiOnly: true);
-    private static readonly SearchValues<char> AttributeSpecialAscii = Specials("&<>\"", keepTabAndLf: false, asciiOnly: true);
-
-    private static SearchValues<char> Specials(string markup, bool keepTabAndLf, bool asciiOnly = false)
+    private static SearchValues<char> Specials(string markup, bool keepTabAndLf)
     {
         var sb = new StringBuilder(markup);
-        for (int c = 0; c <= (asciiOnly ? 0x7F : char.MaxValue); c++)
+        for (int c = 0; c <= char.MaxValue; c++)
             if (VisibleEscapes.IsCandidate((char)c) && !(keepTabAndLf && c is '\t' or '\n')) sb.Append((char)c);
         return SearchValues.Create(sb.ToString());
     }
+
+    // The same sets below U+0040 as bit masks (C0 controls, & < > and " for attributes): the plain scan of a short value
+    // costs a shift per character, with no table to load. Above: DEL, C1 and the rarer ones, see VisibleEscapes.
+    private const ulong TextMask = 0xFFFF_FFFFul & ~(1ul << '\t') & ~(1ul << '\n') | 1ul << '&' | 1ul << '<' | 1ul << '>';
+    private const ulong AttributeMask = 0xFFFF_FFFFul | 1ul << '&' | 1ul << '<' | 1ul << '>' | 1ul << '"';
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Escape(StringBuilder sb, string s, bool attribute)
@@ -195,10 +196,10 @@ internal static class XmlWriter
         if (s.Length <= 32)
         {
             // Most values are short: a plain scan beats setting up a vector search.
+            ulong mask = attribute ? AttributeMask : TextMask;
             bool plain = true;
             foreach (char c in s)
-                if (c is '&' or '<' or '>' || (c == '"' && attribute) ||
-                    (VisibleEscapes.IsCandidate(c) && (attribute || c is not ('\t' or '\n')))) { plain = false; break; }
+                if (c < '@' ? (mask >> c & 1) != 0 : c >= '\x7F' && VisibleEscapes.IsCandidate(c)) { plain = false; break; }
             if (plain)
             {
                 sb.Append(s);
@@ -206,10 +207,7 @@ internal static class XmlWriter
             }
         }
         var rest = s.AsSpan();
-        // Nearly every value is ASCII: a search over ASCII characters only is vectorised end to end.
-        var special = rest.ContainsAnyInRange('\u0080', '\uFFFF')
-            ? attribute ? AttributeSpecial : TextSpecial
-            : attribute ? AttributeSpecialAscii : TextSpecialAscii;
+        var special = attribute ? AttributeSpecial : TextSpecial;
         while (true)
         {
             int i = rest.IndexOfAny(special);
