@@ -106,7 +106,7 @@ internal sealed class RemoteOptions(Verb verb)
     public readonly Option<string?> AsOfOption = new("--as-of") { Description = "Judge support status on this date (YYYY-MM-DD; today unless given)" };
     public readonly Option<bool> Insecure = new("--insecure") { Description = "Accept untrusted TLS certificates (self-signed lab servers); prints a warning" };
     public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds per HTTP request, body included", DefaultValueFactory = _ => 10 };
-    public readonly Option<int> MaxRedirects = new("--max-redirects") { Description = "Redirects followed per request (same host only)", DefaultValueFactory = _ => 5 };
+    public readonly Option<int> MaxRedirects = new("--max-redirects") { Description = "Redirects followed per request (within the origin given: same scheme, host and port)", DefaultValueFactory = _ => 5 };
     public readonly Option<int> MaxBodyKb = new("--max-body-kb") { Description = "Response bytes read per request, in KiB", DefaultValueFactory = _ => 512 };
     public readonly Option<int> Concurrency = new("--concurrency") { Description = "Hosts checked at once", DefaultValueFactory = _ => 8 };
 
@@ -120,7 +120,7 @@ internal sealed class RemoteOptions(Verb verb)
     {
         if (parse.GetValue(Knowledge) is { } k && !Directory.Exists(k)) throw new UsageException($"--knowledge folder not found: {k}");
         var kb = ExchangeKnowledge.Load(parse.GetValue(Knowledge));
-        foreach (var p in kb.Problems.Take(20)) Console.Error.WriteLine($"exir: knowledge: {p}");
+        foreach (var p in kb.Problems.Take(20)) Console.Error.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir: knowledge: {p}"));
         return kb;
     }
 
@@ -151,7 +151,7 @@ internal sealed class RemoteOptions(Verb verb)
     /// <summary>Prints the --format sink and writes the --out files; the knowledge version goes to stderr when stdout is for machines.</summary>
     public void Write(ParseResult parse, Verb verb, string format, RunOutput output)
     {
-        using var outputs = OutputSession.Open(verb, format, Console.OpenStandardOutput(), parse.GetValue(Out), withTimeline: false, m => Console.Error.WriteLine("exir: " + m));
+        using var outputs = OutputSession.Open(verb, format, Console.OpenStandardOutput(), parse.GetValue(Out), withTimeline: false, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
         outputs.Complete(output);
         if (format != "table") Console.Error.WriteLine($"exir: knowledge {output.Knowledge}");
     }

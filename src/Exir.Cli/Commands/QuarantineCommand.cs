@@ -74,7 +74,7 @@ public static class QuarantineCommand
             if (input.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             {
                 if (!File.Exists(input)) throw new UsageException($"findings file not found: {input}");
-                targets.AddRange(QuarantinePlan.FromFindings(input, root, includeIndicators, m => { stderr.WriteLine("exir: " + m); problems++; }));
+                targets.AddRange(QuarantinePlan.FromFindings(input, root, includeIndicators, m => { stderr.WriteLine("exir: " + T(m)); problems++; }));
             }
             else targets.Add(new QuarantineTarget(QuarantinePlan.RealPath(input), null));
         }
@@ -93,9 +93,9 @@ public static class QuarantineCommand
             foreach (var t in targets)
             {
                 // The dry run predicts the live run: a file that is gone (already quarantined, deleted) or a link would fail there too.
-                if (new FileInfo(t.Path).LinkTarget is { } link) { stderr.WriteLine($"exir: {t.Path}: a link to {link}; refused (quarantine the target itself)"); problems++; continue; }
-                if (!File.Exists(t.Path)) { stderr.WriteLine($"exir: {t.Path}: file not found (already quarantined or removed?)"); problems++; continue; }
-                stdout.WriteLine($"would quarantine {t.Path}" + (t.Finding is { } f ? $"  ({f.RuleId})" : ""));
+                if (new FileInfo(t.Path).LinkTarget is { } link) { stderr.WriteLine($"exir: {T(t.Path)}: a link to {T(link)}; refused (quarantine the target itself)"); problems++; continue; }
+                if (!File.Exists(t.Path)) { stderr.WriteLine($"exir: {T(t.Path)}: file not found (already quarantined or removed?)"); problems++; continue; }
+                stdout.WriteLine($"would quarantine {T(t.Path)}" + (t.Finding is { } f ? $"  ({T(f.RuleId)})" : ""));
             }
             stderr.WriteLine("exir: dry run, nothing moved. Quarantine changes the files it is given, so exir moves them only on the live server " +
                              "with --live (never on a forensic copy or triage collection).");
@@ -104,7 +104,7 @@ public static class QuarantineCommand
 
         QuarantineStore store;
         try { store = QuarantineStore.Open(storeDir); }
-        catch (QuarantineException e) { stderr.WriteLine($"exir: {e.Message}"); return ExitCodes.Error; }
+        catch (QuarantineException e) { stderr.WriteLine($"exir: {T(e.Message)}"); return ExitCodes.Error; }
         using var _ = store;
         InstallTestHook(store);
         int moved = 0;
@@ -113,24 +113,24 @@ public static class QuarantineCommand
             try
             {
                 var e = store.Quarantine(t.Path, t.Finding);
-                stdout.WriteLine($"{e.Id}\t{e.State}\t{e.Sha256}\t{e.OriginalPath}");
+                stdout.WriteLine($"{T(e.Id)}\t{e.State}\t{T(e.Sha256)}\t{T(e.OriginalPath)}");
                 // Stored but not removed: the original is still on the server (it changed, or a link was swapped in).
                 if (e.State == QuarantineState.Removed) moved++;
                 else
                 {
-                    stderr.WriteLine($"exir: {t.Path}: {e.Note}");
+                    stderr.WriteLine($"exir: {T(t.Path)}: {T(e.Note)}");
                     store.Warnings.RemoveAll(w => e.Note is not null && w.EndsWith(e.Note, StringComparison.Ordinal));
                     problems++;
                 }
             }
             catch (Exception ex) when (ex is QuarantineException or IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"exir: {t.Path}: {ex.Message}");
+                stderr.WriteLine($"exir: {T(t.Path)}: {T(ex.Message)}");
                 problems++;
             }
         }
-        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
-        stderr.WriteLine($"exir: quarantine store: {store.Root} (README.txt explains manual recovery)");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {T(w)}");
+        stderr.WriteLine($"exir: quarantine store: {T(store.Root)} (README.txt explains manual recovery)");
         return problems > 0 ? ExitCodes.Error : moved > 0 ? ExitCodes.Findings : ExitCodes.Clean;
     }
 
@@ -145,8 +145,8 @@ public static class QuarantineCommand
         var entries = store.List();
         stdout.WriteLine("id\tstate\tquarantined_utc\tby\tsize\tsha256\toriginal_path\trule");
         foreach (var e in entries)
-            stdout.WriteLine($"{e.Id}\t{e.State}\t{e.QuarantinedUtc:yyyy-MM-ddTHH:mm:ssZ}\t{e.QuarantinedBy}@{e.Machine}\t{e.Size}\t{e.Sha256}\t{e.OriginalPath}\t{e.Finding?.RuleId ?? "-"}");
-        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
+            stdout.WriteLine($"{T(e.Id)}\t{e.State}\t{e.QuarantinedUtc:yyyy-MM-ddTHH:mm:ssZ}\t{T(e.QuarantinedBy)}@{T(e.Machine)}\t{e.Size}\t{T(e.Sha256)}\t{T(e.OriginalPath)}\t{T(e.Finding?.RuleId ?? "-")}");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {T(w)}");
         int unfinished = entries.Count(e => e.State is QuarantineState.Pending or QuarantineState.Stored);
         if (!live && unfinished > 0)
             stderr.WriteLine($"exir: {unfinished} item(s) pending or stored (a move was interrupted, or the original was left in place); " +
@@ -161,17 +161,21 @@ public static class QuarantineCommand
         try
         {
             var e = store.Restore(id, to);
-            stdout.WriteLine($"restored {e.Id} to {to ?? e.OriginalPath} ({e.Size} bytes, sha256 {e.Sha256})");
+            stdout.WriteLine($"restored {T(e.Id)} to {T(to ?? e.OriginalPath)} ({e.Size} bytes, sha256 {T(e.Sha256)})");
         }
         catch (Exception ex) when (ex is QuarantineException or IOException or UnauthorizedAccessException)
         {
-            foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
-            stderr.WriteLine($"exir: {ex.Message}");
+            foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {T(w)}");
+            stderr.WriteLine($"exir: {T(ex.Message)}");
             return ExitCodes.Error;
         }
-        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {w}");
+        foreach (var w in store.Warnings.Distinct()) stderr.WriteLine($"exir: warning: {T(w)}");
         return ExitCodes.Clean;
     }
+
+    // Paths, manifest fields and messages are evidence or store text: one line each (tabs escaped too, so the
+    // tab-separated lines keep their columns), no raw control character on the terminal.
+    private static string T(string? s) => Exir.Core.TextSafety.ForTerminal(s);
 
     private static QuarantineStore OpenExisting(string dir)
     {

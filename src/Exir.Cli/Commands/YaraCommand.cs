@@ -60,8 +60,8 @@ public static class YaraCommand
         bool errors = false;
         foreach (var diag in compiler.Diagnostics)
         {
-            if (diag.IsError) { stderr.WriteLine(diag.ToString()); errors = true; }
-            else if (showSkipped) stderr.WriteLine(diag.ToString());
+            if (diag.IsError) { stderr.WriteLine(Exir.Core.TextSafety.ForTerminal(diag.ToString())); errors = true; }
+            else if (showSkipped) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal(diag.ToString()));
         }
         int skipped = compiler.Diagnostics.Count(d => !d.IsError && d.Rule is not null);
         if (skipped > 0 && !showSkipped) stderr.WriteLine($"exir yara: {skipped} rule(s) skipped as unsupported (--show-skipped lists them)");
@@ -70,9 +70,9 @@ public static class YaraCommand
         var rules = compiler.Compile();
 
         List<string> files;
-        if (Directory.Exists(target)) files = FileTree.Files(target, recursive, (dir, why) => stderr.WriteLine($"exir yara: {dir}: {why}")).ToList();
+        if (Directory.Exists(target)) files = FileTree.Files(target, recursive, (dir, why) => stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {dir}: {why}"))).ToList();
         else if (File.Exists(target)) files = [target];
-        else { stderr.WriteLine($"exir yara: can not open file: {target}"); return ExitCodes.Error; }
+        else { stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: can not open file: {target}")); return ExitCodes.Error; }
 
         var progress = new PipelineProgress();
         progress.SetTotals(files.Count, files.Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } }));
@@ -84,7 +84,7 @@ public static class YaraCommand
                 .Select(path => (path, text: ScanOne(rules, path, maxBytes, printStrings, progress, out var err), err));
             foreach (var (path, text, err) in results)
             {
-                if (err is not null) stderr.WriteLine($"exir yara: {path}: {err}");
+                if (err is not null) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {path}: {err}"));
                 if (text.Length == 0) continue;
                 matched = true;
                 stdout.Write(text);
@@ -120,7 +120,8 @@ public static class YaraCommand
         }
         if (matches.Count == 0) return "";
         var sb = new StringBuilder();
-        foreach (var m in matches) YaraText.AppendMatch(sb, m, path, printStrings);
+        // yara prints the name raw; a name is the intruder's text (ESC, newline): one line, escapes shown.
+        foreach (var m in matches) YaraText.AppendMatch(sb, m, Exir.Core.TextSafety.ForTerminal(path), printStrings);
         return sb.ToString();
     }
 }

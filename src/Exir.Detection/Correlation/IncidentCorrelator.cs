@@ -138,7 +138,8 @@ public static class IncidentCorrelator
                 : "undated";
             int n = step.Count(), total = totals.GetValueOrDefault(step.Key, n);
             var count = n < total ? $" ({n} of {total})" : n > 1 ? $" ({n}x)" : "";
-            var where = first.Line is null ? $": {first.Artifact}" : "";
+            // A story is one line per step: a file name's own line breaks (and controls) are shown as escapes.
+            var where = first.Line is null ? $": {Exir.Core.TextSafety.ForTerminal(first.Artifact)}" : "";
             steps.Add($"{when} {first.Title}{count}{where}");
         }
         return string.Join("\n", steps);

@@ -142,6 +142,8 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
             }
             attributes = list.ToArray();
         }
+        // The template's names are the intruder's text too: made valid XML names here, once per template.
+        name = XmlWriter.SafeElement(name, attributes);
 
         Need(p, 1, end);
         TNode[] children;
@@ -322,7 +324,7 @@ internal sealed class BinXmlParser(byte[] chunk, int chunkLength)
         Need(p, 5, end);
         int off = (int)U32(p + 1);
         p += 5;
-        string target = ReadName(off, ref p, end);
+        string target = XmlWriter.SafePiTarget(ReadName(off, ref p, end));
         string data = "";
         if (p < end && _d[p] == TokPiData)
         {

@@ -139,9 +139,12 @@ internal static class JsonWriter
 
     private static readonly System.Buffers.SearchValues<char> NeedsEscape = System.Buffers.SearchValues.Create(
         "\"\\\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
-        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F");
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F" +
+        // DEL and the C1 controls (U+009B is a one-character CSI): escaped as System.Text.Json does, so no raw control reaches a terminal.
+        "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F" +
+        "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F");
 
-    /// <summary>Which ASCII chars JSON escapes (control chars, quote, backslash).</summary>
+    /// <summary>Which ASCII chars JSON escapes (control chars, DEL, quote, backslash).</summary>
     private static readonly bool[] EscapesAscii = CreateEscapes();
 
     private static bool[] CreateEscapes()
@@ -149,6 +152,7 @@ internal static class JsonWriter
         var t = new bool[128];
         for (int c = 0; c < 0x20; c++) t[c] = true;
         t['"'] = t['\\'] = true;
+        t[0x7F] = true;
         return t;
     }
 
@@ -161,7 +165,7 @@ internal static class JsonWriter
             var table = EscapesAscii;
             bool plain = true;
             foreach (char c in s)
-                if (c < 128 && table[c]) { plain = false; break; }
+                if (c < 128 ? table[c] : c <= '\u009F') { plain = false; break; }
             if (plain)
             {
                 sb.Append('"').Append(s).Append('"');

@@ -21,7 +21,7 @@ public sealed record RemoteCheckOptions
     public string UserAgent { get; init; } = "exir/0.1 (authorised Exchange patch check)";
 }
 
-public enum FetchFailure { None, Timeout, Tls, Connect, ConnectionAborted, RedirectLimit, OffHostRedirect, Other }
+public enum FetchFailure { None, Timeout, Tls, Connect, ConnectionAborted, RedirectLimit, CrossOriginRedirect, Other }
 
 /// <summary>One GET, after any redirects followed: status, headers of every hop, and a capped body.</summary>
 internal sealed record HttpFetch(Uri Uri, int Status, IReadOnlyList<KeyValuePair<string, string>> Headers,
@@ -35,7 +35,10 @@ internal sealed record HttpFetch(Uri Uri, int Status, IReadOnlyList<KeyValuePair
 
 /// <summary>
 /// GET-only HTTP with the limits of <see cref="RemoteCheckOptions"/>. Redirects are followed by hand so
-/// they can be counted and kept on the host being checked (a check never wanders to another host).
+/// they can be counted and kept on the origin being checked: same scheme, host and port. The server chooses
+/// where its redirects point, so following one to another port would send exir to another service, and
+/// https to http would send the request in clear; such a redirect ends the fetch with its target named, and
+/// the user can check that URL on purpose.
 /// </summary>
 internal sealed class BoundedHttp : IDisposable
 {
@@ -93,9 +96,9 @@ internal sealed class BoundedHttp : IDisposable
                 if (followRedirects && status is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location)
                 {
                     var next = location.IsAbsoluteUri ? location : new Uri(current, location);
-                    if (!next.Host.Equals(uri.Host, StringComparison.OrdinalIgnoreCase) || next.Scheme is not ("http" or "https"))
-                        return new HttpFetch(current, status, headers, allHeaders, "", false, redirects, null, FetchFailure.OffHostRedirect,
-                            $"redirect to another host ({next.GetLeftPart(UriPartial.Authority)}) not followed");
+                    if (CrossOrigin(uri, next) is { } why)
+                        return new HttpFetch(current, status, headers, allHeaders, "", false, redirects, null, FetchFailure.CrossOriginRedirect,
+                            $"redirect to {Shown(next)} not followed ({why}; the check stays on {uri.GetLeftPart(UriPartial.Authority)}, check that URL on purpose if it is the same server)");
                     if (++redirects > _options.MaxRedirects)
                         return new HttpFetch(current, status, headers, allHeaders, "", false, redirects - 1, null, FetchFailure.RedirectLimit,
                             $"more than {_options.MaxRedirects} redirects (loop?)");
@@ -131,6 +134,24 @@ internal sealed class BoundedHttp : IDisposable
             var (kind, message) = Classify(e);
             return (Decode(ms), true, kind, "body: " + message);
         }
+    }
+
+    /// <summary>Why <paramref name="next"/> is not the origin of <paramref name="origin"/>; null when it is.</summary>
+    internal static string? CrossOrigin(Uri origin, Uri next)
+    {
+        if (next.Scheme is not ("http" or "https")) return $"another scheme, {next.Scheme}";
+        if (!string.Equals(next.IdnHost, origin.IdnHost, StringComparison.OrdinalIgnoreCase)) return "another host";
+        if (origin.Scheme == "https" && next.Scheme == "http") return "a downgrade from https to http";
+        if (next.Scheme != origin.Scheme) return $"another scheme, {next.Scheme}";
+        if (next.Port != origin.Port) return "another port";
+        return null;
+    }
+
+    // The server's Location, as a URI (control characters percent-encoded), capped: it goes into reports.
+    private static string Shown(Uri u)
+    {
+        var s = u.IsAbsoluteUri ? u.AbsoluteUri : u.OriginalString;
+        return s.Length <= 200 ? s : s[..200] + "...";
     }
 
     private string? _timeoutText;

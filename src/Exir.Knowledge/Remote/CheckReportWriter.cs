@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Exir.Core;
 using Exir.Knowledge.Assessment;
 
 namespace Exir.Knowledge.Remote;
@@ -19,14 +20,20 @@ public static class CheckReportWriter
         };
     }
 
+    /// <summary>
+    /// The readable report. Every value the server or the user gave (headers, page text, redirect targets, host
+    /// names) is one line with its control characters escaped (<see cref="TextSafety.ForTerminal"/>): a header
+    /// cannot drive the terminal or fake a line of the report.
+    /// </summary>
     public static string Text(IEnumerable<RemoteCheckResult> results)
     {
+        static string T(string? s) => TextSafety.ForTerminal(s);
         var sb = new StringBuilder();
         foreach (var r in results)
         {
-            sb.AppendLine($"{r.Host}{(r.BaseUri is null || r.BaseUri.ToString().TrimEnd('/') == r.Host.TrimEnd('/') ? "" : $" ({r.BaseUri})")}");
-            foreach (var w in r.Warnings) sb.AppendLine($"  WARNING    {w}");
-            if (r.Error is not null) sb.AppendLine($"  error      {r.Error}");
+            sb.AppendLine($"{T(r.Host)}{(r.BaseUri is null || r.BaseUri.ToString().TrimEnd('/') == r.Host.TrimEnd('/') ? "" : $" ({T(r.BaseUri.ToString())})")}");
+            foreach (var w in r.Warnings) sb.AppendLine($"  WARNING    {T(w)}");
+            if (r.Error is not null) sb.AppendLine($"  error      {T(r.Error)}");
             else if (!r.IsExchange) sb.AppendLine("  exchange   no: the host answers but not like Exchange (no X-OWA-Version, OWA logon page or ECP manifest)");
             else
             {
@@ -34,20 +41,33 @@ public static class CheckReportWriter
                 sb.AppendLine(fp is null
                     ? "  exchange   yes; version not disclosed"
                     : $"  exchange   yes; build {fp.Build} from {fp.Source} ({(fp.Precision == Precision.Su ? "exact build, SUs visible" : "CU level only")})");
-                foreach (var c in r.Clues.Where(c => c != fp)) sb.AppendLine($"  clue       {c.Source}: {c.Value}");
+                foreach (var c in r.Clues.Where(c => c != fp)) sb.AppendLine($"  clue       {c.Source}: {T(c.Value)}");
             }
             foreach (var p in r.Probes)
-                sb.AppendLine($"  PROBE      {p.Name}: {ProbeResult.VerdictName(p.Verdict).ToUpperInvariant()} ({p.Detail})");
+                sb.AppendLine($"  PROBE      {p.Name}: {ProbeResult.VerdictName(p.Verdict).ToUpperInvariant()} ({T(p.Detail)})");
             if (r.Assessment is { Error: null } a)
             {
-                var block = AssessmentWriter.Text([a]).Split('\n').Skip(1).Where(l => l.Length > 0);
+                var block = AssessmentWriter.Text([ForText(a)]).Split('\n').Skip(1).Where(l => l.Length > 0);
                 foreach (var l in block) sb.AppendLine(l);
             }
-            else if (r.Assessment?.Error is { } e) sb.AppendLine($"  patch      not assessed: {e}");
+            else if (r.Assessment?.Error is { } e) sb.AppendLine($"  patch      not assessed: {T(e)}");
             sb.AppendLine();
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// An assessment whose evidence- or server-given values (target, build text, source, error, notes) are one line
+    /// each with their control characters escaped, for the readable reports (<see cref="AssessmentWriter.Text"/>).
+    /// </summary>
+    public static BuildAssessment ForText(BuildAssessment a) => a with
+    {
+        Target = TextSafety.ForTerminal(a.Target),
+        BuildText = a.BuildText is null ? null : TextSafety.ForTerminal(a.BuildText),
+        Source = TextSafety.ForTerminal(a.Source),
+        Error = a.Error is null ? null : TextSafety.ForTerminal(a.Error),
+        Notes = a.Notes.Select(n => TextSafety.ForTerminal(n)).ToList(),
+    };
 
     public static string Json(IEnumerable<RemoteCheckResult> results)
     {

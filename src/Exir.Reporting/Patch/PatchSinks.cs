@@ -23,7 +23,8 @@ public sealed class AssessmentSink(SinkTarget target, string format) : StreamSin
             case "csv": w.Write(AssessmentWriter.Csv(list)); break;
             default:
                 if (output.Knowledge is not null) { w.WriteLine($"knowledge: {output.Knowledge}"); w.WriteLine(); }
-                w.Write(TextSafety.ForTerminal(AssessmentWriter.Text(list), keepNewlines: true));
+                // Build texts and paths come from the evidence: each value one line, escaped; then the whole text once more.
+                w.Write(TextSafety.ForTerminal(AssessmentWriter.Text(list.Select(CheckReportWriter.ForText)), keepNewlines: true));
                 if (list.Count > 1) SummaryTable.Write(w, list);
                 break;
         }
@@ -62,10 +63,11 @@ public static class SummaryTable
     public static void Write(TextWriter w, IReadOnlyList<BuildAssessment> list)
     {
         var rows = new List<string[]> { new[] { "SERVER", "BUILD", "VERSION", "PREC", "SUPPORTED", "OPEN", "ACTION" } };
+        // Each cell escaped before the widths are measured: the columns stay aligned whatever a host name or build text holds.
         foreach (var a in list)
             rows.Add(
             [
-                a.Target == a.BuildText ? "-" : a.Target, a.Build?.ToString() ?? a.BuildText ?? "",
+                TextSafety.ForTerminal(a.Target == a.BuildText ? "-" : a.Target), TextSafety.ForTerminal(a.Build?.ToString() ?? a.BuildText ?? ""),
                 a.Error is null ? $"{a.Product?.Replace("Exchange Server ", "").Replace("Subscription Edition", "SE")} {a.Cu} {a.Su}".Trim() : "?",
                 a.Error is null ? a.Precision : "", a.Error is null ? (a.Supported ? "yes" : "no") : "",
                 a.OpenCves.Count.ToString(CultureInfo.InvariantCulture),
@@ -73,6 +75,6 @@ public static class SummaryTable
             ]);
         var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => Math.Min(r[i].Length, 48))).ToArray();
         foreach (var r in rows)
-            w.WriteLine(TextSafety.ForTerminal(string.Join("  ", r.Select((c, i) => (c.Length > 48 ? c[..45] + "..." : c).PadRight(widths[i]))).TrimEnd()));
+            w.WriteLine(string.Join("  ", r.Select((c, i) => (c.Length > 48 ? c[..45] + "..." : c).PadRight(widths[i]))).TrimEnd());
     }
 }

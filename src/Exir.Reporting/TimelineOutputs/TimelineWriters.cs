@@ -188,7 +188,8 @@ public sealed class ProcessTreesSink(SinkTarget target) : StreamSink(target)
     {
         if (output.Timeline is not { } r) return;
         using var w = new StreamWriter(Stream, new UTF8Encoding(false), leaveOpen: true);
-        w.Write(r.Processes.ToText());
+        // Command lines are the intruder's text: each tree line keeps its shape, control characters are shown as escapes.
+        w.Write(TextSafety.ForTerminal(r.Processes.ToText(), keepNewlines: true));
     }
 }
 
