@@ -22,7 +22,7 @@ public static class CliRunner
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) Console.Error.WriteLine($"exir: {error.Message}");
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(error.Message)}");
             Console.Error.WriteLine("Try 'exir --help' or 'exir VERB --help'.");
             return ExitCodes.Error;
         }
@@ -32,13 +32,13 @@ public static class CliRunner
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"exir: {e.Message}");
+            Console.Error.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(e.Message)}");
             return ExitCodes.Error;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or EvidenceException or InvalidDataException or FormatException
                                       or ArgumentException or Exir.Detection.Rules.RuleDataException)
         {
-            Console.Error.WriteLine($"exir: {e.Message}");
+            Console.Error.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(e.Message)}");
             return ExitCodes.Error;
         }
     }

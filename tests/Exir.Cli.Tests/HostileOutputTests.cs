@@ -48,6 +48,23 @@ public class HostileOutputTests
     }
 
     [Fact]
+    public void EvtxAndUsageErrorsShowAHostileFileNameEscaped()
+    {
+        var dir = TestPaths.NewTempDir();
+        var junk = Path.Combine(dir, HostileName + ".evtx");
+        File.WriteAllBytes(junk, new byte[4096]);   // not EVTX: its name comes back in the error line
+
+        var evtx = ExirProcess.Run("evtx", junk);
+        Assert.Equal(2, evtx.ExitCode);
+        AssertNoRawControls(evtx.Stdout + evtx.Stderr);
+        Assert.Contains(HostileShown, evtx.Stderr);
+
+        var missing = ExirProcess.Run("scan", Path.Combine(dir, "gone", HostileName), "--no-progress");
+        Assert.Equal(2, missing.ExitCode);
+        AssertNoRawControls(missing.Stdout + missing.Stderr);
+    }
+
+    [Fact]
     public void ScanConsoleKeepsAHostileFileNameOnItsLine()
     {
         var root = TestPaths.NewTempDir();

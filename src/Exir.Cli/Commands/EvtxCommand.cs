@@ -35,7 +35,7 @@ public static class EvtxCommand
         {
             var kind = NativeFile.KindOf(file);
             if (kind is EntryKind.Regular or EntryKind.Missing) continue;
-            stderr.WriteLine($"exir: {file} is a {NativeFile.Describe(kind)}, not a regular file: not read");
+            stderr.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(file)} is a {NativeFile.Describe(kind)}, not a regular file: not read");
             return ExitCodes.Error;
         }
         var progress = new PipelineProgress();
@@ -57,7 +57,7 @@ public static class EvtxCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                stderr.WriteLine($"exir: {file}: {e.Message}");
+                stderr.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(file)}: {Exir.Core.TextSafety.ForTerminal(e.Message)}");
                 continue;
             }
             finally { progress.Done(File.Exists(file) ? new FileInfo(file).Length : 0); }
@@ -65,10 +65,10 @@ public static class EvtxCommand
             bool readable = stats.Records > 0 || stats.HeaderValid || stats.Chunks > stats.DamagedChunks + stats.ZeroChunks;
             anyReadable |= readable;
             damage |= stats.DamagedChunks + stats.BadCrcChunks + stats.BadRecords > 0 || stats.Problems.Count > 0;
-            stderr.WriteLine($"{file}: {stats.Records} records, {stats.Chunks} chunks ({stats.DamagedChunks} damaged, " +
+            stderr.WriteLine($"{Exir.Core.TextSafety.ForTerminal(file)}: {stats.Records} records, {stats.Chunks} chunks ({stats.DamagedChunks} damaged, " +
                              $"{stats.ZeroChunks} zero, {stats.BadCrcChunks} bad CRC), {stats.RecoveredOrFlaggedRecords} flagged records, " +
                              $"{stats.BadRecords} unreadable records" + (readable ? "" : " - not an EVTX file"));
-            foreach (var p in stats.Problems) stderr.WriteLine($"  {p}");
+            foreach (var p in stats.Problems) stderr.WriteLine($"  {Exir.Core.TextSafety.ForTerminal(p.ToString())}");
         }
         if (!anyReadable) return ExitCodes.Error;
         return damage ? ExitCodes.Findings : ExitCodes.Clean;

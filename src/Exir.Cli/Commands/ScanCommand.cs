@@ -89,7 +89,7 @@ public static class ScanCommand
             cts.Cancel();
         }
 
-        using var outputs = OutputSession.Open(Verb.Scan, format, Console.OpenStandardOutput(), outDir, run.Timeline is not null, m => Console.Error.WriteLine("exir: " + m));
+        using var outputs = OutputSession.Open(Verb.Scan, format, Console.OpenStandardOutput(), outDir, run.Timeline is not null, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
         if (run.Timeline is not null)
             foreach (var row in run.Timeline.Rows()) outputs.Row(row);
         outputs.Complete(new RunOutput { Verb = Verb.Scan, Scan = result, Timeline = run.TimelineResult, OutDirectory = outDir });

@@ -68,7 +68,7 @@ public static class TimelineCommand
             result = run.Run(evidence, findingsFiles, commandLine, progress);
             cts.Cancel();
         }
-        using var outputs = OutputSession.Open(Verb.Timeline, format, Console.OpenStandardOutput(), outDir, withTimeline: true, m => Console.Error.WriteLine("exir: " + m));
+        using var outputs = OutputSession.Open(Verb.Timeline, format, Console.OpenStandardOutput(), outDir, withTimeline: true, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
         foreach (var row in run.Rows()) outputs.Row(row);
         outputs.Complete(new RunOutput { Verb = Verb.Timeline, Timeline = result, OutDirectory = outDir });
         return result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
