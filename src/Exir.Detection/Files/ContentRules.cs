@@ -21,4 +21,10 @@ public interface IContentRules
     int RuleCount { get; }
     IReadOnlyList<ContentRuleProblem> Problems { get; }
     IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts);
+
+    /// <summary>
+    /// Like <see cref="Scan(ReadOnlySpan{byte}, FileFacts)"/>, and adds to <paramref name="incomplete"/> one line per rule
+    /// that could not be evaluated fully on this file (time limit, a string's matching budget), naming it.
+    /// </summary>
+    IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) => Scan(data, facts);
 }

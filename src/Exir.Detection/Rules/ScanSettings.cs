@@ -14,6 +14,8 @@ public sealed record ScanSettings
     public TimeSpan SameActorWindow { get; init; } = TimeSpan.FromHours(48);
     public TimeSpan NearbyWindow { get; init; } = TimeSpan.FromMinutes(15);
     public int MinLinkableNameLength { get; init; } = 5;
+    /// <summary>Time limit per file for the YARA rules (yara: timeout_seconds); null: none.</summary>
+    public TimeSpan? YaraTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public static ScanSettings Default { get; } = new();
 
@@ -22,6 +24,12 @@ public sealed record ScanSettings
         public string? Version { get; set; }
         public string? AttackWindowStart { get; set; }
         public CorrelationYaml Correlation { get; set; } = new();
+        public YaraYaml? Yara { get; set; }
+    }
+
+    private sealed class YaraYaml
+    {
+        public double? TimeoutSeconds { get; set; }
     }
 
     private sealed class CorrelationYaml
@@ -43,8 +51,12 @@ public sealed record ScanSettings
         var c = file.Correlation;
         if (c.SameActorHours is not > 0 || c.NearbyMinutes is not >= 0 || c.MinLinkableName is not >= 1)
             throw new RuleDataException(FileName, null, "correlation needs same_actor_hours > 0, nearby_minutes >= 0 and min_linkable_name >= 1");
+        var yaraTimeout = file.Yara?.TimeoutSeconds ?? Default.YaraTimeout!.Value.TotalSeconds;
+        if (double.IsNaN(yaraTimeout) || yaraTimeout < 0 || yaraTimeout > 1e9)
+            throw new RuleDataException(FileName, null, "yara.timeout_seconds must be 0 (no limit) or a number of seconds");
         return new ScanSettings
         {
+            YaraTimeout = yaraTimeout > 0 ? TimeSpan.FromSeconds(yaraTimeout) : null,
             AttackWindowStart = new DateTimeOffset(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             SameActorWindow = TimeSpan.FromHours(c.SameActorHours.Value),
             NearbyWindow = TimeSpan.FromMinutes(c.NearbyMinutes.Value),
