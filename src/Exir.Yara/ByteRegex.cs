@@ -42,6 +42,36 @@ internal sealed class RAnchor(AnchorKind kind) : RNode { public readonly AnchorK
 
 internal sealed class RegexSyntaxException(string message) : Exception(message);
 
+/// <summary>
+/// How much matching one regex or hex string may do on one file: until a point in time (its share of time, or the
+/// scan's time limit, whichever comes first) and up to yara's 1,000,000 matches per string. Once spent, the search of
+/// the string stops; what was found stands and the string is reported as not searched fully.
+/// </summary>
+internal sealed class MatchBudget(long stopAt, long deadline)
+{
+    /// <summary>yara's YR_MAX_STRING_MATCHES.</summary>
+    public const int MaxMatches = 1_000_000;
+
+    public static MatchBudget Unlimited() => new(long.MaxValue, long.MaxValue);
+
+    /// <summary>Why the search stopped early, or null.</summary>
+    public string? Stopped { get; private set; }
+    /// <summary>The scan's time limit (not this string's share) was reached.</summary>
+    public bool HitDeadline { get; private set; }
+
+    public bool Spent(List<(long Offset, int Length)> sink)
+    {
+        if (Stopped is not null) return true;
+        if (sink.Count >= MaxMatches) { Stopped = $"more than {MaxMatches:N0} matches, the rest not recorded"; return true; }
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (now > deadline) { HitDeadline = true; Stopped = "search cut short by the scan's time limit"; }
+        else if (now > stopAt) Stopped = "search stopped after its time budget on this file";
+        return Stopped is not null;
+    }
+
+    public void CallTimedOut() => Stopped ??= $"one match attempt took over {ByteRegex.CallTimeout.TotalSeconds:0} s, search stopped";
+}
+
 /// <summary>Parses YARA regular expressions and hex strings into one byte-level AST.</summary>
 internal static class YaraRegexParser
 {
@@ -424,13 +454,20 @@ internal sealed class ByteRegex
     /// <summary>Builds the .NET regexes now (tests use this to prove every emitted pattern is accepted).</summary>
     public void Validate() { _ = _find.Value; _ = _at.Value; _ = _anchored.Value; _ = _afterOne.Value; }
 
+    /// <summary>
+    /// One call of the .NET engine is given at most this long. Every call looks at a bounded span (a match window,
+    /// or a chunk plus one window), so a call that needs more is a pathological pattern: the string is stopped and
+    /// named (see <see cref="MatchBudget"/>), the scan goes on.
+    /// </summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(1);
+
     private static Regex Safe(string pattern)
     {
-        try { return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant); }
+        try { return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, CallTimeout); }
         catch (NotSupportedException) { return Backtracking(pattern); }
     }
 
-    private static Regex Backtracking(string pattern) => new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    private static Regex Backtracking(string pattern) => new(pattern, RegexOptions.CultureInvariant, CallTimeout);
 
     private static int CountLoops(RNode n) => n switch
     {
@@ -465,7 +502,7 @@ internal sealed class ByteRegex
     /// Length of the match starting exactly at <paramref name="start"/> in the view (yara's preference among
     /// alternatives, capped at the scan limit), or -1. Text before the start stays visible for \b.
     /// </summary>
-    public int MatchAt(string view, int start, int charSize)
+    public int MatchAt(string view, int start, int charSize, MatchBudget? budget = null)
     {
         int end = (int)Math.Min(view.Length, (long)start + Window(charSize));
         try
@@ -485,45 +522,63 @@ internal sealed class ByteRegex
             foreach (var m in _at.Value.EnumerateMatches(span, start))
                 return m.Index == start ? m.Length : -1;
         }
-        catch (RegexMatchTimeoutException) { }
+        catch (RegexMatchTimeoutException) { budget?.CallTimedOut(); }
         return -1;
     }
 
+    // Match starts looked for per call of the unanchored search; each call then reads at most this plus one window.
+    private const int ChunkChars = 16 * 1024;
+
     /// <summary>Matches starting between lo and hi (view indices), each with its yara length.</summary>
-    public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx = 0)
+    /// <remarks>
+    /// The unanchored search only proposes candidates (MatchAt decides), so it may look at one chunk of starts plus
+    /// one window at a time: a start whose match fits its window is never passed over, and no call reads to the end
+    /// of a long range (that made nested repetition over a long run of one letter quadratic).
+    /// </remarks>
+    public void FindStarts(string view, int lo, int hi, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx, MatchBudget budget)
     {
         var find = _find.Value;
-        int end = (int)Math.Min(view.Length, (long)hi + Window(charSize));
+        int window = Window(charSize);
         int p = lo;
         try
         {
-            while (p <= hi)
+            while (p <= hi && !budget.Spent(sink))
             {
+                int last = (int)Math.Min(hi, (long)p + ChunkChars);
+                int end = (int)Math.Min(view.Length, (long)last + window);
                 int idx = -1;
                 foreach (var m in find.EnumerateMatches(view.AsSpan(0, end), p)) { idx = m.Index; break; }
-                if (idx < 0 || idx > hi) break;
-                int len = MatchAt(view, idx, charSize);
+                if (idx < 0 || idx > last) { p = last + 1; continue; }
+                int len = MatchAt(view, idx, charSize, budget);
                 if (len > 0) sink.Add(((idx + baseIdx) * charSize + alignment, len * charSize));
                 p = idx + 1;
             }
         }
-        catch (RegexMatchTimeoutException) { }
+        catch (RegexMatchTimeoutException) { budget.CallTimedOut(); }
     }
 
     /// <summary>Every start position in the view where the regex matches (as yara reports them), capped by the scan limit.</summary>
-    public void FindAll(string view, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx = 0, int firstStart = 0, int endStart = int.MaxValue)
+    /// <remarks>Searched a chunk of starts at a time (see <see cref="FindStarts"/>): a match longer than the scan limit
+    /// is cut to its window anyway, so a span of chunk + limit + 1 characters decides every start of the chunk.</remarks>
+    public void FindAll(string view, int charSize, int alignment, List<(long Offset, int Length)> sink, long baseIdx, int firstStart, int endStart, MatchBudget budget)
     {
         var find = _find.Value;
         int limit = ScanLimit / charSize;
-        int p = 0;
+        int p = firstStart;
         try
         {
-            p = firstStart;
-            while (p <= view.Length && p < endStart)
+            while (p <= view.Length && p < endStart && !budget.Spent(sink))
             {
+                int last = (int)Math.Min(endStart - 1L, (long)p + ChunkChars);
+                int end = (int)Math.Min(view.Length, (long)last + limit + 1);
                 int idx = -1, len = 0;
-                foreach (var m in find.EnumerateMatches(view, p)) { idx = m.Index; len = m.Length; break; }
-                if (idx < 0 || idx >= endStart) break;
+                foreach (var m in find.EnumerateMatches(view.AsSpan(0, end), p)) { idx = m.Index; len = m.Length; break; }
+                if (idx < 0 || idx > last)
+                {
+                    if (end == view.Length && idx < 0) break;
+                    p = last + 1;
+                    continue;
+                }
                 if (len > limit)
                 {
                     len = -1;
@@ -535,7 +590,7 @@ internal sealed class ByteRegex
                 p = idx + 1;
             }
         }
-        catch (RegexMatchTimeoutException) { /* bounded: keep what was found */ }
+        catch (RegexMatchTimeoutException) { budget.CallTimedOut(); }
     }
 
     /// <summary>True when the regex matches somewhere in a condition string (for 'matches').</summary>

@@ -138,7 +138,8 @@ internal sealed class Quantifier(QuantKind kind, Expr? n)
         }
         var v = N!.Eval(s);
         if (v.Kind != VKind.Int) return null;
-        if (Kind == QuantKind.Percent) return hits * 100 >= v.I * total;
+        // 128-bit: a percentage computed at run time may be huge, and the product must not wrap into "true".
+        if (Kind == QuantKind.Percent) return (Int128)hits * 100 >= (Int128)v.I * total;
         return hits >= v.I;
     }
 
@@ -204,11 +205,15 @@ internal sealed class ForInExpr(Quantifier q, int slot, Expr? lo, Expr? hi, Expr
             var l = lo.Eval(s); var h = hi!.Eval(s);
             // yara 4.2: an empty range makes the whole loop undefined (false), whatever the quantifier.
             if (l.Kind != VKind.Int || h.Kind != VKind.Int || l.I > h.I) return Value.Undef;
-            for (long i = l.I; i <= h.I; i++)
+            // Counts up to the bound itself, so a range ending at 2^63-1 cannot wrap into an endless loop; a huge range
+            // runs until the scan's time limit.
+            for (long i = l.I; ; i++)
             {
                 total++;
                 s.Vars[slot] = Value.Int(i);
                 if (Step(body.Eval(s).IsTrue, ref hits) is { } early) return early;
+                if (i == h.I) break;
+                if ((total & 0x3FF) == 0) s.CheckDeadline();
             }
         }
         else
@@ -326,14 +331,17 @@ internal sealed class BinExpr(BinOp op, Expr l, Expr r) : Expr
             };
         }
         long i = a.I, j = b.I;
+        // Run-time integer arithmetic is yara's: two's complement wrap-around for + - * (constant expressions that
+        // overflow are compile errors, see RuleParser.Fold); what yara leaves undefined or dies on (division by
+        // zero, long.MinValue / -1, negative shifts) is undefined here, never an exception.
         return op switch
         {
             BinOp.Add => Value.Int(unchecked(i + j)), BinOp.Sub => Value.Int(unchecked(i - j)), BinOp.Mul => Value.Int(unchecked(i * j)),
-            BinOp.Div => j == 0 ? Value.Undef : Value.Int(i == long.MinValue && j == -1 ? i : i / j),
+            BinOp.Div => j == 0 || (i == long.MinValue && j == -1) ? Value.Undef : Value.Int(i / j),
             BinOp.Mod => j == 0 ? Value.Undef : Value.Int(j == -1 ? 0 : i % j),
             BinOp.BitAnd => Value.Int(i & j), BinOp.BitOr => Value.Int(i | j), BinOp.BitXor => Value.Int(i ^ j),
-            BinOp.Shl => Value.Int(j < 0 ? 0 : j >= 64 ? 0 : i << (int)j),
-            BinOp.Shr => Value.Int(j < 0 ? 0 : j >= 64 ? 0 : i >> (int)j),
+            BinOp.Shl => j < 0 ? Value.Undef : Value.Int(j >= 64 ? 0 : i << (int)j),
+            BinOp.Shr => j < 0 ? Value.Undef : Value.Int(j >= 64 ? 0 : i >> (int)j),
             BinOp.Eq => Value.Bool(i == j), BinOp.Ne => Value.Bool(i != j),
             BinOp.Lt => Value.Bool(i < j), BinOp.Le => Value.Bool(i <= j),
             BinOp.Gt => Value.Bool(i > j), BinOp.Ge => Value.Bool(i >= j),
@@ -363,7 +371,7 @@ internal sealed class NegExpr(Expr e, bool bitNot) : Expr
             _ => Value.Undef,
         };
     }
-    public override Abs Static() => e.Static() is { Known: true } a ? a.Undef ? a : Abs.Int(bitNot ? ~a.I : -a.I) : Abs.Unknown;
+    public override Abs Static() => e.Static() is { Known: true } a ? a.Undef ? a : Abs.Int(bitNot ? ~a.I : unchecked(-a.I)) : Abs.Unknown;
 }
 
 internal enum StrOp { Contains, IContains, StartsWith, IStartsWith, EndsWith, IEndsWith, IEquals }
@@ -428,7 +436,8 @@ internal sealed class ReadIntExpr(int size, bool signed, bool bigEndian, Expr of
     public override Value Eval(ScanState s)
     {
         var o = offset.Eval(s);
-        if (o.Kind != VKind.Int || o.I < 0 || o.I + size > s.Length) return Value.Undef;
+        // Compared without adding to the offset: uint8(0x7fffffffffffffff) must be undefined, not wrap past the check.
+        if (o.Kind != VKind.Int || o.I < 0 || o.I > s.Length - size) return Value.Undef;
         var d = s.Data.AsSpan((int)o.I, size);
         long v = size switch
         {

@@ -143,15 +143,24 @@ internal sealed class Lexer
         {
             _pos += 2;
             while (char.IsAsciiHexDigit(Cur)) _pos++;
-            if (!long.TryParse(_src.AsSpan(s + 2, _pos - s - 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hv))
+            // Parsed unsigned, so 0x8000000000000000 and above are an overflow (as in yara), not a negative number.
+            if (!ulong.TryParse(_src.AsSpan(s + 2, _pos - s - 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hv))
                 return new Token(Tok.Error, "invalid hex number " + _src[s.._pos], line);
-            return new Token(Tok.Int, _src[s.._pos], line, hv);
+            if (hv > long.MaxValue) return new Token(Tok.Error, $"integer overflow in \"{_src[s.._pos]}\"", line);
+            return new Token(Tok.Int, _src[s.._pos], line, (long)hv);
         }
         if (Cur == '0' && At(1) == 'o')
         {
             _pos += 2;
             long ov = 0;
-            while (Cur is >= '0' and <= '7') { ov = ov * 8 + (Cur - '0'); _pos++; }
+            bool overflow = false;
+            while (Cur is >= '0' and <= '7')
+            {
+                if (ov > (long.MaxValue - (Cur - '0')) / 8) overflow = true;
+                else ov = ov * 8 + (Cur - '0');
+                _pos++;
+            }
+            if (overflow) return new Token(Tok.Error, $"integer overflow in \"{_src[s.._pos]}\"", line);
             return new Token(Tok.Int, _src[s.._pos], line, ov);
         }
         while (char.IsAsciiDigit(Cur)) _pos++;
@@ -163,9 +172,11 @@ internal sealed class Lexer
         }
         if (!long.TryParse(_src.AsSpan(s, _pos - s), NumberStyles.None, CultureInfo.InvariantCulture, out var v))
             return new Token(Tok.Error, "number too large " + _src[s.._pos], line);
-        if (Cur == 'K' && At(1) == 'B') { _pos += 2; v *= 1024; }
-        else if (Cur == 'M' && At(1) == 'B') { _pos += 2; v *= 1024 * 1024; }
-        return new Token(Tok.Int, _src[s.._pos], line, v);
+        long unit = 1;
+        if (Cur == 'K' && At(1) == 'B') { _pos += 2; unit = 1024; }
+        else if (Cur == 'M' && At(1) == 'B') { _pos += 2; unit = 1024 * 1024; }
+        if (v > long.MaxValue / unit) return new Token(Tok.Error, $"integer overflow in \"{_src[s.._pos]}\"", line);
+        return new Token(Tok.Int, _src[s.._pos], line, v * unit);
     }
 
     private Token TextString(int line)

@@ -24,7 +24,7 @@ internal static class Modules
             ? Value.Bool(a[0].AsDouble >= a[1].AsDouble && a[0].AsDouble <= a[2].AsDouble) : Value.Undef,
         ("math.min", 2) => (s, a) => a[0].Kind == VKind.Int && a[1].Kind == VKind.Int ? Value.Int(Math.Min(a[0].I, a[1].I)) : Value.Undef,
         ("math.max", 2) => (s, a) => a[0].Kind == VKind.Int && a[1].Kind == VKind.Int ? Value.Int(Math.Max(a[0].I, a[1].I)) : Value.Undef,
-        ("math.abs", 1) => (s, a) => a[0].Kind == VKind.Int ? Value.Int(Math.Abs(a[0].I)) : Value.Undef,
+        ("math.abs", 1) => (s, a) => a[0].Kind == VKind.Int ? Value.Int(a[0].I < 0 ? unchecked(-a[0].I) : a[0].I) : Value.Undef, // llabs: long.MinValue stays itself
         ("math.to_number", 1) => (s, a) => a[0].IsUndef ? Value.Undef : Value.Int(a[0].IsTrue ? 1 : 0),
         ("hash.md5", 2) => (s, a) => Range(s, a[0], a[1], d => Hex(MD5.HashData(d))),
         ("hash.md5", 1) => (s, a) => OnString(a[0], d => Hex(MD5.HashData(d))),

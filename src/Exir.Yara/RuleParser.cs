@@ -198,11 +198,20 @@ internal sealed class RuleParser
                     var flags = Encoding.ASCII.GetString(valTok.Bytes!);
                     s.Nocase |= flags.Contains('i');
                     var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'), s.Nocase);
-                    s.Regex = new ByteRegex(node);
+                    s.Regex = new ByteRegex(CheckPatternSize(node, id, "regular expression"));
                     // built lazily on first use
                     break;
                 case StringKind.Hex:
-                    s.Regex = new ByteRegex(YaraRegexParser.ParseHex(valTok.Text));
+                    var hex = YaraRegexParser.ParseHex(valTok.Text);
+                    if (LiteralBytes(hex) is { } literal)
+                    {
+                        // Plain bytes (no wildcard, jump or alternative): found and verified like a text string, as yara
+                        // does, so a long one needs no regex (and is not held to the regex scan limit).
+                        s.Variants = [literal];
+                        s.WideVariant = [false];
+                        break;
+                    }
+                    s.Regex = new ByteRegex(CheckPatternSize(hex, id, "hex string"));
                     // built lazily on first use
                     break;
             }
@@ -211,6 +220,69 @@ internal sealed class RuleParser
         catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
         if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
         _strings.Add(s);
+    }
+
+    /// <summary>The bytes of a hex string made only of plain bytes, else null.</summary>
+    private static byte[]? LiteralBytes(RNode n)
+    {
+        var items = n is RConcat c ? c.Items : [n];
+        var bytes = new byte[items.Count];
+        for (int k = 0; k < items.Count; k++)
+        {
+            if (items[k] is not RSet { Set.Count: 1 } one) return null;
+            bytes[k] = (byte)one.Set.First();
+        }
+        return bytes;
+    }
+
+    /// <summary>Parts (character sets, repetitions, alternatives) a regex or hex string may have.</summary>
+    /// <remarks>
+    /// The .NET engines build their automata from the whole pattern when a string is first searched; 65,536 parts
+    /// take about a second. yara refuses far smaller ones (more than 128 alternatives or optional parts is "too
+    /// complex" there), so no rule yara accepts comes near it, but a 500 KB hex string of alternatives would otherwise
+    /// cost minutes before the first byte is read.
+    /// </remarks>
+    internal const int MaxPatternParts = 65_536;
+
+    private RNode CheckPatternSize(RNode n, string id, string what)
+    {
+        long parts = Parts(n);
+        if (parts > MaxPatternParts)
+            throw Err($"{what} {id} is too large ({parts:N0} parts; the limit is {MaxPatternParts:N0})");
+        // yara limits a regex match to RE_SCAN_LIMIT bytes, and so does exir: a pattern whose shortest match is longer
+        // can never match here. yara still finds such hex strings when they have long jumps (it splits them at the
+        // jumps); exir does not, so the rule is skipped and named rather than never matching in silence.
+        if (MinWidth(n) > ByteRegex.ScanLimit)
+            throw new UnsupportedException($"{what} {id} whose shortest match is longer than {ByteRegex.ScanLimit} bytes");
+        return n;
+    }
+
+    private static long Parts(RNode n) => n switch
+    {
+        RConcat c => 1 + c.Items.Sum(Parts),
+        RAlt a => 1 + a.Branches.Sum(Parts),
+        RRepeat r => 1 + Parts(r.Body),
+        _ => 1,
+    };
+
+    // Saturates at a value far above any limit, so nested repetitions cannot overflow.
+    private const long WidthCap = 1L << 40;
+
+    private static long MinWidth(RNode n)
+    {
+        switch (n)
+        {
+            case RSet: return 1;
+            case RConcat c:
+                long sum = 0;
+                foreach (var i in c.Items) sum = Math.Min(WidthCap, sum + MinWidth(i));
+                return sum;
+            case RAlt a: return a.Branches.Min(MinWidth);
+            case RRepeat r:
+                long w = MinWidth(r.Body);
+                return w == 0 || r.Min == 0 ? 0 : r.Min > WidthCap / w ? WidthCap : r.Min * w;
+            default: return 0;
+        }
     }
 
     private static readonly byte[] StandardBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"u8.ToArray();
@@ -354,21 +426,21 @@ internal sealed class RuleParser
     private Expr ParseBitOr()
     {
         var l = ParseBitXor();
-        while (Accept(Tok.Pipe)) l = Chain(new BinExpr(BinOp.BitOr, l, ParseBitXor()));
+        while (Accept(Tok.Pipe)) l = Arith(BinOp.BitOr, l, ParseBitXor());
         return l;
     }
 
     private Expr ParseBitXor()
     {
         var l = ParseBitAnd();
-        while (Accept(Tok.Caret)) l = Chain(new BinExpr(BinOp.BitXor, l, ParseBitAnd()));
+        while (Accept(Tok.Caret)) l = Arith(BinOp.BitXor, l, ParseBitAnd());
         return l;
     }
 
     private Expr ParseBitAnd()
     {
         var l = ParseShift();
-        while (Accept(Tok.Amp)) l = Chain(new BinExpr(BinOp.BitAnd, l, ParseShift()));
+        while (Accept(Tok.Amp)) l = Arith(BinOp.BitAnd, l, ParseShift());
         return l;
     }
 
@@ -377,8 +449,8 @@ internal sealed class RuleParser
         var l = ParseAdd();
         while (true)
         {
-            if (Accept(Tok.Shl)) l = Chain(new BinExpr(BinOp.Shl, l, ParseAdd()));
-            else if (Accept(Tok.Shr)) l = Chain(new BinExpr(BinOp.Shr, l, ParseAdd()));
+            if (Accept(Tok.Shl)) l = Arith(BinOp.Shl, l, ParseAdd());
+            else if (Accept(Tok.Shr)) l = Arith(BinOp.Shr, l, ParseAdd());
             else return l;
         }
     }
@@ -388,8 +460,8 @@ internal sealed class RuleParser
         var l = ParseMul();
         while (true)
         {
-            if (Accept(Tok.Plus)) l = Chain(new BinExpr(BinOp.Add, l, ParseMul()));
-            else if (Accept(Tok.Minus)) l = Chain(new BinExpr(BinOp.Sub, l, ParseMul()));
+            if (Accept(Tok.Plus)) l = Arith(BinOp.Add, l, ParseMul());
+            else if (Accept(Tok.Minus)) l = Arith(BinOp.Sub, l, ParseMul());
             else return l;
         }
     }
@@ -399,10 +471,10 @@ internal sealed class RuleParser
         var l = ParseUnary();
         while (true)
         {
-            if (Accept(Tok.Star)) l = Chain(new BinExpr(BinOp.Mul, l, ParseUnary()));
-            else if (Accept(Tok.Backslash)) l = Chain(new BinExpr(BinOp.Div, l, ParseUnary()));
+            if (Accept(Tok.Star)) l = Arith(BinOp.Mul, l, ParseUnary());
+            else if (Accept(Tok.Backslash)) l = Arith(BinOp.Div, l, ParseUnary());
             // "N% of them" is a quantifier, not a modulo.
-            else if (Cur.Kind == Tok.Percent && !_t[_i + 1].Is("of")) { _i++; l = Chain(new BinExpr(BinOp.Mod, l, ParseUnary())); }
+            else if (Cur.Kind == Tok.Percent && !_t[_i + 1].Is("of")) { _i++; l = Arith(BinOp.Mod, l, ParseUnary()); }
             else return l;
         }
     }
@@ -413,14 +485,62 @@ internal sealed class RuleParser
         {
             bool bitNot = Take().Kind == Tok.Tilde;
             if (++_depth > MaxDepth) throw Err("condition nested too deeply");
-            try { return new NegExpr(ParseUnary(), bitNot); }
+            try { return Negate(ParseUnary(), bitNot); }
             finally { _depth--; }
         }
         var e = ParsePrimary();
         // A primary followed by 'of' (or '% of') is a quantifier.
         if (Cur.Is("of")) { _i++; return ParseOfTail(new Quantifier(QuantKind.Count, e)); }
-        if (Cur.Kind == Tok.Percent && _t[_i + 1].Is("of")) { _i += 2; return ParseOfTail(new Quantifier(QuantKind.Percent, e)); }
+        if (Cur.Kind == Tok.Percent && _t[_i + 1].Is("of")) { _i += 2; return ParseOfTail(new Quantifier(QuantKind.Percent, Percentage(e))); }
         return e;
+    }
+
+    // yara folds constant integer expressions when it compiles a rule and refuses those that overflow or divide by
+    // zero; folding here gives the same errors (and makes "$a at 0x3C + 4" a fixed offset, as in yara).
+    private Expr Arith(BinOp op, Expr l, Expr r)
+    {
+        if (l is not ConstExpr { V.Kind: VKind.Int } a || r is not ConstExpr { V.Kind: VKind.Int } b)
+            return Chain(new BinExpr(op, l, r));
+        long x = a.V.I, y = b.V.I;
+        if (y == 0 && op is BinOp.Div or BinOp.Mod) throw Err("division by zero");
+        if (y < 0 && op is BinOp.Shl or BinOp.Shr) throw Err($"negative shift in \"{x} {Symbol(op)} {y}\"");
+        try
+        {
+            long v = op switch
+            {
+                BinOp.Add => checked(x + y),
+                BinOp.Sub => checked(x - y),
+                BinOp.Mul => checked(x * y),
+                BinOp.Div => checked(x / y),
+                BinOp.Mod => y == -1 ? 0 : x % y,
+                BinOp.Shl => y >= 64 ? 0 : x << (int)y,
+                BinOp.Shr => y >= 64 ? 0 : x >> (int)y,
+                BinOp.BitAnd => x & y,
+                BinOp.BitOr => x | y,
+                _ => x ^ y,
+            };
+            return Chain(new ConstExpr(Value.Int(v)));
+        }
+        catch (OverflowException) { throw Err($"integer overflow in \"{x} {Symbol(op)} {y}\""); }
+    }
+
+    private Expr Negate(Expr e, bool bitNot)
+    {
+        if (e is not ConstExpr { V.Kind: VKind.Int } c) return new NegExpr(e, bitNot);
+        if (!bitNot && c.V.I == long.MinValue) throw Err($"integer overflow in \"-({c.V.I})\"");
+        return new ConstExpr(Value.Int(bitNot ? ~c.V.I : -c.V.I));
+    }
+
+    private static string Symbol(BinOp op) => op switch
+    {
+        BinOp.Add => "+", BinOp.Sub => "-", BinOp.Mul => "*", BinOp.Div => "\\", BinOp.Mod => "%",
+        BinOp.Shl => "<<", BinOp.Shr => ">>", BinOp.BitAnd => "&", BinOp.BitOr => "|", _ => "^",
+    };
+
+    private Expr Percentage(Expr n)
+    {
+        if (n is ConstExpr { V.Kind: VKind.Int } c && c.V.I is < 1 or > 100) throw Err("percentage must be between 1 and 100 (inclusive)");
+        return n;
     }
 
     private Expr ParseOfTail(Quantifier q)
@@ -663,7 +783,7 @@ internal sealed class RuleParser
         else
         {
             var n = ParsePrimary();
-            if (Cur.Kind == Tok.Percent) { _i++; q = new Quantifier(QuantKind.Percent, n); }
+            if (Cur.Kind == Tok.Percent) { _i++; q = new Quantifier(QuantKind.Percent, Percentage(n)); }
             else q = new Quantifier(QuantKind.Count, n);
         }
         if (AcceptWord("of"))

@@ -1,6 +1,14 @@
+using System.Diagnostics;
+
 namespace Exir.Yara;
 
-/// <summary>Per-thread scratch for one scan: lazily computed string matches and memoised rule results.</summary>
+/// <summary>The scan's time limit was reached while a condition was being evaluated.</summary>
+internal sealed class ScanTimeoutException() : Exception("time limit reached");
+
+/// <summary>
+/// Per-thread scratch for one scan: lazily computed string matches and memoised rule results, the scan's time limit
+/// and each regex string's matching budget, and what could not be evaluated fully (per rule, by name).
+/// </summary>
 internal sealed class ScanState
 {
     private static readonly List<(long, int)> NoMatches = [];
@@ -17,6 +25,18 @@ internal sealed class ScanState
     private readonly bool[] _ruleHit;
     private readonly sbyte[] _nsGlobal;
     private string? _ascii, _wide0, _wide1;
+    // Per string: why its matches are incomplete (null: complete).
+    private readonly string?[] _incomplete;
+    // Per rule: why it could not be evaluated fully (null: it was).
+    private readonly string?[] _ruleIssue;
+    private int _currentRule = -1;
+    private long _deadline = long.MaxValue, _stringBudget = long.MaxValue;
+    private TimeSpan? _timeout;
+    /// <summary>Set when the automaton pass was cut short: no string's matches are complete.</summary>
+    private string? _allIncomplete;
+
+    /// <summary>The time limit was reached during this scan.</summary>
+    public bool TimedOut { get; private set; }
 
     public byte[] Data = [];
     public int Length;
@@ -38,9 +58,11 @@ internal sealed class ScanState
         _nsGlobal = new sbyte[p.GlobalRulesByNamespace.Length];
         Externals = new Value[p.ExternalDefaults.Length];
         Vars = new Value[Math.Max(1, p.VarSlots)];
+        _incomplete = new string?[p.Strings.Length];
+        _ruleIssue = new string?[p.Rules.Length];
     }
 
-    public void Reset(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals)
+    public void Reset(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
     {
         for (int k = 0; k < _touchedCount; k++)
         {
@@ -48,8 +70,17 @@ internal sealed class ScanState
             _strState[i] = 0;
             _matches[i]?.Clear();
             _starts[i]?.Clear();
+            _incomplete[i] = null;
         }
         _touchedCount = 0;
+        Array.Clear(_ruleIssue);
+        _currentRule = -1;
+        _allIncomplete = null;
+        TimedOut = false;
+        long now = Stopwatch.GetTimestamp();
+        _timeout = limits.Timeout;
+        _deadline = limits.Timeout is { } t && t > TimeSpan.Zero ? SafeAdd(now, t) : long.MaxValue;
+        _stringBudget = limits.StringBudget > TimeSpan.Zero ? (long)Math.Min(limits.StringBudget.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2) : long.MaxValue;
         Array.Clear(_ruleState);
         Array.Clear(_ruleHit);
         Array.Clear(_nsGlobal);
@@ -99,8 +130,31 @@ internal sealed class ScanState
         }
     }
 
-    // yara's per-string match cap.
-    private const int MaxMatches = 1_000_000;
+    private static long SafeAdd(long now, TimeSpan t)
+    {
+        double ticks = t.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
+
+    /// <summary>Throws <see cref="ScanTimeoutException"/> once the scan's time limit has passed (long loops call it).</summary>
+    public void CheckDeadline()
+    {
+        if (_deadline != long.MaxValue && Stopwatch.GetTimestamp() > _deadline)
+        {
+            TimedOut = true;
+            throw new ScanTimeoutException();
+        }
+    }
+
+    /// <summary>The time limit as text for messages.</summary>
+    public string TimeoutText => _timeout is { } t ? $"{t.TotalSeconds:0.###} s" : "none";
+
+    /// <summary>The automaton pass over the data did not finish (time limit): every string's matches are partial.</summary>
+    public void TextPassCutShort()
+    {
+        TimedOut = true;
+        _allIncomplete = $"the scan's time limit ({TimeoutText}) was reached while the file was searched";
+    }
 
     public void AddTextMatch(int i, long offset, int length)
     {
@@ -111,8 +165,29 @@ internal sealed class ScanState
             MarkRules(i);
         }
         var list = _matches[i] ??= [];
-        if (list.Count < MaxMatches) list.Add((offset, length));
+        if (list.Count < MatchBudget.MaxMatches) list.Add((offset, length));
+        else _incomplete[i] ??= $"more than {MatchBudget.MaxMatches:N0} matches, the rest not recorded";
     }
+
+    /// <summary>The matches of a string of a rule that matched, for the output (an incomplete string is charged to the rule).</summary>
+    public List<(long Offset, int Length)> MatchesOfRule(int rule, int i)
+    {
+        int outer = _currentRule;
+        _currentRule = rule;
+        try { return Matches(i); }
+        finally { _currentRule = outer; }
+    }
+
+    /// <summary>Why the rule could not be evaluated fully on this data (null: it was), after <see cref="RuleResult"/>.</summary>
+    public string? RuleIssue(int r) => _ruleIssue[r];
+
+    private void Issue(int rule, string message)
+    {
+        if (rule >= 0) _ruleIssue[rule] ??= message;
+    }
+
+    /// <summary>Deadline check for the automaton pass (called every few thousand atom hits).</summary>
+    public bool PastDeadline => _deadline != long.MaxValue && Stopwatch.GetTimestamp() > _deadline;
 
     /// <summary>Called after the automaton pass: ascii and wide hits of one string may interleave.</summary>
     public void SortTextMatches()
@@ -140,27 +215,44 @@ internal sealed class ScanState
     public List<(long Offset, int Length)> Matches(int i)
     {
         if (i < 0) return NoMatches;
+        int asked = i;
         i = _p.Strings[i].Canonical;
+        List<(long Offset, int Length)> result;
         switch (_strState[i])
         {
-            case 2: return _matches[i]!;
+            case 2: result = _matches[i]!; break;
             case 1:
-                var list = _matches[i] ??= [];
-                RunRegex(_p.Strings[i], list);
+                result = _matches[i] ??= [];
+                try { RunRegex(_p.Strings[i], result); }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // An engine failure on one string leaves that string incomplete, named with its rules; never the scan.
+                    _incomplete[i] ??= $"search failed: {e.GetType().Name}: {e.Message}";
+                }
                 _strState[i] = 2;
-                return list;
-            default: return NoMatches;
+                break;
+            default: result = NoMatches; break;
         }
+        // A rule that looks at a string whose search was cut short cannot be trusted fully: name it.
+        if ((_allIncomplete ?? _incomplete[i]) is { } why) Issue(_currentRule, $"string {_p.Strings[asked].Id}: {why}");
+        return result;
     }
 
     private void RunRegex(CompiledString s, List<(long Offset, int Length)> sink)
     {
         var re = s.Regex!;
         var data = Data.AsSpan(0, Length);
+        long now = Stopwatch.GetTimestamp();
+        var budget = new MatchBudget(_stringBudget >= long.MaxValue - now ? long.MaxValue : now + _stringBudget, _deadline);
         if (_starts[s.Index] is { Count: > 0 } ranges)
-            RunBounded(s, re, data, ranges, sink);
+            RunBounded(s, re, data, ranges, sink, budget);
         else
-            RunEverywhere(s, re, data, sink);
+            RunEverywhere(s, re, data, sink, budget);
+        if (budget.Stopped is { } why)
+        {
+            if (budget.HitDeadline) TimedOut = true;
+            _incomplete[s.Index] = why;
+        }
         if (s.FixedOffset >= 0) sink.RemoveAll(m => m.Offset != s.FixedOffset);
         if (s.Fullword)
         {
@@ -193,11 +285,11 @@ internal sealed class ScanState
         return view == 0 ? ByteRegex.AsciiView(data.Slice((int)from, (int)(to - from))) : ByteRegex.WideView(data, view - 1, from, to - from);
     }
 
-    private void RunBounded(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(int View, long Lo, long Hi)> ranges, List<(long Offset, int Length)> sink)
+    private void RunBounded(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(int View, long Lo, long Hi)> ranges, List<(long Offset, int Length)> sink, MatchBudget budget)
     {
         ranges.Sort();
         int k = 0;
-        while (k < ranges.Count)
+        while (k < ranges.Count && !budget.Spent(sink))
         {
             var (view, lo, hi) = ranges[k++];
             while (k < ranges.Count && ranges[k].View == view && ranges[k].Lo <= hi + 1) hi = Math.Max(hi, ranges[k++].Hi);
@@ -205,35 +297,41 @@ internal sealed class ScanState
             int alignment = view == 2 ? 1 : 0;
             long len = ViewLength(view);
             hi = Math.Min(hi, len - 1);
-            if (lo > hi) continue;
-            // One character of context before the range keeps \b right at its first position.
-            var text = View(view, data, Math.Max(0, lo - 1), Math.Min(len, hi + ByteRegex.ScanLimit / charSize + 1), out long b);
-            if (hi - lo <= 256)
+            // Merged ranges of a frequent atom can span a huge file: on files viewed in windows, at most one window's
+            // worth of starts at a time, so memory stays bounded.
+            long piece = Length <= FullViewBytes ? hi - lo + 1 : ChunkChars;
+            for (long from = lo; from <= hi && !budget.Spent(sink); from += piece)
             {
-                for (long p = lo; p <= hi; p++)
+                long to = Math.Min(hi, from + piece - 1);
+                // One character of context before the range keeps \b right at its first position.
+                var text = View(view, data, Math.Max(0, from - 1), Math.Min(len, to + ByteRegex.ScanLimit / charSize + 1), out long b);
+                if (to - from <= 256)
                 {
-                    int m = re.MatchAt(text, (int)(p - b), charSize);
-                    if (m > 0) sink.Add((p * charSize + alignment, m * charSize));
+                    for (long p = from; p <= to && !budget.Spent(sink); p++)
+                    {
+                        int m = re.MatchAt(text, (int)(p - b), charSize, budget);
+                        if (m > 0) sink.Add((p * charSize + alignment, m * charSize));
+                    }
                 }
+                else re.FindStarts(text, (int)(from - b), (int)(to - b), charSize, alignment, sink, b, budget);
             }
-            else re.FindStarts(text, (int)(lo - b), (int)(hi - b), charSize, alignment, sink, b);
         }
         // Ranges were processed per view (ascii, even, odd offsets): restore offset order.
         if (s.Wide) SortOnePerOffset(sink);
     }
 
-    private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink)
+    private void RunEverywhere(CompiledString s, ByteRegex re, ReadOnlySpan<byte> data, List<(long Offset, int Length)> sink, MatchBudget budget)
     {
         for (int view = s.Ascii ? 0 : 1; view <= (s.Wide ? 2 : 0); view++)
         {
             int charSize = view == 0 ? 1 : 2;
             long len = ViewLength(view);
             long chunk = Length <= FullViewBytes ? Math.Max(1, len + 1) : ChunkChars;
-            for (long c = 0; c <= len; c += chunk)
+            for (long c = 0; c <= len && !budget.Spent(sink); c += chunk)
             {
                 long from = Math.Max(0, c - 1);
                 var text = View(view, data, from, Math.Min(len, c + chunk + ByteRegex.ScanLimit / charSize), out long b);
-                re.FindAll(text, charSize, view == 2 ? 1 : 0, sink, b, (int)(c - b), (int)Math.Min(int.MaxValue, c + chunk - b));
+                re.FindAll(text, charSize, view == 2 ? 1 : 0, sink, b, (int)(c - b), (int)Math.Min(int.MaxValue, c + chunk - b), budget);
             }
         }
         if (s.Wide) SortOnePerOffset(sink);
@@ -252,11 +350,30 @@ internal sealed class ScanState
         }
         var rule = _p.Rules[r];
         bool v;
-        if (!rule.AlwaysEvaluate && !_ruleHit[r]) v = false;
+        if (!rule.AlwaysEvaluate && !_ruleHit[r])
+        {
+            v = false;
+            if (_allIncomplete is { } why) Issue(r, why);
+        }
         else
         {
             _ruleState[r] = 3;
-            v = rule.Condition.Eval(this).IsTrue;
+            int outer = _currentRule;
+            _currentRule = r;
+            try { v = rule.Condition.Eval(this).IsTrue; }
+            catch (ScanTimeoutException)
+            {
+                v = false;
+                Issue(r, $"stopped at the scan's time limit ({TimeoutText}), not evaluated fully");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Never one rule's failure for the whole scan: the rule is false here, named, and the others run.
+                v = false;
+                Issue(r, $"failed at run time: {e.GetType().Name}: {e.Message}");
+            }
+            finally { _currentRule = outer; }
+            if (_ruleIssue[r] is not null) Issue(outer, $"uses rule {rule.Info.Name}, which was not evaluated fully");
         }
         if (v && !rule.Info.IsGlobal) v = GlobalsHold(rule.Namespace);
         _ruleState[r] = v ? (byte)2 : (byte)1;

@@ -30,7 +30,17 @@ public sealed class YaraCompiler : ICompileScope
     private readonly List<Value> _externalValues = [];
     private HashSet<string> _imports = [];
     private int _varSlots;
-    private readonly HashSet<string> _includeStack = new(StringComparer.Ordinal);
+    private readonly List<string> _includeStack = [];
+
+    /// <summary>
+    /// Largest rule file (or included file) read: 16 MiB, forty times the largest public rule file of the test corpus
+    /// (signature-base's thor-webshells.yar, 384 KiB), so a rule set never hits it, while an include of a huge or
+    /// endless file (a disk image, /dev/zero) is refused at once instead of filling memory.
+    /// </summary>
+    public const long MaxRuleFileBytes = 16 << 20;
+
+    /// <summary>yara's YR_MAX_INCLUDE_DEPTH: includes nest at most this deep (it also ends any cycle the path check misses).</summary>
+    public const int MaxIncludeDepth = 16;
 
     public YaraCompiler()
     {
@@ -53,14 +63,66 @@ public sealed class YaraCompiler : ICompileScope
 
     public void AddFile(string path, string? ns = null)
     {
-        string text;
-        try { text = File.ReadAllText(path, Encoding.UTF8); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        if (ReadRuleFile(path, out var error) is not { } text)
         {
-            _diagnostics.Add(new YaraDiagnostic(path, 0, null, "cannot read rule file: " + e.Message, true));
+            _diagnostics.Add(new YaraDiagnostic(path, 0, null, "cannot read rule file: " + error, true));
             return;
         }
-        AddSource(text, path, ns);
+        _includeStack.Add(Identity(path));
+        try { AddSource(text, path, ns); }
+        finally { _includeStack.RemoveAt(_includeStack.Count - 1); }
+    }
+
+    /// <summary>
+    /// The text of a rule file: only a regular file (a FIFO would block the open, a device never end), at most
+    /// <see cref="MaxRuleFileBytes"/>. Null with the reason otherwise.
+    /// </summary>
+    internal static string? ReadRuleFile(string path, out string? error)
+    {
+        error = null;
+        try
+        {
+            if (Directory.Exists(path)) { error = "is a folder"; return null; }
+            if (!File.Exists(path)) { error = "no such file"; return null; }
+            if (!FileKind.IsRegularFile(path)) { error = "not a regular file (a device, FIFO or socket)"; return null; }
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            string TooLarge(long size) => $"too large ({size:N0} bytes; rule files are read up to {MaxRuleFileBytes >> 20} MiB)";
+            if (fs.Length > MaxRuleFileBytes) { error = TooLarge(fs.Length); return null; }
+            // Read one byte more than allowed: a file that grows (or lies about its size) is caught too.
+            var buf = new byte[(int)Math.Min(Math.Max(fs.Length, 64 << 10), MaxRuleFileBytes) + 1];
+            int n = 0;
+            while (true)
+            {
+                if (n == buf.Length)
+                {
+                    if (buf.Length > MaxRuleFileBytes) break;
+                    Array.Resize(ref buf, (int)Math.Min(buf.Length * 2L, MaxRuleFileBytes + 1));
+                }
+                int r = fs.Read(buf, n, buf.Length - n);
+                if (r <= 0) break;
+                n += r;
+            }
+            if (n > MaxRuleFileBytes) { error = TooLarge(n); return null; }
+            // Like File.ReadAllText: UTF-8 unless a byte-order mark says otherwise.
+            using var reader = new StreamReader(new MemoryStream(buf, 0, n), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            return reader.ReadToEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            error = e.Message;
+            return null;
+        }
+    }
+
+    /// <summary>The file a path names, through symbolic links (a link to a file that is being included is the same file).</summary>
+    private static string Identity(string path)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { return path; }
     }
 
     public void AddSource(string text, string origin, string? ns = null)
@@ -121,19 +183,17 @@ public sealed class YaraCompiler : ICompileScope
     {
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(origin)) ?? ".";
         var path = Path.GetFullPath(Path.Combine(baseDir, file));
-        if (!_includeStack.Add(path)) { Error(origin, line, null, $"include loop on {file}"); return; }
-        try
+        var id = Identity(path);
+        if (_includeStack.Contains(id)) { Error(origin, line, null, $"include loop on {file}"); return; }
+        if (_includeStack.Count >= MaxIncludeDepth) { Error(origin, line, null, $"cannot include {file}: includes nested too deeply (more than {MaxIncludeDepth} levels, yara's limit)"); return; }
+        if (ReadRuleFile(path, out var error) is not { } text)
         {
-            string text;
-            try { text = File.ReadAllText(path, Encoding.UTF8); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Error(origin, line, null, $"cannot include {file}: {e.Message}");
-                return;
-            }
-            AddTokens(new Lexer(text).All(), path, ns);
+            Error(origin, line, null, $"cannot include {file}: {error}");
+            return;
         }
-        finally { _includeStack.Remove(path); }
+        _includeStack.Add(id);
+        try { AddTokens(new Lexer(text).All(), path, ns); }
+        finally { _includeStack.RemoveAt(_includeStack.Count - 1); }
     }
 
     private void Error(string origin, int line, string? rule, string msg) => _diagnostics.Add(new YaraDiagnostic(origin, line, rule, msg, true));
@@ -256,8 +316,9 @@ public sealed class YaraCompiler : ICompileScope
         foreach (var s in _strings)
         {
             // Identical strings (common across rules of one family) are searched once per scan and shared.
-            var key = s.Kind == StringKind.Text
-                ? $"T|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.XorLo}-{s.XorHi}|{(s.Base64 ? 1 : 0)}{(s.Base64Wide ? 1 : 0)}{(s.Base64Alphabet is null ? "" : Convert.ToHexString(s.Base64Alphabet))}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
+            bool literal = s.Regex is null;
+            var key = literal
+                ? $"T{(int)s.Kind}|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}{(s.Nocase ? 1 : 0)}|{s.XorLo}-{s.XorHi}|{(s.Base64 ? 1 : 0)}{(s.Base64Wide ? 1 : 0)}{(s.Base64Alphabet is null ? "" : Convert.ToHexString(s.Base64Alphabet))}|{s.FixedOffset}|{Convert.ToHexString(s.Variants[0])}"
                 : $"{(int)s.Kind}|{(s.Ascii ? 1 : 0)}{(s.Wide ? 1 : 0)}{(s.Fullword ? 1 : 0)}|{s.FixedOffset}|{s.Regex!.Pattern}";
             if (canonical.TryGetValue(key, out var first))
             {
@@ -279,7 +340,7 @@ public sealed class YaraCompiler : ICompileScope
                 }
                 continue;
             }
-            if (s.Kind == StringKind.Text)
+            if (literal)
             {
                 var narrow = Atoms.FoldBytes(s.Variants[0].Length == 0 ? [] : s.Ascii ? s.Variants[0] : Narrow(s.Variants[0]));
                 for (int v = 0; v < s.Variants.Length; v++)
@@ -295,21 +356,24 @@ public sealed class YaraCompiler : ICompileScope
             var found = s.Ascii ? Atoms.ForRegex(s.Regex!.Root, Atoms.MaxLength) : null;
             var wideFound = s.Wide ? Atoms.ForRegex(s.Regex!.Root, Atoms.MaxLength / 2) : null;
             if ((s.Ascii && found is null) || (s.Wide && wideFound is null)) { s.AlwaysCandidate = true; always.Add(s.Index); continue; }
-            // Bounded when every atom sits at a bounded distance after the match start: search only there.
-            bool bounded = (found is null || found.MaxPrefix >= 0) && (wideFound is null || wideFound.MaxPrefix >= 0);
+            // Matches are searched only near atom hits. A match is at most ByteRegex.ScanLimit bytes long (yara's
+            // RE_SCAN_LIMIT), so even when the regex allows any distance between its start and the atom ("(a|a)*b"),
+            // a match starts at most that far before the atom: one hit never costs a search of the whole file.
             if (found is not null)
+            {
+                var (lo, hi) = PrefixRange(found, ByteRegex.ScanLimit);
                 foreach (var a in found.Atoms)
-                    entries[AtomId(a)].Add(bounded
-                        ? new AtomEntry(s.Index, -2, found.MaxPrefix, a.Length, found.MinPrefix)
-                        : new AtomEntry(s.Index, -1, 0, a.Length));
+                    entries[AtomId(a)].Add(new AtomEntry(s.Index, -2, hi, a.Length, lo));
+            }
             if (wideFound is not null)
+            {
+                var (lo, hi) = PrefixRange(wideFound, ByteRegex.ScanLimit / 2);
                 foreach (var a in wideFound.Atoms)
                 {
                     var w = Atoms.Widen(a);
-                    entries[AtomId(w)].Add(bounded
-                        ? new AtomEntry(s.Index, -3, 2 * wideFound.MaxPrefix, w.Length, 2 * wideFound.MinPrefix)
-                        : new AtomEntry(s.Index, -1, 0, w.Length));
+                    entries[AtomId(w)].Add(new AtomEntry(s.Index, -3, 2 * hi, w.Length, 2 * lo));
                 }
+            }
         }
 
         foreach (var s in _strings)
@@ -333,6 +397,10 @@ public sealed class YaraCompiler : ICompileScope
         };
         return new YaraRules(program);
     }
+
+    /// <summary>Characters between a match start and its atom; "unbounded" (-1) becomes the scan limit of the view.</summary>
+    private static (int Min, int Max) PrefixRange(RegexAtoms a, int limit)
+        => (Math.Clamp(a.MinPrefix, 0, limit), a.MaxPrefix < 0 ? limit : Math.Min(a.MaxPrefix, limit));
 
     private static byte[] Narrow(byte[] wide)
     {

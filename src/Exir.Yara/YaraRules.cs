@@ -9,6 +9,54 @@ public sealed record YaraStringMatch(string Identifier, long Offset, int Length,
     public bool IsHex { get; init; }
 }
 
+/// <summary>Limits of the scan of one file or buffer.</summary>
+public sealed record YaraScanLimits
+{
+    /// <summary>
+    /// Wall-clock limit for one file, like yara's --timeout (null or zero: none). When it passes, long condition loops
+    /// stop, regex and hex strings not searched yet are not searched, and the rules concerned are reported.
+    /// </summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// Time one regex or hex string may spend matching on one file (zero: no budget). Matches are searched near atom
+    /// hits in windows of at most 4 KiB (yara's RE_SCAN_LIMIT), which keeps ordinary strings in the milliseconds; a pattern that still
+    /// needs more (nested repetition over a long run, thousands of jumps on matching data) is stopped here with what it
+    /// found, and named, so one string cannot use up a file's whole time limit and blind the other rules.
+    /// </summary>
+    public TimeSpan StringBudget { get; init; } = DefaultStringBudget;
+
+    /// <summary>10 s: far more than an ordinary string needs even on a 256 MiB file (milliseconds on a web page), and well
+    /// under the 60 s default time limit of exir yara and scan.</summary>
+    public static readonly TimeSpan DefaultStringBudget = TimeSpan.FromSeconds(10);
+
+    /// <summary>No time limit per file, the default string budget.</summary>
+    public static YaraScanLimits Default { get; } = new();
+}
+
+/// <summary>A rule that could not be evaluated fully on a file (Rule null: the file as a whole), and why.</summary>
+public sealed record YaraScanProblem(YaraRuleInfo? Rule, string Message)
+{
+    public override string ToString() => Rule is null ? Message : $"rule {Rule.Name}: {Message}";
+}
+
+/// <summary>The matches of a scan, and what could not be evaluated fully.</summary>
+public sealed class YaraScanResult(IReadOnlyList<YaraMatch> matches, IReadOnlyList<YaraScanProblem> problems, bool timedOut) : IReadOnlyList<YaraMatch>
+{
+    public static YaraScanResult Empty { get; } = new([], [], false);
+
+    /// <summary>Rules whose result may be wrong on this data: a string not searched fully, a loop stopped at the time
+    /// limit, an unexpected failure. Each rule is named once; the other rules' results stand.</summary>
+    public IReadOnlyList<YaraScanProblem> Problems { get; } = problems;
+    /// <summary>The scan's time limit was reached.</summary>
+    public bool TimedOut { get; } = timedOut;
+
+    public YaraMatch this[int index] => matches[index];
+    public int Count => matches.Count;
+    public IEnumerator<YaraMatch> GetEnumerator() => matches.GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 /// <summary>Compiled rules. Scanning is thread-safe; each thread reuses its own scratch state.</summary>
 public sealed class YaraRules
 {
@@ -30,11 +78,11 @@ public sealed class YaraRules
     /// <summary>Distinct atoms in the multi-pattern matcher (for diagnostics and benchmarks).</summary>
     public int AtomCount => _p.Matcher.AtomCount;
 
-    public IReadOnlyList<YaraMatch> Scan(ReadOnlySpan<byte> data, IReadOnlyDictionary<string, object>? externals = null)
+    public YaraScanResult Scan(ReadOnlySpan<byte> data, IReadOnlyDictionary<string, object>? externals = null, YaraScanLimits? limits = null)
     {
         var buf = Buffer(data.Length);
         data.CopyTo(buf);
-        return Run(buf, data.Length, data.Length, externals);
+        return Run(buf, data.Length, data.Length, externals, limits ?? YaraScanLimits.Default);
     }
 
     /// <summary>
@@ -42,11 +90,11 @@ public sealed class YaraRules
     /// <see cref="Scan(ReadOnlySpan{byte}, IReadOnlyDictionary{string, object}?)"/> makes: a caller that already holds
     /// the file in an array (up to 256 MiB) does not need a second one. The array must not change during the call.
     /// </summary>
-    public IReadOnlyList<YaraMatch> Scan(byte[] data, int length, IReadOnlyDictionary<string, object>? externals = null)
+    public YaraScanResult Scan(byte[] data, int length, IReadOnlyDictionary<string, object>? externals = null, YaraScanLimits? limits = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, data.Length);
-        return Run(data, length, length, externals);
+        return Run(data, length, length, externals, limits ?? YaraScanLimits.Default);
     }
 
     /// <summary>
@@ -54,7 +102,7 @@ public sealed class YaraRules
     /// size conditions stay right on capped huge files. Throws IOException/UnauthorizedAccessException when the file
     /// cannot be read and IOException for FIFOs, devices and other non-regular files (they could block forever).
     /// </summary>
-    public IReadOnlyList<YaraMatch> ScanFile(string path, long maxBytes = long.MaxValue, IReadOnlyDictionary<string, object>? externals = null)
+    public YaraScanResult ScanFile(string path, long maxBytes = long.MaxValue, IReadOnlyDictionary<string, object>? externals = null, YaraScanLimits? limits = null)
     {
         if (FileKind.IsSpecialFile(path)) throw new IOException($"not a regular file: {path}");
         using var fs = new FileStream(path, new FileStreamOptions
@@ -72,7 +120,7 @@ public sealed class YaraRules
             if (r <= 0) break;
             n += r;
         }
-        return Run(buf, n, Math.Max(size, n), externals);
+        return Run(buf, n, Math.Max(size, n), externals, limits ?? YaraScanLimits.Default);
     }
 
     private byte[] Buffer(int length)
@@ -85,12 +133,13 @@ public sealed class YaraRules
         return nb;
     }
 
-    private IReadOnlyList<YaraMatch> Run(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals)
+    private YaraScanResult Run(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
     {
         var s = _state.Value!;
-        s.Reset(data, length, fileSize, externals);
+        s.Reset(data, length, fileSize, externals, limits);
         var sink = new HitSink(_p, s, data, length);
-        _p.Matcher.Scan(data.AsSpan(0, length), ref sink);
+        try { _p.Matcher.Scan(data.AsSpan(0, length), ref sink); }
+        catch (ScanTimeoutException) { s.TextPassCutShort(); }
         s.SortTextMatches();
 
         List<YaraMatch>? result = null;
@@ -105,7 +154,7 @@ public sealed class YaraRules
             {
                 var cs = _p.Strings[si];
                 if (cs.Private) continue;
-                foreach (var (off, len) in s.Matches(si))
+                foreach (var (off, len) in s.MatchesOfRule(rule.Index, si))
                 {
                     int keep = (int)Math.Min(len, Math.Min(MaxMatchData, length - off));
                     strings.Add(new YaraStringMatch(cs.Id, off, len, data.AsSpan((int)off, Math.Max(0, keep)).ToArray()) { IsHex = cs.Kind == StringKind.Hex });
@@ -113,13 +162,23 @@ public sealed class YaraRules
             }
             (result ??= []).Add(new YaraMatch(rule.Info, strings));
         }
-        return (IReadOnlyList<YaraMatch>?)result ?? [];
+        List<YaraScanProblem>? problems = null;
+        foreach (var rule in _p.Rules)
+            if (s.RuleIssue(rule.Index) is { } why) (problems ??= []).Add(new YaraScanProblem(rule.Info, why));
+        if (s.TimedOut && problems is null)
+            problems = [new YaraScanProblem(null, $"the scan's time limit ({s.TimeoutText}) was reached")];
+        if (result is null && problems is null) return YaraScanResult.Empty;
+        return new YaraScanResult((IReadOnlyList<YaraMatch>?)result ?? [], (IReadOnlyList<YaraScanProblem>?)problems ?? [], s.TimedOut);
     }
 
     private struct HitSink(RuleProgram p, ScanState s, byte[] data, int length) : AhoCorasick.IHitSink
     {
+        private int _hits;
+
         public void Hit(int atom, int end)
         {
+            // Atoms that hit everywhere (a run of one byte) cost time per hit: the time limit is checked now and then.
+            if ((++_hits & 0xFFFF) == 0 && s.PastDeadline) throw new ScanTimeoutException();
             foreach (var e in p.AtomEntries[atom])
             {
                 if (e.Variant < 0)

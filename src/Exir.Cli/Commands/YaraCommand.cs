@@ -24,29 +24,41 @@ public static class YaraCommand
         var strings = new Option<bool>("--print-strings", "-s") { Description = "Print the matching strings" };
         var defines = new Option<string[]>("--define", "-d") { Description = "Define an external variable: name=value (number, true/false or text)" };
         var maxMb = new Option<long>("--max-file-mb") { Description = "Bytes scanned per file, in MiB (filesize stays the real size)", DefaultValueFactory = _ => 256 };
+        var timeout = new Option<double>("--timeout", "-a")
+        {
+            Description = "Time limit per file, in seconds (0: none); rules cut short are named on stderr",
+            DefaultValueFactory = _ => DefaultTimeoutSeconds,
+        };
         var threads = CommonOptions.Threads();
         var warnings = new Option<bool>("--show-skipped") { Description = "Also list rules that were skipped as unsupported (on stderr)" };
         var noProgress = CommonOptions.NoProgress();
         var cmd = new Command("yara", VerbHelp.Of(
             "Scan files with YARA rules; the output is the yara command's. Each rule file gets its own namespace. " +
-            "Rules that use unsupported features are skipped with a message on stderr; a rule file that does not compile stops the scan, as with yara.",
-            "0 no match, 1 matches, 2 rules do not compile or the target cannot be read",
+            "Rules that use unsupported features are skipped with a message on stderr; a rule file that does not compile stops the scan, as with yara. " +
+            "Only regular files are scanned; a rule that cannot be evaluated fully on a file (time limit, a string's matching budget) is named on stderr.",
+            "0 no match, 1 matches, 2 rules do not compile, the target cannot be read, or nothing matched but a file could not be scanned fully",
             "exir yara -r -s rules/yara/exir_exec.yar /mnt/exch01/inetpub"))
         {
-            args, recursive, strings, defines, maxMb, threads, warnings, noProgress,
+            args, recursive, strings, defines, maxMb, timeout, threads, warnings, noProgress,
         };
         cmd.SetAction(parse =>
         {
             var a = parse.GetValue(args) ?? [];
+            var seconds = parse.GetValue(timeout);
+            if (double.IsNaN(seconds) || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2) throw new UsageException($"--timeout must be 0 (none) or a number of seconds, not {seconds}");
             return Run(a[..^1], a[^1], parse.GetValue(recursive), parse.GetValue(strings), parse.GetValue(defines) ?? [],
                 Math.Max(1, parse.GetValue(maxMb)) << 20, CommonOptions.ThreadCount(parse, threads), parse.GetValue(warnings),
-                Console.Out, Console.Error, parse.GetValue(noProgress));
+                Console.Out, Console.Error, parse.GetValue(noProgress), seconds > 0 ? TimeSpan.FromSeconds(seconds) : null);
         });
         return cmd;
     }
 
+    /// <summary>Default time limit per file: a minute, far more than a 256 MiB file needs with a thousand rules, so it only
+    /// ends hostile cases (a loop over 2^63 values); yara's own default is effectively none.</summary>
+    public const double DefaultTimeoutSeconds = 60;
+
     public static int Run(string[] ruleFiles, string target, bool recursive, bool printStrings, string[] defines, long maxBytes,
-        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr, bool noProgress = true)
+        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr, bool noProgress = true, TimeSpan? timeout = null)
     {
         var compiler = new YaraCompiler();
         foreach (var d in defines)
@@ -68,30 +80,40 @@ public static class YaraCommand
         // Like yara: rules that do not compile are not half-run.
         if (errors) return ExitCodes.Error;
         var rules = compiler.Compile();
+        var limits = new YaraScanLimits { Timeout = timeout };
 
         List<string> files;
         if (Directory.Exists(target)) files = FileTree.Files(target, recursive, (dir, why) => stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {dir}: {why}"))).ToList();
-        else if (File.Exists(target)) files = [target];
+        else if (File.Exists(target))
+        {
+            // A FIFO would block the read forever and a device never end: a target that is not a regular file is refused.
+            if (!FileKind.IsRegularFile(target)) { stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {target}: not a regular file (a device, FIFO or socket); not scanned")); return ExitCodes.Error; }
+            files = [target];
+        }
         else { stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: can not open file: {target}")); return ExitCodes.Error; }
 
         var progress = new PipelineProgress();
         progress.SetTotals(files.Count, files.Sum(f => { try { return new FileInfo(f).Length; } catch (IOException) { return 0L; } }));
-        bool matched = false;
+        bool matched = false, incomplete = false;
         using (ProgressDisplay.Start(progress, "yara", noProgress))
         {
             var results = files
                 .AsParallel().AsOrdered().WithDegreeOfParallelism(threads)
-                .Select(path => (path, text: ScanOne(rules, path, maxBytes, printStrings, progress, out var err), err));
-            foreach (var (path, text, err) in results)
+                .Select(path => (path, scan: ScanOne(rules, path, maxBytes, printStrings, limits, progress)));
+            foreach (var (path, scan) in results)
             {
-                if (err is not null) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {path}: {err}"));
-                if (text.Length == 0) continue;
+                if (scan.Error is not null) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {path}: {scan.Error}"));
+                // Each rule that could not be evaluated fully, by name: the others' results stand.
+                foreach (var p in scan.Problems) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal($"exir yara: {path}: {p}"));
+                incomplete |= scan.Incomplete;
+                if (scan.Text.Length == 0) continue;
                 matched = true;
-                stdout.Write(text);
+                stdout.Write(scan.Text);
             }
         }
         stdout.Flush();
-        return matched ? ExitCodes.Findings : ExitCodes.Clean;
+        // "Nothing found" only when every file was scanned fully.
+        return matched ? ExitCodes.Findings : incomplete ? ExitCodes.Error : ExitCodes.Clean;
     }
 
     private static object ParseExternal(string v)
@@ -103,25 +125,27 @@ public static class YaraCommand
         return v;
     }
 
-    private static string ScanOne(YaraRules rules, string path, long maxBytes, bool printStrings, PipelineProgress progress, out string? error)
+    private sealed record FileScan(string Text, string? Error, IReadOnlyList<YaraScanProblem> Problems, bool Incomplete);
+
+    private static FileScan ScanOne(YaraRules rules, string path, long maxBytes, bool printStrings, YaraScanLimits limits, PipelineProgress progress)
     {
-        error = null;
-        IReadOnlyList<YaraMatch> matches;
+        YaraScanResult matches;
         try
         {
-            if (!FileKind.IsRegularFile(path)) return ""; // FIFOs, devices, sockets: skipped silently like yara -r
-            matches = rules.ScanFile(path, maxBytes);
+            // FIFOs, devices, sockets met in a folder walk: skipped like yara -r, but said.
+            if (!FileKind.IsRegularFile(path)) return new FileScan("", "not a regular file (a device, FIFO or socket); skipped", [], false);
+            matches = rules.ScanFile(path, maxBytes, limits: limits);
             progress.Done(new FileInfo(path).Length);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = e.Message;
-            return "";
+            return new FileScan("", e.Message, [], true);
         }
-        if (matches.Count == 0) return "";
+        var problems = matches.Problems;
+        if (matches.Count == 0) return new FileScan("", null, problems, problems.Count > 0);
         var sb = new StringBuilder();
         // yara prints the name raw; a name is the intruder's text (ESC, newline): one line, escapes shown.
         foreach (var m in matches) YaraText.AppendMatch(sb, m, Exir.Core.TextSafety.ForTerminal(path), printStrings);
-        return sb.ToString();
+        return new FileScan(sb.ToString(), null, problems, problems.Count > 0);
     }
 }

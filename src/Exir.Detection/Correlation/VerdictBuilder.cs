@@ -42,8 +42,17 @@ public static class VerdictBuilder
                 caveat);
         }
         var indicators = findings.Count;
+        // "Nothing found" must not read as if every check had looked: name the YARA layer when it did not run, and
+        // files some check could not run on (a rule cut short by the time limit, a check that failed on the file).
+        bool yaraDown = coverage.ChecksNotRun.ContainsKey(Files.YaraContentRules.LayerCheckName);
+        long notChecked = coverage.IssueCounts.GetValueOrDefault(IssueKind.CheckNotRun);
+        var headline = yaraDown
+            ? "No evidence of exploitation or compromise was found, but the YARA web-shell rules did not run: files were not checked by content."
+            : notChecked > 0
+                ? $"No evidence of exploitation or compromise was found in what could be checked; some checks did not run fully ({notChecked} case(s), see the coverage section)."
+                : "No evidence of exploitation or compromise was found.";
         return new Verdict(VerdictKind.NoEvidenceFound,
-            "No evidence of exploitation or compromise was found.",
+            headline,
             indicators > 0
                 ? $"No exploitation traffic and no web shell. {indicators} indicator(s) without a link to an attack are listed for review."
                 : "No exploitation traffic, no web shell, no credential dump and no staged archive in what was read.",
@@ -96,6 +105,10 @@ public static class VerdictBuilder
         long problems = coverage.IssueCounts.Where(kv => kv.Key is IssueKind.Unreadable or IssueKind.Malformed or IssueKind.Truncated or IssueKind.ArchiveBomb)
             .Sum(kv => kv.Value);
         if (problems > 0) parts.Add($"{problems} file(s) or line(s) could not be read fully; see the coverage section.");
+        if (coverage.IssueCounts.GetValueOrDefault(IssueKind.CheckNotRun) is > 0 and var notRun)
+            parts.Add($"Checks could not run fully in {notRun} case(s) (e.g. YARA rules cut short by the time limit on a file); see the coverage section.");
+        if (coverage.IssueCounts.GetValueOrDefault(IssueKind.RuleSkipped) is > 0 and var skipped)
+            parts.Add($"{skipped} rule(s) or rule file(s) could not be used; see the coverage section.");
         return string.Join(" ", parts);
     }
 }

@@ -23,4 +23,13 @@ public interface IContentRules
     IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts);
     /// <summary>The same over bytes the caller holds in memory; an implementation may scan them in place (no copy of a big file).</summary>
     IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) => Scan(data.Span, facts);
+
+    /// <summary>
+    /// Like <see cref="Scan(ReadOnlySpan{byte}, FileFacts)"/>, and adds to <paramref name="incomplete"/> one line per rule
+    /// that could not be evaluated fully on this file (time limit, a string's matching budget), naming it.
+    /// </summary>
+    IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) => Scan(data, facts);
+
+    /// <summary>The same over bytes the caller holds in memory (scanned in place where the implementation can).</summary>
+    IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) => Scan(data.Span, facts, incomplete);
 }

@@ -1,25 +1,33 @@
 using Exir.Core;
+using Exir.Detection.Rules;
 using Exir.Yara;
 
 namespace Exir.Detection.Files;
 
 /// <summary>
 /// The file hunt's YARA rules: the team's built-in rules (rules/yara/*.yar) plus any files and folders
-/// the user adds with --yara. A rule or file the engine cannot use is reported and skipped; the rest runs.
+/// the user adds with --yara. A rule the engine cannot use is reported and skipped; the rest runs. A --yara
+/// file or folder of which no rule compiles is a usage error (<see cref="RuleDataException"/>, exit 2): the
+/// user asked for a hunt that cannot happen. Each file gets the time limit of rules/scan.yaml (yara.timeout_seconds);
+/// rules cut short on a file are named in the coverage.
 /// </summary>
 public sealed class YaraContentRules : IContentRules
 {
     public const string BuiltInFolder = "yara";
+    /// <summary>The coverage's name for the YARA layer when it cannot run at all (no rule compiled).</summary>
+    public const string LayerCheckName = FileHunt.CheckName + " (YARA)";
     private static readonly string[] RuleExtensions = [".yar", ".yara", ".rule", ".rules"];
 
     private readonly YaraRules _rules;
     private readonly HashSet<string> _builtInNamespaces;
+    private readonly YaraScanLimits _limits;
 
-    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems)
+    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits)
     {
         _rules = rules;
         _builtInNamespaces = builtIn;
         Problems = problems;
+        _limits = limits;
     }
 
     public int RuleCount => _rules.Rules.Count;
@@ -29,6 +37,8 @@ public sealed class YaraContentRules : IContentRules
     /// <summary>Compiles the built-in rules and the user's extra rule files or folders (searched recursively).</summary>
     public static YaraContentRules Load(DataFiles rules, IReadOnlyList<string> extra, bool builtIn = true)
     {
+        var settings = rules.Exists(ScanSettings.FileName) ? ScanSettings.Load(rules) : ScanSettings.Default;
+        var limits = new YaraScanLimits { Timeout = settings.YaraTimeout };
         var compiler = new YaraCompiler();
         var problems = new List<ContentRuleProblem>();
         var builtInNs = new HashSet<string>(StringComparer.Ordinal);
@@ -43,33 +53,43 @@ public sealed class YaraContentRules : IContentRules
         }
         foreach (var entry in extra)
         {
-            if (File.Exists(entry)) { compiler.AddFile(entry, "user/" + Path.GetFileName(entry)); continue; }
-            if (!Directory.Exists(entry))
-            {
-                problems.Add(new ContentRuleProblem(entry, "--yara: no such file or folder", Skipped: true));
-                continue;
-            }
-            IEnumerable<string> files;
-            try
-            {
-                files = Directory.EnumerateFiles(entry, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
-                    .Where(f => RuleExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToList();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                problems.Add(new ContentRuleProblem(entry, "--yara: folder not readable: " + e.Message, Skipped: true));
-                continue;
-            }
-            foreach (var f in files)
-                compiler.AddFile(f, "user/" + Path.GetRelativePath(entry, f).Replace('\\', '/'));
+            int accepted = compiler.AcceptedCount, diagnostics = compiler.Diagnostics.Count;
+            AddUserEntry(compiler, entry, problems);
+            // Nothing of it compiles because of errors (not merely unsupported features): the hunt the user asked for
+            // cannot run, which must not pass for "no web shell found".
+            if (compiler.AcceptedCount == accepted && compiler.Diagnostics.Skip(diagnostics).FirstOrDefault(d => d.IsError) is { } first)
+                throw new RuleDataException(entry, null, $"--yara: no rule compiles: {first}");
         }
         foreach (var d in compiler.Diagnostics)
         {
             var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
             problems.Add(new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
         }
-        return new YaraContentRules(compiler.Compile(), builtInNs, problems);
+        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits);
+    }
+
+    private static void AddUserEntry(YaraCompiler compiler, string entry, List<ContentRuleProblem> problems)
+    {
+        if (File.Exists(entry)) { compiler.AddFile(entry, "user/" + Path.GetFileName(entry)); return; }
+        if (!Directory.Exists(entry))
+        {
+            problems.Add(new ContentRuleProblem(entry, "--yara: no such file or folder", Skipped: true));
+            return;
+        }
+        IEnumerable<string> files;
+        try
+        {
+            files = Directory.EnumerateFiles(entry, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
+                .Where(f => RuleExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
+                .Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add(new ContentRuleProblem(entry, "--yara: folder not readable: " + e.Message, Skipped: true));
+            return;
+        }
+        foreach (var f in files)
+            compiler.AddFile(f, "user/" + Path.GetRelativePath(entry, f).Replace('\\', '/'));
     }
 
     /// <summary>The rules of one YARA source as content rules (a rule file's tests run with exactly its rules).</summary>
@@ -81,16 +101,21 @@ public sealed class YaraContentRules : IContentRules
         var problems = compiler.Diagnostics
             .Select(d => new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + (d.Rule is null ? "" : $"rule {d.Rule}: ") + d.Message, Skipped: true))
             .ToList();
-        return new YaraContentRules(compiler.Compile(), builtIn ? [ns] : [], problems);
+        return new YaraContentRules(compiler.Compile(), builtIn ? [ns] : [], problems, YaraScanLimits.Default);
     }
 
-    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Matches(_rules.Scan(data, Externals(facts)));
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Scan(data, facts, []);
+
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
+        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) => Scan(data, facts, []);
 
     /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
-    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) =>
+    public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array
-            ? Matches(_rules.Scan(array, segment.Count, Externals(facts)))
-            : Scan(data.Span, facts);
+            ? Matches(_rules.Scan(array, segment.Count, Externals(facts), _limits), incomplete)
+            : Scan(data.Span, facts, incomplete);
 
     private static Dictionary<string, object> Externals(FileFacts facts) => new(StringComparer.Ordinal)
     {
@@ -99,8 +124,10 @@ public sealed class YaraContentRules : IContentRules
         ["extension"] = facts.Extension,
     };
 
-    private IReadOnlyList<ContentRuleMatch> Matches(IReadOnlyList<YaraMatch> matches)
+    private IReadOnlyList<ContentRuleMatch> Matches(YaraScanResult matches, List<string> incomplete)
     {
+        foreach (var p in matches.Problems)
+            incomplete.Add(p.Rule is { } r ? $"rule {r.Namespace}:{r.Name}: {p.Message}" : p.Message);
         if (matches.Count == 0) return [];
         var result = new List<ContentRuleMatch>(matches.Count);
         foreach (var m in matches)

@@ -21,6 +21,8 @@ public sealed record ScanSettings
     public int MaxFindingsPerRule { get; init; } = 500;
     /// <summary>Whole-file buffers held at once by all workers (memory.big_file_buffers).</summary>
     public int BigFileBuffers { get; init; } = 2;
+    /// <summary>Time limit per file for the YARA rules (yara: timeout_seconds); null: none.</summary>
+    public TimeSpan? YaraTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     public static ScanSettings Default { get; } = new();
 
@@ -32,6 +34,7 @@ public sealed record ScanSettings
         public ArchivesYaml? Archives { get; set; }
         public ReportYaml? Report { get; set; }
         public MemoryYaml? Memory { get; set; }
+        public YaraYaml? Yara { get; set; }
     }
 
     private sealed class ArchivesYaml
@@ -54,6 +57,11 @@ public sealed record ScanSettings
         public int? BigFileBuffers { get; set; }
     }
 
+    private sealed class YaraYaml
+    {
+        public double? TimeoutSeconds { get; set; }
+    }
+
     private sealed class CorrelationYaml
     {
         public double? SameActorHours { get; set; }
@@ -73,9 +81,13 @@ public sealed record ScanSettings
         var c = file.Correlation;
         if (c.SameActorHours is not > 0 || c.NearbyMinutes is not >= 0 || c.MinLinkableName is not >= 1)
             throw new RuleDataException(FileName, null, "correlation needs same_actor_hours > 0, nearby_minutes >= 0 and min_linkable_name >= 1");
+        var yaraTimeout = file.Yara?.TimeoutSeconds ?? Default.YaraTimeout!.Value.TotalSeconds;
+        if (double.IsNaN(yaraTimeout) || yaraTimeout < 0 || yaraTimeout > 1e9)
+            throw new RuleDataException(FileName, null, "yara.timeout_seconds must be 0 (no limit) or a number of seconds");
         var d = Default;
         return new ScanSettings
         {
+            YaraTimeout = yaraTimeout > 0 ? TimeSpan.FromSeconds(yaraTimeout) : null,
             AttackWindowStart = new DateTimeOffset(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             SameActorWindow = TimeSpan.FromHours(c.SameActorHours.Value),
             NearbyWindow = TimeSpan.FromMinutes(c.NearbyMinutes.Value),

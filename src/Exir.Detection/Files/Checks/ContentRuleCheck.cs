@@ -25,12 +25,17 @@ public sealed class ContentRuleCheck(IContentRules content) : IFileCheck
             decoded = data[0] == 0xFF ? "utf-16le" : "utf-16be";
         }
         IReadOnlyList<ContentRuleMatch> matches;
-        try { matches = content.Scan(text, new FileFacts(file.File.Name, file.Path, file.File.Extension.TrimStart('.'))); }
+        var incomplete = new List<string>();
+        try { matches = content.Scan(text, new FileFacts(file.File.Name, file.Path, file.File.Extension.TrimStart('.')), incomplete); }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
             report.Context.Coverage.AddIssue(IssueKind.CheckNotRun, file.Path, $"YARA scan failed: {e.Message}");
             return;
         }
+        // Rules cut short on this file are named (one issue per file); the matches of the others stand.
+        if (incomplete.Count > 0)
+            report.Context.Coverage.AddIssue(IssueKind.CheckNotRun, file.Path,
+                $"YARA: {incomplete.Count} rule(s) not evaluated fully: " + string.Join("; ", incomplete.Take(5)) + (incomplete.Count > 5 ? $"; and {incomplete.Count - 5} more" : ""));
         foreach (var m in matches)
         {
             var d = file.BaseDetails();
