@@ -111,7 +111,8 @@ public class HostileYaraCommandTests
         var (exitTree, outTree, errTree) = Yara([rules], tree, recursive: true);
         Assert.Equal(1, exitTree);
         Assert.Equal($"Any {real}\n", outTree);
-        Assert.Contains("p: not a regular file", errTree);
+        Assert.Contains("/p: ", errTree);
+        Assert.Contains("not a regular file", errTree);
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public static class FileTree
             st = NativeFile.Stat(real, followLinks: false);
         }
         if (st.Kind == EntryKind.Regular) return true;
-        problem(path, st.Kind == EntryKind.Missing ? "link target missing: not read" : $"{NativeFile.Describe(st.Kind)}, not read");
+        problem(path, st.Kind == EntryKind.Missing ? "link target missing: not read" : $"a {NativeFile.Describe(st.Kind)}, not a regular file: not read");
         return false;
     }
 }
