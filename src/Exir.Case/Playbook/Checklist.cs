@@ -46,4 +46,8 @@ public sealed record ChecklistItem
     public IReadOnlyList<string> References { get; init; } = [];
 }
 
-public sealed record Checklist(IReadOnlyList<ChecklistItem> Items, string Language, DateTimeOffset NowUtc, string PlaybookVersion);
+public sealed record Checklist(IReadOnlyList<ChecklistItem> Items, string Language, DateTimeOffset NowUtc, string PlaybookVersion)
+{
+    /// <summary>What the reader should know about the checklist itself (a step the playbook does not know, a language it lacks).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
