@@ -42,6 +42,14 @@ internal sealed partial class PlaybookReader
             _problems.Add(new PlaybookProblem(_file, (int)e.Start.Line, (int)e.Start.Column, null, "not valid YAML: " + (e.InnerException?.Message ?? e.Message)));
             return null;
         }
+        // YamlDotNet's scanner throws InvalidOperationException on some broken input (an unclosed flow sequence
+        // before the end of the file) instead of a YamlException with a position.
+        catch (InvalidOperationException)
+        {
+            var (line, column) = LastReadablePosition(yaml);
+            _problems.Add(new PlaybookProblem(_file, line, column, null, "not valid YAML: the text after this point cannot be read (an unclosed [ or { ?)"));
+            return null;
+        }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
             Problem(stream.Documents.FirstOrDefault()?.RootNode, "the playbook must be a mapping with version, languages, formats, time_zones, texts and items");
@@ -343,6 +351,20 @@ internal sealed partial class PlaybookReader
         foreach (var name in PlaceholderNames(text))
             if (!allowed.Contains(name))
                 Problem(node, $"{what}: unknown placeholder {{{name}}} (known: {string.Join(", ", allowed.Select(a => "{" + a + "}"))})");
+    }
+
+    private static (int Line, int Column) LastReadablePosition(string yaml)
+    {
+        var scanner = new Scanner(new StringReader(yaml));
+        Mark last = Mark.Empty;
+        try
+        {
+            while (scanner.MoveNext()) last = scanner.Current?.Start ?? last;
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+        }
+        return ((int)last.Line, (int)last.Column);
     }
 
     internal static IEnumerable<string> PlaceholderNames(string text) => Placeholder().Matches(text).Select(m => m.Groups[1].Value);
