@@ -136,6 +136,12 @@ public class DeadlineTests
         Assert.Equal(Need.NotApplicable, c.Item("authority-notified").Need);
         Assert.False(c.Item("authority-notified").Missed);
         Assert.False(c.Item("bsi-report").Missed);
+
+        // Nothing calls for the duty yet (no finding, nothing decided): its clock runs, but it is not flagged.
+        var undecided = ChecklistBuilder.Build(Shipped, Snapshot(new CaseSettings { AwareUtc = aware }, HostScan("EXCH01", VerdictKind.NoEvidenceFound)), "en", aware.AddDays(5));
+        Assert.Equal(Need.Optional, undecided.Item("authority-notified").Need);
+        Assert.Equal(TimeSpan.FromHours(-48), undecided.Item("authority-notified").TimeLeft);
+        Assert.False(undecided.Item("authority-notified").Missed);
     }
 
     [Fact]

@@ -61,8 +61,9 @@ public static class ChecklistBuilder
         // A nonsense time of awareness near the end of the calendar must not overflow the sum.
         if (aware.Value > DateTimeOffset.MaxValue.AddDays(-400)) return item with { DeadlineNote = playbook.Texts["aware_not_set"].In(lang) };
         var due = aware.Value.AddHours(deadline.Hours);
-        // Only a step still owed can be missed: n/a (by the responders or by the case's settings) owes nothing.
-        bool owed = item.State != StepStates.NotApplicable && item.Need != Need.NotApplicable;
+        // Only a step the case calls for can be missed: one marked n/a, made n/a by the settings, or that nothing in
+        // the case asks for (optional: e.g. the BSI duty while nobody has said the organisation is KRITIS) owes nothing.
+        bool owed = item.State != StepStates.NotApplicable && item.Need is Need.Required or Need.Recommended;
         bool missed = owed && (item.State == StepStates.Open ? nowUtc > due : item.State == StepStates.Done && item.StateAtUtc > due);
         return item with
         {

@@ -38,7 +38,13 @@ public sealed class Playbook
         if (files.Directory is not null && files.Exists(FileName))
         {
             var path = Path.Combine(files.Directory, FileName);
-            return Parse(files.ReadAllText(FileName), path, path);
+            string text;
+            try { text = files.ReadAllText(FileName); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new PlaybookException([new PlaybookProblem(path, 0, 0, null, "cannot read: " + e.Message)]);
+            }
+            return Parse(text, path, path);
         }
         return LoadEmbedded();
     }
