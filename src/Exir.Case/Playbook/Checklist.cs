@@ -38,7 +38,8 @@ public sealed record ChecklistItem
     public string? DeadlineLocal { get; init; }
     /// <summary>Time left at <see cref="Checklist.NowUtc"/> (negative when missed); null without a deadline.</summary>
     public TimeSpan? TimeLeft { get; init; }
-    /// <summary>The deadline passed while the step was still open (or it was done after the deadline).</summary>
+    /// <summary>The deadline passed while the step was still open (or it was done after the deadline); only for a
+    /// step the case calls for (required or recommended) and not marked n/a.</summary>
     public bool Missed { get; init; }
     /// <summary>Why a deadline cannot be computed (e.g. the time of awareness is not set), in the report's language.</summary>
     public string? DeadlineNote { get; init; }
@@ -46,4 +47,8 @@ public sealed record ChecklistItem
     public IReadOnlyList<string> References { get; init; } = [];
 }
 
-public sealed record Checklist(IReadOnlyList<ChecklistItem> Items, string Language, DateTimeOffset NowUtc, string PlaybookVersion);
+public sealed record Checklist(IReadOnlyList<ChecklistItem> Items, string Language, DateTimeOffset NowUtc, string PlaybookVersion)
+{
+    /// <summary>What the reader should know about the checklist itself (a step the playbook does not know, a language it lacks).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
