@@ -8,10 +8,10 @@ internal static class ChecklistSnapshots
 {
     public static readonly DateTimeOffset ScanTime = new(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
 
-    private static readonly Lazy<Playbook.Playbook> ShippedPlaybook = new(() => Playbook.Playbook.Load());
+    private static readonly Lazy<IncidentPlaybook> ShippedPlaybook = new(() => IncidentPlaybook.Load());
 
     /// <summary>knowledge/playbook.yaml of this checkout.</summary>
-    public static Playbook.Playbook Shipped => ShippedPlaybook.Value;
+    public static IncidentPlaybook Shipped => ShippedPlaybook.Value;
 
     public static CaseHostScan HostScan(string host, VerdictKind verdict, PatchStatus? patch = null, CaseCoverage? coverage = null, DateTimeOffset? at = null) => new()
     {

@@ -26,7 +26,7 @@ public class PlaybookTests
     [Fact]
     public void EmbeddedCopyIsTheRepositoryFile()
     {
-        var embedded = Playbook.Playbook.LoadEmbedded();
+        var embedded = IncidentPlaybook.LoadEmbedded();
         var file = ChecklistSnapshots.Shipped;
         Assert.StartsWith("embedded in Exir.Knowledge", embedded.Origin);
         Assert.EndsWith("playbook.yaml", file.Origin);
@@ -52,7 +52,7 @@ public class PlaybookTests
             foreach (var t in texts.Except(item.References))
                 Assert.NotEqual(t.In("en"), t.In("de"));
         }
-        foreach (var key in Playbook.Playbook.RequiredTexts) Assert.NotEqual(playbook.Texts[key].In("en"), playbook.Texts[key].In("de"));
+        foreach (var key in IncidentPlaybook.RequiredTexts) Assert.NotEqual(playbook.Texts[key].In("en"), playbook.Texts[key].In("de"));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public class PlaybookTests
     [Fact]
     public void MinimalPlaybookIsValid()
     {
-        var p = Playbook.Playbook.Parse(Minimal, "test.yaml");
+        var p = IncidentPlaybook.Parse(Minimal, "test.yaml");
         Assert.Equal("1", p.Version);
         Assert.Single(p.Items);
     }
@@ -129,7 +129,7 @@ public class PlaybookTests
     {
         Assert.Contains(from, Minimal);
         var broken = Minimal.Replace(from, to);
-        var e = Assert.Throws<PlaybookException>(() => Playbook.Playbook.Parse(broken, "knowledge/playbook.yaml"));
+        var e = Assert.Throws<PlaybookException>(() => IncidentPlaybook.Parse(broken, "knowledge/playbook.yaml"));
         var problem = Assert.Single(e.Problems, p => p.ToString().Contains(message, StringComparison.Ordinal));
         Assert.Equal(line, problem.Line);
         Assert.StartsWith($"knowledge/playbook.yaml:{line}:", problem.ToString());
@@ -138,7 +138,7 @@ public class PlaybookTests
     [Fact]
     public void YamlSyntaxErrorNamesItsLine()
     {
-        var e = Assert.Throws<PlaybookException>(() => Playbook.Playbook.Parse(Minimal.Replace("kind: duty", "kind: [duty"), "p.yaml"));
+        var e = Assert.Throws<PlaybookException>(() => IncidentPlaybook.Parse(Minimal.Replace("kind: duty", "kind: [duty"), "p.yaml"));
         var p = Assert.Single(e.Problems);
         Assert.Contains("not valid YAML", p.Message);
         Assert.InRange(p.Line, 13, 14);
@@ -148,7 +148,7 @@ public class PlaybookTests
     public void EveryProblemIsReportedNotOnlyTheFirst()
     {
         var broken = Minimal.Replace("kind: duty", "kind: dutie").Replace("hours: 72", "hours: many").Replace("hosts_compromised:", "hosts_pwned:");
-        var e = Assert.Throws<PlaybookException>(() => Playbook.Playbook.Parse(broken));
+        var e = Assert.Throws<PlaybookException>(() => IncidentPlaybook.Parse(broken));
         Assert.Contains(e.Problems, p => p.Line == 13 && p.Message.StartsWith("kind 'dutie'"));
         Assert.Contains(e.Problems, p => p.Line == 16 && p.Message.StartsWith("deadline: hours 'many'"));
         Assert.Contains(e.Problems, p => p.Line == 19 && p.Message.StartsWith("unknown fact 'hosts_pwned'"));
@@ -160,7 +160,7 @@ public class PlaybookTests
     {
         foreach (var text in new[] { "", "just a string", "- a\n- list", "items: 5\nlanguages: en", "version: 1\nlanguages: [en]\nitems:\n  - [1, 2]\n  - {id: {a: b}}\n  - {? [complex] : key}" })
         {
-            var e = Assert.Throws<PlaybookException>(() => Playbook.Playbook.Parse(text));
+            var e = Assert.Throws<PlaybookException>(() => IncidentPlaybook.Parse(text));
             Assert.NotEmpty(e.Problems);
         }
     }
@@ -172,16 +172,16 @@ public class PlaybookTests
         Directory.CreateDirectory(dir);
         try
         {
-            var fallback = Playbook.Playbook.Load(dir);
+            var fallback = IncidentPlaybook.Load(dir);
             Assert.StartsWith("embedded in", fallback.Origin);
 
             File.WriteAllText(Path.Combine(dir, "playbook.yaml"), Minimal.Replace("version: 1", "version: site-2026-12"));
-            var site = Playbook.Playbook.Load(dir);
+            var site = IncidentPlaybook.Load(dir);
             Assert.Equal("site-2026-12", site.Version);
             Assert.Equal(Path.Combine(Path.GetFullPath(dir), "playbook.yaml"), site.Origin);
 
             File.WriteAllText(Path.Combine(dir, "playbook.yaml"), Minimal.Replace("hours: 72", "hours: soon"));
-            var e = Assert.Throws<PlaybookException>(() => Playbook.Playbook.Load(dir));
+            var e = Assert.Throws<PlaybookException>(() => IncidentPlaybook.Load(dir));
             Assert.Contains(Path.Combine(Path.GetFullPath(dir), "playbook.yaml") + ":16:", e.Message);
         }
         finally

@@ -13,7 +13,7 @@ public static class ChecklistBuilder
     private const int MaxNameLength = 80;
 
     /// <param name="language">en, de (or de-DE, DE...); a language the playbook lacks falls back to its first, with a note.</param>
-    public static Checklist Build(Playbook playbook, CaseSnapshot snapshot, string language, DateTimeOffset nowUtc)
+    public static Checklist Build(IncidentPlaybook playbook, CaseSnapshot snapshot, string language, DateTimeOffset nowUtc)
     {
         var notes = new List<string>();
         var lang = playbook.MatchLanguage(language);
@@ -55,7 +55,7 @@ public static class ChecklistBuilder
     }
 
     private static ChecklistItem WithDeadline(ChecklistItem item, PlaybookDeadline deadline, DateTimeOffset? aware, DeadlineClock clock,
-        Playbook playbook, string lang, DateTimeOffset nowUtc)
+        IncidentPlaybook playbook, string lang, DateTimeOffset nowUtc)
     {
         if (aware is null) return item with { DeadlineNote = playbook.Texts["aware_not_set"].In(lang) };
         // A nonsense time of awareness near the end of the calendar must not overflow the sum.
@@ -76,7 +76,7 @@ public static class ChecklistBuilder
     }
 
     /// <summary>Every rule that holds counts; the strongest need wins, and the reasons are those of the winning need and the hints.</summary>
-    private static (Need Need, List<string> Reasons) Evaluate(PlaybookItem item, PlaybookFacts facts, Playbook playbook, string lang)
+    private static (Need Need, List<string> Reasons) Evaluate(PlaybookItem item, PlaybookFacts facts, IncidentPlaybook playbook, string lang)
     {
         var holding = item.When.Where(r => r.If.All(facts.Holds)).ToList();
         var need = holding.Where(r => r.Need is not null).Select(r => r.Need!.Value).DefaultIfEmpty(Need.Optional).MaxBy(NeedRank.Of);
@@ -85,7 +85,7 @@ public static class ChecklistBuilder
         return (need, reasons);
     }
 
-    private static string Render(PlaybookRule rule, PlaybookFacts facts, Playbook playbook, string lang)
+    private static string Render(PlaybookRule rule, PlaybookFacts facts, IncidentPlaybook playbook, string lang)
     {
         var values = rule.If.Where(c => c.Setting is null).Select(c => facts.Count(c.Fact)).ToList();
         var f = playbook.Formats[lang];

@@ -10,10 +10,10 @@ namespace Exir.Case.Playbook;
 /// </summary>
 public sealed class DeadlineClock
 {
-    private readonly Playbook _playbook;
+    private readonly IncidentPlaybook _playbook;
     private readonly TimeZoneInfo _zone;
 
-    private DeadlineClock(Playbook playbook, TimeZoneInfo zone, string zoneId, bool known)
+    private DeadlineClock(IncidentPlaybook playbook, TimeZoneInfo zone, string zoneId, bool known)
     {
         _playbook = playbook;
         _zone = zone;
@@ -26,7 +26,7 @@ public sealed class DeadlineClock
     /// <summary>False when the zone could not be found here and UTC is used instead.</summary>
     public bool ZoneKnown { get; }
 
-    public static DeadlineClock For(Playbook playbook, string? timeZoneId)
+    public static DeadlineClock For(IncidentPlaybook playbook, string? timeZoneId)
     {
         var id = string.IsNullOrWhiteSpace(timeZoneId) ? "UTC" : timeZoneId.Trim();
         if (id.Equals("UTC", StringComparison.OrdinalIgnoreCase)) return new DeadlineClock(playbook, TimeZoneInfo.Utc, "UTC", true);
@@ -80,7 +80,7 @@ public sealed class DeadlineClock
     }
 
     /// <summary>"41 h 20 min left", "overdue by 2 d 3 h" / "noch 41 Std. 20 Min.", "seit 2 Tg. 3 Std. überschritten".</summary>
-    public static string TimeLeftText(Playbook playbook, TimeSpan left, string language)
+    public static string TimeLeftText(IncidentPlaybook playbook, TimeSpan left, string language)
     {
         var f = playbook.Formats[language];
         var span = left.Duration();

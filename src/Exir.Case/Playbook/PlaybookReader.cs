@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace Exir.Case.Playbook;
 
 /// <summary>
-/// Reads knowledge/playbook.yaml into a <see cref="Playbook"/> and checks everything the checklist relies on:
+/// Reads knowledge/playbook.yaml into a <see cref="IncidentPlaybook"/> and checks everything the checklist relies on:
 /// known keys only (a typo is not silently ignored), every text in every language, known facts tested the way
 /// their kind allows, placeholders the rule's facts can fill, deadlines counted from a known point. Every problem
 /// is collected with its line and column, then thrown together.
@@ -24,7 +24,7 @@ internal sealed partial class PlaybookReader
 
     private PlaybookReader(string file) => _file = file;
 
-    public static Playbook Read(string yaml, string file, string origin)
+    public static IncidentPlaybook Read(string yaml, string file, string origin)
     {
         var reader = new PlaybookReader(file);
         var playbook = reader.ReadDocument(yaml, origin);
@@ -33,7 +33,7 @@ internal sealed partial class PlaybookReader
         return playbook;
     }
 
-    private Playbook? ReadDocument(string yaml, string origin)
+    private IncidentPlaybook? ReadDocument(string yaml, string origin)
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
@@ -66,7 +66,7 @@ internal sealed partial class PlaybookReader
         var zones = ReadZones(Get(root, "time_zones"));
         var texts = ReadTexts(Get(root, "texts", required: true));
         var items = ReadItems(Get(root, "items", required: true));
-        return new Playbook
+        return new IncidentPlaybook
         {
             Version = version, Origin = origin, Languages = _languages, Items = items, Formats = formats,
             TimeZones = zones, Texts = texts,
@@ -138,10 +138,10 @@ internal sealed partial class PlaybookReader
         foreach (var (keyNode, _) in map.Children)
         {
             var key = (keyNode as YamlScalarNode)?.Value ?? "";
-            if (!Playbook.RequiredTexts.Contains(key)) { Problem(keyNode, $"texts: unknown key '{key}' (known: {string.Join(", ", Playbook.RequiredTexts)})"); continue; }
+            if (!IncidentPlaybook.RequiredTexts.Contains(key)) { Problem(keyNode, $"texts: unknown key '{key}' (known: {string.Join(", ", IncidentPlaybook.RequiredTexts)})"); continue; }
             if (Text(map, key, "texts." + key) is { } t) result[key] = t;
         }
-        foreach (var missing in Playbook.RequiredTexts.Where(k => !result.ContainsKey(k) && Get(map, k) is null))
+        foreach (var missing in IncidentPlaybook.RequiredTexts.Where(k => !result.ContainsKey(k) && Get(map, k) is null))
             Problem(map, $"texts: missing '{missing}'");
         return result;
     }

@@ -8,7 +8,7 @@ namespace Exir.Case.Playbook;
 /// of <see cref="Languages"/>, the conditions that make each one required, recommended or n/a from the case's
 /// facts, and the deadlines. Data, not code: a knowledge folder may carry an edited copy, validated at load.
 /// </summary>
-public sealed class Playbook
+public sealed class IncidentPlaybook
 {
     public const string FileName = "playbook.yaml";
 
@@ -32,7 +32,7 @@ public sealed class Playbook
     /// without a playbook (one made before there was one) falls back to the embedded playbook.
     /// </summary>
     /// <exception cref="PlaybookException">The playbook is not valid; every problem with its line.</exception>
-    public static Playbook Load(string? knowledgeDirectory = null)
+    public static IncidentPlaybook Load(string? knowledgeDirectory = null)
     {
         var files = new DataFiles("knowledge", typeof(ExchangeKnowledge).Assembly, knowledgeDirectory);
         if (files.Directory is not null && files.Exists(FileName))
@@ -50,7 +50,7 @@ public sealed class Playbook
     }
 
     /// <summary>The copy embedded at build time, ignoring any folder.</summary>
-    public static Playbook LoadEmbedded()
+    public static IncidentPlaybook LoadEmbedded()
     {
         var asm = typeof(ExchangeKnowledge).Assembly;
         using var stream = asm.GetManifestResourceStream("knowledge/" + FileName)
@@ -61,7 +61,7 @@ public sealed class Playbook
 
     /// <summary>Parses and validates playbook YAML. <paramref name="file"/> names it in error messages.</summary>
     /// <exception cref="PlaybookException">Every problem found, with line and column.</exception>
-    public static Playbook Parse(string yaml, string file = "knowledge/" + FileName, string? origin = null) =>
+    public static IncidentPlaybook Parse(string yaml, string file = "knowledge/" + FileName, string? origin = null) =>
         PlaybookReader.Read(yaml, file, origin ?? file);
 
     /// <summary>The playbook language for a requested one ("de", "DE", "de-DE" -> de); null when it has no such language.</summary>
