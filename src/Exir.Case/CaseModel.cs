@@ -202,6 +202,8 @@ public sealed record CaseReadOptions
     public int MaxFindingsPerRule { get; init; } = 200;
     public int MaxTimelineRows { get; init; } = 2000;
     public int MaxEvidenceFiles { get; init; } = 5000;
+    /// <summary>Correlation windows for the campaigns (rules/scan.yaml); null: the built-in rules' settings.</summary>
+    public Exir.Detection.Rules.ScanSettings? Correlation { get; init; }
 }
 
 /// <summary>
