@@ -265,10 +265,6 @@ internal sealed class SqlCaseStore : ICaseStore
     /// </summary>
     internal static CaseAdminAccount AdminOf(AccountActivity a)
     {
-        bool addedToAdmins = a.Changes.Any(c => DomainAdminGroups.Any(g => c.Contains("added to " + g + " ", StringComparison.OrdinalIgnoreCase)));
-        var domain = a.Display.Contains('\\') ? a.Display[..a.Display.IndexOf('\\')] : null;
-        bool domainAccount = domain is { Length: > 0 } && !a.Hosts.Any(h => HostIds.Normalise(h).Equals(domain, StringComparison.OrdinalIgnoreCase))
-                             && !domain.Equals("NT AUTHORITY", StringComparison.OrdinalIgnoreCase);
         return new CaseAdminAccount
         {
             Account = a.Account, Display = a.Display, Hosts = a.Hosts.ToList(), Logons = a.Logons,
@@ -276,11 +272,21 @@ internal sealed class SqlCaseStore : ICaseStore
             SourceIps = a.SourceIps.Concat(a.WebSourceIps).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
             Cmdlets = a.Cmdlets.ToList(), Changes = a.Changes.ToList(), Privileged = a.Privileged, AddedToPrivilegedGroup = a.AddedToPrivilegedGroup,
             Created = a.Created, InWebShellTree = a.InWebShellTree,
-            DomainAdmin = addedToAdmins || (a.Privileged && !a.MachineAccount && domainAccount),
+            DomainAdmin = IsDomainAdmin(a.Changes, a.Display, a.Hosts, a.Privileged),
             FirstUtc = a.First is { } f ? new DateTimeOffset(DateTime.SpecifyKind(f, DateTimeKind.Utc)) : null,
             LastUtc = a.Last is { } l ? new DateTimeOffset(DateTime.SpecifyKind(l, DateTimeKind.Utc)) : null,
             FirstEvidence = a.FirstEvidence,
         };
+    }
+
+    internal static bool IsDomainAdmin(IEnumerable<string> changes, string display, IEnumerable<string> hosts, bool privileged)
+    {
+        if (changes.Any(c => DomainAdminGroups.Any(g => c.Contains("added to " + g + " ", StringComparison.OrdinalIgnoreCase)))) return true;
+        int slash = display.IndexOf('\\');
+        if (!privileged || slash <= 0 || display.EndsWith('$')) return false;
+        var domain = display[..slash];
+        return !domain.Equals("NT AUTHORITY", StringComparison.OrdinalIgnoreCase)
+               && !hosts.Any(h => HostIds.Normalise(h).Equals(domain, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Groups whose members administer the domain (English, German and French names of Administrators).</summary>
@@ -330,22 +336,22 @@ internal sealed class SqlCaseStore : ICaseStore
         return "ev-" + StableIds.Hash($"{HostIds.Normalise(e.Host)}\n{e.File}\n{record}\n{e.Timestamp.Ticks}\n{e.Source}", 32);
     }
 
-    public CaseWriteResult WriteAssessments(CaseScan scan, IReadOnlyList<BuildAssessment> assessments)
+    public CaseWriteResult WriteAssessments(CaseScan scan, IReadOnlyList<BuildAssessment> assessments) =>
+        WriteAssessmentRecords(scan, assessments.Select(a => new CaseAssessment
+        {
+            ScanId = scan.ScanId, Target = a.Target, Build = a.Build?.ToString() ?? a.BuildText, Product = a.Product, Cu = a.Cu, Su = a.Su,
+            Supported = a.Supported, OpenCves = a.OpenCves, Action = a.Error is null ? BuildAssessment.ActionName(a.Action) : "unknown",
+            ActionText = a.ActionText, Source = a.Source, Error = a.Error, AtUtc = scan.FinishedUtc,
+        }).ToList());
+
+    internal CaseWriteResult WriteAssessmentRecords(CaseScan scan, IReadOnlyList<CaseAssessment> records)
     {
         bool known = InTransaction(tx =>
         {
             bool wasKnown = InsertScan(tx, scan) == 0;
-            foreach (var a in assessments.DistinctBy(a => a.Target))
-            {
-                var record = new CaseAssessment
-                {
-                    ScanId = scan.ScanId, Target = a.Target, Build = a.Build?.ToString() ?? a.BuildText, Product = a.Product, Cu = a.Cu, Su = a.Su,
-                    Supported = a.Supported, OpenCves = a.OpenCves, Action = a.Error is null ? BuildAssessment.ActionName(a.Action) : "unknown",
-                    ActionText = a.ActionText, Source = a.Source, Error = a.Error, AtUtc = scan.FinishedUtc,
-                };
+            foreach (var a in records.DistinctBy(a => a.Target))
                 Db.Execute(_c, tx, "INSERT INTO assessments (scan_id, target, host_id, assessment_json, at_utc) VALUES (@s, @t, @h, @j, @at) ON CONFLICT (scan_id, target) DO NOTHING",
-                    ("@s", scan.ScanId), ("@t", a.Target), ("@h", null), ("@j", CaseJson.Serialize(record)), ("@at", CaseJson.Time(scan.FinishedUtc)));
-            }
+                    ("@s", scan.ScanId), ("@t", a.Target), ("@h", a.HostId), ("@j", CaseJson.Serialize(a with { ScanId = scan.ScanId })), ("@at", CaseJson.Time(a.AtUtc)));
             return wasKnown;
         });
         return new CaseWriteResult(scan.ScanId, 0, 0, 0, known);
