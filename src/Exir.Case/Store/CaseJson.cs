@@ -92,3 +92,9 @@ internal static class CaseJson
         catch (JsonException) { return null; }
     }
 }
+
+/// <summary>How the case writes times: fixed-width ISO-8601 UTC, sortable as text on both backends.</summary>
+public static class CaseTime
+{
+    public static string Format(DateTimeOffset t) => CaseJson.Time(t);
+}
