@@ -121,9 +121,12 @@ public sealed record PostgresTarget(string Host, int Port, string Database, stri
     private static int ParsePort(string s) =>
         int.TryParse(s, out var p) && p is > 0 and < 65536 ? p : throw new CaseStoreException($"postgresql URL: '{s}' is not a port");
 
+    // Strict, as libpq: a '%' not followed by two hex digits is an error, not a literal (a mistyped password must not pass silently).
     private static string Decode(string s)
     {
-        try { return Uri.UnescapeDataString(s); }
-        catch (UriFormatException) { throw new CaseStoreException("postgresql URL: bad percent-encoding"); }
+        for (int i = s.IndexOf('%'); i >= 0; i = s.IndexOf('%', i + 1))
+            if (i + 2 >= s.Length || !Uri.IsHexDigit(s[i + 1]) || !Uri.IsHexDigit(s[i + 2]))
+                throw new CaseStoreException("postgresql URL: bad percent-encoding (write '%' as %25)");
+        return Uri.UnescapeDataString(s);
     }
 }
