@@ -37,7 +37,10 @@ public sealed record CaseSettings
     public string? Language { get; init; }
 }
 
-/// <summary>A server of the case. <see cref="HostId"/> is <see cref="HostIds.For"/> of its name, equal in every scan.</summary>
+/// <summary>
+/// A server of the case. <see cref="HostId"/> is <see cref="HostIds.For"/> of its name, equal in every scan.
+/// First and last seen are when runs recorded it in the case (scan finish times), not times inside its evidence.
+/// </summary>
 public sealed record CaseHost(string HostId, string Name, DateTimeOffset FirstSeenUtc, DateTimeOffset LastSeenUtc);
 
 /// <summary>One run written into the case (scan, timeline, inventory, check, quarantine, import), with its provenance.</summary>

@@ -299,11 +299,12 @@ internal sealed class SqlCaseStore : ICaseStore
         {
             var keyed = batch.Select(e => (Event: e, HostId: e.Host.Length > 0 ? HostIds.For(e.Host) : "", Key: EventKey(e)))
                 .GroupBy(x => x.Key).Select(g => g.First()).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
-            var hosts = keyed.Where(x => x.Event.Host.Length > 0).GroupBy(x => x.HostId)
-                .Select(g => (Id: g.Key, Name: g.First().Event.Host, First: g.Min(x => x.Event.Timestamp), Last: g.Max(x => x.Event.Timestamp))).ToList();
+            var hosts = keyed.Where(x => x.Event.Host.Length > 0).GroupBy(x => x.HostId).Select(g => (Id: g.Key, Name: g.First().Event.Host)).ToList();
+            // A host's first and last seen are when runs recorded it (as for scans), not the times inside its logs.
+            var now = DateTimeOffset.UtcNow;
             added += InTransaction(tx =>
             {
-                foreach (var h in hosts) { UpsertHost(tx, h.Id, h.Name, h.First); UpsertHost(tx, h.Id, h.Name, h.Last); }
+                foreach (var h in hosts) UpsertHost(tx, h.Id, h.Name, now);
                 using var cmd = Db.Command(_c, tx, """
                     INSERT INTO timeline_events (event_key, scan_id, host_id, host_name, time_utc, description, source, category, event_id, user_name,
                       src_ip, process, command_line, message, file, record_id, tags)
