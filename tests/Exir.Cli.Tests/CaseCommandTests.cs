@@ -144,6 +144,24 @@ public class CaseCommandTests
     }
 
     [Fact]
+    public void ALiveQuarantineIsRecordedAndADryRunIsNot()
+    {
+        var db = NewCase();
+        var web = TestPaths.NewTempDir("exir-case-web");
+        var shell = Path.Combine(web, "shell.aspx");
+        File.WriteAllText(shell, "<%@ Page Language=\"C#\" %><% eval(Request[\"x\"]); %>");
+        var store = Path.Combine(TestPaths.NewTempDir("exir-case-q"), "store");
+        var dry = ExirProcess.Run("quarantine", shell, "--store", store, "--case", db);
+        Assert.Equal(1, dry.ExitCode);
+        Assert.False(File.Exists(db));
+        var live = ExirProcess.Run("quarantine", shell, "--store", store, "--live", "--case", db);
+        Assert.Equal(1, live.ExitCode);
+        Assert.Contains("1 quarantine record(s)", live.Stderr);
+        using var doc = JsonDocument.Parse(ExirProcess.Run("case", "status", "--case", db, "--format", "json").Stdout);
+        Assert.Equal(1, doc.RootElement.GetProperty("quarantined_files").GetInt32());
+    }
+
+    [Fact]
     public void APostgresCaseWorksAndItsPasswordIsNeverPrinted()
     {
         var url = Environment.GetEnvironmentVariable("EXIR_TEST_PG");

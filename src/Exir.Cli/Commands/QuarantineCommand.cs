@@ -35,11 +35,11 @@ public static class QuarantineCommand
         cmd.Subcommands.Add(RestoreCommand());
         cmd.SetAction(parse =>
         {
-            // Opened first: a case that cannot be written stops the run before any file is moved.
-            using var caseOutput = CaseOutput.Open(parse.GetValue(caseTarget));
+            // Opened first: a case that cannot be written stops the run before any file is moved. A dry run records nothing.
+            using var caseOutput = parse.GetValue(live) ? CaseOutput.Open(parse.GetValue(caseTarget)) : null;
             var storeDir = parse.GetValue(store)!;
             var exit = Run(parse.GetValue(inputs) ?? [], storeDir, parse.GetValue(live), parse.GetValue(root), parse.GetValue(indicators), Console.Out, Console.Error);
-            return caseOutput is null || !parse.GetValue(live) ? exit : RecordInCase(caseOutput, storeDir, CommonOptions.CommandLine(parse), exit);
+            return caseOutput is null ? exit : RecordInCase(caseOutput, storeDir, CommonOptions.CommandLine(parse), exit);
         });
         return cmd;
     }
