@@ -190,32 +190,39 @@ internal sealed class SqlCaseStore : ICaseStore
             var (a, k) = InTransaction(tx =>
             {
                 long na = 0, nk = 0;
-                using var insert = Db.Command(_c, tx, """
-                    INSERT INTO findings (finding_id, host_id, rule_id, title, severity, outcome, time_utc, has_event_time, client_ip, finding_json,
-                      first_scan_id, last_scan_id, last_seen_utc)
-                    VALUES (@id, @host, @rule, @title, @sev, @out, @time, @evt, @ip, @json, @scan, @scan, @seen)
-                    ON CONFLICT (finding_id) DO NOTHING
-                    """);
-                var p = new[] { "@id", "@host", "@rule", "@title", "@sev", "@out", "@time", "@evt", "@ip", "@json", "@scan", "@seen" }
-                    .ToDictionary(n => n, n => Db.Add(insert, n, null));
-                using var later = Db.Command(_c, tx, "UPDATE findings SET last_scan_id = @scan, last_seen_utc = @seen WHERE finding_id = @id AND last_seen_utc < @seen");
-                var (lid, lscan, lseen) = (Db.Add(later, "@id", ""), Db.Add(later, "@scan", run.ScanId), Db.Add(later, "@seen", seen));
-                using var link = Db.Command(_c, tx, "INSERT INTO finding_scans (finding_id, scan_id) VALUES (@id, @scan) ON CONFLICT (finding_id, scan_id) DO NOTHING");
-                var (kid, kscan) = (Db.Add(link, "@id", ""), Db.Add(link, "@scan", run.ScanId));
-                foreach (var (f, json) in batch)
+                using var statements = new StatementCache();
+                const string insertHead = "INSERT INTO findings (finding_id, host_id, rule_id, title, severity, outcome, time_utc, has_event_time, client_ip, " +
+                                          "finding_json, first_scan_id, last_scan_id, last_seen_utc) VALUES";
+                foreach (var rows in batch.Chunk(RowsPerStatement))
                 {
-                    p["@id"].Value = f.Id; p["@host"].Value = f.HostId; p["@rule"].Value = Db.Clean(f.RuleId); p["@title"].Value = Db.Clean(f.Title);
-                    p["@sev"].Value = (long)f.Severity; p["@out"].Value = (long)f.Outcome; p["@time"].Value = (object?)CaseJson.Time(f.Timestamp) ?? DBNull.Value;
-                    p["@evt"].Value = f.HasEventTime ? 1L : 0L; p["@ip"].Value = f.ClientIp is null ? DBNull.Value : Db.Clean(f.ClientIp);
-                    p["@json"].Value = Db.Clean(json); p["@scan"].Value = run.ScanId; p["@seen"].Value = seen;
-                    if (insert.ExecuteNonQuery() == 1) na++;
-                    else
+                    // Many rows per statement (one round trip); RETURNING names the rows that were new, the others the case had.
+                    var inserted = new HashSet<string>(StringComparer.Ordinal);
+                    var insert = statements.Get(insertHead, rows.Length, () => MultiRow(tx, insertHead, 13, rows.Length, "ON CONFLICT (finding_id) DO NOTHING RETURNING finding_id"));
                     {
-                        nk++;
-                        lid.Value = f.Id;
+                        int i = 0;
+                        foreach (var (f, json) in rows)
+                            Values(insert, i++, f.Id, f.HostId, Db.Clean(f.RuleId), Db.Clean(f.Title), (long)f.Severity, (long)f.Outcome, CaseJson.Time(f.Timestamp),
+                                f.HasEventTime ? 1L : 0L, f.ClientIp is null ? null : Db.Clean(f.ClientIp), Db.Clean(json), run.ScanId, run.ScanId, seen);
+                        using var r = insert.ExecuteReader();
+                        while (r.Read()) inserted.Add(r.GetString(0));
+                    }
+                    na += inserted.Count;
+                    var knownIds = rows.Select(x => x.Finding.Id!).Where(id => !inserted.Contains(id)).ToList();
+                    nk += knownIds.Count;
+                    if (knownIds.Count > 0)
+                    {
+                        var later = statements.Get("later", knownIds.Count, () =>
+                        {
+                            var cmd = Db.Command(_c, tx, "UPDATE findings SET last_scan_id = @scan, last_seen_utc = @seen WHERE last_seen_utc < @seen AND finding_id IN (" +
+                                                         string.Join(", ", knownIds.Select((_, j) => "@k" + j)) + ")", ("@scan", run.ScanId), ("@seen", seen));
+                            for (int j = 0; j < knownIds.Count; j++) Db.Add(cmd, "@k" + j, null);
+                            return cmd;
+                        });
+                        for (int j = 0; j < knownIds.Count; j++) later.Parameters[2 + j].Value = knownIds[j];
                         later.ExecuteNonQuery();
                     }
-                    kid.Value = f.Id;
+                    var link = statements.Get("finding_scans", rows.Length, () => MultiRow(tx, "INSERT INTO finding_scans (finding_id, scan_id) VALUES", 2, rows.Length, "ON CONFLICT (finding_id, scan_id) DO NOTHING"));
+                    for (int j = 0; j < rows.Length; j++) Values(link, j, rows[j].Finding.Id, run.ScanId);
                     link.ExecuteNonQuery();
                 }
                 return (na, nk);
@@ -224,6 +231,48 @@ internal sealed class SqlCaseStore : ICaseStore
             known += k;
         }
         return (added, known);
+    }
+
+    private int RowsPerStatement => _dialect.RowsPerStatement;
+
+    /// <summary>Multi-row statements of one transaction by row count: a full chunk's statement is built (and prepared) once and reused.</summary>
+    private sealed class StatementCache : IDisposable
+    {
+        private readonly Dictionary<(string, int), DbCommand> _commands = new();
+        public DbCommand Get(string sql, int rows, Func<DbCommand> make)
+        {
+            if (!_commands.TryGetValue((sql, rows), out var cmd)) _commands[(sql, rows)] = cmd = make();
+            return cmd;
+        }
+        public void Dispose() { foreach (var c in _commands.Values) c.Dispose(); }
+    }
+
+    /// <summary>"INSERT ... VALUES (@r0c0, ...), (@r1c0, ...) suffix" with its parameters (set with <see cref="Values"/>).</summary>
+    private DbCommand MultiRow(DbTransaction tx, string head, int columns, int rows, string suffix)
+    {
+        var sql = new System.Text.StringBuilder(head.Length + rows * columns * 8 + suffix.Length + 8).Append(head).Append(' ');
+        var cmd = _c.CreateCommand();
+        cmd.Transaction = tx;
+        for (int r = 0; r < rows; r++)
+        {
+            sql.Append(r == 0 ? "(" : ", (");
+            for (int col = 0; col < columns; col++)
+            {
+                var name = $"@r{r}c{col}";
+                sql.Append(col == 0 ? "" : ", ").Append(name);
+                Db.Add(cmd, name, null);
+            }
+            sql.Append(')');
+        }
+        cmd.CommandText = sql.Append(' ').Append(suffix).ToString();
+        return cmd;
+    }
+
+    // Values of one row, in column order; strings are expected clean (Db.Clean) already.
+    private static void Values(DbCommand cmd, int row, params object?[] values)
+    {
+        int offset = row * values.Length;
+        for (int i = 0; i < values.Length; i++) cmd.Parameters[offset + i].Value = values[i] ?? DBNull.Value;
     }
 
     /// <summary>The finding with its host id and stable id (both derived as the scan derives them when absent).</summary>
@@ -305,23 +354,18 @@ internal sealed class SqlCaseStore : ICaseStore
             added += InTransaction(tx =>
             {
                 foreach (var h in hosts) UpsertHost(tx, h.Id, h.Name, now);
-                using var cmd = Db.Command(_c, tx, """
-                    INSERT INTO timeline_events (event_key, scan_id, host_id, host_name, time_utc, description, source, category, event_id, user_name,
-                      src_ip, process, command_line, message, file, record_id, tags)
-                    VALUES (@key, @scan, @host, @hname, @time, @desc, @source, @cat, @eid, @user, @ip, @proc, @cmd, @msg, @file, @rec, @tags)
-                    ON CONFLICT (event_key) DO NOTHING
-                    """);
-                var p = new[] { "@key", "@scan", "@host", "@hname", "@time", "@desc", "@source", "@cat", "@eid", "@user", "@ip", "@proc", "@cmd", "@msg", "@file", "@rec", "@tags" }
-                    .ToDictionary(n => n, n => Db.Add(cmd, n, null));
                 long n = 0;
-                foreach (var (e, hostId, key) in keyed)
+                using var statements = new StatementCache();
+                foreach (var rows in keyed.Chunk(RowsPerStatement))
                 {
-                    p["@key"].Value = key; p["@scan"].Value = scanId; p["@host"].Value = hostId; p["@hname"].Value = Db.Clean(e.Host);
-                    p["@time"].Value = CaseJson.Time(e.Timestamp); p["@desc"].Value = Db.Clean(e.TimestampDesc); p["@source"].Value = Db.Clean(e.Source);
-                    p["@cat"].Value = Db.Clean(e.Category); p["@eid"].Value = e.EventId is { } id ? (long)id : DBNull.Value;
-                    p["@user"].Value = Db.CleanOrNull(e.User); p["@ip"].Value = Db.CleanOrNull(e.SrcIp); p["@proc"].Value = Db.CleanOrNull(e.Process);
-                    p["@cmd"].Value = Db.CleanOrNull(e.CommandLine); p["@msg"].Value = Db.Clean(e.Message); p["@file"].Value = Db.Clean(e.File);
-                    p["@rec"].Value = e.RecordId is { } r ? r : DBNull.Value; p["@tags"].Value = Db.Clean(string.Join('\n', e.Tags));
+                    var cmd = statements.Get("timeline", rows.Length, () => MultiRow(tx, "INSERT INTO timeline_events (event_key, scan_id, host_id, host_name, time_utc, " +
+                        "description, source, category, event_id, user_name, src_ip, process, command_line, message, file, record_id, tags) VALUES", 17, rows.Length,
+                        "ON CONFLICT (event_key) DO NOTHING"));
+                    int i = 0;
+                    foreach (var (e, hostId, key) in rows)
+                        Values(cmd, i++, key, scanId, hostId, Db.Clean(e.Host), CaseJson.Time(e.Timestamp), Db.Clean(e.TimestampDesc), Db.Clean(e.Source),
+                            Db.Clean(e.Category), e.EventId is { } id ? (long)id : null, Db.CleanOrNull(e.User), Db.CleanOrNull(e.SrcIp), Db.CleanOrNull(e.Process),
+                            Db.CleanOrNull(e.CommandLine), Db.Clean(e.Message), Db.Clean(e.File), e.RecordId, Db.Clean(string.Join('\n', e.Tags)));
                     n += cmd.ExecuteNonQuery();
                 }
                 return n;
