@@ -95,6 +95,10 @@ public class CaseImportTests
         var snap = store.Read();
         Assert.Equal(rows, snap.TimelineEvents);
         Assert.Contains(snap.Activity, b => b.Events > 0);
+        // The rows' and findings' hosts are the case's hosts (no scan named them here).
+        Assert.NotEmpty(snap.Hosts);
+        Assert.All(snap.Activity, b => Assert.Contains(snap.Hosts, h => h.HostId == b.HostId));
+        Assert.All(snap.FindingCounts, c => Assert.Contains(snap.Hosts, h => h.HostId == c.HostId));
     }
 
     [Theory, MemberData(nameof(TestCase.Backends), MemberType = typeof(TestCase))]

@@ -187,8 +187,11 @@ internal sealed class SqlCaseStore : ICaseStore
             // Ids filled in and sorted: concurrent writers take row locks in the same order (no deadlocks on PostgreSQL).
             var batch = chunk.Select(Identified).GroupBy(f => f.Id!).Select(g => g.First()).OrderBy(f => f.Id, StringComparer.Ordinal)
                 .Select(f => (Finding: f, Json: CaseJson.FindingText(f))).ToList();
+            // Every finding's host is a host of the case, whatever wrote it (a timeline's findings name hosts no scan did).
+            var findingHosts = batch.Where(x => x.Finding.Host is { Length: > 0 }).GroupBy(x => x.Finding.HostId!).Select(g => (Id: g.Key, Name: g.First().Finding.Host!)).ToList();
             var (a, k) = InTransaction(tx =>
             {
+                foreach (var h in findingHosts) UpsertHost(tx, h.Id, h.Name, run.FinishedUtc);
                 long na = 0, nk = 0;
                 using var statements = new StatementCache();
                 const string insertHead = "INSERT INTO findings (finding_id, host_id, rule_id, title, severity, outcome, time_utc, has_event_time, client_ip, " +
@@ -301,10 +304,7 @@ internal sealed class SqlCaseStore : ICaseStore
         };
         var run = ScanOf(p, "timeline", recordedBy);
         var admins = timeline.Admin.Accounts.Select(AdminOf).ToList();
-        var findingHosts = timeline.Findings.Where(f => f.Host is { Length: > 0 }).Select(f => f.Host!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        var result = WriteRun(run, [], [], timeline.Findings, admins);
-        InTransaction(tx => { foreach (var h in findingHosts) UpsertHost(tx, HostIds.For(h), h, run.FinishedUtc); });
-        return result;
+        return WriteRun(run, [], [], timeline.Findings, admins);
     }
 
     /// <summary>
