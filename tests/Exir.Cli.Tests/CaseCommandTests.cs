@@ -44,6 +44,30 @@ public class CaseCommandTests
     }
 
     [Fact]
+    public async Task TwoProcessesWritingANewCaseAtOnceLandEveryFindingOnce()
+    {
+        var db = NewCase();
+        // Both create and migrate the same new file, then write overlapping scans (the same evidence: the same finding ids).
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+            ExirProcess.Run("scan", Sample, "--case", db, "--no-progress", "--format", "jsonl"))));
+        Assert.All(runs, r => Assert.Equal(1, r.ExitCode));
+        Assert.All(runs, r => Assert.DoesNotContain("could not", r.Stderr));
+        long perScan = runs[0].Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        using var c = new SqliteConnection($"Data Source={db};Pooling=False");
+        c.Open();
+        long Count(string sql)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            return Convert.ToInt64(cmd.ExecuteScalar());
+        }
+        Assert.Equal(perScan, Count("SELECT COUNT(*) FROM findings"));
+        Assert.Equal(2 * perScan, Count("SELECT COUNT(*) FROM finding_scans"));
+        Assert.Equal(1, Count("SELECT COUNT(*) FROM schema_migrations"));
+        Assert.Equal(2, Count("SELECT COUNT(*) FROM scans"));
+    }
+
+    [Fact]
     public void ACaseThatCannotBeOpenedStopsTheScanBeforeItReadsAnything()
     {
         var folder = TestPaths.NewTempDir();
