@@ -35,6 +35,16 @@ public class CaseStoreTests
     }
 
     [Theory, MemberData(nameof(TestCase.Backends), MemberType = typeof(TestCase))]
+    public void ADatabaseOfSomethingElseIsNotTakenOver(string backend)
+    {
+        using var tc = TestCase.Create(backend);
+        tc.Execute("CREATE TABLE findings (id INTEGER, what TEXT)");
+        var e = Assert.Throws<CaseStoreException>(() => tc.Open());
+        Assert.Contains("not an exir case", e.Message);
+        Assert.Equal(0, tc.Count("SELECT COUNT(*) FROM findings"));
+    }
+
+    [Theory, MemberData(nameof(TestCase.Backends), MemberType = typeof(TestCase))]
     public async Task SeveralConnectionsOpeningANewCaseAtOnceMigrateItOnce(string backend)
     {
         using var tc = TestCase.Create(backend);
@@ -89,7 +99,7 @@ public class CaseStoreTests
         // Undated last, dated in time order.
         Assert.Null(snap.Findings[^1].Timestamp);
         // The same attacker address on both servers is one campaign naming both.
-        var campaign = Assert.Single(snap.Campaigns.Where(c => c.ClientIps.Contains("203.0.113.5")));
+        var campaign = Assert.Single(snap.Campaigns, c => c.ClientIps.Contains("203.0.113.5"));
         Assert.Equal(["EXCH01", "EXCH02"], campaign.Hosts);
         Assert.Equal(campaign.Id, ssrf.Incident);
     }

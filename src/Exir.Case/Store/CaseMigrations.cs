@@ -40,7 +40,11 @@ internal static class CaseMigrations
             {
                 tx = dialect.BeginMigration(c);
                 if (!dialect.TableExists(c, tx, "schema_migrations"))
+                {
+                    if (dialect.ForeignTables(c, tx) > 0)
+                        throw new CaseStoreException($"{description} is a database of something else (it has tables but no schema_migrations): not an exir case; it was not changed");
                     Db.Execute(c, tx, "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_utc TEXT NOT NULL)");
+                }
                 int current = Convert.ToInt32(Db.Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations") ?? 0, CultureInfo.InvariantCulture);
                 if (current > latest)
                     throw new CaseStoreException($"the case ({description}) has schema version {current}, newer than this exir knows ({latest}): " +

@@ -28,6 +28,8 @@ internal abstract class SqlDialect
     /// <summary>Errors a retry can cure: another writer held the lock, or the server chose us as the deadlock victim.</summary>
     public abstract bool IsTransient(Exception e);
     public abstract bool TableExists(DbConnection connection, DbTransaction? tx, string table);
+    /// <summary>Tables that would make a database without schema_migrations something else than a new case.</summary>
+    public abstract long ForeignTables(DbConnection connection, DbTransaction? tx);
 }
 
 internal sealed class SqliteDialect(string path) : SqlDialect
@@ -75,6 +77,10 @@ internal sealed class SqliteDialect(string path) : SqlDialect
         Db.Add(cmd, "@t", table);
         return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
     }
+
+    // A case file is exir's alone: any table in a file without schema_migrations means another program's database.
+    public override long ForeignTables(DbConnection connection, DbTransaction? tx) =>
+        Convert.ToInt64(Db.Scalar(connection, tx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") ?? 0L);
 }
 
 internal sealed class PostgresDialect(string connectionString) : SqlDialect
@@ -119,6 +125,11 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
         Db.Add(cmd, "@t", table);
         return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
     }
+
+    // A server's schema may hold other tables; only tables of exir's names without schema_migrations are someone else's.
+    public override long ForeignTables(DbConnection connection, DbTransaction? tx) =>
+        Convert.ToInt64(Db.Scalar(connection, tx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() " +
+                                                  "AND table_name IN ('hosts', 'scans', 'findings', 'settings', 'notes')") ?? 0L);
 }
 
 /// <summary>Small ADO.NET helpers shared by both backends.</summary>

@@ -390,7 +390,8 @@ public static partial class CaseCommand
         try { return TimeZoneInfo.FindSystemTimeZoneById(id); }
         catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
         {
-            throw new UsageException($"{what}: '{id}' is not a time zone (use an IANA name such as Europe/Berlin or UTC)");
+            // exir runs with invariant globalization: on Windows the IANA names need ICU, so the Windows name is the way there.
+            throw new UsageException($"{what}: '{id}' is not a time zone here (use an IANA name such as Europe/Berlin or UTC; on Windows the Windows name, e.g. \"W. Europe Standard Time\")");
         }
     }
 
