@@ -3,9 +3,11 @@
 #   scripts/test.sh          the full run (what .ci/run does): installs the Debian packages the differential and browser
 #                            tests need (yara, python3-evtx, libevtx-utils, ripgrep, chromium) and PowerShell 7 (a
 #                            dotnet tool, the JSON oracle), builds, checks both
-#                            single-file publishes, runs every test
+#                            single-file publishes, starts a private PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh;
+#                            EXIR_TEST_PG for the case store's tests, stopped and removed at exit), runs every test
 #   scripts/test.sh --fast   the edit loop: incremental build, no installs, no publishes, tests not marked Tier=slow
 # Tests that need ../shared skip with a reason when it is absent (a fresh clone); the skips are counted in the last line.
+# The PostgreSQL case tests skip without EXIR_TEST_PG (--fast; or set it to a server of your own to run them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -14,7 +16,9 @@ fast=0
 [ "${1:-}" = "--fast" ] && fast=1
 
 results=$(mktemp -d -t exir-test-XXXXXX)
-trap 'rm -rf "$results"' EXIT
+pgdir=""
+# The private PostgreSQL cluster of the case store's tests is stopped and removed whatever happens.
+trap '[ -n "$pgdir" ] && scripts/pg-cluster.sh stop "$pgdir"; rm -rf "$results"' EXIT
 fail=0
 
 if [ $fast -eq 0 ]; then
@@ -24,6 +28,8 @@ if [ $fast -eq 0 ]; then
   command -v evtxexport >/dev/null || need+=(libevtx-utils)
   command -v rg >/dev/null || need+=(ripgrep)
   command -v chromium >/dev/null || need+=(chromium)
+  # The case store's tests run on a real PostgreSQL too (a private cluster below, never the machine's own server).
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2
     if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -38,6 +44,15 @@ if [ $fast -eq 0 ]; then
 fi
 
 dotnet build exir.slnx -c Release -nologo -v q || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+if [ $fast -eq 0 ] && [ -z "${EXIR_TEST_PG:-}" ]; then
+  pgdir=$(mktemp -d -t exir-pg-XXXXXX)
+  if url=$(scripts/pg-cluster.sh start "$pgdir" 2>"$results/pg.log"); then
+    export EXIR_TEST_PG="$url"
+  else
+    echo "warning: could not start a PostgreSQL cluster; the PostgreSQL case tests skip" >&2; tail -5 "$results/pg.log" >&2
+  fi
+fi
 
 if [ $fast -eq 0 ]; then
   # The admin runs exir on the Exchange server: both single-file builds must publish.

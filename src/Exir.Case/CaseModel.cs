@@ -37,7 +37,10 @@ public sealed record CaseSettings
     public string? Language { get; init; }
 }
 
-/// <summary>A server of the case. <see cref="HostId"/> is <see cref="HostIds.For"/> of its name, equal in every scan.</summary>
+/// <summary>
+/// A server of the case. <see cref="HostId"/> is <see cref="HostIds.For"/> of its name, equal in every scan.
+/// First and last seen are when runs recorded it in the case (scan finish times), not times inside its evidence.
+/// </summary>
 public sealed record CaseHost(string HostId, string Name, DateTimeOffset FirstSeenUtc, DateTimeOffset LastSeenUtc);
 
 /// <summary>One run written into the case (scan, timeline, inventory, check, quarantine, import), with its provenance.</summary>
@@ -202,6 +205,8 @@ public sealed record CaseReadOptions
     public int MaxFindingsPerRule { get; init; } = 200;
     public int MaxTimelineRows { get; init; } = 2000;
     public int MaxEvidenceFiles { get; init; } = 5000;
+    /// <summary>Correlation windows for the campaigns (rules/scan.yaml); null: the built-in rules' settings.</summary>
+    public Exir.Detection.Rules.ScanSettings? Correlation { get; init; }
 }
 
 /// <summary>

@@ -32,6 +32,12 @@ public static class CommonOptions
 
     public static Option<string?> Knowledge() => new("--knowledge") { Description = "Use the build tables in this folder instead of the built-in knowledge/" };
 
+    /// <summary>--case TARGET: also write the run into a case (a SQLite file, usually exir-case.db, or a postgresql:// URL).</summary>
+    public static Option<string?> Case() => new("--case")
+    {
+        Description = "Also write the results into this case: a file (SQLite, created when absent; usually exir-case.db) or postgresql://user@host:port/db",
+    };
+
     public static Option<bool> NoProgress() => new("--no-progress") { Description = "No progress display on stderr" };
 
     /// <summary>The window of --since/--until, checked (exit 2 on a bad time or an empty window).</summary>

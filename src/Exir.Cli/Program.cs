@@ -16,5 +16,6 @@ root.Subcommands.Add(EvtxCommand.Create());
 root.Subcommands.Add(BaselineCommand.Create());
 root.Subcommands.Add(QuarantineCommand.Create());
 root.Subcommands.Add(TimelineCommand.Create());
+root.Subcommands.Add(CaseCommand.Create());
 
 return CliRunner.Run(root, args);

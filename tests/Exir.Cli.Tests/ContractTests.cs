@@ -35,7 +35,8 @@ public sealed partial class ContractTests
     public void TheReadmeTableListsEveryVerb()
     {
         var verbs = ReadmeVerbs().Select(r => (string)r.Data.Item1).ToList();
-        foreach (var v in new[] { "scan", "timeline", "inventory", "check", "yara", "rules check", "baseline create", "quarantine", "quarantine list", "quarantine restore", "evtx" })
+        foreach (var v in new[] { "scan", "timeline", "inventory", "check", "yara", "rules check", "baseline create", "quarantine", "quarantine list", "quarantine restore", "evtx",
+                     "case status", "case hosts", "case import", "case step", "case set", "case note" })
             Assert.Contains(v, verbs);
         // And nothing the program does not have: the root help lists every top-level verb of the table.
         var root = ExirProcess.Run("--help");

@@ -31,13 +31,14 @@ public static class CheckCommand
         cmd.SetAction(parse =>
         {
             var format = CommonOptions.FormatOf(parse, remote.Format, Verb.Check);
+            using var caseOutput = CaseOutput.Open(parse.GetValue(remote.Case));
             var kb = remote.LoadKnowledge(parse);
             var list = new List<string>(parse.GetValue(urls) ?? []);
             if (parse.GetValue(hosts) is { } file) list.AddRange(InventoryCommand.ReadHosts(file));
             if (list.Count == 0) throw new UsageException("give at least one host or URL, or --hosts FILE");
             var results = remote.RunFleet(parse, kb, list, runProbes: !parse.GetValue(noProbes));
-            remote.Write(parse, Verb.Check, format, new RunOutput { Verb = Verb.Check, Checks = results, Knowledge = $"{kb.Version} ({kb.Origin})" });
-            return RemoteCheckResult.ExitCodeFor(results);
+            return remote.Write(parse, Verb.Check, format, new RunOutput { Verb = Verb.Check, Checks = results, Knowledge = $"{kb.Version} ({kb.Origin})" },
+                RemoteCheckResult.ExitCodeFor(results), caseOutput);
         });
         return cmd;
     }

@@ -35,6 +35,7 @@ public static class InventoryCommand
         cmd.SetAction(parse =>
         {
             var format = CommonOptions.FormatOf(parse, remote.Format, Verb.Inventory);
+            using var caseOutput = CaseOutput.Open(parse.GetValue(remote.Case));
             var kb = remote.LoadKnowledge(parse);
             var asOf = remote.AsOf(parse);
             var list = new List<BuildAssessment>();
@@ -46,8 +47,8 @@ public static class InventoryCommand
                 list.AddRange(results.Select(CheckReportWriter.ToAssessment));
             }
             if (list.Count == 0) throw new UsageException("give at least one build number, path, or --hosts FILE");
-            remote.Write(parse, Verb.Inventory, format, new RunOutput { Verb = Verb.Inventory, Assessments = list, Knowledge = $"{kb.Version} ({kb.Origin})" });
-            return BuildAssessment.ExitCodeFor(list);
+            return remote.Write(parse, Verb.Inventory, format, new RunOutput { Verb = Verb.Inventory, Assessments = list, Knowledge = $"{kb.Version} ({kb.Origin})" },
+                BuildAssessment.ExitCodeFor(list), caseOutput);
         });
         return cmd;
     }
@@ -109,10 +110,11 @@ internal sealed class RemoteOptions(Verb verb)
     public readonly Option<int> MaxRedirects = new("--max-redirects") { Description = "Redirects followed per request (within the origin given: same scheme, host and port)", DefaultValueFactory = _ => 5 };
     public readonly Option<int> MaxBodyKb = new("--max-body-kb") { Description = "Response bytes read per request, in KiB", DefaultValueFactory = _ => 512 };
     public readonly Option<int> Concurrency = new("--concurrency") { Description = "Hosts checked at once", DefaultValueFactory = _ => 8 };
+    public readonly Option<string?> Case = CommonOptions.Case();
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Format, Out, Knowledge, AsOfOption, Insecure, Timeout, MaxRedirects, MaxBodyKb, Concurrency })
+        foreach (var o in new Option[] { Format, Out, Knowledge, AsOfOption, Insecure, Timeout, MaxRedirects, MaxBodyKb, Concurrency, Case })
             cmd.Options.Add(o);
     }
 
@@ -149,10 +151,15 @@ internal sealed class RemoteOptions(Verb verb)
     }
 
     /// <summary>Prints the --format sink and writes the --out files; the knowledge version goes to stderr when stdout is for machines.</summary>
-    public void Write(ParseResult parse, Verb verb, string format, RunOutput output)
+    /// <returns>The exit code: <paramref name="exitCode"/>, or 2 when the case of --case could not be written.</returns>
+    public int Write(ParseResult parse, Verb verb, string format, RunOutput output, int exitCode, CaseOutput? caseOutput)
     {
-        using var outputs = OutputSession.Open(verb, format, Console.OpenStandardOutput(), parse.GetValue(Out), withTimeline: false, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
-        outputs.Complete(output);
+        using (var outputs = OutputSession.Open(verb, format, Console.OpenStandardOutput(), parse.GetValue(Out), withTimeline: false, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m))))
+        {
+            caseOutput?.AddTo(outputs, verb.ToString().ToLowerInvariant(), CommonOptions.CommandLine(parse), knowledge: output.Knowledge);
+            outputs.Complete(output);
+        }
         if (format != "table") Console.Error.WriteLine($"exir: knowledge {output.Knowledge}");
+        return caseOutput?.Finish(exitCode) ?? exitCode;
     }
 }

@@ -22,19 +22,51 @@ public static class QuarantineCommand
         var live = new Option<bool>("--live") { Description = "Confirm this is the live server, not an evidence collection: without it nothing is moved" };
         var root = new Option<string?>("--root") { Description = "Evidence root the findings' artifact paths are relative to (the PATH given to 'exir scan'); read from summary.json beside the findings file unless given" };
         var indicators = new Option<bool>("--include-indicators") { Description = "From findings files, also take files named only by indicator findings (default: only findings that say a shell or malware is present)" };
+        var caseTarget = CommonOptions.Case();
         var cmd = new Command("quarantine", VerbHelp.Of(
             "Move web shells and malware into a quarantine store, neutralised and restorable byte for byte. Without --live nothing is moved: " +
             "the files that would be are listed (a dry run).",
             "0 nothing to quarantine, 1 files quarantined (or, without --live, to quarantine), 2 could not run or a file could not be moved",
             "exir quarantine /tmp/exch01-report/findings.jsonl --store D:\\quarantine --live"))
         {
-            inputs, store, live, root, indicators,
+            inputs, store, live, root, indicators, caseTarget,
         };
         cmd.Subcommands.Add(ListCommand());
         cmd.Subcommands.Add(RestoreCommand());
-        cmd.SetAction(parse => Run(parse.GetValue(inputs) ?? [], parse.GetValue(store)!, parse.GetValue(live),
-            parse.GetValue(root), parse.GetValue(indicators), Console.Out, Console.Error));
+        cmd.SetAction(parse =>
+        {
+            // Opened first: a case that cannot be written stops the run before any file is moved. A dry run records nothing.
+            using var caseOutput = parse.GetValue(live) ? CaseOutput.Open(parse.GetValue(caseTarget)) : null;
+            var storeDir = parse.GetValue(store)!;
+            var exit = Run(parse.GetValue(inputs) ?? [], storeDir, parse.GetValue(live), parse.GetValue(root), parse.GetValue(indicators), Console.Out, Console.Error);
+            return caseOutput is null ? exit : RecordInCase(caseOutput, storeDir, CommonOptions.CommandLine(parse), exit);
+        });
         return cmd;
+    }
+
+    /// <summary>The store's manifest state into the case (the quarantining machine is the server the files came from).</summary>
+    private static int RecordInCase(CaseOutput caseOutput, string storeDir, string commandLine, int exit)
+    {
+        if (!Directory.Exists(storeDir) || !File.Exists(Path.Combine(storeDir, QuarantineStore.ManifestName))) return exit;
+        try
+        {
+            using var q = QuarantineStore.OpenReadOnly(storeDir);
+            var entries = q.List();
+            var now = DateTimeOffset.UtcNow;
+            var run = new Exir.Case.CaseScan
+            {
+                ScanId = Exir.Core.Findings.StableIds.NewScanId(), Verb = "quarantine", ToolVersion = Exir.Engine.ExirVersion.Tool, Command = commandLine,
+                Input = storeDir, InputKind = "quarantine store", StartedUtc = now, FinishedUtc = now, Machine = Environment.MachineName, User = Environment.UserName, RecordedUtc = now,
+            };
+            caseOutput.Store.WriteQuarantine(run, Environment.MachineName, entries);
+            Console.Error.WriteLine($"exir: case {T(caseOutput.Store.Description)}: {entries.Count} quarantine record(s)");
+            return exit;
+        }
+        catch (Exception e) when (e is IOException or QuarantineException or System.Data.Common.DbException)
+        {
+            Console.Error.WriteLine($"exir: the case {T(caseOutput.Store.Description)} could not be written: {T(e.Message)}");
+            return ExitCodes.Error;
+        }
     }
 
     private static Option<string> StoreOption() => new("--store")

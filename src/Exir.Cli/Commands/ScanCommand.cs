@@ -34,6 +34,7 @@ public static class ScanCommand
         var maxFile = new Option<long>("--max-file-mb") { Description = "Bytes read per file by content rules, in MiB", DefaultValueFactory = _ => 256 };
         var threads = CommonOptions.Threads();
         var noProgress = CommonOptions.NoProgress();
+        var caseTarget = CommonOptions.Case();
         var timeline = new Option<bool>("--timeline") { Description = "Also build the forensic timeline in the same pass: with --out, " + TimelineFiles() + ", and its plot and highlights in report.html" };
 
         var cmd = new Command("scan", VerbHelp.Of(
@@ -42,7 +43,7 @@ public static class ScanCommand
             "0 nothing found, 1 findings, 2 could not run",
             "exir scan /mnt/exch01 --out /tmp/exch01-report"))
         {
-            paths, format, output, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline,
+            paths, format, output, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline, caseTarget,
         };
         cmd.SetAction(parse =>
         {
@@ -69,12 +70,13 @@ public static class ScanCommand
             if (options.KnowledgeDirectory is { } k && !Directory.Exists(k)) throw new UsageException($"--knowledge folder not found: {k}");
             foreach (var y in options.ExtraYara)
                 if (!File.Exists(y) && !Directory.Exists(y)) throw new UsageException($"--yara rule file or folder not found: {y}");
-            return Run(roots, options, fmt, parse.GetValue(output), parse.GetValue(noProgress), parse.GetValue(timeline), CommonOptions.CommandLine(parse));
+            using var caseOutput = CaseOutput.Open(parse.GetValue(caseTarget));
+            return Run(roots, options, fmt, parse.GetValue(output), parse.GetValue(noProgress), parse.GetValue(timeline), CommonOptions.CommandLine(parse), caseOutput);
         });
         return cmd;
     }
 
-    private static int Run(string[] paths, RunOptions options, string format, string? outDir, bool noProgress, bool withTimeline, string commandLine)
+    private static int Run(string[] paths, RunOptions options, string format, string? outDir, bool noProgress, bool withTimeline, string commandLine, CaseOutput? caseOutput = null)
     {
         using var evidence = OpenEvidence(paths);
         if (outDir is not null) OutputFolder.EnsureOutside(outDir, evidence.Inputs.SelectMany(i => i.Source.Root.Split(';')));
@@ -90,12 +92,14 @@ public static class ScanCommand
         }
 
         using var outputs = OutputSession.Open(Verb.Scan, format, Console.OpenStandardOutput(), outDir, run.Timeline is not null, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
+        caseOutput?.AddTo(outputs, "scan", commandLine, result.Provenance.ScanId);
         if (run.Timeline is not null)
             foreach (var row in run.Timeline.Rows()) outputs.Row(row);
         outputs.Complete(new RunOutput { Verb = Verb.Scan, Scan = result, Timeline = run.TimelineResult, OutDirectory = outDir });
         // Machine-readable stdout: the verdict still reaches the person, on stderr.
         if (format != "table") Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
-        return result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+        var exit = result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+        return caseOutput?.Finish(exit) ?? exit;
     }
 
     private static EvidenceSet OpenEvidence(string[] paths)

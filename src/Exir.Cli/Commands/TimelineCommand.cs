@@ -26,12 +26,13 @@ public static class TimelineCommand
         var rules = CommonOptions.Rules();
         var threads = CommonOptions.Threads();
         var noProgress = CommonOptions.NoProgress();
+        var caseTarget = CommonOptions.Case();
         var cmd = new Command("timeline", VerbHelp.Of(
             "Merge the Windows event logs and IIS/Exchange logs of several hosts into one timeline, with process trees, administrator access and log-tampering checks.",
             "0 no finding, 1 findings (hunts or tampering), 2 could not run",
             "exir timeline /cases/exch01 /cases/dc01 --out /tmp/timeline"))
         {
-            paths, format, outDir, since, until, onlyHost, category, findings, rules, threads, noProgress,
+            paths, format, outDir, since, until, onlyHost, category, findings, rules, threads, noProgress, caseTarget,
         };
         cmd.SetAction(parse =>
         {
@@ -48,13 +49,14 @@ public static class TimelineCommand
             if (rulesDir is not null && !Directory.Exists(rulesDir)) throw new UsageException($"--rules folder not found: {rulesDir}");
             var options = new TimelineOptions { Since = s, Until = u, Hosts = Split(parse.GetValue(onlyHost) ?? []), Categories = Split(parse.GetValue(category) ?? []) };
             var runOptions = new RunOptions { Since = s, Until = u, RulesDirectory = rulesDir, Parallelism = CommonOptions.ThreadCount(parse, threads) };
-            return Run(roots, findingsFiles, options, runOptions, fmt, parse.GetValue(outDir), parse.GetValue(noProgress), CommonOptions.CommandLine(parse));
+            using var caseOutput = CaseOutput.Open(parse.GetValue(caseTarget));
+            return Run(roots, findingsFiles, options, runOptions, fmt, parse.GetValue(outDir), parse.GetValue(noProgress), CommonOptions.CommandLine(parse), caseOutput);
         });
         return cmd;
     }
 
     public static int Run(IReadOnlyList<string> paths, IReadOnlyList<string> findingsFiles, TimelineOptions options, RunOptions runOptions,
-        string format, string? outDir, bool noProgress, string commandLine)
+        string format, string? outDir, bool noProgress, string commandLine, CaseOutput? caseOutput = null)
     {
         if (outDir is not null) OutputFolder.EnsureOutside(outDir, paths);
         using var evidence = EvidenceSet.Open(paths);
@@ -69,9 +71,11 @@ public static class TimelineCommand
             cts.Cancel();
         }
         using var outputs = OutputSession.Open(Verb.Timeline, format, Console.OpenStandardOutput(), outDir, withTimeline: true, m => Console.Error.WriteLine("exir: " + Exir.Core.TextSafety.ForTerminal(m)));
+        caseOutput?.AddTo(outputs, "timeline", commandLine, result.Provenance?.ScanId);
         foreach (var row in run.Rows()) outputs.Row(row);
         outputs.Complete(new RunOutput { Verb = Verb.Timeline, Timeline = result, OutDirectory = outDir });
-        return result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+        var exit = result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+        return caseOutput?.Finish(exit) ?? exit;
     }
 
     private static List<string> Split(IReadOnlyList<string> values) =>

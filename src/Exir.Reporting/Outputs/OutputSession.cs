@@ -58,6 +58,9 @@ public sealed class OutputSession : IDisposable
 
     public IReadOnlyList<string> Files => _files;
 
+    /// <summary>One more output beside --format and --out (the case of --case): it gets the same rows and the same result.</summary>
+    public void Add(IOutputSink sink) => _sinks.Add(sink);
+
     public void Row(TimelineEvent row)
     {
         foreach (var s in _sinks) s.Row(row);

@@ -1,0 +1,183 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Exir.Core;
+using Npgsql;
+
+namespace Exir.Case.Store;
+
+/// <summary>
+/// What differs between SQLite and PostgreSQL, and nothing more: the SQL of every read and write is shared
+/// (both speak INSERT ... ON CONFLICT, RETURNING and window functions).
+/// </summary>
+internal abstract class SqlDialect
+{
+    public abstract string Name { get; }
+    /// <summary>The column type of an auto-numbered primary key ({AUTO_ID} in the migrations).</summary>
+    public abstract string AutoId { get; }
+    /// <summary>
+    /// Rows per INSERT statement. PostgreSQL: many (each statement is a network round trip). SQLite: one, the same
+    /// prepared statement run again (in-process, preparing a statement of thousands of parameters costs more than it saves).
+    /// </summary>
+    public abstract int RowsPerStatement { get; }
+    public abstract DbConnection Connect();
+    /// <summary>A write transaction that holds the lock migrations need (BEGIN IMMEDIATE; an advisory lock on PostgreSQL).</summary>
+    public abstract DbTransaction BeginMigration(DbConnection connection);
+    public abstract DbTransaction Begin(DbConnection connection);
+    /// <summary>A read-only transaction: one consistent view of the case while writers go on.</summary>
+    public abstract DbTransaction BeginRead(DbConnection connection);
+    /// <summary>Errors a retry can cure: another writer held the lock, or the server chose us as the deadlock victim.</summary>
+    public abstract bool IsTransient(Exception e);
+    public abstract bool TableExists(DbConnection connection, DbTransaction? tx, string table);
+    /// <summary>Tables that would make a database without schema_migrations something else than a new case.</summary>
+    public abstract long ForeignTables(DbConnection connection, DbTransaction? tx);
+}
+
+internal sealed class SqliteDialect(string path) : SqlDialect
+{
+    public override string Name => "SQLite";
+    public override string AutoId => "INTEGER PRIMARY KEY AUTOINCREMENT";
+    public override int RowsPerStatement => 1;
+    public string Path { get; } = path;
+
+    public override DbConnection Connect()
+    {
+        // Pooling off: the file is closed when the store is (tests delete it; a case file travels on a USB stick).
+        var cs = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false, DefaultTimeout = 60 }.ToString();
+        var c = new SqliteConnection(cs);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        // WAL: readers never block the writer; busy_timeout: a second writer waits for the lock instead of failing.
+        cmd.CommandText = "PRAGMA busy_timeout = 30000;";
+        cmd.ExecuteNonQuery();
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                cmd.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;";
+                cmd.ExecuteNonQuery();
+                break;
+            }
+            catch (SqliteException e) when (IsTransient(e) && attempt < 50) { Thread.Sleep(20 + Random.Shared.Next(50)); }
+        }
+        return c;
+    }
+
+    // Microsoft.Data.Sqlite begins a non-deferred transaction as BEGIN IMMEDIATE: the write lock is taken up front.
+    public override DbTransaction BeginMigration(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: false);
+    public override DbTransaction Begin(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: false);
+    public override DbTransaction BeginRead(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: true);
+
+    public override bool IsTransient(Exception e) => e is SqliteException { SqliteErrorCode: 5 or 6 }; // SQLITE_BUSY, SQLITE_LOCKED
+
+    public override bool TableExists(DbConnection connection, DbTransaction? tx, string table)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @t";
+        Db.Add(cmd, "@t", table);
+        return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
+    }
+
+    // A case file is exir's alone: any table in a file without schema_migrations means another program's database.
+    public override long ForeignTables(DbConnection connection, DbTransaction? tx) =>
+        Convert.ToInt64(Db.Scalar(connection, tx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") ?? 0L);
+}
+
+internal sealed class PostgresDialect(string connectionString) : SqlDialect
+{
+    // Any fixed number: every exir process migrating a case database takes the same transaction-scoped lock.
+    private const long MigrationLockKey = 0x65786972_63617365; // "exircase"
+
+    public override string Name => "PostgreSQL";
+    public override string AutoId => "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
+    // 200 rows x 17 columns stays far below PostgreSQL's 65535 parameters per statement.
+    public override int RowsPerStatement => 200;
+
+    public override DbConnection Connect()
+    {
+        var c = new NpgsqlConnection(connectionString);
+        c.Open();
+        return c;
+    }
+
+    public override DbTransaction BeginMigration(DbConnection connection)
+    {
+        var tx = connection.BeginTransaction();
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
+        cmd.ExecuteNonQuery();
+        return tx;
+    }
+
+    public override DbTransaction Begin(DbConnection connection) => connection.BeginTransaction();
+    public override DbTransaction BeginRead(DbConnection connection) => connection.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
+
+    // 40001 serialization failure, 40P01 deadlock detected, 55P03 lock not available.
+    public override bool IsTransient(Exception e) => e is PostgresException { SqlState: "40001" or "40P01" or "55P03" }
+                                                     || e is NpgsqlException { IsTransient: true };
+
+    public override bool TableExists(DbConnection connection, DbTransaction? tx, string table)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @t";
+        Db.Add(cmd, "@t", table);
+        return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
+    }
+
+    // A server's schema may hold other tables; only tables of exir's names without schema_migrations are someone else's.
+    public override long ForeignTables(DbConnection connection, DbTransaction? tx) =>
+        Convert.ToInt64(Db.Scalar(connection, tx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() " +
+                                                  "AND table_name IN ('hosts', 'scans', 'findings', 'settings', 'notes')") ?? 0L);
+}
+
+/// <summary>Small ADO.NET helpers shared by both backends.</summary>
+internal static class Db
+{
+    public static DbParameter Add(DbCommand cmd, string name, object? value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value is string s ? Clean(s) : value ?? DBNull.Value;
+        cmd.Parameters.Add(p);
+        return p;
+    }
+
+    public static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args) Add(cmd, n, v);
+        return cmd;
+    }
+
+    public static int Execute(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    public static object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        var v = cmd.ExecuteScalar();
+        return v is DBNull ? null : v;
+    }
+
+    /// <summary>
+    /// Text as both backends take it: PostgreSQL refuses NUL characters and strict UTF-8 refuses lone surrogates,
+    /// and evidence has both. They become U+FFFD (the finding JSON keeps NUL as an escape, so nothing is lost there).
+    /// </summary>
+    public static string Clean(string s)
+    {
+        if (s.Contains('\0')) s = s.Replace('\0', '\uFFFD');
+        return TextSafety.ReplaceLoneSurrogates(s);
+    }
+
+    public static object CleanOrNull(string? s) => s is null ? DBNull.Value : Clean(s);
+
+    public static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    public static long? Long(DbDataReader r, int i) => r.IsDBNull(i) ? null : Convert.ToInt64(r.GetValue(i));
+}
