@@ -37,6 +37,12 @@ public static class CaseHtmlReport
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
+    /// <summary>The narrowest a table column may be laid out (px; the CSS guarantees it, the Chromium test measures it).</summary>
+    public const int MinColumnPx = CaseReportCss.MinTextColumnPx;
+
+    /// <summary>A value as the page writes it: control characters made visible, markup encoded.</summary>
+    public static string Escape(string? value) => HtmlText.Encode(value);
+
     /// <summary>The worst verdict first (for ordering and the overall line).</summary>
     internal static int Rank(VerdictKind v) => v switch { VerdictKind.Compromised => 2, VerdictKind.Attempted => 1, _ => 0 };
 }

@@ -19,13 +19,13 @@ internal static class CaseReportCss
         section{margin:28px 0 0;border-top:2px solid #1b1f24;padding-top:6px}
         h2{font-size:21px;margin:4px 0 10px}h3{font-size:17px;margin:18px 0 6px}h4{font-size:15px;margin:12px 0 4px}.count{font-weight:400;color:#555}
         table{border-collapse:collapse;width:100%;margin:6px 0 12px;table-layout:fixed}
-        th,td{border:1px solid #9aa4ae;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere;word-break:normal;min-width:60px}
-        th{background:#eef1f4;font-weight:600}
-        col.c-time,th.c-time{width:155px}col.c-host,th.c-host{width:130px}col.c-num,th.c-num{width:90px}col.c-ip,th.c-ip{width:135px}
-        col.c-id,th.c-id{width:125px}col.c-verdict{width:150px}col.c-action{width:170px}col.c-state{width:105px}col.c-need{width:110px}
-        col.c-deadline{width:200px}col.c-countdown{width:190px}col.c-tags{width:130px}col.c-who{width:150px}col.c-where{width:230px}
+        th,td{border:1px solid #9aa4ae;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:break-word;word-break:normal;min-width:60px}
+        th,td.verdict-cell,td.c-num{overflow-wrap:normal}th{background:#eef1f4;font-weight:600}
+        col.c-time,th.c-time{width:170px}col.c-host,th.c-host{width:130px}col.c-num,th.c-num{width:115px}col.c-logons{width:150px}col.c-ip,th.c-ip{width:135px}
+        col.c-id,th.c-id{width:125px}col.c-verdict{width:200px}col.c-action{width:170px}col.c-state{width:105px}col.c-need{width:110px}
+        col.c-deadline{width:200px}col.c-countdown{width:190px}col.c-tags{width:130px}col.c-who{width:170px}col.c-where{width:230px}
         col.c-family{width:150px}col.c-build{width:125px}col.c-cves{width:160px}col.c-source{width:190px}col.c-kind{width:110px}
-        col.c-path{width:34%}col.c-hash{width:300px}col.c-account{width:170px}col.c-hosts{width:130px}col.c-flags{width:150px}
+        col.c-path{width:30%}col.c-hash{width:240px}col.c-account{width:170px}col.c-hosts{width:130px}col.c-flags{width:150px}
         col.c-verb{width:100px}col.c-step{width:200px}col.c-note{width:180px}
         td.c-num{text-align:right}
         pre{white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;margin:0;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}

@@ -133,7 +133,7 @@ internal sealed partial class CaseReportPage
         if (dangerous.Count > 0)
             Para(T.Format("admin.domain_admin_in_shell", ("accounts", string.Join(", ", dangerous.Select(a => a.Account)))), "alert");
         Para(T["admin.intro"]);
-        TableStart("admin", ("c-account", "col.account"), ("c-hosts", "col.hosts"), ("c-num", "col.logons"), ("c-flags", "col.flags"), ("c-ip", "col.source_ips"), ("c-text", "col.activity"), ("c-time", "col.first_last"));
+        TableStart("admin", ("c-account", "col.account"), ("c-hosts", "col.hosts"), ("c-logons", "col.logons"), ("c-flags", "col.flags"), ("c-ip", "col.source_ips"), ("c-text", "col.activity"), ("c-time", "col.first_last"));
         foreach (var a in S.AdminAccess.OrderByDescending(a => a.InWebShellTree).ThenByDescending(a => a.DomainAdmin).ThenByDescending(a => a.Privileged)
                      .ThenBy(a => a.Account, StringComparer.OrdinalIgnoreCase))
         {
@@ -141,7 +141,7 @@ internal sealed partial class CaseReportPage
             if (a.Display.Length > 0 && a.Display != a.Account) H.Raw("<br><small>").Text(a.Display).Raw("</small>");
             H.Raw("</td>");
             Cell(Join(a.Hosts));
-            H.Raw("<td class=\"c-num\">").Text(T.Format("admin.logon_counts", ("logons", a.Logons), ("privileged", a.PrivilegedLogons), ("failed", a.FailedLogons))).Raw("</td><td>");
+            H.Raw("<td>").Text(T.Format("admin.logon_counts", ("logons", a.Logons), ("privileged", a.PrivilegedLogons), ("failed", a.FailedLogons))).Raw("</td><td>");
             var flags = new List<string>();
             if (a.InWebShellTree) flags.Add(T["admin.flag.web_shell_tree"]);
             if (a.DomainAdmin) flags.Add(T["admin.flag.domain_admin"]);

@@ -243,7 +243,7 @@ internal sealed partial class CaseReportPage
         H.Raw("<h3>").Text(T["appendix.evidence_roots"]).Raw("</h3>");
         if (S.HostScans.Count > 0)
         {
-            TableStart("roots", ("c-host", "col.host"), ("c-id", "col.scan"), ("c-path", "col.evidence"), ("c-hash", "col.sha256"));
+            TableStart("roots", ("c-host", "col.host"), ("c-id", "col.scan"), ("c-path", "col.evidence_root"), ("c-hash", "col.sha256"));
             foreach (var h in S.HostScans.OrderBy(h => h.HostName, StringComparer.OrdinalIgnoreCase).ThenBy(h => h.FinishedUtc))
             {
                 H.Raw("<tr>");

@@ -27,7 +27,11 @@ internal sealed partial class CaseReportPage
             var limits = CoverageLimits(h.Coverage);
             if (limits is not null) H.Raw("<br><span class=\"caveat\">").Text(limits).Raw("</span>");
             H.Raw("</td>");
-            Cell(PatchAction(h.PatchStatus?.Action, h.PatchStatus is null));
+            // An inventory or check newer than the scan (or the only source) says more about the patch level.
+            var assessment = S.Assessments.Where(a => a.HostId == h.HostId).OrderByDescending(a => a.AtUtc).FirstOrDefault();
+            Cell(assessment is not null && (h.PatchStatus is null || assessment.AtUtc > h.FinishedUtc)
+                ? PatchAction(assessment.Action, assessment.Build is null)
+                : PatchAction(h.PatchStatus?.Action, h.PatchStatus is null));
             Cell(T.Time(h.FinishedUtc), "c-time");
             H.Raw("</tr>\n");
         }
