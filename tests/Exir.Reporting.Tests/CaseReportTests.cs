@@ -9,7 +9,7 @@ namespace Exir.Reporting.Tests;
 public partial class CaseReportTests
 {
     internal static string Render(string lang, ReportOptions? options = null) =>
-        CaseHtmlReport.Render(CaseReportFixtures.Snapshot(), CaseReportFixtures.Checklist(lang), lang, options ?? new ReportOptions { ToolVersion = "test" });
+        CaseHtmlReport.Render(CaseReportFixtures.Snapshot(), CaseReportFixtures.Checklist(lang), lang, options ?? new ReportOptions { ToolVersion = "test", RulesDirectory = Path.Combine(TestPaths.RepoRoot, "rules") });
 
     [Fact]
     public void EveryTextHasEnglishAndGermanWithTheSamePlaceholders()
@@ -167,7 +167,7 @@ public partial class CaseReportTests
     [Fact]
     public void TheAppendixCapsEvidenceHashesAndCountsTheRest()
     {
-        var appendix = Slice(Render("en", new ReportOptions { ToolVersion = "test", MaxEvidenceHashes = 2 }), "appendix");
+        var appendix = Slice(Render("en", new ReportOptions { ToolVersion = "test", RulesDirectory = Path.Combine(TestPaths.RepoRoot, "rules"), MaxEvidenceHashes = 2 }), "appendix");
         Assert.Equal(2, Regex.Matches(Slice(appendix, null, "<table class=\"hashes\">"), "<td class=\"hash\"><code>[0-9a-f]{64}</code>").Count);
         Assert.Contains("Listed: 2 of 7; all are in the case store.", appendix);
         Assert.Contains("SQLite /cases/contoso.db", appendix);

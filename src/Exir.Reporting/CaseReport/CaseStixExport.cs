@@ -190,7 +190,7 @@ public static class CaseStixExport
         if (string.IsNullOrWhiteSpace(text) || !IPAddress.TryParse(text.Trim(), out var ip)) return null;
         if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
         if (IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)) return null;
-        ip.ScopeId = ip.AddressFamily == AddressFamily.InterNetworkV6 ? 0 : ip.ScopeId;
+        if (ip.AddressFamily == AddressFamily.InterNetworkV6) ip.ScopeId = 0; // a zone (%eth0) is the observer's, not the attacker's
         var value = ip.ToString();
         var type = ip.AddressFamily == AddressFamily.InterNetworkV6 ? "ipv6-addr" : "ipv4-addr";
         return (value, $"[{type}:value = {StixIds.PatternString(value)}]");
