@@ -176,6 +176,28 @@ public partial class CaseReportTests
     }
 
     [Fact]
+    public void TamperedTimesAndDamagedCountsDoNotBreakThePlot()
+    {
+        var tampered = CaseReportFixtures.Snapshot() with
+        {
+            Activity =
+            [
+                new Exir.Case.CaseActivityBucket(CaseReportFixtures.H1, DateTimeOffset.MinValue, 1, 0),
+                new Exir.Case.CaseActivityBucket(CaseReportFixtures.H2, DateTimeOffset.MaxValue, 1, 1),
+                new Exir.Case.CaseActivityBucket(CaseReportFixtures.H3, CaseReportFixtures.FirstActivity, -5, 2),
+                new Exir.Case.CaseActivityBucket(CaseReportFixtures.H3, CaseReportFixtures.LastActivityHour, -5, 0),
+            ],
+        };
+        var html = CaseHtmlReport.Render(tampered, CaseReportFixtures.Checklist("de"), "de");
+        var svg = Regex.Match(html, "<svg .*?</svg>", RegexOptions.Singleline).Value;
+        Assert.Contains("data-first=\"0001-01-01T00:00:00Z\"", svg);
+        Assert.DoesNotContain("NaN", svg);
+        Assert.DoesNotContain("Infinity", svg);
+        Assert.True(Regex.Matches(svg, "<text class=\"tick-label\"").Count <= 64);
+        Assert.Equal(3, Regex.Matches(svg, "<g class=\"lane\"").Count);
+    }
+
+    [Fact]
     public void AnyOtherLanguageIsEnglish()
     {
         Assert.Equal("en", CaseReportTexts.NormaliseLanguage("fr"));

@@ -20,25 +20,29 @@ internal static class ActivityPlot
 
     public static void Write(HtmlText h, CaseReportTexts t, IReadOnlyList<CaseActivityBucket> activity, IReadOnlyList<string> hostOrder, Func<string, string> hostName)
     {
-        var dated = activity.Where(a => a.Events + a.Findings > 0).ToList();
+        // Counts below zero (a damaged store) count as none.
+        var dated = activity.Select(a => a with { Events = Math.Max(0, a.Events), Findings = Math.Max(0, a.Findings) }).Where(a => a.Events + a.Findings > 0).ToList();
         if (dated.Count == 0)
         {
             h.Raw("<p class=\"caveat\">").Text(t["timeline.no_activity"]).Raw("</p>");
             return;
         }
         var first = dated.Min(a => a.HourUtc);
-        var last = dated.Max(a => a.HourUtc).AddHours(1);
+        // Tampered logs can date events at year 1 or 9999: the window is clamped so that no date arithmetic overflows.
+        var latest = dated.Max(a => a.HourUtc);
+        var last = latest < DateTimeOffset.MaxValue.AddDays(-1) ? latest.AddHours(1) : latest;
         var span = last - first;
         var pad = TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(1).Ticks, span.Ticks / 30));
-        var x0 = first - pad;
-        var x1 = last + pad;
+        var x0 = first > DateTimeOffset.MinValue + pad ? first - pad : first;
+        var x1 = last < DateTimeOffset.MaxValue - pad ? last + pad : last;
+        if (x1 <= x0) x1 = x0.AddHours(1);
         double plotWidth = Width - Left - Right;
         double X(DateTimeOffset v) => Left + (v - x0).Ticks / (double)(x1 - x0).Ticks * plotWidth;
 
         var lanes = hostOrder.Where(id => dated.Any(a => a.HostId == id)).ToList();
         double height = Top + lanes.Count * Lane + AxisHeight;
         // An hour wider than a column is drawn as its own bar; shorter hours are merged into 2 px columns (bounded rects per lane).
-        double hourPx = X(first.AddHours(1)) - X(first);
+        double hourPx = plotWidth * TimeSpan.TicksPerHour / (x1 - x0).Ticks;
         bool perHour = hourPx >= ColumnPx;
         long Key(DateTimeOffset hour) => perHour ? (long)Math.Round((hour - first).TotalHours) : (long)Math.Floor(X(hour) / ColumnPx);
         double KeyX(long key) => perHour ? X(first.AddHours(key)) : key * ColumnPx;
@@ -78,12 +82,17 @@ internal static class ActivityPlot
         h.Raw("<g class=\"axis\"><line x1=\"").Coord(Left).Raw("\" y1=\"").Coord(axisY).Raw("\" x2=\"").Coord(Width - Right).Raw("\" y2=\"").Coord(axisY).Raw("\"/>");
         var step = TickStep(x1 - x0);
         bool withTime = step < TimeSpan.FromDays(1);
-        for (var tick = FirstTick(x0, step); tick <= x1; tick += step)
+        var tick = FirstTick(x0, step);
+        for (int n = 0; n < 64 && tick <= x1; n++, tick += step)
         {
             double x = X(tick);
-            if (x < Left || x > Width - Right) continue;
-            h.Raw("<line class=\"tick\" x1=\"").Coord(x).Raw("\" y1=\"").Coord(axisY).Raw("\" x2=\"").Coord(x).Raw("\" y2=\"").Coord(axisY + 5).Raw("\"/>")
-             .Raw("<text class=\"tick-label\" x=\"").Coord(x).Raw("\" y=\"").Coord(axisY + 18).Raw("\">").Text(withTime ? t.DateTime(tick).Replace(" UTC", "", StringComparison.Ordinal) : t.Date(tick)).Raw("</text>");
+            if (x >= Left && x <= Width - Right)
+            {
+                h.Raw("<line class=\"tick\" x1=\"").Coord(x).Raw("\" y1=\"").Coord(axisY).Raw("\" x2=\"").Coord(x).Raw("\" y2=\"").Coord(axisY + 5).Raw("\"/>")
+                 .Raw("<text class=\"tick-label\" x=\"").Coord(x).Raw("\" y=\"").Coord(axisY + 18).Raw("\">")
+                 .Text(withTime ? t.DateTime(tick).Replace(" UTC", "", StringComparison.Ordinal) : t.Date(tick)).Raw("</text>");
+            }
+            if (DateTimeOffset.MaxValue - tick <= step) break;
         }
         // The window's ends as the evidence dates them, labelled: the reader sees exactly what the axis spans.
         h.Raw("<line class=\"window-edge\" x1=\"").Coord(X(first)).Raw("\" y1=\"").Coord(Top - 4).Raw("\" x2=\"").Coord(X(first)).Raw("\" y2=\"").Coord(axisY).Raw("\"/>")
@@ -110,6 +119,7 @@ internal static class ActivityPlot
     private static DateTimeOffset FirstTick(DateTimeOffset from, TimeSpan step)
     {
         var start = new DateTimeOffset(from.UtcDateTime.Date, TimeSpan.Zero);
+        if (DateTimeOffset.MaxValue - from <= step + TimeSpan.FromDays(1)) return from;
         if (step >= TimeSpan.FromDays(1)) return start < from ? start.AddDays(1) : start;
         long ticks = (from - start).Ticks;
         return start.AddTicks((ticks + step.Ticks - 1) / step.Ticks * step.Ticks);
