@@ -22,7 +22,7 @@ internal static class CaseReportCss
         th,td{border:1px solid #9aa4ae;padding:4px 6px;vertical-align:top;text-align:left;overflow-wrap:break-word;word-break:normal;min-width:60px}
         th,td.verdict-cell,td.c-num{overflow-wrap:normal}th{background:#eef1f4;font-weight:600}
         col.c-time,th.c-time{width:170px}col.c-host,th.c-host{width:130px}col.c-num,th.c-num{width:115px}col.c-logons{width:150px}col.c-ip,th.c-ip{width:135px}
-        col.c-id,th.c-id{width:125px}col.c-verdict{width:200px}col.c-action{width:170px}col.c-state{width:105px}col.c-need{width:110px}
+        col.c-id,th.c-id{width:140px}col.c-verdict{width:200px}col.c-action{width:170px}col.c-state{width:105px}col.c-need{width:110px}
         col.c-deadline{width:200px}col.c-countdown{width:190px}col.c-tags{width:130px}col.c-who{width:170px}col.c-where{width:230px}
         col.c-family{width:150px}col.c-build{width:125px}col.c-cves{width:160px}col.c-source{width:190px}col.c-kind{width:110px}
         col.c-path{width:30%}col.c-hash{width:240px}col.c-account{width:170px}col.c-hosts{width:130px}col.c-flags{width:150px}
