@@ -17,5 +17,6 @@ root.Subcommands.Add(BaselineCommand.Create());
 root.Subcommands.Add(QuarantineCommand.Create());
 root.Subcommands.Add(TimelineCommand.Create());
 root.Subcommands.Add(CaseCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 
 return CliRunner.Run(root, args);

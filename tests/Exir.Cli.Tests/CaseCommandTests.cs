@@ -127,18 +127,43 @@ public class CaseCommandTests
     public void StepsAreValidatedKeptAndPrintedSafely()
     {
         var db = NewCase();
-        Assert.Equal(2, ExirProcess.Run("case", "step", "patch", "finished", "--case", db).ExitCode);
+        Assert.Equal(2, ExirProcess.Run("case", "step", "patch-or-shutdown", "finished", "--case", db).ExitCode);
         Assert.Equal(2, ExirProcess.Run("case", "step", "Patch Now!", "done", "--case", db).ExitCode);
-        Assert.Equal(0, ExirProcess.Run("case", "step", "patch", "open", "--case", db, "--by", "alice").ExitCode);
-        Assert.Equal(0, ExirProcess.Run("case", "step", "patch", "done", "--note", "SU \u001b[31minstalled\u001b[0m", "--case", db, "--by", "bob").ExitCode);
+        var unknown = ExirProcess.Run("case", "step", "patch", "done", "--case", db);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("patch-or-shutdown", unknown.Stderr);
+        Assert.Equal(0, ExirProcess.Run("case", "step", "patch-or-shutdown", "open", "--case", db, "--by", "alice").ExitCode);
+        Assert.Equal(0, ExirProcess.Run("case", "step", "patch-or-shutdown", "done", "--note", "SU \u001b[31minstalled\u001b[0m", "--case", db, "--by", "bob").ExitCode);
         Assert.Equal(0, ExirProcess.Run("case", "note", "EXCH01 off the network", "--host", "EXCH01", "--case", db).ExitCode);
         var status = ExirProcess.Run("case", "status", "--case", db);
         Assert.Equal(0, status.ExitCode);
-        Assert.Matches(@"patch\s+done\s+bob", status.Stdout);
+        Assert.Matches(@"patch-or-shutdown\s+done\s+bob", status.Stdout);
+        Assert.Matches(@"authority-notified\s+\S+\s+open", status.Stdout);
         Assert.DoesNotContain('\u001b', status.Stdout);
         using var doc = JsonDocument.Parse(ExirProcess.Run("case", "status", "--case", db, "--format", "json").Stdout);
         var step = Assert.Single(doc.RootElement.GetProperty("steps").EnumerateArray());
         Assert.Equal(("done", "bob"), (step.GetProperty("state").GetString(), step.GetProperty("by").GetString()));
+        var item = doc.RootElement.GetProperty("checklist").EnumerateArray().Single(i => i.GetProperty("id").GetString() == "patch-or-shutdown");
+        Assert.Equal(("done", "bob"), (item.GetProperty("state").GetString(), item.GetProperty("state_by").GetString()));
+    }
+
+    [Fact]
+    public void AMissedNotificationDeadlineMakesStatusExitOne()
+    {
+        // A compromised server (personal data assumed in mailboxes) and awareness four days ago: the 72 hours are gone.
+        var db = NewCase();
+        var scan = ExirProcess.Run("scan", "--no-progress", "--case", db, Path.Combine(TestPaths.RepoRoot, "samples", "exch01"));
+        Assert.True(scan.ExitCode == 1, scan.Stderr);
+        var aware = DateTimeOffset.UtcNow.AddDays(-4).ToString("yyyy-MM-dd'T'HH:mm'Z'");
+        Assert.Equal(0, ExirProcess.Run("case", "set", "aware_utc", aware, "--case", db).ExitCode);
+        var status = ExirProcess.Run("case", "status", "--case", db, "--lang", "de");
+        Assert.Equal(1, status.ExitCode);
+        Assert.Matches(@"authority-notified\s+required\s+open.*\[MISSED\]", status.Stdout);
+        Assert.Contains("überschritten", status.Stdout); // the countdown in the case's language
+        Assert.Equal(0, ExirProcess.Run("case", "step", "authority-notified", "done", "--by", "dpo", "--case", db).ExitCode);
+        using var doc = JsonDocument.Parse(ExirProcess.Run("case", "status", "--case", db, "--format", "json").Stdout);
+        var item = doc.RootElement.GetProperty("checklist").EnumerateArray().Single(i => i.GetProperty("id").GetString() == "authority-notified");
+        Assert.True(item.GetProperty("missed").GetBoolean()); // done after the deadline: still flagged, as done late
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Exir.Case;
 using Exir.Case.Import;
+using Exir.Case.Playbook;
 using Exir.Case.Store;
 using Exir.Core.Findings;
 
@@ -63,22 +64,24 @@ public static partial class CaseCommand
     {
         var target = CaseOption();
         var format = FormatOption();
+        var lang = LangOption();
+        var knowledge = CommonOptions.Knowledge();
         var cmd = new Command("status", VerbHelp.Of(
             "The case at a glance: each server's latest verdict and findings, campaigns across servers, the steps set, and the checklist with its deadlines.",
             ReadCodes, "exir case status --case exir-case.db"))
-        { target, format };
+        { target, format, lang, knowledge };
         cmd.SetAction(parse =>
         {
             var fmt = FormatOf(parse, format);
+            var playbook = CaseChecklist.LoadPlaybook(parse.GetValue(knowledge));
             using var store = OpenExisting(parse.GetValue(target)!);
             var snap = store.Read();
             var latest = snap.LatestPerHost;
             bool compromised = latest.Any(h => h.Verdict == VerdictKind.Compromised);
-            // CHECKLIST: the integrator wires Exir.Case.Playbook.ChecklistBuilder here: build the checklist from `snap`, print it
-            // after the steps (table) or as "checklist" (json), and set dutyMissed when any item is Missed.
-            bool dutyMissed = false;
-            if (fmt == "json") WriteStatusJson(snap);
-            else WriteStatusTable(snap, Console.Out);
+            var checklist = CaseChecklist.Build(playbook, snap, CaseChecklist.Language(playbook, parse.GetValue(lang), snap.Settings));
+            bool dutyMissed = checklist.Items.Any(i => i.Missed);
+            if (fmt == "json") WriteStatusJson(snap, checklist);
+            else WriteStatusTable(snap, Console.Out, checklist, playbook);
             return compromised || dutyMissed ? ExitCodes.Findings : ExitCodes.Clean;
         });
         return cmd;
@@ -94,7 +97,9 @@ public static partial class CaseCommand
         _ => "NO EVIDENCE FOUND",
     };
 
-    internal static void WriteStatusTable(CaseSnapshot snap, TextWriter o)
+    private static Option<string?> LangOption() => new("--lang") { Description = "Language of the checklist and report texts: en or de (default: the case's language setting, else en)" };
+
+    internal static void WriteStatusTable(CaseSnapshot snap, TextWriter o, Checklist? checklist = null, IncidentPlaybook? playbook = null)
     {
         var s = snap.Settings;
         o.WriteLine($"Case: {T(s.Name ?? "(unnamed)")}{(s.Organisation is { } org ? " - " + T(org) : "")}");
@@ -119,8 +124,36 @@ public static partial class CaseCommand
             foreach (var st in snap.Steps)
                 o.WriteLine($"  {T(st.StepId),-28} {st.State,-5} {T(st.By)} {Utc(st.AtUtc)}{(st.Note is { } n ? "  " + T(n) : "")}");
         }
-        // CHECKLIST: the integrator prints the checklist (Exir.Case.Playbook.ChecklistBuilder) with its deadlines here.
+        if (checklist is not null && playbook is not null) WriteChecklistTable(checklist, playbook, o);
     }
+
+    private static string NeedText(Need n) => n switch
+    {
+        Need.Required => "required",
+        Need.Recommended => "recommended",
+        Need.NotApplicable => "n/a",
+        _ => "optional",
+    };
+
+    /// <summary>The checklist: what the case calls for, its state, and the deadlines (missed ones flagged).</summary>
+    internal static void WriteChecklistTable(Checklist checklist, IncidentPlaybook playbook, TextWriter o)
+    {
+        o.WriteLine();
+        o.WriteLine($"Checklist (playbook {T(checklist.PlaybookVersion)}):");
+        o.WriteLine($"  {"ID",-22} {"NEED",-11} {"STATE",-5}  TITLE / DEADLINE");
+        foreach (var i in checklist.Items)
+        {
+            o.WriteLine($"  {T(i.Id),-22} {NeedText(i.Need),-11} {i.State,-5}  {T(i.Title)}{(i.Missed ? "   [MISSED]" : "")}");
+            if (i.DeadlineLocal is { } d)
+                o.WriteLine($"  {"",-22} {"",-11} {"",-5}  {(checklist.Language == "de" ? "Frist" : "deadline")} {T(d)}" + (i.TimeLeft is { } left && i.State == StepStates.Open
+                    ? $" ({T(DeadlineClock.TimeLeftText(playbook, left, checklist.Language))})" : ""));
+            else if (i.DeadlineNote is { } dn && i.Need is Need.Required or Need.Recommended)
+                o.WriteLine($"  {"",-22} {"",-11} {"",-5}  {T(dn)}");
+            foreach (var r in i.Reasons.Take(3))
+                o.WriteLine($"  {"",-22} {"",-11} {"",-5}  - {T(r)}");
+        }
+    }
+
 
     internal static void WriteHostsTable(CaseSnapshot snap, TextWriter o)
     {
@@ -138,7 +171,7 @@ public static partial class CaseCommand
         if (snap.Hosts.Count == 0) o.WriteLine("(no hosts yet)");
     }
 
-    private static void WriteStatusJson(CaseSnapshot snap)
+    private static void WriteStatusJson(CaseSnapshot snap, Checklist checklist)
     {
         using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), FindingJson.WriterOptions with { Indented = true });
         w.WriteStartObject();
@@ -174,7 +207,31 @@ public static partial class CaseCommand
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        // CHECKLIST: the integrator adds "checklist" (Exir.Case.Playbook.ChecklistBuilder) here.
+        w.WriteString("playbook_version", checklist.PlaybookVersion);
+        w.WriteString("language", checklist.Language);
+        w.WriteStartArray("checklist");
+        foreach (var i in checklist.Items)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", i.Id);
+            w.WriteString("kind", i.Kind);
+            w.WriteString("title", i.Title);
+            w.WriteString("need", NeedText(i.Need));
+            w.WriteString("state", i.State);
+            FindingJson.WriteNullable(w, "state_by", i.StateBy);
+            FindingJson.WriteNullable(w, "state_utc", i.StateAtUtc is { } at ? FindingJson.Iso(at) : null);
+            FindingJson.WriteNullable(w, "note", i.StateNote);
+            FindingJson.WriteNullable(w, "deadline_utc", i.DeadlineUtc is { } du ? FindingJson.Iso(du) : null);
+            FindingJson.WriteNullable(w, "deadline_local", i.DeadlineLocal);
+            if (i.TimeLeft is { } tl) w.WriteNumber("hours_left", Math.Round(tl.TotalHours, 2)); else w.WriteNull("hours_left");
+            w.WriteBoolean("missed", i.Missed);
+            FindingJson.WriteNullable(w, "deadline_note", i.DeadlineNote);
+            w.WriteStartArray("reasons");
+            foreach (var r in i.Reasons) w.WriteStringValue(r);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
         w.Flush();
         Console.Out.WriteLine();
@@ -279,14 +336,15 @@ public static partial class CaseCommand
 
     private static Command Step()
     {
-        var step = new Argument<string>("STEP") { Description = "The checklist step or duty id (as 'exir case status' lists them), e.g. patch, dpo, authority-72h" };
+        var step = new Argument<string>("STEP") { Description = "The checklist step or duty id (as 'exir case status' lists them), e.g. patch-or-shutdown, dpo-consulted, authority-notified" };
+        var knowledge = CommonOptions.Knowledge();
         var state = new Argument<string>("STATE") { Description = "done, n/a or open" };
         var note = new Option<string?>("--note") { Description = "Why, or what was done (kept with the change)" };
         var by = ByOption();
         var target = CaseOption();
         var cmd = new Command("step", VerbHelp.Of("Record a checklist step's state (done, n/a, open) with who and why; every change is kept.",
-            "0 recorded, 2 could not (unknown state, bad step id, unwritable case)", "exir case step patch done --note \"SU installed on EXCH01\" --case exir-case.db"))
-        { step, state, note, by, target };
+            "0 recorded, 2 could not (unknown state, bad step id, unwritable case)", "exir case step patch-or-shutdown done --note \"SU installed on EXCH01\" --case exir-case.db"))
+        { step, state, note, by, target, knowledge };
         cmd.SetAction(parse =>
         {
             var id = (parse.GetValue(step) ?? "").Trim().ToLowerInvariant();
@@ -294,7 +352,9 @@ public static partial class CaseCommand
             if (st is "na" or "n.a.") st = StepStates.NotApplicable;
             if (!StepStates.All.Contains(st)) throw new UsageException($"'{parse.GetValue(state)}' is not a state: use done, n/a or open");
             if (!StepId().IsMatch(id)) throw new UsageException($"'{parse.GetValue(step)}' is not a step id (lower-case letters, digits, '-', '_', '.')");
-            // INTEGRATION: the integrator may also check the id against the playbook's steps (knowledge/playbook.yaml).
+            var playbook = CaseChecklist.LoadPlaybook(parse.GetValue(knowledge));
+            if (playbook.Find(id) is null)
+                throw new UsageException($"'{parse.GetValue(step)}' is not a step of the playbook {playbook.Version}: use one of {string.Join(", ", playbook.Items.Select(i => i.Id))}");
             var who = parse.GetValue(by) is { Length: > 0 } b ? b : Environment.UserName;
             using var store = CaseStores.Open(parse.GetValue(target)!);
             var r = store.SetStep(id, st, parse.GetValue(note), who, DateTimeOffset.UtcNow);

@@ -73,7 +73,7 @@ public sealed class OutputSession : IDisposable
             ? new RunOutput
             {
                 Verb = output.Verb, Scan = output.Scan, Timeline = output.Timeline, Assessments = output.Assessments, Checks = output.Checks,
-                Knowledge = output.Knowledge, OutDirectory = _outDirectory,
+                Knowledge = output.Knowledge, Case = output.Case, OutDirectory = _outDirectory,
             }
             : output;
         foreach (var s in _sinks) s.Complete(withDir);

@@ -1,3 +1,4 @@
+using Exir.Reporting.CaseReport;
 using Exir.Reporting.Patch;
 using Exir.Reporting.Scan;
 using Exir.Reporting.TimelineOutputs;
@@ -34,6 +35,10 @@ public static class SinkRegistry
         new() { Name = "jsonl", Content = Content.Assessments, Description = "one server per line", Create = t => new AssessmentSink(t, "jsonl") },
         new() { Name = "csv", Content = Content.Assessments, FileName = "inventory.csv", Description = "one server per row, spreadsheet-safe", Create = t => new AssessmentSink(t, "csv") },
 
+        new() { Name = "html", Content = Content.CaseReport, FileName = "report.html", Description = "the case report for management and authorities (self-contained, print-ready; --lang en|de)", Create = t => new CaseHtmlSink(t) },
+        new() { Name = "stix", Content = Content.CaseReport, FileName = "indicators.stix.json", Description = "STIX 2.1 bundle of the case's indicators (addresses, hashes, paths, requests) for CERTs", Create = t => new CaseStixSink(t) },
+        new() { Name = "ecs", Content = Content.CaseReport, FileName = "case.ecs.ndjson", Description = "findings and timeline rows as ECS NDJSON (Elasticsearch, OpenSearch, Splunk)", Create = t => new CaseEcsSink(t) },
+
         new() { Name = "table", Content = Content.Checks, Description = "fingerprint and probe verdicts per host", Create = t => new CheckSink(t, "table") },
         new() { Name = "json", Content = Content.Checks, FileName = "check.json", Description = "one object per host with the fingerprint, the assessment and every probe", Create = t => new CheckSink(t, "json") },
         new() { Name = "jsonl", Content = Content.Checks, Description = "one host per line", Create = t => new CheckSink(t, "jsonl") },
@@ -46,6 +51,7 @@ public static class SinkRegistry
         Verb.Scan => withTimeline ? [Content.ScanReport, Content.Findings, Content.Rows] : [Content.ScanReport, Content.Findings],
         Verb.Timeline => [Content.TimelineReport, Content.Rows, Content.Findings],
         Verb.Inventory => [Content.Assessments],
+        Verb.Report => [Content.CaseReport],
         _ => [Content.Checks],
     };
 
@@ -55,6 +61,7 @@ public static class SinkRegistry
         Verb.Scan => [Content.Findings, Content.ScanReport],
         Verb.Timeline => [Content.Rows, Content.TimelineReport],
         Verb.Inventory => [Content.Assessments],
+        Verb.Report => [Content.CaseReport],
         _ => [Content.Checks],
     };
 

@@ -6,7 +6,7 @@ using Exir.Timeline;
 namespace Exir.Reporting.Outputs;
 
 /// <summary>The verbs that write results through the sinks.</summary>
-public enum Verb { Scan, Timeline, Inventory, Check }
+public enum Verb { Scan, Timeline, Inventory, Check, Report }
 
 /// <summary>What a verb made. Each sink takes the parts it understands; the parts a verb does not make are null.</summary>
 public sealed class RunOutput
@@ -19,6 +19,8 @@ public sealed class RunOutput
     public IReadOnlyList<RemoteCheckResult>? Checks { get; init; }
     /// <summary>The knowledge base's version and origin (inventory, check).</summary>
     public string? Knowledge { get; init; }
+    /// <summary>The case as the report shows it (exir report).</summary>
+    public CaseReportInput? Case { get; init; }
     /// <summary>Where the files went (--out), for the console's pointer to them.</summary>
     public string? OutDirectory { get; init; }
 
@@ -55,7 +57,12 @@ public enum Content
     Assessments,
     /// <summary>Remote fingerprints and probes (check).</summary>
     Checks,
+    /// <summary>A case over many hosts: the report and its exports (exir report).</summary>
+    CaseReport,
 }
+
+/// <summary>What exir report shows: the case read from its store, its checklist, the language, the page's options.</summary>
+public sealed record CaseReportInput(Exir.Case.CaseSnapshot Snapshot, Exir.Case.Playbook.Checklist Checklist, string Language, CaseReport.ReportOptions Options);
 
 /// <summary>
 /// A named output in the registry: the <c>--format</c> value that prints it, what it shows, and the file
