@@ -4,16 +4,19 @@ using static Exir.Case.Tests.Scans;
 
 namespace Exir.Case.Tests;
 
-/// <summary>A big scan streams into the case: 400,000 findings, most of them read lazily like a scan's overflow spool.</summary>
-/// <remarks>Tier slow: writes a few hundred MB; left out of scripts/test.sh --fast.</remarks>
+/// <summary>A big scan streams into the case: 100,000 findings (EXIR_CASE_FINDINGS for more), most of them read lazily like a scan's overflow spool.</summary>
+/// <remarks>
+/// Tier slow: writes a hundred MB; left out of scripts/test.sh --fast. No timing is asserted (speed claims live in
+/// benchmarks): the test proves the write streams, lands every finding once and reads back bounded; the time is printed.
+/// </remarks>
 [Trait("Tier", "slow")]
 public class CasePerformanceTests
 {
     [Fact]
-    public void FourHundredThousandFindingsGoIntoSqliteInWellUnderAMinute()
+    public void AHundredThousandFindingsStreamIntoSqliteAndReadBackBounded()
     {
         using var tc = TestCase.Create(TestCase.Sqlite);
-        const int total = 400_000;
+        int total = int.TryParse(Environment.GetEnvironmentVariable("EXIR_CASE_FINDINGS"), out var n) && n > 1000 ? n : 100_000;
         long generated = 0;
         // Generated on demand: the store must not hold them all (a materialised copy would show in the timing, and in memory).
         IEnumerable<Finding> Overflow()
@@ -36,11 +39,10 @@ public class CasePerformanceTests
         watch.Stop();
         Assert.Equal(total, w.FindingsAdded);
         Assert.Equal(total - 500, generated);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(50), $"took {watch.Elapsed}");
         var read = System.Diagnostics.Stopwatch.StartNew();
         var snap = store.Read();
         Assert.Equal(total, snap.TotalFindings);
         Assert.Equal(40 * 200, snap.Findings.Count);
-        Assert.True(read.Elapsed < TimeSpan.FromSeconds(30), $"read took {read.Elapsed}");
+        TestContext.Current.SendDiagnosticMessage($"{total:N0} findings written in {watch.Elapsed.TotalSeconds:F1} s, read back in {read.Elapsed.TotalSeconds:F1} s");
     }
 }

@@ -243,7 +243,8 @@ public class CaseCommandTests
         }
     }
 
-    private static void Exec(string connectionString, string sql)
+    /// <summary>Runs one statement on a PostgreSQL server (the test databases are made and dropped with it).</summary>
+    internal static void Exec(string connectionString, string sql)
     {
         using var c = new NpgsqlConnection(connectionString);
         c.Open();

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Exir.Case;
 using Exir.Case.Store;
 using Exir.Tests;
-using Npgsql;
 
 namespace Exir.Cli.Tests;
 
@@ -27,13 +26,13 @@ public class FleetCaseTests
         if (string.IsNullOrEmpty(url)) Assert.Skip("needs EXIR_TEST_PG (a postgresql:// URL; scripts/test.sh starts a private server)");
         var admin = PostgresTarget.Parse(url);
         var db = "exir_fleet_" + Guid.NewGuid().ToString("N")[..12];
-        Exec(admin.ConnectionString, $"CREATE DATABASE {db}");
+        CaseCommandTests.Exec(admin.ConnectionString, $"CREATE DATABASE {db}");
         try
         {
             var target = new UriBuilder(url.Replace("postgres://", "postgresql://", StringComparison.OrdinalIgnoreCase)) { Path = "/" + db }.Uri.ToString();
             RunFleet(target, FleetSize, "postgresql");
         }
-        finally { Exec(admin.ConnectionString, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)"); }
+        finally { CaseCommandTests.Exec(admin.ConnectionString, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)"); }
     }
 
     [Fact]
@@ -106,14 +105,5 @@ public class FleetCaseTests
                     $"re-import of {size} folders {importTime.TotalSeconds:F1} s (0 added); report {reportTime.TotalSeconds:F1} s, {new FileInfo(page).Length / 1024} KiB";
         TestContext.Current.SendDiagnosticMessage(line2);
         if (Environment.GetEnvironmentVariable("EXIR_FLEET_REPORT") is { Length: > 0 } file) File.AppendAllText(file, line2 + "\n");
-    }
-
-    private static void Exec(string connectionString, string sql)
-    {
-        using var c = new NpgsqlConnection(connectionString);
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 }

@@ -46,7 +46,11 @@ public class ReportCommandTests
         }
         var dir = Path.Combine(TestPaths.NewTempDir("exir-report-dir"), "out");
         Assert.Equal(1, ExirProcess.Run("report", "--case", SampleCase.Value, "--out", dir).ExitCode);
-        Assert.Equal(["case.ecs.ndjson", "indicators.stix.json", "report.html"], Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["case.ecs.ndjson", "case.timesketch.jsonl", "indicators.stix.json", "report.html"], Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray());
+        var sketch = File.ReadAllLines(Path.Combine(dir, "case.timesketch.jsonl"));
+        Assert.NotEmpty(sketch);
+        var times = sketch.Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.GetProperty("timestamp").GetInt64(); }).ToList();
+        Assert.Equal(times.Order(), times); // time order, as Timesketch imports it
         foreach (var line in File.ReadLines(Path.Combine(dir, "case.ecs.ndjson")))
             using (var d = JsonDocument.Parse(line)) Assert.True(d.RootElement.TryGetProperty("@timestamp", out _));
         Assert.True(new FileInfo(Path.Combine(dir, "report.html")).Length > 10_000);

@@ -30,7 +30,7 @@ public static class ReportCommand
         };
         var output = new Option<string?>("--out", "-o")
         {
-            Description = "A file (report.html, indicators.stix.json, case.ecs.ndjson: the --format is taken from the name), or a folder that gets all three; stdout when not given",
+            Description = "A file (report.html, indicators.stix.json, case.ecs.ndjson, case.timesketch.jsonl: the --format is taken from the name), or a folder that gets them all; stdout when not given",
         };
         var rules = CommonOptions.Rules();
         var knowledge = CommonOptions.Knowledge();
@@ -38,7 +38,7 @@ public static class ReportCommand
             "The case report: a verdict per server in plain words, what to do now, findings with evidence, incidents across servers, " +
             "a timeline with an activity plot, administrator access, patch status, coverage and its limits, the checklist with the " +
             "GDPR 72-hour deadline and the other duties, and an appendix of versions and evidence hashes. One self-contained HTML " +
-            "page (no scripts, no external resources) that prints cleanly to PDF; --format stix or ecs for the exports.",
+            "page (no scripts, no external resources) that prints cleanly to PDF; --format stix, ecs or timesketch for the exports.",
             Codes,
             "exir report --case exir-case.db --lang de --out report.html"))
         { target, lang, format, output, rules, knowledge };
@@ -53,7 +53,7 @@ public static class ReportCommand
                 throw new UsageException($"no case at {caseTarget} (scan with --case {caseTarget}, or 'exir case import DIR --case {caseTarget}')");
             using var store = CaseStores.Open(caseTarget);
             // The page shows a bounded sample per rule; the exports carry more (the finding files of each scan carry all).
-            var snap = store.Read(sink?.Name is "stix" or "ecs" || (outPath is not null && sink is null)
+            var snap = store.Read(sink?.Name is "stix" or "ecs" or "timesketch" || (outPath is not null && sink is null)
                 ? new CaseReadOptions { MaxFindingsPerRule = 5000, MaxTimelineRows = 100_000 }
                 : new CaseReadOptions());
             var language = CaseChecklist.Language(playbook, parse.GetValue(lang), snap.Settings);
@@ -92,7 +92,7 @@ public static class ReportCommand
         var ext = Path.GetExtension(outPath).ToLowerInvariant();
         if (ext.Length == 0) return null; // no extension: a folder to make
         var byName = SinkRegistry.ForFolder(Verb.Report).FirstOrDefault(d => Path.GetExtension(d.FileName!) == (ext == ".htm" ? ".html" : ext))
-                     ?? throw new UsageException($"--out {outPath}: name a .html, .json (STIX) or .ndjson (ECS) file, or a folder");
+                     ?? throw new UsageException($"--out {outPath}: name a .html, .json (STIX), .ndjson (ECS) or .jsonl (Timesketch) file, or a folder");
         if (formatGiven && byName.Name != byFormat.Name)
             throw new UsageException($"--out {outPath} names a {byName.Name} file but --format is {byFormat.Name}");
         return byName;

@@ -38,6 +38,7 @@ public static class SinkRegistry
         new() { Name = "html", Content = Content.CaseReport, FileName = "report.html", Description = "the case report for management and authorities (self-contained, print-ready; --lang en|de)", Create = t => new CaseHtmlSink(t) },
         new() { Name = "stix", Content = Content.CaseReport, FileName = "indicators.stix.json", Description = "STIX 2.1 bundle of the case's indicators (addresses, hashes, paths, requests) for CERTs", Create = t => new CaseStixSink(t) },
         new() { Name = "ecs", Content = Content.CaseReport, FileName = "case.ecs.ndjson", Description = "findings and timeline rows as ECS NDJSON (Elasticsearch, OpenSearch, Splunk)", Create = t => new CaseEcsSink(t) },
+        new() { Name = "timesketch", Content = Content.CaseReport, FileName = "case.timesketch.jsonl", Description = "the case's findings and timeline rows as Timesketch JSONL, in time order", Create = t => new CaseTimesketchSink(t) },
 
         new() { Name = "table", Content = Content.Checks, Description = "fingerprint and probe verdicts per host", Create = t => new CheckSink(t, "table") },
         new() { Name = "json", Content = Content.Checks, FileName = "check.json", Description = "one object per host with the fingerprint, the assessment and every probe", Create = t => new CheckSink(t, "json") },
