@@ -20,7 +20,19 @@ public sealed class CaseOutput : IDisposable
     public ICaseStore Store => _store;
 
     /// <summary>Opens the case of --case, or null without it; <see cref="CaseStoreException"/> (exit 2) when it cannot be opened.</summary>
-    public static CaseOutput? Open(string? target) => string.IsNullOrWhiteSpace(target) ? null : new CaseOutput(CaseStores.Open(target));
+    /// <param name="outDirectory">The run's --out: a case inside it (a bare --case) may create it; any other missing folder is a typo.</param>
+    public static CaseOutput? Open(string? target, IEnumerable<string>? evidenceRoots = null, string? outDirectory = null)
+    {
+        if (string.IsNullOrWhiteSpace(target)) return null;
+        if (!CaseStores.IsPostgresUrl(target))
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(target))!;
+            // A case file is written to: never inside the evidence (compared by resolved paths, like --out).
+            if (evidenceRoots is not null) Exir.Core.Evidence.OutputFolder.EnsureOutside(folder, evidenceRoots, "--case");
+            if (outDirectory is not null && folder == Path.GetFullPath(outDirectory).TrimEnd(Path.DirectorySeparatorChar)) Directory.CreateDirectory(folder);
+        }
+        return new CaseOutput(CaseStores.Open(target));
+    }
 
     /// <summary>Adds the case to the run's outputs; <paramref name="rowsScanId"/> is the run the timeline rows belong to.</summary>
     public void AddTo(OutputSession outputs, string verb, string commandLine, string? rowsScanId = null, string? knowledge = null)

@@ -35,8 +35,27 @@ public static class CommonOptions
     /// <summary>--case TARGET: also write the run into a case (a SQLite file, usually exir-case.db, or a postgresql:// URL).</summary>
     public static Option<string?> Case() => new("--case")
     {
-        Description = "Also write the results into this case: a file (SQLite, created when absent; usually exir-case.db) or postgresql://user@host:port/db",
+        Description = "Also write the results into this case: a file (SQLite, created when absent) or postgresql://user@host:port/db; " +
+                      "--case alone: exir-case.db inside --out, else in the current folder",
+        Arity = ArgumentArity.ZeroOrOne,
     };
+
+    /// <summary>
+    /// The case --case names: null without the option; a bare --case is exir-case.db inside --out (the run's own folder)
+    /// or in the current folder.
+    /// </summary>
+    public static string? CaseTarget(ParseResult parse, Option<string?> option, string? outDirectory)
+    {
+        if (parse.GetResult(option) is not { Implicit: false }) return null;
+        if (parse.GetValue(option) is { Length: > 0 } target)
+        {
+            // "--case PATH" with the evidence folder after a bare --case: say so instead of treating the folder as the case.
+            if (Directory.Exists(target))
+                throw new UsageException($"--case {target} is a folder: give the case file (e.g. --case exir-case.db), or write a bare --case after the evidence PATH");
+            return target;
+        }
+        return outDirectory is not null ? Path.Combine(outDirectory, Exir.Case.Store.CaseStores.DefaultFileName) : Exir.Case.Store.CaseStores.DefaultFileName;
+    }
 
     public static Option<bool> NoProgress() => new("--no-progress") { Description = "No progress display on stderr" };
 

@@ -74,7 +74,7 @@ public class CaseCommandTests
         var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
         var r = ExirProcess.Run("scan", Sample, "--case", folder, "--out", outDir, "--no-progress");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("must be a file", r.Stderr);
+        Assert.Contains("is a folder", r.Stderr);
         Assert.False(Directory.Exists(outDir));
     }
 
@@ -164,6 +164,37 @@ public class CaseCommandTests
         using var doc = JsonDocument.Parse(ExirProcess.Run("case", "status", "--case", db, "--format", "json").Stdout);
         var item = doc.RootElement.GetProperty("checklist").EnumerateArray().Single(i => i.GetProperty("id").GetString() == "authority-notified");
         Assert.True(item.GetProperty("missed").GetBoolean()); // done after the deadline: still flagged, as done late
+    }
+
+    [Fact]
+    public void ABareCaseGoesIntoTheOutFolderAndACaseInsideTheEvidenceIsRefused()
+    {
+        var root = TestPaths.NewTempDir("exir-case-bare");
+        var evidence = Path.Combine(root, "exch01");
+        CopyTree(Path.Combine(TestPaths.RepoRoot, "samples", "exch01"), evidence);
+        var outDir = Path.Combine(root, "out");
+        var r = ExirProcess.Run("scan", "--no-progress", "--out", outDir, evidence, "--case");
+        Assert.Equal(1, r.ExitCode);
+        Assert.True(File.Exists(Path.Combine(outDir, "exir-case.db")), r.Stderr);
+
+        var inside = ExirProcess.Run("scan", "--no-progress", "--case", Path.Combine(evidence, "exir-case.db"), evidence);
+        Assert.Equal(2, inside.ExitCode);
+        Assert.Contains("inside the evidence", inside.Stderr);
+        Assert.False(File.Exists(Path.Combine(evidence, "exir-case.db")));
+
+        var folder = ExirProcess.Run("scan", "--no-progress", "--case", evidence);
+        Assert.Equal(2, folder.ExitCode);
+        Assert.Contains("is a folder", folder.Stderr);
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
     }
 
     [Fact]

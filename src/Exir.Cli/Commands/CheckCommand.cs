@@ -31,7 +31,7 @@ public static class CheckCommand
         cmd.SetAction(parse =>
         {
             var format = CommonOptions.FormatOf(parse, remote.Format, Verb.Check);
-            using var caseOutput = CaseOutput.Open(parse.GetValue(remote.Case));
+            using var caseOutput = CaseOutput.Open(CommonOptions.CaseTarget(parse, remote.Case, parse.GetValue(remote.Out)), null, parse.GetValue(remote.Out));
             var kb = remote.LoadKnowledge(parse);
             var list = new List<string>(parse.GetValue(urls) ?? []);
             if (parse.GetValue(hosts) is { } file) list.AddRange(InventoryCommand.ReadHosts(file));

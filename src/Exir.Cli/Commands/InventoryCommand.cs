@@ -35,7 +35,7 @@ public static class InventoryCommand
         cmd.SetAction(parse =>
         {
             var format = CommonOptions.FormatOf(parse, remote.Format, Verb.Inventory);
-            using var caseOutput = CaseOutput.Open(parse.GetValue(remote.Case));
+            using var caseOutput = CaseOutput.Open(CommonOptions.CaseTarget(parse, remote.Case, parse.GetValue(remote.Out)), null, parse.GetValue(remote.Out));
             var kb = remote.LoadKnowledge(parse);
             var asOf = remote.AsOf(parse);
             var list = new List<BuildAssessment>();

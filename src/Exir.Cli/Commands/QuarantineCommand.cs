@@ -36,7 +36,7 @@ public static class QuarantineCommand
         cmd.SetAction(parse =>
         {
             // Opened first: a case that cannot be written stops the run before any file is moved. A dry run records nothing.
-            using var caseOutput = parse.GetValue(live) ? CaseOutput.Open(parse.GetValue(caseTarget)) : null;
+            using var caseOutput = parse.GetValue(live) ? CaseOutput.Open(CommonOptions.CaseTarget(parse, caseTarget, null)) : null;
             var storeDir = parse.GetValue(store)!;
             var exit = Run(parse.GetValue(inputs) ?? [], storeDir, parse.GetValue(live), parse.GetValue(root), parse.GetValue(indicators), Console.Out, Console.Error);
             return caseOutput is null ? exit : RecordInCase(caseOutput, storeDir, CommonOptions.CommandLine(parse), exit);

@@ -70,7 +70,7 @@ public static class ScanCommand
             if (options.KnowledgeDirectory is { } k && !Directory.Exists(k)) throw new UsageException($"--knowledge folder not found: {k}");
             foreach (var y in options.ExtraYara)
                 if (!File.Exists(y) && !Directory.Exists(y)) throw new UsageException($"--yara rule file or folder not found: {y}");
-            using var caseOutput = CaseOutput.Open(parse.GetValue(caseTarget));
+            using var caseOutput = CaseOutput.Open(CommonOptions.CaseTarget(parse, caseTarget, parse.GetValue(output)), roots, parse.GetValue(output));
             return Run(roots, options, fmt, parse.GetValue(output), parse.GetValue(noProgress), parse.GetValue(timeline), CommonOptions.CommandLine(parse), caseOutput);
         });
         return cmd;

@@ -49,7 +49,7 @@ public static class TimelineCommand
             if (rulesDir is not null && !Directory.Exists(rulesDir)) throw new UsageException($"--rules folder not found: {rulesDir}");
             var options = new TimelineOptions { Since = s, Until = u, Hosts = Split(parse.GetValue(onlyHost) ?? []), Categories = Split(parse.GetValue(category) ?? []) };
             var runOptions = new RunOptions { Since = s, Until = u, RulesDirectory = rulesDir, Parallelism = CommonOptions.ThreadCount(parse, threads) };
-            using var caseOutput = CaseOutput.Open(parse.GetValue(caseTarget));
+            using var caseOutput = CaseOutput.Open(CommonOptions.CaseTarget(parse, caseTarget, parse.GetValue(outDir)), roots, parse.GetValue(outDir));
             return Run(roots, findingsFiles, options, runOptions, fmt, parse.GetValue(outDir), parse.GetValue(noProgress), CommonOptions.CommandLine(parse), caseOutput);
         });
         return cmd;
