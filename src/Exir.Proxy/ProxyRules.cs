@@ -196,7 +196,10 @@ public sealed class ProxyRuleSet
     private static RuleCondition? Condition(YamlReader y, YamlNode node)
     {
         if (node is not YamlMappingNode m) { y.Error(node, "a condition is a mapping (all, any, not, or field with an operator)"); return null; }
+        var before = y.Problems.Count;
         var k = y.Keys(m, ConditionKeys);
+        // An unknown key is the problem to report; what is left of the condition would only add noise.
+        if (y.Problems.Count > before) return null;
         if (k.Count == 0) { y.Error(m, "empty condition"); return null; }
         foreach (var group in new[] { "all", "any" })
         {
