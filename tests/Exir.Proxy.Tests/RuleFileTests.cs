@@ -101,3 +101,22 @@ public sealed class RuleFileTests
         Assert.False(set.Evaluate(n, false).Blocked);
     }
 }
+
+/// <summary>The rule example in docs/proxy.md is a working rule, so the documentation cannot drift from the loader.</summary>
+public sealed class DocumentationTests
+{
+    [Fact]
+    public void The_documented_example_rule_loads_and_matches()
+    {
+        var doc = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "proxy.md"));
+        var start = doc.IndexOf("```yaml\nrules:", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/proxy.md has no yaml rule example");
+        start += "```yaml\n".Length;
+        var yaml = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        var set = ProxyRuleSet.Parse([("docs/proxy.md", yaml)]);
+        var old = RequestNormaliser.Normalise("POST", "/Microsoft-Server-ActiveSync?Cmd=Sync", [new Header("MS-ASProtocolVersion", "12.0")]);
+        var current = RequestNormaliser.Normalise("POST", "/Microsoft-Server-ActiveSync?Cmd=Sync", [new Header("MS-ASProtocolVersion", "16.1")]);
+        Assert.True(set.Evaluate(old, false).Blocked);
+        Assert.False(set.Evaluate(current, false).Blocked);
+    }
+}
