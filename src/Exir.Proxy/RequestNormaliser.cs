@@ -89,6 +89,9 @@ public static class RequestNormaliser
 
     private const int StackLimit = 512;
 
+    // Throws on a lone UTF-16 surrogate instead of silently writing U+FFFD: such a target is not text.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public static NormalisedRequest Normalise(string method, string rawTarget, IReadOnlyList<Header> headers)
     {
         var anomalies = Anomaly.None;
@@ -158,7 +161,13 @@ public static class RequestNormaliser
         var buffer = max <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(max));
         try
         {
-            var length = Encoding.UTF8.GetBytes(text, buffer);
+            int length;
+            try { length = StrictUtf8.GetBytes(text, buffer); }
+            catch (EncoderFallbackException)
+            {
+                anomalies |= Anomaly.InvalidUtf8;
+                length = Encoding.UTF8.GetBytes(text, buffer);
+            }
             // Decoding only shrinks the text, so each round works in place.
             while (true)
             {

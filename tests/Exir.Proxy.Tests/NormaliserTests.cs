@@ -79,6 +79,14 @@ public sealed class NormaliserTests
     }
 
     [Fact]
+    public void A_lone_surrogate_in_the_target_text_is_ambiguous()
+    {
+        var n = N("/owa/\ud800x");
+        Assert.True(n.Anomalies.HasFlag(Anomaly.InvalidUtf8));
+        Assert.True(n.IsAmbiguous);
+    }
+
+    [Fact]
     public void Real_UTF8_is_not_an_anomaly()
     {
         var n = N("/owa/M%C3%BCller/%E4%B8%AD/%F0%9F%98%80");
