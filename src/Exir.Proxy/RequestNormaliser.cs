@@ -321,10 +321,13 @@ public static class RequestNormaliser
         return result;
     }
 
-    /// <summary>Cookie header: 'name=value' pairs split on ';', both sides trimmed and decoded like the URI.</summary>
+    /// <summary>
+    /// Cookie header: 'name=value' pairs, both sides trimmed and decoded like the URI. Split on ',' as well as ';'
+    /// because ASP.NET, which Exchange runs on, does: "a=1, X-BEResource=..." is two cookies to the backend.
+    /// </summary>
     public static void ParseCookies(string header, List<Cookie> into, ref Anomaly anomalies)
     {
-        foreach (var range in header.AsSpan().Split(';'))
+        foreach (var range in header.AsSpan().SplitAny(";,"))
         {
             var pair = header.AsSpan()[range].Trim();
             if (pair.IsEmpty) continue;

@@ -32,6 +32,7 @@ public sealed class CorpusTests
         { "PL static js + BEResource", "POST", "/ecp/y.js", "Cookie: X-BEResource=Administrator@EXCH01:444/autodiscover/autodiscover.xml?a=~1942062522;", 403 },
         { "PL owa auth js + AnonResource", "GET", "/owa/auth/x.js", "Cookie: X-AnonResource=true; X-AnonResource-Backend=localhost/ecp/default.flt?~3; X-BEResource=localhost/owa/auth/logon.aspx?~3;", 403 },
         { "PL cookie percent-encoded", "GET", "/owa/auth/x.js", "Cookie: X-BEResource=localhost%2Fowa%2Fauth%2Flogon.aspx%3F%7E3", 403 },
+        { "PL cookie after a comma", "GET", "/ecp/a.js", "Cookie: a=b, X-BEResource=localhost:444/ecp/about.aspx?%7E1", 403 },
         { "PL cookie name encoded", "GET", "/ecp/a.js", "Cookie: X-AnonResource-%42ackend=localhost/ecp/default.flt?~3", 403 },
         { "PL js mixed case, dot segment", "POST", "/ECP/./x/../Y.JS", "Cookie: X-BEResource=EXCH01:444/ecp/about.aspx?~1", 403 },
         { "PL proxyLogon.ecp", "POST", "/ecp/proxyLogon.ecp", "Cookie: X-BEResource=Administrator@EXCH01:444/ecp/proxyLogon.ecp?a=~1942062522;", 403 },

@@ -133,6 +133,13 @@ public sealed class NormaliserTests
     }
 
     [Fact]
+    public void A_comma_separates_cookies_as_ASP_NET_reads_them()
+    {
+        var n = N("/ecp/y.js", new Header("Cookie", "a=b, X-BEResource=localhost/owa/auth/logon.aspx?~3"));
+        Assert.Equal([new Cookie("a", "b"), new Cookie("X-BEResource", "localhost/owa/auth/logon.aspx?~3")], n.Cookies);
+    }
+
+    [Fact]
     public void A_cookie_with_a_NUL_makes_the_request_ambiguous()
     {
         var n = N("/owa/", new Header("Cookie", "X-BEResource=a%00b"));
