@@ -54,7 +54,7 @@ public static class Emitters
     {
         foreach (var r in set.Rules)
         {
-            sb.Append(indent).Append($"<!-- {r.Id}: {X(r.Title)} -->\n");
+            sb.Append(indent).Append($"<!-- {r.Id}: {X(r.Title).Replace("--", "- -")} -->\n");
             sb.Append(indent).Append($"<rule name=\"{X(r.IisName)}\" patternSyntax=\"ECMAScript\" stopProcessing=\"true\">\n");
             sb.Append(indent).Append("  <match url=\".*\" />\n");
             sb.Append(indent).Append("  <conditions logicalGrouping=\"MatchAll\">\n");
@@ -74,7 +74,7 @@ public static class Emitters
         sb.Append("  Needs the IIS URL Rewrite module. Use ONE of the two fragments below:\n");
         sb.Append("  1. web.config of the Default Web Site (what Microsoft's EOMT does): inside <configuration><system.webServer>.\n");
         sb.Append("  2. applicationHost.config, all sites: inside <configuration><system.webServer> (globalRules).\n");
-        sb.Append("  Or run the script of 'exir mitigate --emit powershell', which applies, checks and rolls back.\n");
+        sb.Append("  Or run the script that 'exir mitigate' emits for powershell: it applies, checks and rolls back.\n");
         sb.Append("-->\n");
         sb.Append("<exir-mitigations>\n");
         sb.Append("  <!-- 1. web.config (site level) -->\n");

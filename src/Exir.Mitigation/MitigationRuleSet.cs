@@ -76,7 +76,7 @@ public sealed record MitigationRuleSet(string Version, IReadOnlyList<MitigationR
             problems.Add($"{dup.Last().Origin}: id '{dup.Key}' is defined more than once");
         foreach (var dup in rules.GroupBy(r => r.IisName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
             problems.Add($"{dup.Last().Origin}: iis_name '{dup.Key}' is used by more than one rule");
-        if (problems.Count > 0) throw new InvalidDataException("mitigation rules are invalid:\n  " + string.Join("\n  ", problems));
+        if (problems.Count > 0) throw new InvalidDataException("mitigation rules are invalid: " + string.Join("; ", problems));
         if (rules.Count == 0) throw new InvalidDataException($"no mitigation rules in {origin}");
         return new MitigationRuleSet(version ?? "unversioned", rules, origin);
     }
