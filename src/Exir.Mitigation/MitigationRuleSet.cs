@@ -46,8 +46,8 @@ public sealed record MitigationRuleSet(string Version, IReadOnlyList<MitigationR
     /// <summary>The rule set from a rules folder (--rules DIR: the folder holding mitigations/, or mitigations/ itself), else the built-in one.</summary>
     public static MitigationRuleSet Load(string? rulesDirectory = null)
     {
-        if (rulesDirectory is not null && !Directory.Exists(Path.Combine(rulesDirectory, Folder)) && Directory.Exists(rulesDirectory)
-            && Directory.EnumerateFiles(rulesDirectory, "*.yaml").Any())
+        if (rulesDirectory is not null && Directory.Exists(rulesDirectory)
+            && Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(rulesDirectory))).Equals(Folder, StringComparison.OrdinalIgnoreCase))
         {
             // The mitigations folder itself was given.
             return LoadFiles(Directory.EnumerateFiles(rulesDirectory, "*.yaml").Order(StringComparer.Ordinal)

@@ -120,6 +120,11 @@ public sealed class RuleSetTests
         var set = MitigationRuleSet.Load(WriteRules(OneRule));
         Assert.Equal("test-1", set.Version);
         Assert.Equal(["my-rule"], set.Rules.Select(r => r.Id));
+        var dir = WriteRules(OneRule);
+        Assert.Equal("test-1", MitigationRuleSet.Load(Path.Combine(dir, "mitigations")).Version); // the folder itself
+        // A rules copy without mitigations/ is an error that says where it looked, not the built-in set in disguise.
+        File.Delete(Path.Combine(dir, "mitigations", "mine.yaml"));
+        Assert.Contains("no mitigation rules", Assert.Throws<InvalidDataException>(() => MitigationRuleSet.Load(dir)).Message);
     }
 
     [Fact]
