@@ -18,5 +18,6 @@ root.Subcommands.Add(QuarantineCommand.Create());
 root.Subcommands.Add(TimelineCommand.Create());
 root.Subcommands.Add(CaseCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
+root.Subcommands.Add(MitigateCommand.Create());
 
 return CliRunner.Run(root, args);
