@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs all tests and ends with one line "N passed, N failed, N skipped" counted from the test results.
 #   scripts/test.sh          the full run (what .ci/run does): installs the Debian packages the differential and browser
-#                            tests need (yara, python3-evtx, libevtx-utils, ripgrep, chromium) and PowerShell 7 (a
+#                            tests need (yara, python3-evtx, libevtx-utils, ripgrep, chromium, nginx, haproxy) and PowerShell 7 (a
 #                            dotnet tool, the JSON oracle), builds, checks both
 #                            single-file publishes, starts a private PostgreSQL cluster on 127.0.0.1 (scripts/pg-cluster.sh;
 #                            EXIR_TEST_PG for the case store's tests, stopped and removed at exit), runs every test
@@ -28,6 +28,9 @@ if [ $fast -eq 0 ]; then
   command -v evtxexport >/dev/null || need+=(libevtx-utils)
   command -v rg >/dev/null || need+=(ripgrep)
   command -v chromium >/dev/null || need+=(chromium)
+  # The mitigation tests run the emitted configurations in real nginx and HAProxy (daemons live in /usr/sbin).
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
   # The case store's tests run on a real PostgreSQL too (a private cluster below, never the machine's own server).
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
   if [ ${#need[@]} -gt 0 ]; then
