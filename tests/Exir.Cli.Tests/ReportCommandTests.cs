@@ -46,7 +46,7 @@ public class ReportCommandTests
         }
         var dir = Path.Combine(TestPaths.NewTempDir("exir-report-dir"), "out");
         Assert.Equal(1, ExirProcess.Run("report", "--case", SampleCase.Value, "--out", dir).ExitCode);
-        Assert.Equal(["case.ecs.ndjson", "case.timesketch.jsonl", "indicators.stix.json", "report.html"], Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["case.ecs.ndjson", "case.timesketch.jsonl", "indicators.stix.json", "report.html"], Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).Order().ToArray());
         var sketch = File.ReadAllLines(Path.Combine(dir, "case.timesketch.jsonl"));
         Assert.NotEmpty(sketch);
         var times = sketch.Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.GetProperty("timestamp").GetInt64(); }).ToList();

@@ -103,11 +103,24 @@ internal sealed class PostgresDialect(string connectionString) : SqlDialect
     public override DbTransaction BeginMigration(DbConnection connection)
     {
         var tx = connection.BeginTransaction();
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
-        cmd.ExecuteNonQuery();
-        return tx;
+        try
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            // Waiting for the lock is the point: fifty servers opening a new case at once queue here while the first
+            // migrates, which can outlast the default 30 s command timeout on a loaded server.
+            cmd.CommandTimeout = 600;
+            cmd.CommandText = $"SELECT pg_advisory_xact_lock({MigrationLockKey})";
+            cmd.ExecuteNonQuery();
+            return tx;
+        }
+        catch
+        {
+            // The caller never sees this transaction: end it here, or the retry finds one still open on the connection.
+            try { tx.Rollback(); } catch (Exception r) when (r is DbException or InvalidOperationException) { }
+            tx.Dispose();
+            throw;
+        }
     }
 
     public override DbTransaction Begin(DbConnection connection) => connection.BeginTransaction();

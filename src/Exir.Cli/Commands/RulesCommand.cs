@@ -81,15 +81,17 @@ public static class RulesCommand
                 continue;
             }
             builtIn ??= catalog;
+            var dataProblems = OtherDataProblems(data, root);
             foreach (var file in data.List().Where(f => (only is null || only.Contains(f)) && !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)))
             {
                 checkedFiles++;
                 var shown = "rules/" + file;
-                var fileProblems = catalog.Problems.Where(p => p.File == shown || p.File.StartsWith(shown + ":", StringComparison.Ordinal)).ToList();
+                var fileProblems = catalog.Problems.Where(p => p.File == shown || p.File.StartsWith(shown + ":", StringComparison.Ordinal))
+                    .Select(p => p.ToString()).Concat(dataProblems.Where(p => p.File == file).Select(p => p.Message)).ToList();
                 var results = RuleTests.RunFile(catalog, file);
                 var yaraLines = file.EndsWith(".yar", StringComparison.OrdinalIgnoreCase) ? YaraDiagnostics(data.ReadAllText(file), shown, out var accepted) : [];
                 int filePassed = results.Count(r => r.Passed), fileFailed = results.Count - filePassed;
-                output.WriteLine($"{shown}: {Summary(RuleFileKinds.Of(file), fileProblems.Count + yaraLines.Count, filePassed, fileFailed)}");
+                output.WriteLine($"{shown}: {Summary(RuleFileKinds.Of(file) ?? OtherDataKind(file), fileProblems.Count + yaraLines.Count, filePassed, fileFailed)}");
                 foreach (var p in fileProblems) output.WriteLine("  " + p);
                 foreach (var l in yaraLines) output.WriteLine("  " + l);
                 foreach (var r in results.Where(r => !r.Passed)) output.WriteLine("  " + r);
@@ -130,6 +132,43 @@ public static class RulesCommand
         output.WriteLine($"total: {checkedFiles} file(s), {problems} problem(s), {passed} test(s) passed, {failed} failed");
         if (checkedFiles == 0) return ExitCodes.Error;
         return problems + failed > 0 ? ExitCodes.Findings : ExitCodes.Clean;
+    }
+
+    /// <summary>The kind of the data files other projects read: the proxy's rule set and exposure, the mitigations.</summary>
+    private static string? OtherDataKind(string file) =>
+        file.StartsWith("proxy/", StringComparison.Ordinal) ? "proxy rules"
+        : file.StartsWith(Exir.Mitigation.MitigationRuleSet.Folder + "/", StringComparison.Ordinal) ? "mitigations" : null;
+
+    /// <summary>
+    /// Problems of the proxy's and the mitigations' data, loaded the way exir proxy and exir mitigate load them, each
+    /// attributed to its file (a problem naming no file of the folder goes to its first file).
+    /// </summary>
+    private static List<(string File, string Message)> OtherDataProblems(DataFiles data, string? root)
+    {
+        var found = new List<(string File, string Message)>();
+        void Attribute(IReadOnlyList<string> files, IEnumerable<string> messages)
+        {
+            foreach (var m in messages)
+                found.Add((files.FirstOrDefault(f => m.Contains(f, StringComparison.Ordinal)) ?? files[0], m));
+        }
+        var proxyFiles = data.List("proxy", ".yaml");
+        if (proxyFiles.Count > 0)
+        {
+            try { Exir.Proxy.ProxyPolicy.Load(data); }
+            catch (Exir.Proxy.ProxyDataException e) { Attribute(proxyFiles, e.Problems.Select(p => p.ToString())); }
+            catch (Exception e) when (e is IOException or InvalidDataException or FileNotFoundException) { Attribute(proxyFiles, [e.Message]); }
+        }
+        var mitigationFiles = data.List(Exir.Mitigation.MitigationRuleSet.Folder, ".yaml");
+        if (mitigationFiles.Count > 0)
+        {
+            try { Exir.Mitigation.MitigationRuleSet.Load(root); }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                const string prefix = "mitigation rules are invalid: ";
+                Attribute(mitigationFiles, e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..].Split("; ") : [e.Message]);
+            }
+        }
+        return found;
     }
 
     private static string Summary(string? kind, int problems, int passed, int failed) =>
