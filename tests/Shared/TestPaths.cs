@@ -48,18 +48,42 @@ public static class TestPaths
 
     private static void DeleteCreated()
     {
+        var failed = new List<string>();
         foreach (var dir in Created)
         {
             try
             {
-                // Tests make files read-only or links; make everything deletable first.
-                foreach (var f in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 }))
+                // Tests make files read-only; make everything deletable first. Links are skipped, never followed: a test
+                // links "/" into its tree, and walking it would touch the whole machine and never end.
+                foreach (var f in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint }))
                     try { File.SetAttributes(f, FileAttributes.Normal); } catch (IOException) { } catch (UnauthorizedAccessException) { }
                 Directory.Delete(dir, recursive: true);
             }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            catch (IOException) { failed.Add(dir); }
+            catch (UnauthorizedAccessException) { failed.Add(dir); }
         }
+        if (failed.Count > 0) RemoveWithTools(failed);
+    }
+
+    /// <summary>
+    /// What .NET cannot delete: names that are not valid UTF-8 (hostile-walk tests make them), folders a test made
+    /// unreadable. One rm after everything else is gone (the process is about to end): it works on raw bytes and never
+    /// follows the links inside (a test links "/" into its tree).
+    /// </summary>
+    private static void RemoveWithTools(List<string> dirs)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("chmod -R u+rwX -- \"$@\" 2>/dev/null; rm -rf --one-file-system -- \"$@\"");
+            psi.ArgumentList.Add("sh");
+            foreach (var d in dirs) psi.ArgumentList.Add(d);
+            using var p = System.Diagnostics.Process.Start(psi);
+            p?.WaitForExit(5_000);
+        }
+        catch (System.ComponentModel.Win32Exception) { }
     }
 
     private static string FindRepoRoot()
