@@ -30,16 +30,9 @@ public sealed class DeadlineClock
     {
         var id = string.IsNullOrWhiteSpace(timeZoneId) ? "UTC" : timeZoneId.Trim();
         if (id.Equals("UTC", StringComparison.OrdinalIgnoreCase)) return new DeadlineClock(playbook, TimeZoneInfo.Utc, "UTC", true);
-        try
-        {
-            return new DeadlineClock(playbook, TimeZoneInfo.FindSystemTimeZoneById(id), id, true);
-        }
-        // The id is case data (any text): not found, a damaged tzdata file, or an id the platform refuses.
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException or IOException
-                                      or UnauthorizedAccessException or System.Security.SecurityException)
-        {
-            return new DeadlineClock(playbook, TimeZoneInfo.Utc, id, false);
-        }
+        return CaseTimeZones.TryFind(id, out var zone)
+            ? new DeadlineClock(playbook, zone, id, true)
+            : new DeadlineClock(playbook, TimeZoneInfo.Utc, id, false);
     }
 
     /// <summary>Why the time is shown in UTC although the case names another zone; null when the zone is known.</summary>

@@ -445,15 +445,10 @@ public static partial class CaseCommand
         return new DateTimeOffset(wall, offset).ToUniversalTime();
     }
 
-    private static TimeZoneInfo FindZone(string id, string what)
-    {
-        try { return TimeZoneInfo.FindSystemTimeZoneById(id); }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or ArgumentException)
-        {
+    private static TimeZoneInfo FindZone(string id, string what) =>
+        CaseTimeZones.TryFind(id, out var zone) ? zone
             // exir runs with invariant globalization: on Windows the IANA names need ICU, so the Windows name is the way there.
-            throw new UsageException($"{what}: '{id}' is not a time zone here (use an IANA name such as Europe/Berlin or UTC; on Windows the Windows name, e.g. \"W. Europe Standard Time\")");
-        }
-    }
+            : throw new UsageException($"{what}: '{id}' is not a time zone here (use an IANA name such as Europe/Berlin or UTC; on Windows the Windows name, e.g. \"W. Europe Standard Time\")");
 
     // ---- note ------------------------------------------------------------------------------------------
 
