@@ -1,0 +1,1 @@
+namespace Exir.Proxy.Host; internal static class Placeholder { }
