@@ -28,7 +28,14 @@ public sealed class ProxyRuntime
         DataFiles data;
         try { data = new DataFiles("rules", typeof(Exposure).Assembly, settings.RulesDirectory); }
         catch (DirectoryNotFoundException e) { throw new ProxyDataException([new ProxyDataProblem(settings.RulesDirectory ?? "rules", 0, 0, e.Message)]); }
-        var exposure = Exposure.Parse(Exposure.FileName, data.ReadAllText(Exposure.FileName), settings.InternalNetworks);
+        string exposureText;
+        try { exposureText = data.ReadAllText(Exposure.FileName); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProxyDataException([new ProxyDataProblem(Path.Combine(data.Directory ?? "rules", Exposure.FileName), 0, 0,
+                "cannot read the exposure file (a rules folder given with --rules or rules: replaces the built-in one: start from a copy of it): " + e.Message)]);
+        }
+        var exposure = Exposure.Parse(Exposure.FileName, exposureText, settings.InternalNetworks);
         if (settings.EnableRpc)
             exposure = new Exposure(exposure.Routes.Select(r => r.Prefix == "/rpc" ? r with { Enabled = true } : r).ToList(), exposure.InternalNetworks);
         var rules = ProxyRuleSet.Load(data);

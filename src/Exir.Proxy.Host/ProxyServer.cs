@@ -299,7 +299,9 @@ public sealed class ProxyServer : IAsyncDisposable
         // A refused request's body is not read: close the connection rather than drain what may be gigabytes.
         if (status >= 400 && ctx.Request.ContentLength is > 0 or null && ctx.Request.Headers.ContainsKey("Transfer-Encoding"))
             ctx.Response.Headers.Connection = "close";
-        await ctx.Response.WriteAsync(text + "\n");
+        var body = System.Text.Encoding.UTF8.GetBytes(text + "\n");
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body);
     }
 
     private SocketsHttpHandler CreateUpstreamHandler()

@@ -51,9 +51,14 @@ public static class ProxyCommand
         };
         cmd.SetAction(parse =>
         {
-            var options = Options(parse.GetValue(config), parse.GetValue(listen) ?? [], parse.GetValue(backend), parse.GetValue(rules),
+            ProxyOptions options;
+            try
+            {
+                options = Options(parse.GetValue(config), parse.GetValue(listen) ?? [], parse.GetValue(backend), parse.GetValue(rules),
                 parse.GetValue(internalNets) ?? [], parse.GetValue(enableRpc), parse.GetValue(cert), parse.GetValue(certKey), parse.GetValue(certPasswordEnv),
                 parse.GetValue(backendCa), parse.GetValue(backendPin), parse.GetValue(insecure), parse.GetValue(admin), parse.GetValue(accessLog), parse.GetValue(output));
+            }
+            catch (ProxyDataException e) { return Refused(e, Console.Error); }
             return Run(options, parse.GetValue(check), parse.GetValue(format) ?? "jsonl", Console.OpenStandardOutput(), Console.Error, CancellationToken.None)
                 .GetAwaiter().GetResult();
         });
