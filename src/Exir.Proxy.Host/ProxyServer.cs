@@ -147,6 +147,17 @@ public sealed class ProxyServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Everything <see cref="StartAsync"/> checks before it listens (rules, exposure, certificates), without listening: `exir proxy --check`.</summary>
+    public static ProxyRuntime Validate(ProxyOptions options)
+    {
+        var runtime = ProxyRuntime.Build(options.Policy);
+        using var cert = LoadListenCertificate(options);
+        LoadCa(options.BackendCaFile);
+        if (options.Listen.Any(u => u.Scheme == "https") && cert is null)
+            throw new ProxyStartException("an https:// listen address needs a certificate (--cert FILE, or certificate: in the config)");
+        return runtime;
+    }
+
     private static void Listen(KestrelServerOptions k, Uri uri, Action<ListenOptions> configure)
     {
         var host = uri.Host.Trim('[', ']');

@@ -49,6 +49,19 @@ public sealed class ProxyConfigTests
     }
 
     [Fact]
+    public void TheShippedExampleConfigReadsAndItsPolicyBuilds()
+    {
+        var o = ProxyConfigFile.Load(Path.Combine(TestPaths.RepoRoot, "deploy", "exir-proxy.example.yaml"));
+        Assert.Equal("exch01.corp.local", o.Backend.Host);
+        Assert.EndsWith("deploy/certs/mail.pfx", o.Certificate!.File.Replace('\\', '/'));
+        Assert.Equal(["10.20.0.0/16"], o.Policy.InternalNetworks);
+        var runtime = ProxyRuntime.Build(o.Policy);
+        Assert.Contains("internal only (10.20.0.0/16)", runtime.Describe());
+        // The certificate files of the example do not exist here: validation says which.
+        Assert.Contains("mail.pfx", Assert.Throws<ProxyStartException>(() => ProxyServer.Validate(o)).Message);
+    }
+
+    [Fact]
     public void ABadConfigIsRefusedWithEveryProblemAndItsLine()
     {
         const string yaml = """

@@ -115,11 +115,16 @@ public static class ProxyCommand
         {
             try
             {
-                var runtime = ProxyRuntime.Build(options.Policy);
+                var runtime = ProxyServer.Validate(options);
                 stderr.WriteLine($"exir proxy: config valid: {options.Listen.Count} listen address(es) -> {options.Backend.GetLeftPart(UriPartial.Authority)}; {runtime.Describe()}");
                 return ExitCodes.Clean;
             }
             catch (ProxyDataException e) { return Refused(e, stderr); }
+            catch (ProxyStartException e)
+            {
+                stderr.WriteLine($"exir proxy: would not start: {TextSafety.ForTerminal(e.Message)}");
+                return ExitCodes.Error;
+            }
         }
 
         ProxyServer server;
