@@ -249,6 +249,14 @@ public sealed class AccessLogWriterTests
     }
 
     [Fact]
+    public void The_field_list_is_the_one_exir_logs_knows_for_a_file_without_header()
+    {
+        Assert.Equal(LogFormats.ExirProxyFields, W3cAccessLogWriter.Fields);
+        Assert.Equal(W3cAccessLogWriter.FileNamePrefix, LogFormats.ExirProxyFilePrefix);
+        Assert.StartsWith(LogFormats.ExirProxySoftware, W3cAccessLogWriter.SoftwareName);
+    }
+
+    [Fact]
     public void Exir_logs_reads_the_file_back_as_iis_with_the_original_values()
     {
         var dir = TestPaths.NewTempDir("exir-accesslog");
