@@ -19,5 +19,6 @@ root.Subcommands.Add(TimelineCommand.Create());
 root.Subcommands.Add(CaseCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MitigateCommand.Create());
+root.Subcommands.Add(ProxyCommand.Create());
 
 return CliRunner.Run(root, args);

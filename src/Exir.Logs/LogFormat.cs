@@ -121,10 +121,27 @@ public static class LogFormats
         Roles = IisRoles, FallbackFamily = "IIS",
         Claims = (h, path) =>
             h.SoftwareIs("Internet Information Services")
+            || h.SoftwareIs(ExirProxySoftware) // exir proxy's access log: IIS's shape plus x-exir-* fields
             || (!h.IsExchange && h.LogType is null && h.FieldsHave("cs-uri-stem")) // W3C without #Software
-            || (h.Headerless && h.DataLooksLikeW3c && (LogHeader.Has(path, "/W3SVC") || LogHeader.Has(FileName(path), "u_ex"))),
-        Family = (path, _) => W3svcSite(path) is { } site ? "IIS/" + site : "IIS",
+            || (h.Headerless && h.DataLooksLikeW3c && (LogHeader.Has(path, "/W3SVC") || LogHeader.Has(FileName(path), "u_ex")
+                                                      || FileName(path).StartsWith(ExirProxyFilePrefix, StringComparison.OrdinalIgnoreCase))),
+        Family = (path, reader) =>
+            LogHeader.Has(reader.Software, ExirProxySoftware) ? ExirProxyFamily
+            : W3svcSite(path) is { } site ? "IIS/" + site
+            : reader.Software is null && FileName(path).StartsWith(ExirProxyFilePrefix, StringComparison.OrdinalIgnoreCase) ? ExirProxyFamily
+            : "IIS",
     };
+
+    /// <summary>"#Software: exir proxy VERSION": the access log of exir proxy (Exir.Proxy's W3cAccessLogWriter), read as <see cref="Iis"/>.</summary>
+    public const string ExirProxySoftware = "exir proxy";
+    /// <summary>The coverage family of exir proxy's access logs.</summary>
+    public const string ExirProxyFamily = "exir proxy";
+    /// <summary>exir proxy names its daily files exir-proxy_yyyyMMdd.log.</summary>
+    public const string ExirProxyFilePrefix = "exir-proxy_";
+    /// <summary>The #Fields of exir proxy's access log (the same list as Exir.Proxy's W3cAccessLogWriter.Fields; a test holds them equal).</summary>
+    public const string ExirProxyFields =
+        "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host " +
+        "sc-status sc-substatus sc-bytes cs-bytes time-taken x-forwarded-for x-exir-action x-exir-rules x-exir-normalised";
 
     public static LogFormatDescriptor HttpProxy { get; } = new()
     {
@@ -187,6 +204,8 @@ public static class LogFormats
             Default(Iis, "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken"),
             Default(Iis, "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken"),
             Default(Iis, "date time s-sitename s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs-version cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken"),
+            // exir proxy's access log, for a file that lost its header.
+            Default(Iis, ExirProxyFields),
         ];
         EcpServer.DefaultSchemas = [Default(EcpServer, "TimeStamp,ServerName,EventId,EventData")];
         // The E2016/E2019 HttpProxy list.
@@ -231,7 +250,7 @@ public static class LogFormats
 
     /// <summary>
     /// Whether a path is where, or named as, IIS and Exchange write their logs (W3SVC folders, u_ex*.log,
-    /// HttpProxy_*.log, Exchange Logging folders...): a file there that no format can read is a gap worth naming.
+    /// HttpProxy_*.log, Exchange Logging folders, exir proxy's exir-proxy_*.log...): a file there that no format can read is a gap worth naming.
     /// </summary>
     public static bool LooksLikeLogPath(string relativePath)
     {
@@ -247,7 +266,7 @@ public static class LogFormats
     }
 
     private static readonly string[] LogFolders = ["Logging", "LogFiles", "HttpProxy", "W3SVC"];
-    private static readonly string[] LogNamePrefixes = ["u_ex", "u_in", "u_nc", "HttpProxy_", "ECPServer", "OABGeneratorLog", "Ews_"];
+    private static readonly string[] LogNamePrefixes = ["u_ex", "u_in", "u_nc", "HttpProxy_", "ECPServer", "OABGeneratorLog", "Ews_", ExirProxyFilePrefix];
 
     private static LogSchema Default(LogFormatDescriptor d, string fields) =>
         new(fields.Split(d.Separator), d, isFallback: true);

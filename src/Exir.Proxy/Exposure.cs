@@ -14,8 +14,22 @@ public enum ExposureDecision
     InternalOnly,
 }
 
-/// <summary>One published path prefix: who may reach it and with which methods.</summary>
-public sealed record ExposureRoute(string Prefix, bool InternalOnly, IReadOnlySet<string> Methods, bool Enabled);
+/// <summary>
+/// One published path prefix: who may reach it and with which methods, and how the proxy carries its traffic:
+/// the longest silence allowed between bytes (<see cref="ActivityTimeout"/>), the largest body, and whether the
+/// protocol is long-lived (a slow trickle is normal: no minimum data rate, e.g. RPC_IN_DATA and ActiveSync Ping).
+/// </summary>
+public sealed record ExposureRoute(string Prefix, bool InternalOnly, IReadOnlySet<string> Methods, bool Enabled)
+{
+    public TimeSpan ActivityTimeout { get; init; } = DefaultActivityTimeout;
+    /// <summary>Largest request body in bytes (null: no limit).</summary>
+    public long? MaxBodyBytes { get; init; } = DefaultMaxBodyBytes;
+    public bool LongLived { get; init; }
+
+    /// <summary>IIS's own defaults: 100 s without a byte ends a request, 30,000,000 bytes of body.</summary>
+    public static readonly TimeSpan DefaultActivityTimeout = TimeSpan.FromSeconds(100);
+    public const long DefaultMaxBodyBytes = 30_000_000;
+}
 
 /// <summary>
 /// What the proxy publishes (rules/proxy/exposure.yaml): the client protocols to everyone, the administrative ones
@@ -84,7 +98,7 @@ public sealed class Exposure
                 foreach (var item in seq)
                 {
                     if (item is not YamlMappingNode m) { y.Error(item, "a route is a mapping"); continue; }
-                    var k = y.Keys(m, "prefix", "access", "methods", "enabled");
+                    var k = y.Keys(m, "prefix", "access", "methods", "enabled", "activityTimeoutSeconds", "maxBodyMiB", "longLived");
                     var prefix = y.Required(k, m, "prefix");
                     if (prefix is not null && (!prefix.StartsWith('/') || prefix.Length < 2 || prefix.EndsWith('/')))
                     { y.Error(k["prefix"].Value, $"prefix '{prefix}' must start with '/' and not end with one"); prefix = null; }
@@ -101,10 +115,37 @@ public sealed class Exposure
                         if (t is "true" or "false") enabled = t == "true";
                         else y.Error(e.Value, $"enabled '{t}' is not true or false");
                     }
+                    var timeout = ExposureRoute.DefaultActivityTimeout;
+                    if (k.TryGetValue("activityTimeoutSeconds", out var ts))
+                    {
+                        var t = y.Scalar(ts.Value, "activityTimeoutSeconds");
+                        if (int.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sec) && sec is >= 1 and <= 172_800)
+                            timeout = TimeSpan.FromSeconds(sec);
+                        else y.Error(ts.Value, $"activityTimeoutSeconds '{t}' is not a whole number of seconds from 1 to 172800 (two days)");
+                    }
+                    long? maxBody = ExposureRoute.DefaultMaxBodyBytes;
+                    if (k.TryGetValue("maxBodyMiB", out var mb))
+                    {
+                        var t = y.Scalar(mb.Value, "maxBodyMiB");
+                        if (t is "unlimited") maxBody = null;
+                        else if (long.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) && mib is >= 0 and <= 1L << 20)
+                            maxBody = mib << 20;
+                        else y.Error(mb.Value, $"maxBodyMiB '{t}' is not a number of MiB from 0 to 1048576, or 'unlimited'");
+                    }
+                    var longLived = false;
+                    if (k.TryGetValue("longLived", out var ll))
+                    {
+                        var t = y.Scalar(ll.Value, "longLived");
+                        if (t is "true" or "false") longLived = t == "true";
+                        else y.Error(ll.Value, $"longLived '{t}' is not true or false");
+                    }
                     if (prefix is not null && access is not null && methods is { Count: > 0 })
                     {
                         if (routes.Any(r => r.Prefix == prefix.ToLowerInvariant())) y.Error(m, $"prefix '{prefix}' appears twice");
-                        routes.Add(new ExposureRoute(prefix.ToLowerInvariant(), access == "internal", methods, enabled));
+                        routes.Add(new ExposureRoute(prefix.ToLowerInvariant(), access == "internal", methods, enabled)
+                        {
+                            ActivityTimeout = timeout, MaxBodyBytes = maxBody, LongLived = longLived,
+                        });
                     }
                 }
         }

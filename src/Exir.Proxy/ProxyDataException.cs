@@ -16,7 +16,7 @@ public sealed class ProxyDataException(IReadOnlyList<ProxyDataProblem> problems)
 }
 
 /// <summary>Small helpers to read YAML nodes and report problems at their position.</summary>
-internal sealed class YamlReader(string file)
+public sealed class YamlReader(string file)
 {
     public string File { get; } = file;
     public List<ProxyDataProblem> Problems { get; } = [];

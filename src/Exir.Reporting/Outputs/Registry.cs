@@ -17,9 +17,9 @@ public static class SinkRegistry
         new() { Name = "table", Content = Content.ScanReport, Description = "findings by rule, incidents, patch status, coverage and the verdict, for people", Stdout = true, Create = t => new ScanConsoleSink(t) },
         new() { Name = "json", Content = Content.ScanReport, FileName = "summary.json", Description = "verdict per host, incidents, patch status, coverage and provenance (on stdout with the findings)", Create = t => new ScanSummarySink(t) },
         new() { Name = "html", Content = Content.ScanReport, FileName = "report.html", Description = "self-contained report for a browser (no scripts, no external resources)", Create = t => new ScanHtmlSink(t) },
-        new() { Name = "jsonl", Content = Content.Findings, FileName = "findings.jsonl", Description = "one finding per line (the finding contract)", Create = t => new FindingsJsonlSink(t) },
+        new() { Name = "jsonl", Content = Content.Findings, FileName = "findings.jsonl", Description = "one finding per line (the finding contract)", Appends = true, Create = t => new FindingsJsonlSink(t) },
         new() { Name = "csv", Content = Content.Findings, FileName = "findings.csv", Description = "one finding per row, spreadsheet-safe", Create = t => new FindingsCsvSink(t) },
-        new() { Name = "timesketch", Content = Content.Findings, Description = "findings as Timesketch JSONL events", Create = t => new FindingsTimesketchSink(t) },
+        new() { Name = "timesketch", Content = Content.Findings, Description = "findings as Timesketch JSONL events", Appends = true, Create = t => new FindingsTimesketchSink(t) },
 
         new() { Name = "table", Content = Content.TimelineReport, Description = "what the timeline holds, scope statements and where the files went", Create = t => new TimelineConsoleSink(t) },
         new() { Name = "json", Content = Content.TimelineReport, FileName = "summary.json", Description = "scope statements, the administrator access summary, statistics and provenance", Create = t => new TimelineSummarySink(t) },
@@ -53,6 +53,7 @@ public static class SinkRegistry
         Verb.Timeline => [Content.TimelineReport, Content.Rows, Content.Findings],
         Verb.Inventory => [Content.Assessments],
         Verb.Report => [Content.CaseReport],
+        Verb.Proxy => [Content.Findings],
         _ => [Content.Checks],
     };
 
@@ -63,6 +64,7 @@ public static class SinkRegistry
         Verb.Timeline => [Content.Rows, Content.TimelineReport],
         Verb.Inventory => [Content.Assessments],
         Verb.Report => [Content.CaseReport],
+        Verb.Proxy => [Content.Findings],
         _ => [Content.Checks],
     };
 
@@ -70,19 +72,22 @@ public static class SinkRegistry
     public static SinkDescriptor? ForStdout(Verb verb, string name)
     {
         foreach (var content in StdoutContents(verb))
-            if (All.FirstOrDefault(d => d.Content == content && d.Stdout && d.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } d)
+            if (All.FirstOrDefault(d => d.Content == content && d.Stdout && (!RunsOn(verb) || d.Appends) && d.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } d)
                 return d;
         return null;
     }
 
     /// <summary>The --format values of a verb, for its help and its error messages.</summary>
     public static IReadOnlyList<string> FormatNames(Verb verb) =>
-        StdoutContents(verb).SelectMany(c => All.Where(d => d.Content == c && d.Stdout).Select(d => d.Name)).Distinct().ToList();
+        StdoutContents(verb).SelectMany(c => All.Where(d => d.Content == c && d.Stdout && (!RunsOn(verb) || d.Appends)).Select(d => d.Name)).Distinct().ToList();
+
+    /// <summary>A verb that runs until stopped (the proxy) writes its records in batches: only to sinks that append.</summary>
+    public static bool RunsOn(Verb verb) => verb == Verb.Proxy;
 
     /// <summary>The files --out DIR gets for what the run made.</summary>
     public static IReadOnlyList<SinkDescriptor> ForFolder(Verb verb, bool withTimeline = false)
     {
         var contents = ContentsOf(verb, withTimeline);
-        return All.Where(d => d.FileName is not null && contents.Contains(d.Content)).ToList();
+        return All.Where(d => d.FileName is not null && contents.Contains(d.Content) && (!RunsOn(verb) || d.Appends)).ToList();
     }
 }

@@ -6,7 +6,7 @@ using Exir.Timeline;
 namespace Exir.Reporting.Outputs;
 
 /// <summary>The verbs that write results through the sinks.</summary>
-public enum Verb { Scan, Timeline, Inventory, Check, Report }
+public enum Verb { Scan, Timeline, Inventory, Check, Report, Proxy }
 
 /// <summary>What a verb made. Each sink takes the parts it understands; the parts a verb does not make are null.</summary>
 public sealed class RunOutput
@@ -25,9 +25,11 @@ public sealed class RunOutput
     public string? OutDirectory { get; init; }
 
     /// <summary>The findings of the run kept in memory (the report's): the scan's, else the timeline's.</summary>
-    public IReadOnlyList<Finding> Findings => Scan?.Findings ?? Timeline?.Findings ?? [];
+    /// <summary>Findings of a verb that runs on (the proxy): written in batches as they come, to sinks that append.</summary>
+    public IReadOnlyList<Finding>? FindingBatch { get; init; }
+    public IReadOnlyList<Finding> Findings => Scan?.Findings ?? Timeline?.Findings ?? FindingBatch ?? [];
     /// <summary>Every finding, for the finding outputs: those left out of the report (past the per-rule cap) stream from disk.</summary>
-    public IEnumerable<Finding> AllFindings => Scan?.AllFindings ?? Timeline?.Findings ?? [];
+    public IEnumerable<Finding> AllFindings => Scan?.AllFindings ?? Timeline?.Findings ?? FindingBatch ?? [];
 }
 
 /// <summary>
@@ -79,5 +81,7 @@ public sealed record SinkDescriptor
     public string? FileName { get; init; }
     /// <summary>Whether --format may print it on standard output.</summary>
     public bool Stdout { get; init; } = true;
+    /// <summary>Each Complete adds records and writes no header or footer, so a running verb can call it once per batch on a file opened for appending.</summary>
+    public bool Appends { get; init; }
     public required Func<SinkTarget, IOutputSink> Create { get; init; }
 }

@@ -1,1 +1,0 @@
-namespace Exir.Proxy.Host; internal static class Placeholder { }
