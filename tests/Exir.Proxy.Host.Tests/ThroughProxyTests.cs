@@ -55,7 +55,8 @@ public sealed class ThroughProxyTests(CorpusProxyFixture fixture) : IClassFixtur
         var got = H.Received(marker);
         Assert.True(got is not null, $"{name}: not forwarded ({response?.StatusLine})");
 
-        Assert.Equal(shape.Method, got!.Method);
+        Assert.Null(got!.Error);
+        Assert.Equal(shape.Method, got.Method);
         Assert.Equal(shape.Target, got.RawTarget);
         Assert.Equal(shape.Body, got.Body);
         // Headers: everything the client sent but the connection's own, plus the client's address; values byte for byte.

@@ -22,9 +22,9 @@ public sealed partial class ExchangeEmulator
         {
             if (!HttpMethods.IsPost(ctx.Request.Method)) { await NotFoundAsync(ctx); return; }
             var form = QueryHelpers.ParseQuery("?" + Encoding.UTF8.GetString(body));
-            var user = AccountName(form["username"].ToString());
-            var destination = form["destination"].ToString();
-            if (user.Length == 0 || !CheckPassword(user, form["password"].ToString()))
+            var user = AccountName(form.GetValueOrDefault("username").ToString());
+            var destination = form.GetValueOrDefault("destination").ToString();
+            if (user.Length == 0 || !CheckPassword(user, form.GetValueOrDefault("password").ToString()))
             {
                 if (user.Length > 0) CountFailure(user);
                 rec.AuthNote = "owa-wrong-password";

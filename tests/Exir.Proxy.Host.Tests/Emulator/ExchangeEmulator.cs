@@ -198,6 +198,12 @@ public sealed partial class ExchangeEmulator : IAsyncDisposable
         {
             rec.Aborted = true;
         }
+        catch (Exception e)
+        {
+            // An emulator bug: keep it for the test's message and answer 500 as IIS would.
+            rec.Error = e;
+            if (!ctx.Response.HasStarted) ctx.Response.StatusCode = 500;
+        }
         finally
         {
             rec.Status = ctx.Response.StatusCode;

@@ -47,6 +47,8 @@ public sealed class RecordedRequest
     public string? AuthNote { get; internal set; }
     /// <summary>Response body bytes written so far (live for MAPI PENDING and RPC_OUT_DATA).</summary>
     public long ResponseBytesSoFar => Interlocked.Read(ref _responseBytes);
+    /// <summary>An exception the emulator's handler threw (a bug in the emulator, or input it cannot take); answered 500.</summary>
+    public Exception? Error { get; internal set; }
     /// <summary>True when the client went away before the response ended.</summary>
     public bool Aborted { get; internal set; }
     /// <summary>Ends when the emulator finished with the request (response sent or client gone).</summary>
