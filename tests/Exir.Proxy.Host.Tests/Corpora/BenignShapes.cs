@@ -131,6 +131,8 @@ public static class BenignShapes
 
         // ---- OAB ----
         Add(new("Outlook OAB manifest", "GET", "/OAB/8f2f5c1e-1c2d-4e3f-9a8b-7c6d5e4f3a2b/oab.xml", H($"User-Agent: {OutlookUa}", "Accept: */*"), []) { Auth = ShapeAuth.Ntlm });
+        Add(new("BITS OAB probe", "HEAD", "/OAB/8f2f5c1e-1c2d-4e3f-9a8b-7c6d5e4f3a2b/a0c9b1d2-e3f4-5678-9abc-def012345678-data-112.lzx",
+            H("Accept: */*", "User-Agent: Microsoft BITS/7.8"), []) { Auth = ShapeAuth.Ntlm });
         Add(new("BITS OAB download", "GET", "/OAB/8f2f5c1e-1c2d-4e3f-9a8b-7c6d5e4f3a2b/a0c9b1d2-e3f4-5678-9abc-def012345678-data-112.lzx",
             H("Accept: */*", "Accept-Encoding: identity", "User-Agent: Microsoft BITS/7.8"), []) { Auth = ShapeAuth.Ntlm });
         return list;
