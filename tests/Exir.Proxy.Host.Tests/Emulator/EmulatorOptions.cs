@@ -9,6 +9,8 @@ public sealed class EmulatorOptions
     public bool Https { get; init; }
     /// <summary>Plain HTTP too (on by default; off for a TLS-only backend).</summary>
     public bool Http { get; init; } = true;
+    /// <summary>The plain HTTP port (0: any free one).</summary>
+    public int HttpPort { get; init; }
 
     /// <summary>Windows-authenticated virtual directories ask for a login (as IIS does). Off: everything anonymous.</summary>
     public bool RequireAuthentication { get; set; } = true;

@@ -60,7 +60,7 @@ public sealed partial class ExchangeEmulator : IAsyncDisposable
             k.Limits.MinResponseDataRate = null;         // RPC_OUT_DATA readers are slow too
             k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(5);
             k.RequestHeaderEncodingSelector = _ => Encoding.Latin1; // header bytes recorded one to one
-            if (options.Http) k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
+            if (options.Http) k.Listen(IPAddress.Loopback, options.HttpPort, l => l.Protocols = HttpProtocols.Http1);
             if (options.Https)
                 k.Listen(IPAddress.Loopback, 0, l =>
                 {
