@@ -52,6 +52,7 @@ public sealed class NtlmAffinityTests
                         // Never logged on: never anyone's identity.
                         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
                         Assert.True(string.IsNullOrEmpty(NtlmTestClient.UserOf(response)), NtlmTestClient.UserOf(response));
+                        foreach (var leak in ExchangeEmulator.LeakingHeaders) Assert.False(response.Headers.Contains(leak), leak);
                     }
                     else
                     {
@@ -74,6 +75,48 @@ public sealed class NtlmAffinityTests
         Assert.All(h.Emulator.Requests.Where(r => r.User is null), r => Assert.Equal(401, r.Status));
 
         static async Task<(string, HttpResponseMessage)> Later(NtlmTestClient c, string expected, string path) => (expected, await c.GetAsync(path));
+    }
+
+    [Fact]
+    public async Task Concurrent_long_polls_each_answer_their_own_user_and_none_waits_for_another()
+    {
+        const int n = 32;
+        var options = new EmulatorOptions { MapiPendingInterval = TimeSpan.FromMilliseconds(250), MapiPendingCount = 4 };
+        options.AddNumberedUsers(n);
+        await using var h = await ProxyHarness.StartAsync(options);
+        var users = Enumerable.Range(1, n).Select(i => $"user{i:00}").ToArray();
+        var clients = users.Select(_ => h.Client()).ToArray();
+        try
+        {
+            // Outlook's scheme is Negotiate (with an NTLM token inside): half the clients log on that way.
+            var logons = await Task.WhenAll(clients.Select(async (c, i) =>
+            {
+                var scheme = i % 2 == 0 ? "Negotiate" : "NTLM";
+                var (_, challenge) = await c.NegotiateAsync("/mapi/emsmdb/", scheme);
+                return await c.AuthenticateAsync(users[i], EmulatorOptions.PasswordOf(users[i]), challenge!, "/mapi/emsmdb/", scheme);
+            }));
+            for (var i = 0; i < n; i++) Assert.Equal(users[i], NtlmTestClient.UserOf(logons[i]));
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var polls = await Task.WhenAll(clients.Select(async (c, i) =>
+            {
+                var body = Encoding.ASCII.GetBytes($"execute for {users[i]}");
+                using var m = new HttpRequestMessage(HttpMethod.Post, $"/mapi/emsmdb/?MailboxId={users[i]}@contoso.com") { Content = new ByteArrayContent(body) };
+                m.Content.Headers.ContentType = new MediaTypeHeaderValue("application/mapi-http");
+                m.Headers.Add("X-RequestType", "Execute");
+                using var r = await c.Http.SendAsync(m, HttpCompletionOption.ResponseHeadersRead);
+                var lines = await MapiStream.ReadMetaLinesAsync(await r.Content.ReadAsStreamAsync(), clock);
+                return (User: NtlmTestClient.UserOf(r), Payload: lines[^1].Payload, Body: body);
+            }));
+            for (var i = 0; i < n; i++)
+            {
+                Assert.Equal(users[i], polls[i].User);
+                Assert.Equal(ExchangeEmulator.MapiPayload("Execute", polls[i].Body), polls[i].Payload);
+            }
+            // 32 polls of 1 s each side by side, not one after another (generous: 32 s in a row).
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), clock.Elapsed.ToString());
+        }
+        finally { foreach (var c in clients) c.Dispose(); }
     }
 
     [Fact]
