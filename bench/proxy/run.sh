@@ -113,7 +113,7 @@ wait_ready() { # NAME URL
 
 # ---- the backend: nginx answering every request with a small fixed 200 ----
 nginx_conf backend "$backend_port" "" "" \
-  'location / { default_type text/plain; return 200 "exchange backend ok\n"; }' 1
+  'location / { default_type text/plain; return 200 "exchange backend ok\n"; }' auto
 start_nginx backend
 wait_ready backend "http://127.0.0.1:$backend_port"
 
@@ -261,7 +261,7 @@ for i in "${!names[@]}"; do
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[$i]}" "${labels[$i]}" "$4" "$5" "$6" "$7" "$8" >>"$results"
 done
 
-awk -F'\t' '
+awk -F'\t' -v exir="$EXIR" '
   { name[NR]=$1; label[NR]=$2; rps[NR]=$3; p50[NR]=$4; p99[NR]=$5; non2xx[NR]=$6; err[NR]=$7; idx[$1]=NR }
   END {
     printf "%-40s %10s %8s %8s %13s %8s %7s\n", "setup", "req/s", "p50 ms", "p99 ms", "+p99 vs direct", "non-2xx", "errors"
@@ -277,4 +277,4 @@ awk -F'\t' '
     } else printf "\nexir proxy not measured (no proxy verb in %s)\n", exir
     for (i = 1; i <= NR; i++) if (non2xx[i] > 0)
       printf "warning: %s answered %d requests with a status other than 2xx/3xx (refused benign traffic; see --attacks)\n", label[i], non2xx[i]
-  }' -v exir="$EXIR" "$results"
+  }' "$results"

@@ -198,6 +198,25 @@ public sealed class AccessLogWriterTests
     }
 
     [Fact]
+    public async Task Writes_racing_with_dispose_never_throw()
+    {
+        var dir = TestPaths.NewTempDir("exir-accesslog");
+        var w = new W3cAccessLogWriter(dir);
+        long attempted = 0;
+        var writers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (int i = 0; i < 20_000; i++) { w.Write(Entry()); Interlocked.Increment(ref attempted); }
+        })).ToArray();
+        await Task.Delay(20);
+        w.Dispose();
+        await Task.WhenAll(writers); // rethrows anything a Write threw
+        Assert.True(w.Written + w.Dropped <= attempted);
+        Assert.Equal(0, w.WriteErrors);
+        var lines = File.ReadAllLines(Path.Combine(dir, "exir-proxy_20210303.log")).Count(l => !l.StartsWith('#'));
+        Assert.Equal(w.Written, lines);
+    }
+
+    [Fact]
     public void Lines_reach_the_file_within_the_flush_interval_without_dispose()
     {
         var dir = TestPaths.NewTempDir("exir-accesslog");

@@ -139,7 +139,12 @@ public sealed class W3cAccessLogWriter : IDisposable
         _stopping = true;
         _wake.Set();
         // A disk that hangs must not hang the proxy's shutdown for ever.
-        _thread.Join(TimeSpan.FromSeconds(10));
+        if (_thread.Join(TimeSpan.FromSeconds(10)))
+            while (_queue.TryDequeue(out var late)) // queued by a Write racing with Dispose
+            {
+                Interlocked.Add(ref _queuedBytes, -late.Line.Length);
+                Interlocked.Increment(ref _dropped);
+            }
     }
 
     // ---- the writer thread ----
@@ -161,8 +166,8 @@ public sealed class W3cAccessLogWriter : IDisposable
             int wait = _dirty ? (int)Math.Clamp(_flushMs - (now - _lastFlush), 1, int.MaxValue) : Timeout.Infinite;
             _wake.Wait(wait);
         }
+        // _wake is not disposed: a Write racing with Dispose may still set it (it holds no kernel handle).
         Close();
-        _wake.Dispose();
     }
 
     private void WriteOne(Pending p)
