@@ -37,8 +37,23 @@ public sealed class CorpusPolicyTests
         Assert.True(outcome.Status == s.ExpectedStatus || (s.ExpectedStatus == 403 && outcome.Status == 400),
             $"{name}: {s.Method} {s.Target}: {outcome.Status} {outcome.Reason}, expected {s.ExpectedStatus}");
         if (outcome.Status == 403)
-            Assert.Contains(outcome.Rules.Matched, r => r.Action == RuleAction.Block);
+        {
+            // Blocked by a rule of its own wave, not by the accident of another's.
+            var own = OwnRulePrefixes(s.Wave!);
+            Assert.True(outcome.Rules.Matched.Any(r => r.Action == RuleAction.Block && own.Any(p => r.Id.StartsWith(p, StringComparison.Ordinal))),
+                $"{name}: blocked by {string.Join(", ", outcome.Rules.Matched.Select(r => r.Id))}, none of {string.Join("/", own)}");
+        }
     }
+
+    internal static string[] OwnRulePrefixes(string wave) => wave switch
+    {
+        "ProxyLogon" => ["PX-PL-", "PX-UA-", "PX-WEBSHELL-"],
+        "post-exploitation" => ["PX-WEBSHELL-"],
+        "ProxyShell" => ["PX-PS-"],
+        "ProxyNotShell" => ["PX-PNS-"],
+        "OWASSRF" => ["PX-OWASSRF-"],
+        _ => [],
+    };
 
     [Theory]
     [MemberData(nameof(BenignNames))]
