@@ -20,5 +20,6 @@ root.Subcommands.Add(CaseCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MitigateCommand.Create());
 root.Subcommands.Add(ProxyCommand.Create());
+root.Subcommands.Add(HuntCommand.Create());
 
 return CliRunner.Run(root, args);

@@ -9,6 +9,7 @@ using Exir.Detection.EventLogs;
 using Exir.Detection.Files;
 using Exir.Detection.Logs;
 using Exir.Detection.Rules;
+using Exir.Detection.Sigma;
 using Exir.Engine.Rules;
 using Exir.Knowledge;
 using Exir.Knowledge.Assessment;
@@ -41,7 +42,8 @@ public sealed class ScanRun : IDisposable
     private readonly List<RunContext> _contexts = [];
 
     /// <param name="timeline">Also build the forensic timeline in the same pass (scan --timeline).</param>
-    public ScanRun(RunOptions options, TimelineOptions? timeline = null)
+    /// <param name="sigmaOnly">Only the Sigma rules (exir hunt): no log rules, event-log hunts, file hunt or dumps.</param>
+    public ScanRun(RunOptions options, TimelineOptions? timeline = null, bool sigmaOnly = false)
     {
         _rules = new DataFiles("rules", typeof(FileHunt).Assembly, options.RulesDirectory);
         _catalog = RuleCatalog.Load(_rules);
@@ -54,17 +56,21 @@ public sealed class ScanRun : IDisposable
         };
         var fileHunt = FileHunt.Create(options, _rules, _build, _catalog.FileHunt);
         _suspicious = new SuspiciousFilesDetector(_catalog.SuspiciousFiles);
+        Sigma = new SigmaHunt(SigmaHunt.Load(_rules, options));
         var timelineRules = _catalog.Timeline;
-        var consumers = new List<IConsumer>
-        {
-            _build,
-            new LogRuleConsumer(_catalog.LogRules),
-            // The hunts tag records before the timeline maps them: consumers run in this order.
-            new EventLogHunts(_catalog.EventRules),
-            new LogTamperCheck(timelineRules.Tamper, timelineRules.Events),
-            fileHunt,
-            _suspicious,
-        };
+        var consumers = sigmaOnly
+            ? new List<IConsumer> { _build, Sigma }
+            : new List<IConsumer>
+            {
+                _build,
+                new LogRuleConsumer(_catalog.LogRules),
+                // The hunts tag records before the timeline maps them: consumers run in this order.
+                new EventLogHunts(_catalog.EventRules),
+                Sigma,
+                new LogTamperCheck(timelineRules.Tamper, timelineRules.Events),
+                fileHunt,
+                _suspicious,
+            };
         if (timeline is not null)
         {
             Timeline = new TimelineCollector(timeline, timelineRules);
@@ -74,6 +80,8 @@ public sealed class ScanRun : IDisposable
     }
 
     public DataFiles Rules => _rules;
+    /// <summary>The Sigma rules of the run (the built-in pack and --sigma), loaded and compiled at start.</summary>
+    public SigmaHunt Sigma { get; }
     /// <summary>The rules of the run, validated at start; their problems are in <see cref="RuleCatalog.Problems"/>.</summary>
     public RuleCatalog Catalog => _catalog;
     public IReadOnlyList<IConsumer> Consumers => _pipeline.Consumers;
@@ -111,6 +119,7 @@ public sealed class ScanRun : IDisposable
             _contexts.Add(context);
             var coverage = context.Coverage;
             _catalog.ReportInto(coverage);
+            Sigma.ReportInto(coverage);
             if (!coverage.Families.ContainsKey(ApplicationLogFamily))
                 coverage.CheckNotRun(Cve202126857Check, "no Windows Application event log (Application.evtx) in the evidence");
             var (host, nameSource) = HostName(context, input.Label);
@@ -138,6 +147,13 @@ public sealed class ScanRun : IDisposable
             roots.Add((input, context, host, nameSource, patch, build));
         }
 
+        // Sigma correlations hold over every root: each lands with the host of its last contributing event.
+        foreach (var f in Sigma.Correlate())
+        {
+            var root = Math.Max(0, roots.FindIndex(r => string.Equals(r.Host, f.Host, StringComparison.OrdinalIgnoreCase)));
+            if (roots.Count > 0)
+                tagged.AddRange(FindingIdentity.Apply([f], f.Host is { Length: > 0 } ? f.Host : roots[root].Host, scanId).Select(x => (x, root)));
+        }
         tagged = tagged
             .OrderBy(t => t.Finding.Timestamp ?? DateTimeOffset.MaxValue)
             .ThenBy(t => t.Finding.Host, StringComparer.Ordinal)

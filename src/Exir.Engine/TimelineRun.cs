@@ -3,6 +3,7 @@ using Exir.Core.Coverage;
 using Exir.Core.Findings;
 using Exir.Detection.EventLogs;
 using Exir.Detection.Files;
+using Exir.Detection.Sigma;
 using Exir.Engine.Rules;
 using Exir.Pipeline;
 using Exir.Timeline;
@@ -30,12 +31,15 @@ public sealed class TimelineRun : IDisposable
         var rules = _catalog.Timeline;
         _collector = new TimelineCollector(timeline, rules);
         var hunts = new EventLogHunts(_catalog.EventRules);
+        Sigma = new SigmaHunt(SigmaHunt.Load(_rules, options));
         // The hunts tag records before the timeline maps them: consumers run in this order.
-        _pipeline = new RecordPipeline(new ArtifactClassifier(_catalog.FileHunt.ScriptExtensions), [hunts, new LogTamperCheck(rules.Tamper, rules.Events), _collector]);
+        _pipeline = new RecordPipeline(new ArtifactClassifier(_catalog.FileHunt.ScriptExtensions), [hunts, Sigma, new LogTamperCheck(rules.Tamper, rules.Events), _collector]);
     }
 
     public DataFiles Rules => _rules;
     public RuleCatalog Catalog => _catalog;
+    /// <summary>The Sigma rules whose hits tag the rows and become findings.</summary>
+    public SigmaHunt Sigma { get; }
     public TimelineOptions Options => _collector.Options;
     public TimelineStats Stats => _collector.Stats;
 
@@ -55,6 +59,8 @@ public sealed class TimelineRun : IDisposable
             findings.AddRange(FindingIdentity.Apply(context.Findings, host, scanId).Where(f => _collector.Options.HostWanted(f.Host)));
         }
         _catalog.ReportInto(coverage);
+        Sigma.ReportInto(coverage);
+        findings.AddRange(FindingIdentity.Apply(Sigma.Correlate(), "unknown", scanId).Where(f => _collector.Options.HostWanted(f.Host)));
 
         foreach (var file in findingsFiles)
             foreach (var row in FindingRows.Read(file, coverage))

@@ -19,6 +19,12 @@ public sealed record RunOptions
     public string? KnowledgeDirectory { get; init; }
     /// <summary>Extra YARA rule files or folders (--yara).</summary>
     public IReadOnlyList<string> ExtraYara { get; init; } = [];
+    /// <summary>Sigma rule files and folders added to the built-in pack (rules/sigma/).</summary>
+    public IReadOnlyList<string> ExtraSigma { get; init; } = [];
+    /// <summary>Only Sigma rules of this level or above (informational, low, medium, high, critical); null: all.</summary>
+    public string? SigmaMinLevel { get; init; }
+    /// <summary>Run the built-in Sigma pack (rules/sigma/); off to hunt with the given files only.</summary>
+    public bool SigmaBuiltIn { get; init; } = true;
     public string? BaselinePath { get; init; }
     /// <summary>Cap on bytes read per file by content rules (huge or sparse files).</summary>
     public long MaxBytesPerFile { get; init; } = 256L << 20;

@@ -43,6 +43,18 @@ public sealed class ProxyRuntime
         return new ProxyRuntime(new ProxyPolicy(exposure, rules), settings, trust, data.Origin);
     }
 
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ExposureRoute, Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig> _configs = [];
+
+    /// <summary>How YARP forwards on a route: its activity timeout, HTTP/1.1 exactly (NTLM), no response buffering. One per route, made once.</summary>
+    public Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig ForwarderConfig(ExposureRoute route) =>
+        _configs.GetValue(route, static r => new Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig
+        {
+            ActivityTimeout = r.ActivityTimeout,
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            AllowResponseBuffering = false,
+        });
+
     public bool IsTrustedForwarder(IPAddress client)
     {
         if (client.IsIPv4MappedToIPv6) client = client.MapToIPv4();

@@ -243,19 +243,12 @@ public sealed class ProxyServer : IAsyncDisposable
             if (ctx.Features.Get<IHttpMinResponseDataRateFeature>() is { } outRate) outRate.MinDataRate = null;
         }
 
-        var invoker = _pinned.GetOrAdd(ctx.Connection.Id, _ =>
+        var invoker = _pinned.GetOrAdd(ctx.Connection.Id, static (_, self) =>
         {
-            Metrics.UpstreamOpened();
-            return new HttpMessageInvoker(CreateUpstreamHandler(), disposeHandler: true);
-        });
-        var config = new ForwarderRequestConfig
-        {
-            ActivityTimeout = route.ActivityTimeout,
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            AllowResponseBuffering = false,
-        };
-        var error = await _forwarder.SendAsync(ctx, _backendPrefix, invoker, config, _transformer);
+            self.Metrics.UpstreamOpened();
+            return new HttpMessageInvoker(self.CreateUpstreamHandler(), disposeHandler: true);
+        }, this);
+        var error = await _forwarder.SendAsync(ctx, _backendPrefix, invoker, runtime.ForwarderConfig(route), _transformer);
         action = AccessLogAction.Forward;
         if (error != ForwarderError.None)
         {
@@ -495,11 +488,13 @@ public sealed class ProxyServer : IAsyncDisposable
         return sb.ToString();
     }
 
+    private static readonly string[] ActionNames = Enum.GetNames<AccessLogAction>().Select(n => n.ToLowerInvariant()).ToArray();
+
     private static string Cap(string s) => s.Length <= 4096 ? s : s[..4096] + "...(truncated)";
 
     private void Log(HttpContext ctx, NormalisedRequest n, RuleVerdict verdict, AccessLogAction action, int status, long started, string raw, string? error)
     {
-        Metrics.Request(action.ToString().ToLowerInvariant());
+        Metrics.Request(ActionNames[(int)action]);
         if (_accessLog is null) return;
         var client = ctx.Connection.RemoteIpAddress;
         _accessLog.Write(new AccessLogEntry

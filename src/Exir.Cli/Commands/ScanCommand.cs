@@ -29,6 +29,7 @@ public static class ScanCommand
         var rules = CommonOptions.Rules();
         var knowledge = CommonOptions.Knowledge();
         var yara = new Option<string[]>("--yara") { Description = "Extra YARA rule file or folder (repeatable), e.g. signature-base/yara", AllowMultipleArgumentsPerToken = false };
+        var sigma = HuntCommand.Sigma();
         var baseline = new Option<string?>("--baseline") { Description = "Baseline from 'exir baseline create' of a clean server of the same build: report added and changed web files" };
         var host = new Option<string?>("--host") { Description = "Host name to record in findings (one PATH only; otherwise read from the evidence)" };
         var maxFile = new Option<long>("--max-file-mb") { Description = "Bytes read per file by content rules, in MiB", DefaultValueFactory = _ => 256 };
@@ -43,7 +44,7 @@ public static class ScanCommand
             "0 nothing found, 1 findings, 2 could not run",
             "exir scan /mnt/exch01 --out /tmp/exch01-report"))
         {
-            paths, format, output, since, until, deep, hashAll, rules, knowledge, yara, baseline, host, maxFile, threads, noProgress, timeline, caseTarget,
+            paths, format, output, since, until, deep, hashAll, rules, knowledge, yara, sigma, baseline, host, maxFile, threads, noProgress, timeline, caseTarget,
         };
         cmd.SetAction(parse =>
         {
@@ -58,6 +59,7 @@ public static class ScanCommand
                 RulesDirectory = parse.GetValue(rules),
                 KnowledgeDirectory = parse.GetValue(knowledge),
                 ExtraYara = parse.GetValue(yara) ?? [],
+                ExtraSigma = HuntCommand.SigmaPaths(parse, sigma),
                 BaselinePath = parse.GetValue(baseline),
                 Host = parse.GetValue(host),
                 MaxBytesPerFile = Math.Max(1, parse.GetValue(maxFile)) << 20,

@@ -24,6 +24,7 @@ public static class TimelineCommand
         var category = new Option<string[]>("--category") { Description = "Only rows of these categories (logon, process, powershell, exchange-cmdlet, service, task, account-change, log-tamper, web, finding, ...); repeatable", AllowMultipleArgumentsPerToken = true };
         var findings = new Option<string[]>("--findings") { Description = "findings.jsonl of exir scan to merge into the timeline; repeatable", AllowMultipleArgumentsPerToken = true };
         var rules = CommonOptions.Rules();
+        var sigma = HuntCommand.Sigma();
         var threads = CommonOptions.Threads();
         var noProgress = CommonOptions.NoProgress();
         var caseTarget = CommonOptions.Case();
@@ -32,7 +33,7 @@ public static class TimelineCommand
             "0 no finding, 1 findings (hunts or tampering), 2 could not run",
             "exir timeline /cases/exch01 /cases/dc01 --out /tmp/timeline"))
         {
-            paths, format, outDir, since, until, onlyHost, category, findings, rules, threads, noProgress, caseTarget,
+            paths, format, outDir, since, until, onlyHost, category, findings, rules, sigma, threads, noProgress, caseTarget,
         };
         cmd.SetAction(parse =>
         {
@@ -48,7 +49,10 @@ public static class TimelineCommand
             var rulesDir = parse.GetValue(rules);
             if (rulesDir is not null && !Directory.Exists(rulesDir)) throw new UsageException($"--rules folder not found: {rulesDir}");
             var options = new TimelineOptions { Since = s, Until = u, Hosts = Split(parse.GetValue(onlyHost) ?? []), Categories = Split(parse.GetValue(category) ?? []) };
-            var runOptions = new RunOptions { Since = s, Until = u, RulesDirectory = rulesDir, Parallelism = CommonOptions.ThreadCount(parse, threads) };
+            var runOptions = new RunOptions
+            {
+                Since = s, Until = u, RulesDirectory = rulesDir, ExtraSigma = HuntCommand.SigmaPaths(parse, sigma), Parallelism = CommonOptions.ThreadCount(parse, threads),
+            };
             using var caseOutput = CaseOutput.Open(CommonOptions.CaseTarget(parse, caseTarget, parse.GetValue(outDir)), roots, parse.GetValue(outDir));
             return Run(roots, findingsFiles, options, runOptions, fmt, parse.GetValue(outDir), parse.GetValue(noProgress), CommonOptions.CommandLine(parse), caseOutput);
         });

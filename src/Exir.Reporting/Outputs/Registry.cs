@@ -40,6 +40,9 @@ public static class SinkRegistry
         new() { Name = "ecs", Content = Content.CaseReport, FileName = "case.ecs.ndjson", Description = "findings and timeline rows as ECS NDJSON (Elasticsearch, OpenSearch, Splunk)", Create = t => new CaseEcsSink(t) },
         new() { Name = "timesketch", Content = Content.CaseReport, FileName = "case.timesketch.jsonl", Description = "the case's findings and timeline rows as Timesketch JSONL, in time order", Create = t => new CaseTimesketchSink(t) },
 
+        new() { Name = "table", Content = Content.HuntReport, Description = "the hits in time order (time, host, level, rule, where) and what loaded", Create = t => new HuntTableSink(t) },
+        new() { Name = "json", Content = Content.HuntReport, FileName = "hunt.json", Description = "rules loaded, every rule not loaded and why, hits per rule, coverage and provenance", Create = t => new HuntJsonSink(t) },
+
         new() { Name = "table", Content = Content.Checks, Description = "fingerprint and probe verdicts per host", Create = t => new CheckSink(t, "table") },
         new() { Name = "json", Content = Content.Checks, FileName = "check.json", Description = "one object per host with the fingerprint, the assessment and every probe", Create = t => new CheckSink(t, "json") },
         new() { Name = "jsonl", Content = Content.Checks, Description = "one host per line", Create = t => new CheckSink(t, "jsonl") },
@@ -54,6 +57,7 @@ public static class SinkRegistry
         Verb.Inventory => [Content.Assessments],
         Verb.Report => [Content.CaseReport],
         Verb.Proxy => [Content.Findings],
+        Verb.Hunt => [Content.HuntReport, Content.Findings],
         _ => [Content.Checks],
     };
 
@@ -65,6 +69,7 @@ public static class SinkRegistry
         Verb.Inventory => [Content.Assessments],
         Verb.Report => [Content.CaseReport],
         Verb.Proxy => [Content.Findings],
+        Verb.Hunt => [Content.Findings, Content.HuntReport],
         _ => [Content.Checks],
     };
 

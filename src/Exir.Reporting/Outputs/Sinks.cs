@@ -6,7 +6,7 @@ using Exir.Timeline;
 namespace Exir.Reporting.Outputs;
 
 /// <summary>The verbs that write results through the sinks.</summary>
-public enum Verb { Scan, Timeline, Inventory, Check, Report, Proxy }
+public enum Verb { Scan, Timeline, Inventory, Check, Report, Proxy, Hunt }
 
 /// <summary>What a verb made. Each sink takes the parts it understands; the parts a verb does not make are null.</summary>
 public sealed class RunOutput
@@ -25,6 +25,8 @@ public sealed class RunOutput
     public string? OutDirectory { get; init; }
 
     /// <summary>The findings of the run kept in memory (the report's): the scan's, else the timeline's.</summary>
+    /// <summary>What exir hunt loaded and ran (with <see cref="Scan"/> holding its findings).</summary>
+    public HuntSummary? Hunt { get; init; }
     /// <summary>Findings of a verb that runs on (the proxy): written in batches as they come, to sinks that append.</summary>
     public IReadOnlyList<Finding>? FindingBatch { get; init; }
     public IReadOnlyList<Finding> Findings => Scan?.Findings ?? Timeline?.Findings ?? FindingBatch ?? [];
@@ -41,6 +43,9 @@ public interface IOutputSink : IDisposable
     void Row(TimelineEvent row) { }
     void Complete(RunOutput output);
 }
+
+/// <summary>What a Sigma hunt loaded: the one-line summary, and every rule not loaded (file: title: reason).</summary>
+public sealed record HuntSummary(string LoadLine, int RulesLoaded, int CorrelationsLoaded, double LoadedShare, IReadOnlyList<string> NotLoaded, IReadOnlyList<string> Skipped);
 
 /// <summary>Where a sink writes: a file of --out, or standard output (then <see cref="IsConsole"/>).</summary>
 public sealed record SinkTarget(Stream Stream, bool IsConsole);
@@ -61,6 +66,8 @@ public enum Content
     Checks,
     /// <summary>A case over many hosts: the report and its exports (exir report).</summary>
     CaseReport,
+    /// <summary>A Sigma hunt: its hits in time order and what loaded (exir hunt).</summary>
+    HuntReport,
 }
 
 /// <summary>What exir report shows: the case read from its store, its checklist, the language, the page's options.</summary>
