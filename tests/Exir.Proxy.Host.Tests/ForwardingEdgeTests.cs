@@ -108,6 +108,29 @@ public sealed class ForwardingEdgeTests
         Assert.Single(emulator.Requests);
     }
 
+    // Known gap, found by this test (06:25 UTC): Exchange's 401 arrives at the proxy at once, but the forwarder holds it
+    // until the request body has been sent; the client, waiting for the answer, sends nothing more, so it waits for the
+    // route's activity timeout (960 s on /rpc). The same holds for any early answer to a trickled upload.
+    [Fact(Skip = "known gap in exir proxy: an answer Exchange sends before the request body ends is held until the body ends (see comment)")]
+    public async Task A_1_GB_RPC_IN_DATA_without_a_logon_gets_its_401_without_sending_the_gigabyte()
+    {
+        // Exchange (IIS) answers 401 at once and closes; the proxy must pass the 401 on rather than wait for a body that
+        // the client would only send slowly, and the next connection must work.
+        await using var h = await ProxyHarness.StartAsync(new EmulatorOptions(), o => o with { Policy = o.Policy with { EnableRpc = true } });
+        await using var raw = await RawHttpConnection.ConnectAsync(h.Address);
+        var shape = BenignShapes.Get("Outlook Anywhere RPC_IN_DATA");
+        await raw.SendAsync(shape.ToWire("mail.contoso.com")); // headers and the 104-byte CONN/B1, of 1 GB declared
+        var response = await raw.ReadResponseAsync(Generous);
+        Assert.Equal(401, response!.Status);
+        Assert.Contains(response.Headers, x => x.Key.Equals("WWW-Authenticate", StringComparison.OrdinalIgnoreCase) && x.Value == "NTLM");
+        var record = h.Emulator.Requests.Single();
+        Assert.False(record.BodyRead);
+        Assert.True(await raw.IsClosedAsync(Generous));
+
+        using var c = h.Client();
+        Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("/autodiscover/autodiscover.json/v1.0/jdoe@contoso.com?Protocol=EWS")).StatusCode);
+    }
+
     private static int FreePort()
     {
         using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);

@@ -43,6 +43,7 @@ public sealed partial class ExchangeEmulator
                     ctx.Response.StatusCode = 401;
                     ctx.Response.Headers.WWWAuthenticate = $"{scheme} {Convert.ToBase64String(NtlmMessages.Type2(challenge, Options.Domain))}";
                     await WriteUnauthorizedBodyAsync(ctx);
+                    await CloseIfBodyDroppedAsync(ctx, rec);
                     return null;
                 }
                 case 3:
@@ -115,7 +116,16 @@ public sealed partial class ExchangeEmulator
         if (basic) challenges.Add("Basic realm=\"mail.contoso.com\"");
         ctx.Response.Headers.WWWAuthenticate = challenges.ToArray();
         await WriteUnauthorizedBodyAsync(ctx);
+        await CloseIfBodyDroppedAsync(ctx, rec);
         return null;
+    }
+
+    /// <summary>Like IIS with a body it will not read: the answer goes out, then the connection is closed under the rest.</summary>
+    private static async Task CloseIfBodyDroppedAsync(HttpContext ctx, RecordedRequest rec)
+    {
+        if (rec.BodyRead) return;
+        await ctx.Response.CompleteAsync();
+        ctx.Abort();
     }
 
     /// <summary>Reads a small body before a 401 (so the connection can carry on); a large one is left and the connection closed.</summary>
