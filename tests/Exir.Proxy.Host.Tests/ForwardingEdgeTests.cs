@@ -110,7 +110,9 @@ public sealed class ForwardingEdgeTests
 
     // Known gap, found by this test (06:25 UTC): Exchange's 401 arrives at the proxy at once, but the forwarder holds it
     // until the request body has been sent; the client, waiting for the answer, sends nothing more, so it waits for the
-    // route's activity timeout (960 s on /rpc). The same holds for any early answer to a trickled upload.
+    // route's activity timeout (960 s on /rpc). The same holds for any early answer to a trickled upload. And once the
+    // body has ended, the client gets 502 (trickled) or a reset (sent at once) instead of Exchange's 401, since Exchange (like IIS) closed the connection
+    // under the unread body: see the test after this one.
     [Fact(Skip = "known gap in exir proxy: an answer Exchange sends before the request body ends is held until the body ends (see comment)")]
     public async Task A_1_GB_RPC_IN_DATA_without_a_logon_gets_its_401_without_sending_the_gigabyte()
     {
@@ -129,6 +131,19 @@ public sealed class ForwardingEdgeTests
 
         using var c = h.Client();
         Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("/autodiscover/autodiscover.json/v1.0/jdoe@contoso.com?Protocol=EWS")).StatusCode);
+    }
+
+    [Fact(Skip = "known gap in exir proxy: Exchange's early 401 to a large body it does not read becomes 502 (see comment above)")]
+    public async Task A_refused_large_upload_gets_Exchanges_401_not_502()
+    {
+        await using var h = await ProxyHarness.StartAsync(new EmulatorOptions());
+        await using var raw = await RawHttpConnection.ConnectAsync(h.Address);
+        const int length = 2 << 20; // above what the emulator reads before a 401
+        await raw.SendAsync($"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {length}\r\n\r\n");
+        await raw.SendAsync(new byte[length]);
+        var response = await raw.ReadResponseAsync(Generous);
+        Assert.Equal(401, response!.Status);
+        Assert.Single(h.Emulator.Requests);
     }
 
     private static int FreePort()
