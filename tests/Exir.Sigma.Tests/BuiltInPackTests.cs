@@ -67,6 +67,47 @@ public sealed class BuiltInPackTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// exir's own event-log hunts that a pack rule (or several) fully covers (rules/sigma/README.md): every test of
+    /// the hunt gives the same answer through the pack. Guards the claim until the hunt is removed; a hunt no longer
+    /// in rules/eventlogs/hunts.yaml passes.
+    /// </summary>
+    public static TheoryData<string, string[]> HuntsTheSigmaPackCovers() => new()
+    {
+        { "EVT-WEBSHELL-CHILD", ["proc_creation_win_exchange_worker_shell_child.yml"] },
+        { "EVT-UM-CHILD", ["proc_creation_win_exchange_um_unexpected_child.yml"] },
+        { "EVT-NET-USER-ADD", ["proc_creation_win_net_account_add.yml"] },
+        { "EVT-PRIV-GROUP-ADD", ["win_security_privileged_group_member_added.yml"] },
+        { "EVT-AD-ACL-CHANGE", ["win_security_ad_object_acl_changed.yml"] },
+        { "EVT-CVE-2021-26857", ["win_app_exchange_um_invalidcast_cve_2021_26857.yml"] },
+        { "EVT-LSASS-ACCESS", ["proc_access_win_lsass_dump_call_trace.yml"] },
+        { "EVT-LSASS-COMSVCS", ["proc_creation_win_lsass_dump_comsvcs_minidump.yml", "posh_ps_lsass_dump_script.yml", "posh_pm_lsass_dump_module_log.yml", "posh_pc_lsass_dump_classic_pipeline.yml"] },
+        { "EVT-LSASS-TOOLDUMP", ["proc_creation_win_lsass_dump_tool.yml", "posh_ps_lsass_dump_script.yml", "posh_pm_lsass_dump_module_log.yml", "posh_pc_lsass_dump_classic_pipeline.yml"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(HuntsTheSigmaPackCovers))]
+    public void The_pack_answers_every_test_of_the_hunt_it_covers(string huntId, string[] files)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StringReader(File.ReadAllText(Path.Combine(RulesDirectory, "eventlogs", "hunts.yaml")))) stream.Load(reader);
+        var hunts = (YamlSequenceNode)Child((YamlMappingNode)stream.Documents.Single().RootNode, "rules")!;
+        var hunt = hunts.Children.OfType<YamlMappingNode>().SingleOrDefault(h => Scalar(h, "id") == huntId);
+        if (hunt is null) return; // removed in favour of the pack
+        var ids = files.Select(f => RuleOf(f).Id).ToHashSet();
+        var failures = new List<string>();
+        foreach (var t in ((YamlSequenceNode)Child(hunt, "tests")!).Children.OfType<YamlMappingNode>())
+        {
+            bool expected = bool.Parse(Scalar((YamlMappingNode)Child(t, "expect")!, "fires")!);
+            var hits = new List<SigmaHit>();
+            Engine.Value.Match(ToEvent((YamlMappingNode)Child(t, "event")!), hits);
+            bool fired = hits.Any(h => ids.Contains(h.Rule.Id));
+            output.WriteLine($"{(fired == expected ? "ok  " : "FAIL")} {Scalar(t, "name")}: pack fired={fired}, hunt fires={expected}");
+            if (fired != expected) failures.Add($"{huntId} '{Scalar(t, "name")}': the hunt {(expected ? "fires" : "stays quiet")}, the pack {(fired ? "fires" : "stays quiet")}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
     // ------------------------------------------------------------------ running one test
 
     private static bool FiresOn(SigmaRule rule, YamlMappingNode test)
