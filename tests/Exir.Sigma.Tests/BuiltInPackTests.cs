@@ -41,6 +41,24 @@ public sealed class BuiltInPackTests(ITestOutputHelper output)
         Assert.Equal(set.Rules.Count + set.Correlations.Count, set.Rules.Concat(set.Correlations).Select(r => r.Id).Distinct().Count());
     }
 
+    /// <summary>
+    /// A rule a correlation refers to reports on its own only when the correlation says `generate: true`; in the pack
+    /// only building blocks (level informational) are left to their correlation.
+    /// </summary>
+    [Fact]
+    public void Only_informational_building_blocks_are_correlation_only()
+    {
+        foreach (var rule in Pack.Value.Rules)
+        {
+            var first = TestsOf(Path.GetFileName(rule.File)).First(t => t.Match);
+            var hits = new List<SigmaHit>();
+            if (Child(first.Node, "event") is YamlMappingNode ev) Engine.Value.Match(ToEvent(ev), hits);
+            else MatchLog((YamlMappingNode)Child(first.Node, "log")!, hits);
+            var hit = Assert.Single(hits, h => h.Rule.Id == rule.Id);
+            Assert.True(hit.CorrelationOnly == (rule.Level == SigmaLevel.Informational), $"{rule}: CorrelationOnly={hit.CorrelationOnly}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Files))]
     public void Rule_has_a_firing_and_a_quiet_test(string file)
