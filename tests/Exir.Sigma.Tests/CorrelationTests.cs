@@ -274,6 +274,33 @@ public sealed class CorrelationTests
         Assert.False(Assert.Single(hits).CorrelationOnly);
     }
 
+    [Fact]
+    public void CorrelationRuleTestsRunEventSequences()
+    {
+        const string tests = """
+
+            tests:
+              - name: three failures from one address
+                events:
+                  - { time: "2021-03-03T05:00:00Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                  - { time: "2021-03-03T05:00:20Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                  - { time: "2021-03-03T05:00:40Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                match: true
+              - name: the third one too late
+                events:
+                  - { time: "2021-03-03T05:00:00Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                  - { time: "2021-03-03T05:00:20Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                  - { time: "2021-03-03T05:01:01Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                match: false
+              - name: claims a match that is not there
+                events:
+                  - { time: "2021-03-03T05:00:00Z", event_id: 4625, channel: Security, data: { IpAddress: 203.0.113.9 } }
+                match: true
+            """;
+        var results = SigmaRuleTests.Run(Load(FailedLogon + Correlation(CountBody) + tests));
+        Assert.Equal([true, true, false], results.Select(r => r.Passed));
+    }
+
     [Theory]
     [InlineData("30s", 30)]
     [InlineData("5m", 300)]

@@ -156,7 +156,7 @@ public sealed class LoaderTests
         var wrong = results.Single(r => r.Name == "this one is wrong on purpose");
         Assert.False(wrong.Passed);
         Assert.Contains("expected a match", wrong.ToString());
-        Assert.Contains("neither 'event' nor 'log'", results.Single(r => r.Name == "no sample").Problem);
+        Assert.Contains("neither 'event', 'events' nor 'log'", results.Single(r => r.Name == "no sample").Problem);
     }
 
     [Fact]
