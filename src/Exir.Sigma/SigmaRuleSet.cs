@@ -170,7 +170,7 @@ public sealed class SigmaRuleSet
             if (!Wanted(rule)) { Report.Filtered++; return; }
             if (doc.Map("correlation") is { } corr)
             {
-                var withCorr = CloneWith(rule, ParseCorrelation(corr));
+                var withCorr = CloneWith(rule, ParseCorrelation(corr, doc.Str("generate")));
                 _correlations.Add(withCorr);
                 RawDocuments[withCorr] = doc;
                 Report.CorrelationsLoaded++;
@@ -324,7 +324,7 @@ public sealed class SigmaRuleSet
         }
     }
 
-    private static SigmaCorrelation ParseCorrelation(YMap c)
+    private static SigmaCorrelation ParseCorrelation(YMap c, string? topLevelGenerate)
     {
         var type = (c.Str("type") ?? "").ToLowerInvariant() switch
         {
@@ -361,7 +361,8 @@ public sealed class SigmaRuleSet
         return new SigmaCorrelation
         {
             Type = type, RuleRefs = rules, GroupBy = c.Strings("group-by"), Timespan = span, Condition = cond, ValueField = field,
-            Aliases = aliases, Generate = c.Str("generate") is "true",
+            // `generate` inside correlation (as pySigma reads it) or at the top level (the specification's schema).
+            Aliases = aliases, Generate = (c.Str("generate") ?? topLevelGenerate) is "true",
         };
     }
 
