@@ -285,7 +285,7 @@ public sealed class SigmaRuleSet
         }
         if (detection.Has("timeframe")) throw new SigmaCompileException("'timeframe' (Sigma v1 aggregation) is not supported: write a correlation rule");
         var roots = conditions.Select(c => ConditionParser.Parse(c, selections)).ToArray();
-        var root = roots.Length == 1 ? roots[0] : new OrNode(roots);
+        var root = CostOrder.Optimise(roots.Length == 1 ? roots[0] : new OrNode(roots));
         var ids = source.EventIds.Count > 0 ? source.EventIds.ToArray() : [];
         var required = RequiredEventIds(root);
         if (required is not null) ids = ids.Length == 0 ? required.ToArray() : ids.Intersect(required).ToArray();
