@@ -25,7 +25,9 @@ public sealed class BuiltInPackTests(ITestOutputHelper output)
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
-        foreach (var f in Directory.EnumerateFiles(PackDirectory, "*.yml").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(f));
+        // Web rules live in web/ (exir hunt runs them; scan leaves web logs to the decoding log rules).
+        foreach (var f in Directory.EnumerateFiles(PackDirectory, "*.yml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            data.Add(Path.GetRelativePath(PackDirectory, f).Replace('\\', '/'));
         return data;
     }
 
@@ -50,7 +52,7 @@ public sealed class BuiltInPackTests(ITestOutputHelper output)
     {
         foreach (var rule in Pack.Value.Rules)
         {
-            var first = TestsOf(Path.GetFileName(rule.File)).First(t => t.Match);
+            var first = TestsOf(Path.GetRelativePath(PackDirectory, rule.File).Replace('\\', '/')).First(t => t.Match);
             var hits = new List<SigmaHit>();
             if (Child(first.Node, "event") is YamlMappingNode ev) Engine.Value.Match(ToEvent(ev), hits);
             else MatchLog((YamlMappingNode)Child(first.Node, "log")!, hits);
@@ -164,8 +166,8 @@ public sealed class BuiltInPackTests(ITestOutputHelper output)
     private static SigmaRule RuleOf(string file)
     {
         var set = Pack.Value;
-        return set.Rules.Concat(set.Correlations).SingleOrDefault(r => Path.GetFileName(r.File) == file)
-               ?? throw new InvalidOperationException($"{file} did not load: " + string.Join("; ", set.Report.Failed.Where(p => Path.GetFileName(p.File) == file)));
+        return set.Rules.Concat(set.Correlations).SingleOrDefault(r => Path.GetRelativePath(PackDirectory, r.File).Replace('\\', '/') == file)
+               ?? throw new InvalidOperationException($"{file} did not load: " + string.Join("; ", set.Report.Failed.Where(p => p.File.EndsWith(file, StringComparison.Ordinal))));
     }
 
     private static List<PackTest> TestsOf(string file)
