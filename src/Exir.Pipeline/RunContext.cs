@@ -25,6 +25,11 @@ public sealed record RunOptions
     public string? SigmaMinLevel { get; init; }
     /// <summary>Run the built-in Sigma pack (rules/sigma/); off to hunt with the given files only.</summary>
     public bool SigmaBuiltIn { get; init; } = true;
+    /// <summary>
+    /// Also the pack's web-log rules (rules/sigma/web/): exir hunt runs them; scan and timeline do not, since the log
+    /// rules (rules/logs/) hunt the same requests with repeated decoding and outcome grading: one detection, one place.
+    /// </summary>
+    public bool SigmaBuiltInWeb { get; init; }
     public string? BaselinePath { get; init; }
     /// <summary>Cap on bytes read per file by content rules (huge or sparse files).</summary>
     public long MaxBytesPerFile { get; init; } = 256L << 20;

@@ -39,6 +39,9 @@ public sealed class SigmaCorrelation
     public string? ValueField { get; init; }
     /// <summary>Aliases: alias -> (rule ref -> field name in that rule's hits).</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Aliases { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, string>>();
-    /// <summary>Whether the correlated rules also report their own hits (Sigma's `generate`; default false... but exir reports them, see docs).</summary>
+    /// <summary>
+    /// Sigma's <c>generate</c> (inside <c>correlation:</c> or at the top level): whether the correlated rules are alerts
+    /// of their own. False by default; their hits then carry <see cref="SigmaHit.CorrelationOnly"/>.
+    /// </summary>
     public bool Generate { get; init; }
 }

@@ -178,7 +178,7 @@ public sealed class SigmaRuleSet
             if (!Wanted(rule)) { Report.Filtered++; return; }
             if (doc.Map("correlation") is { } corr)
             {
-                var withCorr = CloneWith(rule, ParseCorrelation(corr));
+                var withCorr = CloneWith(rule, ParseCorrelation(corr, doc.Str("generate")));
                 _correlations.Add(withCorr);
                 RawDocuments[withCorr] = doc;
                 Report.CorrelationsLoaded++;
@@ -293,7 +293,7 @@ public sealed class SigmaRuleSet
         }
         if (detection.Has("timeframe")) throw new SigmaCompileException("'timeframe' (Sigma v1 aggregation) is not supported: write a correlation rule");
         var roots = conditions.Select(c => ConditionParser.Parse(c, selections)).ToArray();
-        var root = roots.Length == 1 ? roots[0] : new OrNode(roots);
+        var root = CostOrder.Optimise(roots.Length == 1 ? roots[0] : new OrNode(roots));
         var ids = source.EventIds.Count > 0 ? source.EventIds.ToArray() : [];
         var required = RequiredEventIds(root);
         if (required is not null) ids = ids.Length == 0 ? required.ToArray() : ids.Intersect(required).ToArray();
@@ -332,7 +332,7 @@ public sealed class SigmaRuleSet
         }
     }
 
-    private static SigmaCorrelation ParseCorrelation(YMap c)
+    private static SigmaCorrelation ParseCorrelation(YMap c, string? topLevelGenerate)
     {
         var type = (c.Str("type") ?? "").ToLowerInvariant() switch
         {
@@ -369,7 +369,8 @@ public sealed class SigmaRuleSet
         return new SigmaCorrelation
         {
             Type = type, RuleRefs = rules, GroupBy = c.Strings("group-by"), Timespan = span, Condition = cond, ValueField = field,
-            Aliases = aliases, Generate = c.Str("generate") is "true",
+            // `generate` inside correlation (as pySigma reads it) or at the top level (the specification's schema).
+            Aliases = aliases, Generate = (c.Str("generate") ?? topLevelGenerate) is "true",
         };
     }
 

@@ -29,7 +29,9 @@ public sealed record SigmaRuleTestResult(SigmaRule Rule, string Name, bool Expec
 ///     log: { format: iis, fields: { cs-uri-stem: /owa/, cs-method: GET, sc-status: "200" } }
 ///     match: false
 /// </code>
-/// (<c>expect: { fires: true }</c>, the shape of exir's other rule tests, is read as well.) The event goes through
+/// (<c>expect: { fires: true }</c>, the shape of exir's other rule tests, is read as well.) A test may give
+/// <c>events:</c>, a list of such events each with its <c>time</c>: for a correlation rule they go through the engine
+/// and a fresh correlator, and the test asks whether the correlation fires. The event goes through
 /// the whole engine, logsource mapping included, so a test also proves the rule reads the source it names.
 /// </summary>
 public static class SigmaRuleTests
@@ -50,13 +52,27 @@ public static class SigmaRuleTests
                 bool? expected = test.Str("match") is { } m ? m == "true"
                     : test.Map("expect")?.Str("fires") is { } f ? f == "true" : null;
                 if (expected is null) { results.Add(new(rule, name, true, false, "the test says neither 'match: true|false' nor 'expect: { fires: ... }'")); continue; }
-                if (rule.Correlation is not null) { results.Add(new(rule, name, expected.Value, false, "tests of correlation rules are not supported")); continue; }
                 try
                 {
                     var hits = new List<SigmaHit>();
-                    if (test.Map("event") is { } ev) engine.Match(Event(ev), hits);
+                    if (test["events"] is List<object?> events)
+                    {
+                        // A sequence (correlation rules, or several events for one rule): every event through the
+                        // engine and, for a correlation, its base-rule hits through a fresh correlator.
+                        var correlator = engine.NewCorrelator();
+                        foreach (var e in events)
+                        {
+                            if (e is not YMap em) throw new FormatException("an entry of 'events' is not a map");
+                            int from = hits.Count;
+                            engine.Match(Event(em), hits);
+                            for (int i = from; i < hits.Count; i++) correlator.Add(hits[i]);
+                        }
+                        if (rule.Correlation is not null) hits = correlator.Complete();
+                    }
+                    else if (rule.Correlation is not null) { results.Add(new(rule, name, expected.Value, false, "a correlation test needs an 'events' list")); continue; }
+                    else if (test.Map("event") is { } ev) engine.Match(Event(ev), hits);
                     else if (test.Map("log") is { } log) MatchLog(engine, log, hits);
-                    else { results.Add(new(rule, name, expected.Value, false, "the test has neither 'event' nor 'log'")); continue; }
+                    else { results.Add(new(rule, name, expected.Value, false, "the test has neither 'event', 'events' nor 'log'")); continue; }
                     results.Add(new(rule, name, expected.Value, hits.Any(h => ReferenceEquals(h.Rule, rule)), null));
                 }
                 catch (FormatException e) { results.Add(new(rule, name, expected.Value, false, e.Message)); }

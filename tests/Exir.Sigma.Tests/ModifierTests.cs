@@ -36,6 +36,21 @@ public sealed class ModifierTests
     }
 
     [Fact]
+    public void LongContainsListsMixWithWildcardsAndEmojis()
+    {
+        // Contains-lists are searched in one pass; values with inner wildcards and cased ones stay separate tests.
+        const string d = "    sel:\n        CommandLine|contains:\n            - 'a1'\n            - 'b*2'\n            - 'C3'\n            - '\U0001F525'\n    condition: sel";
+        Assert.True(Fires(d, ("CommandLine", "x B--2 y")));
+        Assert.True(Fires(d, ("CommandLine", "xc3")));
+        Assert.True(Fires(d, ("CommandLine", "cmd \U0001F525 /c")));
+        Assert.True(Fires(d, ("CommandLine", "A1")));
+        Assert.False(Fires(d, ("CommandLine", "nothing here")));
+        const string cased = "    sel:\n        CommandLine|cased|contains:\n            - 'Aa'\n            - 'Bb'\n    condition: sel";
+        Assert.True(Fires(cased, ("CommandLine", "xBb")));
+        Assert.False(Fires(cased, ("CommandLine", "xbb aA")));
+    }
+
+    [Fact]
     public void WildcardsMatchRunsAndSingleCharacters()
     {
         // SigmaHQ writes a backslash before a wildcard as \\ (an escaped backslash), as here.

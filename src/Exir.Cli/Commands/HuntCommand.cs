@@ -49,6 +49,7 @@ public static class HuntCommand
                 ExtraSigma = SigmaPaths(parse, sigma),
                 SigmaMinLevel = parse.GetValue(minLevel),
                 SigmaBuiltIn = !parse.GetValue(noBuiltIn),
+                SigmaBuiltInWeb = true,
                 Parallelism = CommonOptions.ThreadCount(parse, threads),
             };
             if (!options.SigmaBuiltIn && options.ExtraSigma.Count == 0) throw new UsageException("--no-builtin needs --sigma DIR|FILE (else there is no rule to run)");

@@ -224,7 +224,7 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
         var level = SigmaLevel.Unknown;
         if (options.SigmaMinLevel is { Length: > 0 } text && !Enum.TryParse(text.Trim(), ignoreCase: true, out level))
             throw new ArgumentException($"unknown Sigma level '{text}' (use informational, low, medium, high or critical)");
-        return Load(rules, options.ExtraSigma, new SigmaLoadOptions { MinimumLevel = level }, options.SigmaBuiltIn);
+        return Load(rules, options.ExtraSigma, new SigmaLoadOptions { MinimumLevel = level }, options.SigmaBuiltIn, options.SigmaBuiltInWeb);
     }
 
     /// <summary>What loading said, into a root's coverage: every rule not loaded by file and reason, rules a source cannot run.</summary>
@@ -246,12 +246,13 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
     }
 
     /// <summary>The pack embedded in exir (or the rules folder's sigma/) plus the user's files and folders, compiled once.</summary>
-    public static SigmaEngine Load(DataFiles rules, IEnumerable<string> extraPaths, SigmaLoadOptions? options = null, bool builtIn = true)
+    public static SigmaEngine Load(DataFiles rules, IEnumerable<string> extraPaths, SigmaLoadOptions? options = null, bool builtIn = true, bool builtInWeb = true)
     {
         options ??= new SigmaLoadOptions();
         options = options with { RulesDirectory = options.RulesDirectory ?? rules.Directory };
         var texts = builtIn
             ? rules.List("sigma").Where(f => f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase))
+                .Where(f => builtInWeb || !f.StartsWith("sigma/web/", StringComparison.OrdinalIgnoreCase))
                 .Select(f => ("rules/" + f, rules.ReadAllText(f)))
             : [];
         return new SigmaEngine(SigmaRuleSet.Load(texts, extraPaths, options));

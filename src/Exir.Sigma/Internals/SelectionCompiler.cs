@@ -108,7 +108,25 @@ internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, 
     {
         var result = new List<ValueMatcher>(raw.Count);
         foreach (var r in raw) result.Add(Value(field, mods, r));
+        if (!mods.Contains("all")) result = GroupContains(result);
         return result.ToArray();
+    }
+
+    /// <summary>Any-of lists: the contains-literals become one multi-string search (per case mode); the rest stay.</summary>
+    internal static List<ValueMatcher> GroupContains(List<ValueMatcher> values)
+    {
+        var result = new List<ValueMatcher>(values.Count);
+        var grouped = new HashSet<ValueMatcher>();
+        foreach (var ignoreCase in new[] { true, false })
+        {
+            var lits = values.OfType<LiteralMatcher>().Where(l => l.Op == StringOp.Contains && l.IgnoreCase == ignoreCase && l.Literal.Length > 0).ToList();
+            if (lits.Count < 2) continue;
+            result.Add(new ContainsAnyMatcher(lits.Select(l => l.Literal).Distinct().ToList(), ignoreCase));
+            grouped.UnionWith(lits);
+        }
+        if (grouped.Count == 0) return values;
+        foreach (var v in values) if (!grouped.Contains(v)) result.Add(v);
+        return result;
     }
 
     private ValueMatcher Value(string? field, List<string> mods, object? raw)

@@ -29,6 +29,8 @@ internal sealed class LiteralMatcher(string literal, StringOp op, StringComparis
 
     public string Literal { get; } = literal;
     public StringOp Op { get; } = op;
+    /// <summary>The rule compares case-insensitively (whatever comparison the literal needs to do so).</summary>
+    public bool IgnoreCase { get; } = cmp == StringComparison.OrdinalIgnoreCase;
     public override bool Match(string value, EventView ev) => Op switch
     {
         StringOp.Equals => value.Equals(Literal, cmp),
@@ -179,5 +181,29 @@ internal sealed class AnyOfMatcher(ValueMatcher[] alternatives) : ValueMatcher
     {
         foreach (var a in Alternatives) if (a.Match(value, ev)) return true;
         return false;
+    }
+}
+
+/// <summary>
+/// Several contains-literals of one field at once: a vectorised multi-string search (SearchValues) instead of
+/// one scan of the value per literal. SigmaHQ's process-creation rules list dozens of command-line fragments.
+/// </summary>
+internal sealed class ContainsAnyMatcher(IReadOnlyList<string> literals, bool ignoreCase) : ValueMatcher
+{
+    // Built on first use: creating the search tables costs more than loading the rule, and most rules of a big
+    // set never meet an event of their source in a given collection.
+    private System.Buffers.SearchValues<string>? _values;
+
+    public IReadOnlyList<string> Literals { get; } = literals;
+
+    public override bool Match(string value, EventView ev)
+    {
+        var sv = _values;
+        if (sv is null)
+        {
+            sv = System.Buffers.SearchValues.Create(Literals.ToArray(), ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+            Interlocked.CompareExchange(ref _values, sv, null);
+        }
+        return value.AsSpan().IndexOfAny(sv) >= 0;
     }
 }

@@ -1,0 +1,166 @@
+using System.Text;
+using Exir.Logs;
+using Exir.Sigma;
+using static Exir.Sigma.Tests.SigmaTestKit;
+
+namespace Exir.Sigma.Tests;
+
+/// <summary>The logsource mapping as data: channels, EventIDs, field renames, skipped sources, web logs.</summary>
+public sealed class LogsourceTests
+{
+    private const string ProcessCreation = "category: process_creation\n    product: windows";
+    private const string Sysmon = "Microsoft-Windows-Sysmon/Operational";
+
+    private static List<SigmaHit> Run(SigmaRuleSet set, Exir.Evtx.WinEvent e)
+    {
+        var hits = new List<SigmaHit>();
+        new SigmaEngine(set).Match(e, hits);
+        return hits;
+    }
+
+    [Fact]
+    public void ProcessCreationReadsSysmon1AndSecurity4688WithRenamedFields()
+    {
+        var set = Load(Rule("    sel:\n        ParentImage|endswith: '\\w3wp.exe'\n        Image|endswith: '\\cmd.exe'\n    condition: sel", ProcessCreation));
+        var sysmon = Run(set, Event(1, Sysmon, provider: "Microsoft-Windows-Sysmon", data: [("ParentImage", @"c:\windows\system32\inetsrv\w3wp.exe"), ("Image", @"C:\Windows\System32\cmd.exe")]));
+        Assert.Equal("Sysmon 1", Assert.Single(sysmon).Source);
+        var security = Run(set, Event(4688, "Security", data: [("ParentProcessName", @"c:\windows\system32\inetsrv\w3wp.exe"), ("NewProcessName", @"C:\Windows\System32\cmd.exe")]));
+        var hit = Assert.Single(security);
+        Assert.Equal("Security 4688", hit.Source);
+        // Evidence names the fields as the rule does, with the 4688 values.
+        Assert.Equal(@"C:\Windows\System32\cmd.exe", hit.Field("Image"));
+        Assert.Contains(hit.RuleFields, f => f.Key == "ParentImage");
+        // Other Security events and other Sysmon ids do not reach the rule.
+        Assert.Empty(Run(set, Event(4689, "Security", data: [("ParentProcessName", @"x\w3wp.exe"), ("NewProcessName", @"x\cmd.exe")])));
+        Assert.Empty(Run(set, Event(10, Sysmon, data: [("ParentImage", @"x\w3wp.exe"), ("Image", @"x\cmd.exe")])));
+    }
+
+    [Fact]
+    public void RuleNeedingAFieldThat4688LacksIsSkippedFor4688AndReported()
+    {
+        var set = Load(Rule("    sel:\n        OriginalFileName: 'procdump'\n    condition: sel", ProcessCreation));
+        var skip = Assert.Single(set.Report.SourceSkips);
+        Assert.Equal("Security 4688", skip.Source);
+        Assert.Contains("OriginalFileName", skip.Reason);
+        Assert.Single(Run(set, Event(1, Sysmon, data: [("OriginalFileName", "procdump")])));
+        Assert.Empty(Run(set, Event(4688, "Security", data: [("OriginalFileName", "procdump")])));
+        Assert.Equal(1, set.Report.Loaded);
+    }
+
+    [Fact]
+    public void PowerShellClassicDataLinesAreFields()
+    {
+        var set = Load(Rule("    sel:\n        HostApplication|contains: 'powershell.exe -version 2'\n        EngineVersion|startswith: '2.'\n    condition: sel", "category: ps_classic_start\n    product: windows"));
+        var data = "Available\nNone\n\tNewEngineState=Available\r\n\tPreviousEngineState=None\r\n\r\n\tSequenceNumber=13\r\n\r\n\tHostName=ConsoleHost\r\n\tHostVersion=2.0\r\n\tHostId=6fb0d3c1\r\n\tHostApplication=powershell.exe -Version 2 -nop\r\n\tEngineVersion=2.0\r\n";
+        Assert.Single(Run(set, Event(400, "Windows PowerShell", provider: "PowerShell", data: [("Data[1]", "Available"), ("Data[2]", "None"), ("Data[3]", data)])));
+        var modern = data.Replace("EngineVersion=2.0", "EngineVersion=5.1.17763.1");
+        Assert.Empty(Run(set, Event(400, "Windows PowerShell", provider: "PowerShell", data: [("Data[3]", modern)])));
+    }
+
+    [Fact]
+    public void DataNamesWithSpacesMatchTheRuleSpellingWithout()
+    {
+        var set = Load(Rule("    sel:\n        ThreatName|contains: 'EICAR'\n    condition: sel", "product: windows\n    service: windefend"));
+        Assert.Single(Run(set, Event(1116, "Microsoft-Windows-Windows Defender/Operational", data: [("Threat Name", "Virus:DOS/EICAR_Test_File")])));
+    }
+
+    [Fact]
+    public void UnmappedLogsourceLoadsButReportsNoEventSource()
+    {
+        var set = Load(Rule("    sel:\n        FileName: 'x'\n    condition: sel", "category: file_access\n    product: windows"));
+        Assert.Equal(1, set.Report.Loaded);
+        Assert.Contains("no event source", Assert.Single(set.Report.WithoutSource).Reason);
+    }
+
+    [Fact]
+    public void MappingIsReplaceableThroughARulesFolder()
+    {
+        var dir = TestPaths.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(dir, "sigma-config"));
+        File.WriteAllText(Path.Combine(dir, "sigma-config", "logsources.yaml"),
+            "logsources:\n  - service: msexchange-management\n    product: windows\n    sources:\n      - { name: forwarded cmdlets, channel: ForwardedEvents, event_ids: [1] }\n");
+        var yaml = Rule("    keywords:\n        - 'New-MailboxExportRequest'\n    condition: keywords", "product: windows\n    service: msexchange-management");
+        var set = SigmaRuleSet.Parse(yaml, "t.yml", new SigmaLoadOptions { RulesDirectory = dir });
+        var engine = new SigmaEngine(set);
+        Assert.True(engine.WantsChannel("ForwardedEvents"));
+        Assert.False(engine.WantsChannel("MSExchange Management"));
+        var hits = new List<SigmaHit>();
+        engine.Match(Event(1, "ForwardedEvents", data: [("Data[1]", "New-MailboxExportRequest -Mailbox ceo")]), hits);
+        Assert.Equal("forwarded cmdlets", Assert.Single(hits).Source);
+    }
+
+    [Fact]
+    public void BuiltInMappingCoversEveryLogsourceOfTheExchangeSubset()
+    {
+        var map = LogsourceMap.Load();
+        Assert.Equal(2, map.SourcesFor(new SigmaLogsource("windows", "process_creation", null)).Count);
+        Assert.Equal("MSExchange Management", Assert.Single(map.SourcesFor(new SigmaLogsource("windows", null, "msexchange-management"))).Channel);
+        Assert.Equal(["iis", "httpproxy"], Assert.Single(map.SourcesFor(new SigmaLogsource(null, "webserver", null))).LogFormats);
+    }
+
+    // ------------------------------------------------------------ web logs
+
+    private const string Hafnium = """
+            sel:
+                cs-method: 'POST'
+                cs-uri-query|contains: '/owa/auth/Current/themes/resources/'
+            condition: sel
+        """;
+
+    private static List<SigmaHit> RunLog(SigmaRuleSet set, LogFormat format, string text, string? host = "EXCH01")
+    {
+        var engine = new SigmaEngine(set);
+        using var reader = new LogReader(new MemoryStream(Encoding.UTF8.GetBytes(text)), format);
+        var hits = new List<SigmaHit>();
+        while (reader.Read()) engine.MatchWeb(reader, hits, host);
+        return hits;
+    }
+
+    [Fact]
+    public void WebserverRuleReadsIisW3cLines()
+    {
+        var set = Load(Rule(Hafnium, "category: webserver"));
+        var log = LogFixtureText.IisHeader() +
+                  "2021-03-03 04:01:12 10.0.0.5 POST /owa/auth/Current/themes/resources/logon.css - 443 - 203.0.113.9 ExchangeServicesClient/0.0.0.0 - 200 0 0 15\r\n" +
+                  "2021-03-03 04:01:13 10.0.0.5 GET /owa/auth/Current/themes/resources/logon.css - 443 - 203.0.113.9 Mozilla/5.0 - 200 0 0 15\r\n";
+        var hit = Assert.Single(RunLog(set, LogFormat.IisW3c, log));
+        Assert.Equal(new DateTime(2021, 3, 3, 4, 1, 12, DateTimeKind.Utc), hit.TimeUtc);
+        Assert.Equal("EXCH01", hit.Host);
+        Assert.Equal("iis", hit.Source);
+        Assert.NotNull(hit.LineNumber);
+        Assert.Contains(hit.EventFields, f => f.Key == "c-ip" && f.Value == "203.0.113.9");
+    }
+
+    [Fact]
+    public void WebserverRuleReadsHttpProxyLinesThroughTheSameNames()
+    {
+        var set = Load(Rule(Hafnium + "\n    sel2:\n        cs-user-agent|startswith: 'python'\n        c-ip: '198.51.100.7'", "category: webserver"));
+        var names = LogFixtureText.HttpProxyFields.Split(',');
+        string Line(string method, string stem, string agent)
+        {
+            var v = names.Select(n => n switch
+            {
+                "DateTime" => "2021-03-03T04:01:12.345Z", "UrlStem" => stem, "Method" => method, "UserAgent" => agent,
+                "ClientIpAddress" => "198.51.100.7", "ServerHostName" => "EXCH02", "HttpStatus" => "200", "Protocol" => "Owa", _ => "",
+            });
+            return string.Join(",", v) + "\r\n";
+        }
+        var log = LogFixtureText.HttpProxyHeader() + Line("POST", "/owa/auth/Current/themes/resources/a.css", "Mozilla/5.0") + Line("GET", "/owa/", "Mozilla/5.0");
+        var hit = Assert.Single(RunLog(set, LogFormat.HttpProxy, log));
+        Assert.Equal("EXCH02", hit.Host); // the line's own server name wins over the caller's
+        Assert.Equal("httpproxy", hit.Source);
+    }
+
+    [Fact]
+    public void ProxyCategoryUserAgentAndUriNames()
+    {
+        var set = Load(Rule("    sel:\n        c-useragent|contains: 'sqlmap'\n        c-uri|contains: '?id='\n        c-uri-extension: 'aspx'\n    condition: sel", "category: proxy"));
+        var engine = new SigmaEngine(set);
+        var hits = new List<SigmaHit>();
+        engine.MatchWeb(LogFormats.Iis, [new("cs-uri-stem", "/ecp/x.aspx"), new("cs-uri-query", "id=1"), new("cs(User-Agent)", "sqlmap/1.5")], hits);
+        Assert.Single(hits);
+        hits.Clear();
+        engine.MatchWeb(LogFormats.Iis, [new("cs-uri-stem", "/ecp/x.js"), new("cs-uri-query", "id=1"), new("cs(User-Agent)", "sqlmap/1.5")], hits);
+        Assert.Empty(hits);
+    }
+}
