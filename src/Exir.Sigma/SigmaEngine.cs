@@ -72,7 +72,7 @@ public sealed class SigmaEngine
         {
             bool isRef = referenced.Contains(r.Id) || (r.Name is not null && referenced.Contains(r.Name));
             bool gen = generating.Contains(r.Id) || (r.Name is not null && generating.Contains(r.Name));
-            if (isRef && !gen) _correlationOnly.Add(r);
+            if ((isRef && !gen) || ruleSet.PulledInForCorrelations.Contains(r)) _correlationOnly.Add(r);
         }
     }
 

@@ -37,6 +37,14 @@ public sealed class SigmaRuleSet
     internal Dictionary<SigmaRule, YMap> RawDocuments { get; } = [];
     private readonly List<SigmaRule> _rules = [];
     private readonly List<SigmaRule> _correlations = [];
+    private readonly Dictionary<SigmaRule, (List<CompiledVariant> Variants, List<SigmaSourceSkip> Skips, YMap Doc)> _filtered = [];
+    private readonly HashSet<SigmaRule> _pulledIn = [];
+
+    /// <summary>
+    /// Rules the filters left out but a loaded correlation needs: loaded for the correlation only (their hits carry
+    /// <see cref="SigmaHit.CorrelationOnly"/>).
+    /// </summary>
+    public IReadOnlyCollection<SigmaRule> PulledInForCorrelations => _pulledIn;
 
     private SigmaRuleSet(SigmaLoadOptions options) { Options = options; }
 
@@ -167,7 +175,20 @@ public sealed class SigmaRuleSet
             if (doc.Has("filter") && !doc.Has("detection") && !doc.Has("correlation"))
                 throw new SigmaCompileException("Sigma filter (meta) rules are not supported");
             var rule = Metadata(doc, file, docNo);
-            if (!Wanted(rule)) { Report.Filtered++; return; }
+            if (!Wanted(rule))
+            {
+                Report.Filtered++;
+                // Kept aside, compiled: a correlation that passes the filters may need it (an informational base rule
+                // under --min-level high). Its own failures do not count: it was not asked for.
+                if (!doc.Has("correlation"))
+                {
+                    var variants = new List<CompiledVariant>();
+                    var skips = new List<SigmaSourceSkip>();
+                    try { Compile(rule, doc, variants, skips); _filtered[rule] = (variants, skips, doc); }
+                    catch (Exception e) when (e is SigmaCompileException or FormatException or InvalidCastException or OverflowException) { }
+                }
+                return;
+            }
             if (doc.Map("correlation") is { } corr)
             {
                 var withCorr = CloneWith(rule, ParseCorrelation(corr, doc.Str("generate")));
@@ -176,7 +197,7 @@ public sealed class SigmaRuleSet
                 Report.CorrelationsLoaded++;
                 return;
             }
-            Compile(rule, doc);
+            Compile(rule, doc, Variants, Report.SourceSkips);
             _rules.Add(rule);
             RawDocuments[rule] = doc;
             Report.Loaded++;
@@ -240,7 +261,7 @@ public sealed class SigmaRuleSet
         };
     }
 
-    private void Compile(SigmaRule rule, YMap doc)
+    private void Compile(SigmaRule rule, YMap doc, List<CompiledVariant> variants, List<SigmaSourceSkip> skips)
     {
         var detection = doc.Map("detection") ?? throw new SigmaCompileException("no detection");
         if (doc.Map("logsource") is null) throw new SigmaCompileException("no logsource");
@@ -255,7 +276,7 @@ public sealed class SigmaRuleSet
         {
             // Check the rule compiles at all, so a broken rule is a failure even where nothing would read it.
             CompileFor(rule, detection, conditions, new SigmaEventSource { Name = "(none)" });
-            Report.SourceSkips.Add(new(rule, "", $"no event source for logsource {rule.Logsource}"));
+            skips.Add(new(rule, "", $"no event source for logsource {rule.Logsource}"));
             return;
         }
         int compiled = 0;
@@ -263,12 +284,12 @@ public sealed class SigmaRuleSet
         {
             try
             {
-                Variants.Add(CompileFor(rule, detection, conditions, source));
+                variants.Add(CompileFor(rule, detection, conditions, source));
                 compiled++;
             }
             catch (FieldUnavailableException e)
             {
-                Report.SourceSkips.Add(new(rule, source.Name, e.Message));
+                skips.Add(new(rule, source.Name, e.Message));
             }
         }
         if (compiled == 0) { /* every source lacks a field: the rule is loaded, but reads nothing */ }
@@ -383,6 +404,21 @@ public sealed class SigmaRuleSet
     private void Finish()
     {
         // A correlation names rules by id or name: each must be loaded (correlations of correlations are not supported).
+        foreach (var c in _correlations)
+            foreach (var r in c.Correlation!.RuleRefs)
+            {
+                if (FindRule(r) is not null) continue;
+                var held = _filtered.Keys.FirstOrDefault(k => k.Id.Equals(r, StringComparison.OrdinalIgnoreCase) || (k.Name is not null && k.Name.Equals(r, StringComparison.OrdinalIgnoreCase)));
+                if (held is null) continue;
+                var (variants, skips, doc) = _filtered[held];
+                _rules.Add(held);
+                Variants.AddRange(variants);
+                Report.SourceSkips.AddRange(skips);
+                RawDocuments[held] = doc;
+                _pulledIn.Add(held);
+                Report.Notes.Add($"{held.File}: {held.Title} is left out by the filters but loaded for correlation {c.Title} (its own hits are not alerts)");
+            }
+        _filtered.Clear();
         foreach (var c in _correlations.ToList())
         {
             var missing = c.Correlation!.RuleRefs.Where(r => FindRule(r) is null).ToList();
