@@ -160,6 +160,21 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void NoMatchPathDoesNotAllocatePerEvent()
+    {
+        var yaml = Rule("    sel:\n        CommandLine|contains:\n            - 'mimikatz'\n            - 'procdump'\n        Image|endswith: '\\cmd.exe'\n    filter:\n        User|startswith: 'NT AUTHORITY'\n    condition: sel and not filter", "category: process_creation\n    product: windows");
+        var engine = new SigmaEngine(Load(yaml));
+        var e = Event(1, "Microsoft-Windows-Sysmon/Operational", data: [("Image", @"C:\Windows\System32\cmd.exe"), ("CommandLine", "cmd /c dir"), ("User", "CONTOSO\\bob"), ("Data[1]", "x"), ("Data[2]", "y")]);
+        var hits = new List<SigmaHit>();
+        for (int i = 0; i < 1000; i++) engine.Match(e, hits); // warm up (view, search tables)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++) engine.Match(e, hits);
+        long perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / 10_000;
+        Assert.Empty(hits);
+        Assert.True(perEvent < 8, $"{perEvent} bytes allocated per non-matching event");
+    }
+
+    [Fact]
     public void RuleSetIsSafeToMatchFromSeveralThreads()
     {
         var set = Load(Rule("    sel:\n        CommandLine|contains: 'evil'\n    condition: sel"));
