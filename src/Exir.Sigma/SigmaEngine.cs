@@ -78,6 +78,9 @@ public sealed class SigmaEngine
 
     public SigmaRuleSet RuleSet { get; }
 
+    /// <summary>The name under which a hit's <see cref="SigmaHit.RuleFields"/> lists the event values that held a keyword.</summary>
+    public const string KeywordEvidence = "keywords";
+
     /// <summary>Whether any rule reads this channel (lets a caller skip whole EVTX files).</summary>
     public bool WantsChannel(string? channel) => channel is not null && _channels.ContainsKey(channel);
 
@@ -128,6 +131,14 @@ public sealed class SigmaEngine
         var list = new List<KeyValuePair<string, string>>(v.Fields.Length);
         foreach (var (sigma, id) in v.Fields)
             if (view.Get(id) is { } value) list.Add(new(sigma, value));
+        // Keyword rules read no named field: the values that held a keyword are their evidence.
+        if (v.Keywords.Length > 0)
+            for (int i = 0; i < view.ValueCount; i++)
+            {
+                var value = view.ValueAt(i);
+                foreach (var k in v.Keywords)
+                    if (k.Holds(value, view)) { list.Add(new(KeywordEvidence, value)); break; }
+            }
         return list;
     }
 

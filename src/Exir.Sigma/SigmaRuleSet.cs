@@ -14,6 +14,17 @@ internal sealed class CompiledVariant
     public required (string Sigma, int Id)[] Fields { get; init; }
     /// <summary>EventIDs this variant can match (empty: any of its channel).</summary>
     public required int[] EventIds { get; init; }
+    /// <summary>The keyword selections, to name the values that held a keyword in a hit's evidence.</summary>
+    public KeywordTest[] Keywords { get; init; } = [];
+
+    public static IEnumerable<KeywordTest> KeywordTests(DetectionNode node) => node switch
+    {
+        KeywordTest k => [k],
+        SelectionNode s => KeywordTests(s.Body),
+        AndNode a => a.Children.SelectMany(KeywordTests),
+        OrNode o => o.Children.SelectMany(KeywordTests),
+        _ => [], // keywords under a "not" are not evidence
+    };
 }
 
 /// <summary>
@@ -311,7 +322,11 @@ public sealed class SigmaRuleSet
         var required = RequiredEventIds(root);
         if (required is not null) ids = ids.Length == 0 ? required.ToArray() : ids.Intersect(required).ToArray();
         if (required is not null && ids.Length == 0) ids = [-1]; // the rule's EventIDs and the source's never meet
-        return new CompiledVariant { Rule = rule, Source = source, Root = root, Fields = compiler.Referenced.ToArray(), EventIds = ids };
+        return new CompiledVariant
+        {
+            Rule = rule, Source = source, Root = root, Fields = compiler.Referenced.ToArray(), EventIds = ids,
+            Keywords = CompiledVariant.KeywordTests(root).Distinct().ToArray(),
+        };
     }
 
     /// <summary>The EventIDs an event must have for the condition to hold, or null when any might do.</summary>
