@@ -434,6 +434,8 @@ public sealed class SigmaRuleSet
                 Report.Notes.Add($"{held.File}: {held.Title} is left out by the filters but loaded for correlation {c.Title} (its own hits are not alerts)");
             }
         _filtered.Clear();
+        foreach (var dup in _rules.Concat(_correlations).GroupBy(r => r.Id, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            Report.Notes.Add($"rule id {dup.Key} is used by {dup.Count()} rules ({string.Join(", ", dup.Select(r => r.File).Distinct())}); a correlation naming it reads the first");
         foreach (var c in _correlations.ToList())
         {
             var missing = c.Correlation!.RuleRefs.Where(r => FindRule(r) is null).ToList();

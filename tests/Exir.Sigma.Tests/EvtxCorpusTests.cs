@@ -57,7 +57,7 @@ public sealed class EvtxCorpusTests(ITestOutputHelper output)
     [Fact]
     public void AllSigmaHqWindowsRulesOverTheCorpus()
     {
-        var set = SigmaRuleSet.Load([TestPaths.InCorpus("sigmahq", "rules")], new SigmaLoadOptions { ExcludedStatuses = new HashSet<string>() });
+        var set = SigmaTestKit.SigmaHqRules();
         var watch = Stopwatch.StartNew();
         var hits = RunOverCorpus(set, out var events, out var bytes);
         watch.Stop();
