@@ -71,10 +71,18 @@ public sealed class SigmaRuleSet
     /// Loads every .yml/.yaml file under the given files and folders (recursively), compiles each detection
     /// rule for the event sources of its logsource, and reports every rule it could not load.
     /// </summary>
-    public static SigmaRuleSet Load(IEnumerable<string> paths, SigmaLoadOptions? options = null)
+    public static SigmaRuleSet Load(IEnumerable<string> paths, SigmaLoadOptions? options = null) => Load([], paths, options);
+
+    /// <summary>Loads named texts (a pack embedded in exir) and files and folders into one set.</summary>
+    public static SigmaRuleSet Load(IEnumerable<(string File, string Text)> texts, IEnumerable<string> paths, SigmaLoadOptions? options = null)
     {
         options ??= new SigmaLoadOptions();
         var set = new SigmaRuleSet(options) { Logsources = options.Logsources ?? LogsourceMap.Load(options.RulesDirectory) };
+        foreach (var (name, text) in texts)
+        {
+            set.Report.Files++;
+            set.LoadText(text, name);
+        }
         foreach (var file in ExpandPaths(paths))
         {
             set.Report.Files++;
