@@ -175,6 +175,29 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void HostileNestingIsALoadErrorNotACrash()
+    {
+        var deepCondition = Rule("    sel:\n        A: 'x'\n    condition: " + new string('(', 5000) + "sel" + new string(')', 5000));
+        Assert.Contains("nested deeper", LoadError(deepCondition));
+        var deepNots = Rule("    sel:\n        A: 'x'\n    condition: " + string.Concat(Enumerable.Repeat("not ", 5000)) + "sel");
+        Assert.Contains("nested deeper", LoadError(deepNots));
+        var deepYaml = Rule("    sel:\n        A: " + new string('[', 3000) + new string(']', 3000) + "\n    condition: sel");
+        var set = SigmaRuleSet.Parse(deepYaml, "t.yml");
+        Assert.Single(set.Report.Failed);
+    }
+
+    [Fact]
+    public void NamedTextsAndFilesLoadIntoOneSet()
+    {
+        var dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "b.yml"), Rule("    sel:\n        EventID: 2\n    condition: sel", id: "b"));
+        var set = SigmaRuleSet.Load([("rules/sigma/a.yml", Rule("    sel:\n        EventID: 1\n    condition: sel", id: "a"))], [dir]);
+        Assert.Equal(["a", "b"], set.Rules.Select(r => r.Id));
+        Assert.Equal("rules/sigma/a.yml", set.Rules[0].File);
+        Assert.Equal(2, set.Report.Files);
+    }
+
+    [Fact]
     public void RuleSetIsSafeToMatchFromSeveralThreads()
     {
         var set = Load(Rule("    sel:\n        CommandLine|contains: 'evil'\n    condition: sel"));

@@ -10,7 +10,8 @@ internal sealed partial class ConditionParser
 {
     private readonly List<string> _tokens;
     private readonly IReadOnlyDictionary<string, DetectionNode> _selections;
-    private int _pos;
+    private int _pos, _depth;
+    private const int MaxDepth = 64;
 
     private ConditionParser(string text, IReadOnlyDictionary<string, DetectionNode> selections)
     {
@@ -53,6 +54,13 @@ internal sealed partial class ConditionParser
     private DetectionNode Unary()
     {
         var t = Peek ?? throw new SigmaCompileException("condition ends too early");
+        if (++_depth > MaxDepth) throw new SigmaCompileException($"condition nested deeper than {MaxDepth} levels");
+        try { return UnaryInner(t); }
+        finally { _depth--; }
+    }
+
+    private DetectionNode UnaryInner(string t)
+    {
         if (Is(t, "not")) { _pos++; return new NotNode(Unary()); }
         if (t == "(")
         {
