@@ -61,6 +61,8 @@ internal sealed class WinEventView : EventView
     private readonly List<(int, string)> _extras = [];
     private readonly List<string> _splitValues = [];
     public WinEvent Event { get; private set; } = null!;
+    /// <summary>Scratch list of the engine: the rules the gates let through for this event.</summary>
+    public List<CompiledVariant> Candidates { get; } = [];
 
     public static string Int(int v) => (uint)v < (uint)SmallInts.Length ? SmallInts[v] : v.ToString(CultureInfo.InvariantCulture);
 
