@@ -50,6 +50,7 @@ public sealed class SigmaRuleSet
     private readonly List<SigmaRule> _correlations = [];
     private readonly Dictionary<SigmaRule, (List<CompiledVariant> Variants, List<SigmaSourceSkip> Skips, YMap Doc)> _filtered = [];
     private readonly HashSet<SigmaRule> _pulledIn = [];
+    private readonly Dictionary<(string, System.Text.RegularExpressions.RegexOptions), System.Text.RegularExpressions.Regex> _regexCache = [];
 
     /// <summary>
     /// Rules the filters left out but a loaded correlation needs: loaded for the correlation only (their hits carry
@@ -316,7 +317,7 @@ public sealed class SigmaRuleSet
 
     private CompiledVariant CompileFor(SigmaRule rule, YMap detection, List<string> conditions, SigmaEventSource source)
     {
-        var compiler = new SelectionCompiler(Table, source.Mapping, Logsources.Placeholders);
+        var compiler = new SelectionCompiler(Table, source.Mapping, Logsources.Placeholders, _regexCache);
         var selections = new Dictionary<string, DetectionNode>(StringComparer.Ordinal);
         foreach (var (name, body) in detection.Entries)
         {

@@ -92,7 +92,9 @@ internal sealed partial class ConditionParser
             return _selections.Where(kv => !kv.Key.StartsWith('_')).Select(kv => kv.Value).ToList();
         if (!pattern.Contains('*') && !pattern.Contains('?'))
             return _selections.TryGetValue(pattern, out var one) ? [one] : [];
-        var re = new Regex("^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.CultureInvariant);
-        return _selections.Where(kv => re.IsMatch(kv.Key)).Select(kv => kv.Value).ToList();
+        // Selection names are case-sensitive; * and ? are the only special characters here.
+        var kinds = pattern.Select(c => c == '*' ? (byte)1 : c == '?' ? (byte)2 : (byte)0).ToArray();
+        var glob = new WildcardMatcher(pattern, kinds, cased: true);
+        return _selections.Where(kv => glob.Match(kv.Key, null!)).Select(kv => kv.Value).ToList();
     }
 }
