@@ -14,8 +14,8 @@ public sealed class SigmaEngine
 {
     private sealed class ChannelIndex
     {
-        public readonly Dictionary<int, CompiledVariant[]> ById = [];
-        public CompiledVariant[] AnyId = [];
+        public readonly Dictionary<int, GateIndex> ById = [];
+        public GateIndex AnyId = null!;
         public bool SplitKeyValues;
     }
 
@@ -25,7 +25,10 @@ public sealed class SigmaEngine
     private readonly ThreadLocal<WinEventView> _winView = new(() => new WinEventView());
     private readonly ThreadLocal<WebLineView> _webView = new(() => new WebLineView());
 
-    public SigmaEngine(SigmaRuleSet ruleSet)
+    public SigmaEngine(SigmaRuleSet ruleSet) : this(ruleSet, useGates: true) { }
+
+    /// <param name="useGates">False: every rule of a channel and EventID meets every event (the differential test's reference).</param>
+    internal SigmaEngine(SigmaRuleSet ruleSet, bool useGates)
     {
         RuleSet = ruleSet;
         var byChannel = new Dictionary<string, (Dictionary<int, List<CompiledVariant>> ById, List<CompiledVariant> Any, bool Split)>(StringComparer.OrdinalIgnoreCase);
@@ -54,8 +57,8 @@ public sealed class SigmaEngine
         }
         foreach (var (ch, (byId, any, split)) in byChannel)
         {
-            var ci = new ChannelIndex { AnyId = any.ToArray(), SplitKeyValues = split };
-            foreach (var (id, l) in byId) ci.ById[id] = l.ToArray();
+            var ci = new ChannelIndex { AnyId = new GateIndex(any, useGates), SplitKeyValues = split };
+            foreach (var (id, l) in byId) ci.ById[id] = new GateIndex(l, useGates);
             _channels[ch] = ci;
         }
         foreach (var (f, l) in web) _web[f] = l.ToArray();
@@ -72,11 +75,18 @@ public sealed class SigmaEngine
         {
             bool isRef = referenced.Contains(r.Id) || (r.Name is not null && referenced.Contains(r.Name));
             bool gen = generating.Contains(r.Id) || (r.Name is not null && generating.Contains(r.Name));
-            if (isRef && !gen) _correlationOnly.Add(r);
+            if ((isRef && !gen) || ruleSet.PulledInForCorrelations.Contains(r)) _correlationOnly.Add(r);
         }
     }
 
     public SigmaRuleSet RuleSet { get; }
+
+    /// <summary>The name under which a hit's <see cref="SigmaHit.RuleFields"/> lists the event values that held a keyword.</summary>
+    public const string KeywordEvidence = "keywords";
+
+    /// <summary>For one channel and EventID: the rules that can meet its events, and how many of them sit behind a gate.</summary>
+    internal (int Rules, int Gated) GateStats(string channel, int eventId) =>
+        _channels.TryGetValue(channel, out var ci) && ci.ById.TryGetValue(eventId, out var g) ? (g.Count + ci.AnyId.Count, g.Gated + ci.AnyId.Gated) : (0, 0);
 
     /// <summary>Whether any rule reads this channel (lets a caller skip whole EVTX files).</summary>
     public bool WantsChannel(string? channel) => channel is not null && _channels.ContainsKey(channel);
@@ -92,19 +102,31 @@ public sealed class SigmaEngine
     {
         if (e.Channel is null || !_channels.TryGetValue(e.Channel, out var ci)) return 0;
         ci.ById.TryGetValue(e.EventId, out var byId);
-        if (byId is null && ci.AnyId.Length == 0) return 0;
+        if (byId is null && ci.AnyId.Count == 0) return 0;
         var view = _winView.Value!;
         view.Load(e, RuleSet.Table, ci.SplitKeyValues);
         int before = hits.Count;
-        if (byId is not null) Run(byId, view, e, hits, before);
-        Run(ci.AnyId, view, e, hits, before);
+        var candidates = view.Candidates;
+        if (byId is not null) Run(byId, view, e, hits, before, candidates);
+        if (ci.AnyId.Count > 0) Run(ci.AnyId, view, e, hits, before, candidates);
         return hits.Count - before;
     }
 
-    private void Run(CompiledVariant[] variants, WinEventView view, WinEvent e, List<SigmaHit> hits, int firstOfEvent)
+    private void Run(GateIndex index, WinEventView view, WinEvent e, List<SigmaHit> hits, int firstOfEvent, List<CompiledVariant> candidates)
     {
-        foreach (var v in variants)
+        Run(index.Always, view, e, hits, firstOfEvent);
+        if (index.Gated == 0) return;
+        candidates.Clear();
+        index.Candidates(view, candidates);
+        if (candidates.Count > 0) Run(candidates, view, e, hits, firstOfEvent);
+        candidates.Clear();
+    }
+
+    private void Run(IReadOnlyList<CompiledVariant> variants, WinEventView view, WinEvent e, List<SigmaHit> hits, int firstOfEvent)
+    {
+        for (int i = 0; i < variants.Count; i++)
         {
+            var v = variants[i];
             if (v.Source.Provider is { } p && !p.Equals(e.Provider, StringComparison.OrdinalIgnoreCase)) continue;
             if (!v.Root.Eval(view)) continue;
             if (AlreadyHit(hits, firstOfEvent, v.Rule)) continue;
@@ -128,6 +150,14 @@ public sealed class SigmaEngine
         var list = new List<KeyValuePair<string, string>>(v.Fields.Length);
         foreach (var (sigma, id) in v.Fields)
             if (view.Get(id) is { } value) list.Add(new(sigma, value));
+        // Keyword rules read no named field: the values that held a keyword are their evidence.
+        if (v.Keywords.Length > 0)
+            for (int i = 0; i < view.ValueCount; i++)
+            {
+                var value = view.ValueAt(i);
+                foreach (var k in v.Keywords)
+                    if (k.Holds(value, view)) { list.Add(new(KeywordEvidence, value)); break; }
+            }
         return list;
     }
 

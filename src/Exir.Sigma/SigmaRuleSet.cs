@@ -14,6 +14,17 @@ internal sealed class CompiledVariant
     public required (string Sigma, int Id)[] Fields { get; init; }
     /// <summary>EventIDs this variant can match (empty: any of its channel).</summary>
     public required int[] EventIds { get; init; }
+    /// <summary>The keyword selections, to name the values that held a keyword in a hit's evidence.</summary>
+    public KeywordTest[] Keywords { get; init; } = [];
+
+    public static IEnumerable<KeywordTest> KeywordTests(DetectionNode node) => node switch
+    {
+        KeywordTest k => [k],
+        SelectionNode s => KeywordTests(s.Body),
+        AndNode a => a.Children.SelectMany(KeywordTests),
+        OrNode o => o.Children.SelectMany(KeywordTests),
+        _ => [], // keywords under a "not" are not evidence
+    };
 }
 
 /// <summary>
@@ -37,6 +48,15 @@ public sealed class SigmaRuleSet
     internal Dictionary<SigmaRule, YMap> RawDocuments { get; } = [];
     private readonly List<SigmaRule> _rules = [];
     private readonly List<SigmaRule> _correlations = [];
+    private readonly Dictionary<SigmaRule, (List<CompiledVariant> Variants, List<SigmaSourceSkip> Skips, YMap Doc)> _filtered = [];
+    private readonly HashSet<SigmaRule> _pulledIn = [];
+    private readonly Dictionary<(string, System.Text.RegularExpressions.RegexOptions), System.Text.RegularExpressions.Regex> _regexCache = [];
+
+    /// <summary>
+    /// Rules the filters left out but a loaded correlation needs: loaded for the correlation only (their hits carry
+    /// <see cref="SigmaHit.CorrelationOnly"/>).
+    /// </summary>
+    public IReadOnlyCollection<SigmaRule> PulledInForCorrelations => _pulledIn;
 
     private SigmaRuleSet(SigmaLoadOptions options) { Options = options; }
 
@@ -175,7 +195,20 @@ public sealed class SigmaRuleSet
             if (doc.Has("filter") && !doc.Has("detection") && !doc.Has("correlation"))
                 throw new SigmaCompileException("Sigma filter (meta) rules are not supported");
             var rule = Metadata(doc, file, docNo);
-            if (!Wanted(rule)) { Report.Filtered++; return; }
+            if (!Wanted(rule))
+            {
+                Report.Filtered++;
+                // Kept aside, compiled: a correlation that passes the filters may need it (an informational base rule
+                // under --min-level high). Its own failures do not count: it was not asked for.
+                if (!doc.Has("correlation"))
+                {
+                    var variants = new List<CompiledVariant>();
+                    var skips = new List<SigmaSourceSkip>();
+                    try { Compile(rule, doc, variants, skips); _filtered[rule] = (variants, skips, doc); }
+                    catch (Exception e) when (e is SigmaCompileException or FormatException or InvalidCastException or OverflowException) { }
+                }
+                return;
+            }
             if (doc.Map("correlation") is { } corr)
             {
                 var withCorr = CloneWith(rule, ParseCorrelation(corr, doc.Str("generate")));
@@ -184,7 +217,7 @@ public sealed class SigmaRuleSet
                 Report.CorrelationsLoaded++;
                 return;
             }
-            Compile(rule, doc);
+            Compile(rule, doc, Variants, Report.SourceSkips);
             _rules.Add(rule);
             RawDocuments[rule] = doc;
             Report.Loaded++;
@@ -248,7 +281,7 @@ public sealed class SigmaRuleSet
         };
     }
 
-    private void Compile(SigmaRule rule, YMap doc)
+    private void Compile(SigmaRule rule, YMap doc, List<CompiledVariant> variants, List<SigmaSourceSkip> skips)
     {
         var detection = doc.Map("detection") ?? throw new SigmaCompileException("no detection");
         if (doc.Map("logsource") is null) throw new SigmaCompileException("no logsource");
@@ -263,7 +296,7 @@ public sealed class SigmaRuleSet
         {
             // Check the rule compiles at all, so a broken rule is a failure even where nothing would read it.
             CompileFor(rule, detection, conditions, new SigmaEventSource { Name = "(none)" });
-            Report.SourceSkips.Add(new(rule, "", $"no event source for logsource {rule.Logsource}"));
+            skips.Add(new(rule, "", $"no event source for logsource {rule.Logsource}"));
             return;
         }
         int compiled = 0;
@@ -271,12 +304,12 @@ public sealed class SigmaRuleSet
         {
             try
             {
-                Variants.Add(CompileFor(rule, detection, conditions, source));
+                variants.Add(CompileFor(rule, detection, conditions, source));
                 compiled++;
             }
             catch (FieldUnavailableException e)
             {
-                Report.SourceSkips.Add(new(rule, source.Name, e.Message));
+                skips.Add(new(rule, source.Name, e.Message));
             }
         }
         if (compiled == 0) { /* every source lacks a field: the rule is loaded, but reads nothing */ }
@@ -284,7 +317,7 @@ public sealed class SigmaRuleSet
 
     private CompiledVariant CompileFor(SigmaRule rule, YMap detection, List<string> conditions, SigmaEventSource source)
     {
-        var compiler = new SelectionCompiler(Table, source.Mapping, Logsources.Placeholders);
+        var compiler = new SelectionCompiler(Table, source.Mapping, Logsources.Placeholders, _regexCache);
         var selections = new Dictionary<string, DetectionNode>(StringComparer.Ordinal);
         foreach (var (name, body) in detection.Entries)
         {
@@ -298,7 +331,11 @@ public sealed class SigmaRuleSet
         var required = RequiredEventIds(root);
         if (required is not null) ids = ids.Length == 0 ? required.ToArray() : ids.Intersect(required).ToArray();
         if (required is not null && ids.Length == 0) ids = [-1]; // the rule's EventIDs and the source's never meet
-        return new CompiledVariant { Rule = rule, Source = source, Root = root, Fields = compiler.Referenced.ToArray(), EventIds = ids };
+        return new CompiledVariant
+        {
+            Rule = rule, Source = source, Root = root, Fields = compiler.Referenced.ToArray(), EventIds = ids,
+            Keywords = CompiledVariant.KeywordTests(root).Distinct().ToArray(),
+        };
     }
 
     /// <summary>The EventIDs an event must have for the condition to hold, or null when any might do.</summary>
@@ -391,6 +428,23 @@ public sealed class SigmaRuleSet
     private void Finish()
     {
         // A correlation names rules by id or name: each must be loaded (correlations of correlations are not supported).
+        foreach (var c in _correlations)
+            foreach (var r in c.Correlation!.RuleRefs)
+            {
+                if (FindRule(r) is not null) continue;
+                var held = _filtered.Keys.FirstOrDefault(k => k.Id.Equals(r, StringComparison.OrdinalIgnoreCase) || (k.Name is not null && k.Name.Equals(r, StringComparison.OrdinalIgnoreCase)));
+                if (held is null) continue;
+                var (variants, skips, doc) = _filtered[held];
+                _rules.Add(held);
+                Variants.AddRange(variants);
+                Report.SourceSkips.AddRange(skips);
+                RawDocuments[held] = doc;
+                _pulledIn.Add(held);
+                Report.Notes.Add($"{held.File}: {held.Title} is left out by the filters but loaded for correlation {c.Title} (its own hits are not alerts)");
+            }
+        _filtered.Clear();
+        foreach (var dup in _rules.Concat(_correlations).GroupBy(r => r.Id, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            Report.Notes.Add($"rule id {dup.Key} is used by {dup.Count()} rules ({string.Join(", ", dup.Select(r => r.File).Distinct())}); a correlation naming it reads the first");
         foreach (var c in _correlations.ToList())
         {
             var missing = c.Correlation!.RuleRefs.Where(r => FindRule(r) is null).ToList();

@@ -71,6 +71,10 @@ public sealed class ConditionTests
         const string d = "    keywords:\n        - 'New-MailboxExportRequest'\n        - 'Remove-MailboxExportRequest'\n    condition: keywords";
         Assert.True(Fires(d, ("Data[1]", "x"), ("Data[2]", "New-MailboxExportRequest -Mailbox admin -FilePath \\\\srv\\c$\\a.aspx")));
         Assert.False(Fires(d, ("Data[1]", "Get-Mailbox")));
+        // The values that held a keyword are the hit's evidence.
+        var hits = new List<SigmaHit>();
+        new SigmaEngine(Load(Rule(d))).Match(Event(data: [("Data[1]", "x"), ("Data[2]", "New-MailboxExportRequest -Mailbox ceo")]), hits);
+        Assert.Equal([new("keywords", "New-MailboxExportRequest -Mailbox ceo")], Assert.Single(hits).RuleFields);
     }
 
     [Fact]

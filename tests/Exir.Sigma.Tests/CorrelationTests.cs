@@ -254,6 +254,25 @@ public sealed class CorrelationTests
     }
 
     [Fact]
+    public void LevelFilterKeepsBaseRulesACorrelationNeeds()
+    {
+        // The base rule is low, the correlation high: --min-level high keeps the correlation working.
+        var set = SigmaRuleSet.Parse(FailedLogon + Correlation(CountBody + "\n    generate: true"), "t.yml", new SigmaLoadOptions { MinimumLevel = SigmaLevel.High });
+        Assert.Empty(set.Report.Failed);
+        Assert.Single(set.Correlations);
+        Assert.Equal("failed logon", Assert.Single(set.PulledInForCorrelations).Title);
+        var engine = new SigmaEngine(set);
+        var correlator = engine.NewCorrelator();
+        var hits = new List<SigmaHit>();
+        foreach (var e in new[] { Fail(0, "a"), Fail(1, "a"), Fail(2, "a") }) engine.Match(e, hits);
+        Assert.All(hits, h => Assert.True(h.CorrelationOnly)); // filtered out as alerts, even with generate: true
+        foreach (var h in hits) correlator.Add(h);
+        Assert.Single(correlator.Complete());
+        // Without a correlation needing it, the filter drops it.
+        Assert.Empty(SigmaRuleSet.Parse(FailedLogon, "t.yml", new SigmaLoadOptions { MinimumLevel = SigmaLevel.High }).Rules);
+    }
+
+    [Fact]
     public void CorrelationNamingAnUnknownRuleIsALoadError()
     {
         var set = SigmaRuleSet.Parse(FailedLogon + Correlation(CountBody.Replace("- failed_logon", "- nope")), "t.yml");

@@ -55,9 +55,41 @@ public sealed class EvtxCorpusTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void MostProcessCreationRulesSitBehindAnImageGate()
+    {
+        var engine = new SigmaEngine(SigmaTestKit.SigmaHqRules());
+        var (rules, gated) = engine.GateStats("Microsoft-Windows-Sysmon/Operational", 1);
+        output.WriteLine($"Sysmon 1: {rules} rules, {gated} behind an image-name gate");
+        Assert.True(rules > 1000);
+        Assert.True(gated > rules / 2, $"{gated} of {rules}");
+    }
+
+    [Fact]
+    public void GateIndexChangesNoResult()
+    {
+        // The image-name gates only skip rules that cannot match: the same hits with and without them.
+        var set = SigmaTestKit.SigmaHqRules();
+        var gated = new SigmaEngine(set);
+        var plain = new SigmaEngine(set, useGates: false);
+        var root = TestPaths.InCorpus("evtx");
+        var a = new List<string>();
+        var b = new List<string>();
+        var hits = new List<SigmaHit>();
+        foreach (var file in Directory.EnumerateFiles(root, "*.evtx", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            foreach (var r in EvtxReader.ReadRecords(file))
+            {
+                var e = WinEvent.From(r);
+                hits.Clear(); gated.Match(e, hits); a.AddRange(hits.Select(h => $"{file}#{r.RecordId}:{h.Rule.Id}"));
+                hits.Clear(); plain.Match(e, hits); b.AddRange(hits.Select(h => $"{file}#{r.RecordId}:{h.Rule.Id}"));
+            }
+        Assert.NotEmpty(a);
+        Assert.Equal(b.Order(StringComparer.Ordinal), a.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void AllSigmaHqWindowsRulesOverTheCorpus()
     {
-        var set = SigmaRuleSet.Load([TestPaths.InCorpus("sigmahq", "rules")], new SigmaLoadOptions { ExcludedStatuses = new HashSet<string>() });
+        var set = SigmaTestKit.SigmaHqRules();
         var watch = Stopwatch.StartNew();
         var hits = RunOverCorpus(set, out var events, out var bytes);
         watch.Stop();

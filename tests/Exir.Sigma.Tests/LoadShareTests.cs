@@ -10,8 +10,7 @@ public sealed class LoadShareTests(ITestOutputHelper output)
     [Fact]
     public void NinetyNinePercentOfSigmaHqWindowsAndWebRulesLoad()
     {
-        var dir = TestPaths.InCorpus("sigmahq", "rules");
-        var set = SigmaRuleSet.Load([dir], Everything);
+        var set = SigmaTestKit.SigmaHqRules();
         output.WriteLine(set.Report.ToString());
         foreach (var f in set.Report.Failed) output.WriteLine("not loaded: " + f);
         foreach (var g in set.Report.WithoutSource.GroupBy(s => s.Rule.Logsource.ToString()).OrderByDescending(g => g.Count()))

@@ -160,6 +160,44 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void NoMatchPathDoesNotAllocatePerEvent()
+    {
+        var yaml = Rule("    sel:\n        CommandLine|contains:\n            - 'mimikatz'\n            - 'procdump'\n        Image|endswith: '\\cmd.exe'\n    filter:\n        User|startswith: 'NT AUTHORITY'\n    condition: sel and not filter", "category: process_creation\n    product: windows");
+        var engine = new SigmaEngine(Load(yaml));
+        var e = Event(1, "Microsoft-Windows-Sysmon/Operational", data: [("Image", @"C:\Windows\System32\cmd.exe"), ("CommandLine", "cmd /c dir"), ("User", "CONTOSO\\bob"), ("Data[1]", "x"), ("Data[2]", "y")]);
+        var hits = new List<SigmaHit>();
+        for (int i = 0; i < 1000; i++) engine.Match(e, hits); // warm up (view, search tables)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++) engine.Match(e, hits);
+        long perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / 10_000;
+        Assert.Empty(hits);
+        Assert.True(perEvent < 8, $"{perEvent} bytes allocated per non-matching event");
+    }
+
+    [Fact]
+    public void HostileNestingIsALoadErrorNotACrash()
+    {
+        var deepCondition = Rule("    sel:\n        A: 'x'\n    condition: " + new string('(', 5000) + "sel" + new string(')', 5000));
+        Assert.Contains("nested deeper", LoadError(deepCondition));
+        var deepNots = Rule("    sel:\n        A: 'x'\n    condition: " + string.Concat(Enumerable.Repeat("not ", 5000)) + "sel");
+        Assert.Contains("nested deeper", LoadError(deepNots));
+        var deepYaml = Rule("    sel:\n        A: " + new string('[', 3000) + new string(']', 3000) + "\n    condition: sel");
+        var set = SigmaRuleSet.Parse(deepYaml, "t.yml");
+        Assert.Single(set.Report.Failed);
+    }
+
+    [Fact]
+    public void NamedTextsAndFilesLoadIntoOneSet()
+    {
+        var dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "b.yml"), Rule("    sel:\n        EventID: 2\n    condition: sel", id: "b"));
+        var set = SigmaRuleSet.Load([("rules/sigma/a.yml", Rule("    sel:\n        EventID: 1\n    condition: sel", id: "a"))], [dir]);
+        Assert.Equal(["a", "b"], set.Rules.Select(r => r.Id));
+        Assert.Equal("rules/sigma/a.yml", set.Rules[0].File);
+        Assert.Equal(2, set.Report.Files);
+    }
+
+    [Fact]
     public void RuleSetIsSafeToMatchFromSeveralThreads()
     {
         var set = Load(Rule("    sel:\n        CommandLine|contains: 'evil'\n    condition: sel"));

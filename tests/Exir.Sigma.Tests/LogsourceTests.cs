@@ -164,3 +164,31 @@ public sealed class LogsourceTests
         Assert.Empty(hits);
     }
 }
+
+/// <summary>The image-name gates of the engine's index: exact, never a different result.</summary>
+public sealed class GateTests
+{
+    private const string Sysmon = "Microsoft-Windows-Sysmon/Operational";
+
+    [Theory]
+    [InlineData(@"C:\Windows\System32\CMD.EXE", "", true)]
+    [InlineData(@"cmd.exe", "", false)]                         // no backslash: cannot end with \cmd.exe
+    [InlineData(@"C:\Windows\System32\xcmd.exe", "", false)]
+    [InlineData(@"C:\tools\renamed.exe", "Cmd.Exe", true)]      // through the OriginalFileName branch
+    [InlineData(@"C:\tools\renamed.exe", "other.exe", false)]
+    public void GatedRuleMatchesExactlyAsUngated(string image, string original, bool expected)
+    {
+        var yaml = SigmaTestKit.Rule("    sel_img:\n        - Image|endswith: '\\cmd.exe'\n        - OriginalFileName: 'Cmd.Exe'\n    sel_cli:\n        CommandLine|contains: '/c'\n    condition: all of sel_*",
+            "category: process_creation\n    product: windows");
+        var set = SigmaTestKit.Load(yaml);
+        var data = new List<(string, string)> { ("Image", image), ("CommandLine", "cmd /c whoami") };
+        if (original.Length > 0) data.Add(("OriginalFileName", original));
+        var e = SigmaTestKit.Event(1, Sysmon, data: data.ToArray());
+        foreach (var engine in new[] { new SigmaEngine(set), new SigmaEngine(set, useGates: false) })
+        {
+            var hits = new List<SigmaHit>();
+            engine.Match(e, hits);
+            Assert.Equal(expected, hits.Count == 1);
+        }
+    }
+}

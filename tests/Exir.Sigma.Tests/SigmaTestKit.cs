@@ -36,6 +36,16 @@ internal static class SigmaTestKit
 
     public static bool Fires(string detection, params (string Name, string Value)[] data) => Fires(detection, Event(data: data));
 
+    private static readonly Lazy<SigmaRuleSet> SigmaHq = new(() =>
+        SigmaRuleSet.Load([Path.Combine(TestPaths.Corpus, "sigmahq", "rules")], new SigmaLoadOptions { ExcludedStatuses = new HashSet<string>() }));
+
+    /// <summary>All SigmaHQ windows+web rules of the shared corpus, every status, loaded once for the tests that need them.</summary>
+    public static SigmaRuleSet SigmaHqRules()
+    {
+        TestPaths.InCorpus("sigmahq", "rules");
+        return SigmaHq.Value;
+    }
+
     /// <summary>The reason a single-rule document fails to load (fails the test when it loads).</summary>
     public static string LoadError(string yaml)
     {

@@ -10,7 +10,8 @@ internal sealed partial class ConditionParser
 {
     private readonly List<string> _tokens;
     private readonly IReadOnlyDictionary<string, DetectionNode> _selections;
-    private int _pos;
+    private int _pos, _depth;
+    private const int MaxDepth = 64;
 
     private ConditionParser(string text, IReadOnlyDictionary<string, DetectionNode> selections)
     {
@@ -53,6 +54,13 @@ internal sealed partial class ConditionParser
     private DetectionNode Unary()
     {
         var t = Peek ?? throw new SigmaCompileException("condition ends too early");
+        if (++_depth > MaxDepth) throw new SigmaCompileException($"condition nested deeper than {MaxDepth} levels");
+        try { return UnaryInner(t); }
+        finally { _depth--; }
+    }
+
+    private DetectionNode UnaryInner(string t)
+    {
         if (Is(t, "not")) { _pos++; return new NotNode(Unary()); }
         if (t == "(")
         {
@@ -84,7 +92,9 @@ internal sealed partial class ConditionParser
             return _selections.Where(kv => !kv.Key.StartsWith('_')).Select(kv => kv.Value).ToList();
         if (!pattern.Contains('*') && !pattern.Contains('?'))
             return _selections.TryGetValue(pattern, out var one) ? [one] : [];
-        var re = new Regex("^" + Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$", RegexOptions.CultureInvariant);
-        return _selections.Where(kv => re.IsMatch(kv.Key)).Select(kv => kv.Value).ToList();
+        // Selection names are case-sensitive; * and ? are the only special characters here.
+        var kinds = pattern.Select(c => c == '*' ? (byte)1 : c == '?' ? (byte)2 : (byte)0).ToArray();
+        var glob = new WildcardMatcher(pattern, kinds, cased: true);
+        return _selections.Where(kv => glob.Match(kv.Key, null!)).Select(kv => kv.Value).ToList();
     }
 }

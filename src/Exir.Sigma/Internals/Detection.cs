@@ -95,6 +95,13 @@ internal sealed class ExistsTest(int field, bool exists) : DetectionNode
 /// <summary>Keywords: strings searched in every value of the event; any one, or every one with |all.</summary>
 internal sealed class KeywordTest(ValueMatcher[] values, bool all) : DetectionNode
 {
+    /// <summary>Whether one value holds any of the keywords (for the evidence of a hit).</summary>
+    public bool Holds(string value, EventView ev)
+    {
+        foreach (var m in values) if (m.Match(value, ev)) return true;
+        return false;
+    }
+
     public override bool Eval(EventView ev)
     {
         int n = ev.ValueCount;

@@ -61,6 +61,8 @@ internal sealed class WinEventView : EventView
     private readonly List<(int, string)> _extras = [];
     private readonly List<string> _splitValues = [];
     public WinEvent Event { get; private set; } = null!;
+    /// <summary>Scratch list of the engine: the rules the gates let through for this event.</summary>
+    public List<CompiledVariant> Candidates { get; } = [];
 
     public static string Int(int v) => (uint)v < (uint)SmallInts.Length ? SmallInts[v] : v.ToString(CultureInfo.InvariantCulture);
 
@@ -79,8 +81,10 @@ internal sealed class WinEventView : EventView
         Set(FieldTable.LevelId, Int(e.Level));
         if (e.ProcessId is { } pid) Set(FieldTable.ProcessId, Int(pid));
         if (e.UserSid is not null) Set(FieldTable.UserId, e.UserSid);
-        foreach (var (key, value) in e.Data)
+        var data = e.Data;
+        for (int i = 0; i < data.Count; i++) // by index: an interface enumerator would be allocated per event
         {
+            var (key, value) = data[i];
             var name = BaseName(key);
             if (table.TryGet(name, out int id) || (name.Contains(' ') && TryWithoutSpaces(name, table, out id))) Add(id, value);
             if (splitKeyValues && value.Contains('=')) SplitKeyValues(value, table);

@@ -37,7 +37,7 @@ internal sealed class FieldMapping
 }
 
 /// <summary>Compiles the selections of a rule's detection for one event source.</summary>
-internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, IReadOnlyDictionary<string, string[]> placeholders)
+internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, IReadOnlyDictionary<string, string[]> placeholders, Dictionary<(string, RegexOptions), Regex>? regexCache = null)
 {
     private static readonly HashSet<string> KnownModifiers = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -151,7 +151,13 @@ internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, 
             var options = Has("i") ? RegexOptions.IgnoreCase : RegexOptions.None;
             if (Has("m")) options |= RegexOptions.Multiline;
             if (Has("s")) options |= RegexOptions.Singleline;
-            try { return new RegexMatcher(RegexMatcher.Compile(value, options)); }
+            try
+            {
+                // A rule compiled for several sources (Sysmon 1 and 4688) builds each expression once.
+                if (regexCache is null) return new RegexMatcher(RegexMatcher.Compile(value, options));
+                if (!regexCache.TryGetValue((value, options), out var re)) regexCache[(value, options)] = re = RegexMatcher.Compile(value, options);
+                return new RegexMatcher(re);
+            }
             catch (ArgumentException e) { throw new SigmaCompileException($"bad regular expression '{value}': {e.Message}"); }
         }
         if (Has("cidr"))

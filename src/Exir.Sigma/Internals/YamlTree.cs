@@ -44,21 +44,30 @@ internal static class YamlTree
         return stream.Documents.Select(d => Convert(d.RootNode)).ToList();
     }
 
-    public static object? Convert(YamlNode node) => node switch
-    {
-        YamlScalarNode s => Scalar(s),
-        YamlSequenceNode seq => seq.Children.Select(Convert).ToList(),
-        YamlMappingNode map => ToMap(map),
-        _ => null,
-    };
+    /// <summary>Deeper than any rule needs; a hostile file cannot exhaust the stack.</summary>
+    public const int MaxDepth = 64;
 
-    private static YMap ToMap(YamlMappingNode node)
+    public static object? Convert(YamlNode node) => Convert(node, 0);
+
+    private static object? Convert(YamlNode node, int depth)
+    {
+        if (depth > MaxDepth) throw new YamlException(node.Start, node.End, $"nested deeper than {MaxDepth} levels");
+        return node switch
+        {
+            YamlScalarNode s => Scalar(s),
+            YamlSequenceNode seq => seq.Children.Select(c => Convert(c, depth + 1)).ToList(),
+            YamlMappingNode map => ToMap(map, depth),
+            _ => null,
+        };
+    }
+
+    private static YMap ToMap(YamlMappingNode node, int depth)
     {
         var map = new YMap();
         foreach (var (k, v) in node.Children)
         {
             var key = k is YamlScalarNode ks ? ks.Value ?? "" : throw new YamlException(k.Start, k.End, "a mapping key must be a scalar");
-            map.Entries.Add(new(key, Convert(v)));
+            map.Entries.Add(new(key, Convert(v, depth + 1)));
         }
         return map;
     }
