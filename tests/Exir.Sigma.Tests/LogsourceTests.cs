@@ -152,6 +152,25 @@ public sealed class LogsourceTests
     }
 
     [Fact]
+    public void WebLinesThatMatchNothingAllocateNothing()
+    {
+        var set = Load(Rule("    sel1:\n        cs-method: 'POST'\n        cs-uri-query|contains: '/owa/auth/Current/themes/resources/'\n    sel2:\n        cs-user-agent|contains:\n            - 'sqlmap'\n            - 'nikto'\n        sc-status: 200\n    sel3:\n        c-uri-extension: 'aspx'\n        cs-uri-query|re: 'cmd=[a-z]+'\n    condition: 1 of sel*", "category: webserver"));
+        var engine = new SigmaEngine(set);
+        var line = "2021-03-03 04:01:12 10.0.0.5 GET /owa/auth/logon.aspx replaceCurrent=1&url=https%3a%2f%2fmail 443 - 203.0.113.9 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\r\n";
+        var log = LogFixtureText.IisHeader() + string.Concat(Enumerable.Repeat(line, 12_000));
+        using var reader = new LogReader(new MemoryStream(Encoding.UTF8.GetBytes(log)), LogFormat.IisW3c);
+        var hits = new List<SigmaHit>();
+        for (int i = 0; i < 2000 && reader.Read(); i++) engine.MatchWeb(reader, hits, "EXCH01"); // warm up
+        long lines = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        while (reader.Read()) { engine.MatchWeb(reader, hits, "EXCH01"); lines++; }
+        long perLine = (GC.GetAllocatedBytesForCurrentThread() - before) / lines;
+        Assert.Equal(10_000, lines);
+        Assert.Empty(hits);
+        Assert.True(perLine < 8, $"{perLine} bytes allocated per non-matching line");
+    }
+
+    [Fact]
     public void ProxyCategoryUserAgentAndUriNames()
     {
         var set = Load(Rule("    sel:\n        c-useragent|contains: 'sqlmap'\n        c-uri|contains: '?id='\n        c-uri-extension: 'aspx'\n    condition: sel", "category: proxy"));
