@@ -94,6 +94,9 @@ internal sealed class ExistsTest(int field, bool exists) : DetectionNode
 /// <summary>Keywords: strings searched in every value of the event; any one, or every one with |all.</summary>
 internal sealed class KeywordTest(ValueMatcher[] values, bool all) : DetectionNode
 {
+    public ValueMatcher[] Values => values;
+    public bool All => all;
+
     /// <summary>Whether one value holds any of the keywords (for the evidence of a hit).</summary>
     public bool Holds(string value, EventView ev)
     {

@@ -86,6 +86,8 @@ internal sealed class WildcardMatcher : ValueMatcher
 
 internal sealed class RegexMatcher(Regex regex) : ValueMatcher
 {
+    public Regex Regex => regex;
+
     public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         try { return regex.IsMatch(value); }
