@@ -94,6 +94,27 @@ public sealed class SigmaEngine
     /// <summary>The channels the rules read.</summary>
     public IEnumerable<string> Channels => _channels.Keys;
 
+    /// <summary>
+    /// Lower-case literals one of which occurs in every line of this log format that some rule can match: pass them
+    /// as <see cref="LogReaderOptions.Literals"/> to read only candidate lines. Null when some rule needs every line
+    /// (or no rule reads the format). The engine compares raw field values, so percent-encoded lines need no extra care.
+    /// </summary>
+    public IReadOnlyList<string>? WebLiterals(LogFormatDescriptor format)
+    {
+        if (!_web.TryGetValue(format.Name, out var variants)) return null;
+        var all = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var v in variants)
+        {
+            if (LinePrefilter.Literals(v.Root) is not { Count: > 0 } l) return null;
+            all.UnionWith(l);
+        }
+        return all.Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The rules of a log format that need every line (none of their literals is usable for a prefilter).</summary>
+    public IEnumerable<SigmaRule> RulesNeedingEveryLine(LogFormatDescriptor format) =>
+        _web.TryGetValue(format.Name, out var variants) ? variants.Where(v => LinePrefilter.Literals(v.Root) is not { Count: > 0 }).Select(v => v.Rule).Distinct() : [];
+
     /// <summary>Whether any rule reads this log format (exir's names: iis, httpproxy).</summary>
     public bool WantsLog(LogFormatDescriptor format) => _web.ContainsKey(format.Name);
 

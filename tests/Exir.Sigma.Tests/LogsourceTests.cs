@@ -152,6 +152,60 @@ public sealed class LogsourceTests
     }
 
     [Fact]
+    public void WebLinesThatMatchNothingAllocateNothing()
+    {
+        var set = Load(Rule("    sel1:\n        cs-method: 'POST'\n        cs-uri-query|contains: '/owa/auth/Current/themes/resources/'\n    sel2:\n        cs-user-agent|contains:\n            - 'sqlmap'\n            - 'nikto'\n        sc-status: 200\n    sel3:\n        c-uri-extension: 'aspx'\n        cs-uri-query|re: 'cmd=[a-z]+'\n    condition: 1 of sel*", "category: webserver"));
+        var engine = new SigmaEngine(set);
+        var line = "2021-03-03 04:01:12 10.0.0.5 GET /owa/auth/logon.aspx replaceCurrent=1&url=https%3a%2f%2fmail 443 - 203.0.113.9 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 15\r\n";
+        var log = LogFixtureText.IisHeader() + string.Concat(Enumerable.Repeat(line, 12_000));
+        using var reader = new LogReader(new MemoryStream(Encoding.UTF8.GetBytes(log)), LogFormat.IisW3c);
+        var hits = new List<SigmaHit>();
+        for (int i = 0; i < 2000 && reader.Read(); i++) engine.MatchWeb(reader, hits, "EXCH01"); // warm up
+        long lines = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        while (reader.Read()) { engine.MatchWeb(reader, hits, "EXCH01"); lines++; }
+        long perLine = (GC.GetAllocatedBytesForCurrentThread() - before) / lines;
+        Assert.Equal(10_000, lines);
+        Assert.Empty(hits);
+        Assert.True(perLine < 8, $"{perLine} bytes allocated per non-matching line");
+    }
+
+    [Fact]
+    public void WebLiteralsPrefilterLinesWithoutLosingHits()
+    {
+        var set = Load(Rule(Hafnium + "\n    sel2:\n        cs-user-agent|contains:\n            - 'sqlmap'\n            - 'nikto'\n    sel3:\n        cs-uri-stem|endswith: '.aspx'\n        cs-uri-query|contains: 'cmd='", "category: webserver")
+            .Replace("condition: sel", "condition: 1 of sel*"));
+        var engine = new SigmaEngine(set);
+        var literals = engine.WebLiterals(LogFormats.Iis);
+        Assert.NotNull(literals);
+        Assert.Contains("sqlmap", literals);
+        string L(string method, string stem, string query, string ua) => $"2021-03-03 04:01:12 10.0.0.5 {method} {stem} {query} 443 - 203.0.113.9 {ua} - 200 0 0 15\r\n";
+        var log = LogFixtureText.IisHeader()
+                  + L("POST", "/owa/auth/Current/themes/resources/a.css", "-", "Mozilla/5.0")
+                  + L("GET", "/owa/", "-", "sqlmap/1.5")
+                  + L("GET", "/aspnet_client/s.aspx", "cmd=whoami", "Mozilla/5.0")
+                  + L("GET", "/owa/", "-", "Mozilla/5.0")
+                  + L("GET", "/ecp/", "x=1", "Mozilla/5.0");
+        List<string> Run(LogReaderOptions? options)
+        {
+            using var reader = new LogReader(new MemoryStream(Encoding.UTF8.GetBytes(log)), LogFormat.IisW3c, options);
+            var hits = new List<SigmaHit>();
+            while (reader.Read()) engine.MatchWeb(reader, hits);
+            return hits.Select(h => $"{h.LineNumber}:{h.Rule.Id}").ToList();
+        }
+        var every = Run(null);
+        Assert.Equal(3, every.Count);
+        Assert.Equal(every, Run(new LogReaderOptions { Literals = literals }));
+        // A regular expression gives the literal it needs; one that needs none makes it every line.
+        var re = new SigmaEngine(Load(Rule("    sel:\n        cs-uri-query|re: 'cmd=[a-z]+'\n    condition: sel", "category: webserver")));
+        Assert.Equal(["cmd="], re.WebLiterals(LogFormats.Iis));
+        var digits = new SigmaEngine(Load(Rule("    sel:\n        cs-uri-query|re: '[0-9]{40,}'\n    condition: sel", "category: webserver")));
+        Assert.Null(digits.WebLiterals(LogFormats.Iis));
+        Assert.Single(digits.RulesNeedingEveryLine(LogFormats.Iis));
+        Assert.Null(engine.WebLiterals(LogFormats.EcpServer));
+    }
+
+    [Fact]
     public void ProxyCategoryUserAgentAndUriNames()
     {
         var set = Load(Rule("    sel:\n        c-useragent|contains: 'sqlmap'\n        c-uri|contains: '?id='\n        c-uri-extension: 'aspx'\n    condition: sel", "category: proxy"));
@@ -189,6 +243,41 @@ public sealed class GateTests
             var hits = new List<SigmaHit>();
             engine.Match(e, hits);
             Assert.Equal(expected, hits.Count == 1);
+        }
+    }
+}
+
+/// <summary>The literal a regular expression needs, for the web-line prefilter.</summary>
+public sealed class RequiredRunTests
+{
+    [Theory]
+    [InlineData(@"^/owa/[^/]+/(p|%(25)?[57]0)", "/owa/")]
+    [InlineData(@"x-rps-(c|%(25)?[46]3)(a|%(25)?[46]1)=", "x-rps-")]
+    [InlineData(@"^/(owa|ecp)/auth/[^/]+\.(aspx|ashx)$", "/auth/")]
+    [InlineData(@"cmd=[a-z]+", "cmd=")]
+    [InlineData(@"abcd?ef", "abc")]
+    [InlineData(@"abc\.aspx", "abc.aspx")]
+    [InlineData(@"a{2}bcdef", "bcdef")]
+    [InlineData(@"foo|barbaz", null)]
+    [InlineData(@"(abc)?", null)]
+    [InlineData(@"\d+", null)]
+    public void LongestRequiredRun(string pattern, string? expected) =>
+        Assert.Equal(expected, Internals.LinePrefilter.RequiredRun(pattern));
+
+    [Fact]
+    public void RequiredRunIsInEveryMatch()
+    {
+        // Whatever the expression matches holds the run: checked on strings the expressions match.
+        (string Pattern, string Input)[] cases =
+        [
+            (@"^/owa/[^/]+/(p|%(25)?[57]0)owershell", "/owa/x@y.z/%2570owershell"),
+            (@"x-rps-(c|%(25)?[46]3)at=", "?X-Rps-CAT=a".ToLowerInvariant()),
+            (@"ab+c?d\.e{0,2}fg", "abbbd.fg"),
+        ];
+        foreach (var (p, input) in cases)
+        {
+            Assert.Matches(p, input);
+            Assert.Contains(Internals.LinePrefilter.RequiredRun(p)!, input);
         }
     }
 }

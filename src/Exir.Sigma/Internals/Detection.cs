@@ -56,8 +56,7 @@ internal sealed class FieldTest(int field, string sigmaName, ValueMatcher[] valu
 
     public override bool Eval(EventView ev)
     {
-        var first = ev.Get(Field);
-        if (first is null)
+        if (!ev.TryGet(Field, out var first))
         {
             // Absent field: only null can match (all of them must allow absence under |all).
             if (All) { foreach (var m in Values) if (!m.MatchesAbsent) return false; return Values.Length > 0; }
@@ -73,7 +72,7 @@ internal sealed class FieldTest(int field, string sigmaName, ValueMatcher[] valu
         return false;
     }
 
-    private bool AnyValue(ValueMatcher m, string first, EventView ev)
+    private bool AnyValue(ValueMatcher m, ReadOnlySpan<char> first, EventView ev)
     {
         if (m.Match(first, ev)) return true;
         int n = ev.ExtraCount;
@@ -89,12 +88,15 @@ internal sealed class FieldTest(int field, string sigmaName, ValueMatcher[] valu
 /// <summary>exists: true / false.</summary>
 internal sealed class ExistsTest(int field, bool exists) : DetectionNode
 {
-    public override bool Eval(EventView ev) => (ev.Get(field) is not null) == exists;
+    public override bool Eval(EventView ev) => ev.TryGet(field, out _) == exists;
 }
 
 /// <summary>Keywords: strings searched in every value of the event; any one, or every one with |all.</summary>
 internal sealed class KeywordTest(ValueMatcher[] values, bool all) : DetectionNode
 {
+    public ValueMatcher[] Values => values;
+    public bool All => all;
+
     /// <summary>Whether one value holds any of the keywords (for the evidence of a hit).</summary>
     public bool Holds(string value, EventView ev)
     {
@@ -110,14 +112,14 @@ internal sealed class KeywordTest(ValueMatcher[] values, bool all) : DetectionNo
             foreach (var m in values)
             {
                 bool hit = false;
-                for (int i = 0; i < n && !hit; i++) hit = m.Match(ev.ValueAt(i), ev);
+                for (int i = 0; i < n && !hit; i++) hit = m.Match(ev.ValueSpanAt(i), ev);
                 if (!hit) return false;
             }
             return true;
         }
         for (int i = 0; i < n; i++)
         {
-            var v = ev.ValueAt(i);
+            var v = ev.ValueSpanAt(i);
             foreach (var m in values) if (m.Match(v, ev)) return true;
         }
         return false;

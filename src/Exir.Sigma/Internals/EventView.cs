@@ -42,8 +42,12 @@ internal sealed class FieldTable
 /// <summary>One event as the compiled rules read it: field values by id, and every value for keywords.</summary>
 internal abstract class EventView
 {
-    /// <summary>The first value of a field, null when the event does not have it.</summary>
+    /// <summary>The first value of a field, null when the event does not have it (allocates for a web line: evidence only).</summary>
     public abstract string? Get(int id);
+    /// <summary>The first value of a field without allocating; false when the event does not have it. Valid until the next event.</summary>
+    public abstract bool TryGet(int id, out ReadOnlySpan<char> value);
+    /// <summary>A value for keyword search without allocating.</summary>
+    public virtual ReadOnlySpan<char> ValueSpanAt(int i) => ValueAt(i);
     /// <summary>Further values of a field that occurs more than once (unnamed Data elements, split key=value lines).</summary>
     public virtual int ExtraCount => 0;
     public virtual (int Id, string Value) Extra(int i) => default;
@@ -136,6 +140,13 @@ internal sealed class WinEventView : EventView
     }
 
     public override string? Get(int id) => (uint)id < (uint)_values.Length ? _values[id] : null;
+
+    public override bool TryGet(int id, out ReadOnlySpan<char> value)
+    {
+        var s = (uint)id < (uint)_values.Length ? _values[id] : null;
+        value = s;
+        return s is not null;
+    }
     public override int ExtraCount => _extras.Count;
     public override (int Id, string Value) Extra(int i) => _extras[i];
     public override int ValueCount => Event.Data.Count;
@@ -215,6 +226,51 @@ internal sealed class WebLineView : EventView
         _valueCache[index] = s; _valueGeneration[index] = _gen;
         return s;
     }
+
+    private char[] _uriBuffer = new char[512];
+
+    public override bool TryGet(int id, out ReadOnlySpan<char> value)
+    {
+        value = default;
+        if ((uint)id >= (uint)_column.Length) return false;
+        if (_generation[id] == _gen) { value = _cache[id]; return _cache[id] is not null; }
+        int col = _column[id];
+        switch (col)
+        {
+            case Synthetic:
+            {
+                int si = _schema.IndexOf("Stem"), qi = _schema.IndexOf("Query");
+                if (!Has(si) && !Has(qi)) return false;
+                var stem = Column(si);
+                var query = Column(qi);
+                if (query.IsEmpty) { value = stem; return true; }
+                int len = stem.Length + 1 + query.Length;
+                if (_uriBuffer.Length < len) _uriBuffer = new char[Math.Max(len, _uriBuffer.Length * 2)];
+                stem.CopyTo(_uriBuffer);
+                _uriBuffer[stem.Length] = '?';
+                query.CopyTo(_uriBuffer.AsSpan(stem.Length + 1));
+                value = _uriBuffer.AsSpan(0, len);
+                return true;
+            }
+            case SyntheticExt:
+            {
+                int si = _schema.IndexOf("Stem");
+                if (!Has(si)) return false;
+                var stem = Column(si);
+                int slash = stem.LastIndexOf('/'), dot = stem.LastIndexOf('.');
+                value = dot > slash ? stem[(dot + 1)..] : default;
+                return true;
+            }
+            default:
+                if (!Has(col)) return false;
+                value = _valueGeneration[col] == _gen ? _valueCache[col] : Column(col);
+                return true;
+        }
+    }
+
+    private bool Has(int col) => col >= 0 && col < _schema.Count;
+
+    public override ReadOnlySpan<char> ValueSpanAt(int i) => _valueGeneration[i] == _gen ? _valueCache[i] : Column(i);
 
     public override string? Get(int id)
     {

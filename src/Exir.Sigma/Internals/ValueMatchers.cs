@@ -9,7 +9,7 @@ internal abstract class ValueMatcher
 {
     /// <summary>True when the test holds for a field that is absent (Sigma's null).</summary>
     public virtual bool MatchesAbsent => false;
-    public abstract bool Match(string value, EventView ev);
+    public abstract bool Match(ReadOnlySpan<char> value, EventView ev);
 }
 
 internal enum StringOp { Equals, StartsWith, EndsWith, Contains }
@@ -31,12 +31,12 @@ internal sealed class LiteralMatcher(string literal, StringOp op, StringComparis
     public StringOp Op { get; } = op;
     /// <summary>The rule compares case-insensitively (whatever comparison the literal needs to do so).</summary>
     public bool IgnoreCase { get; } = cmp == StringComparison.OrdinalIgnoreCase;
-    public override bool Match(string value, EventView ev) => Op switch
+    public override bool Match(ReadOnlySpan<char> value, EventView ev) => Op switch
     {
         StringOp.Equals => value.Equals(Literal, cmp),
         StringOp.StartsWith => value.StartsWith(Literal, cmp),
         StringOp.EndsWith => value.EndsWith(Literal, cmp),
-        _ => value.Contains(Literal, cmp),
+        _ => value.IndexOf(Literal, cmp) >= 0,
     };
 }
 
@@ -45,7 +45,7 @@ internal sealed class NullMatcher : ValueMatcher
 {
     public static readonly NullMatcher Instance = new();
     public override bool MatchesAbsent => true;
-    public override bool Match(string value, EventView ev) => value.Length == 0;
+    public override bool Match(ReadOnlySpan<char> value, EventView ev) => value.Length == 0;
 }
 
 /// <summary>
@@ -64,7 +64,7 @@ internal sealed class WildcardMatcher : ValueMatcher
         _pattern = pattern; _kinds = kinds; _cased = cased;
     }
 
-    public override bool Match(string value, EventView ev) => Glob(value.AsSpan());
+    public override bool Match(ReadOnlySpan<char> value, EventView ev) => Glob(value);
 
     private bool Same(char a, char b) => a == b || (!_cased && char.ToUpperInvariant(a) == char.ToUpperInvariant(b));
 
@@ -86,7 +86,9 @@ internal sealed class WildcardMatcher : ValueMatcher
 
 internal sealed class RegexMatcher(Regex regex) : ValueMatcher
 {
-    public override bool Match(string value, EventView ev)
+    public Regex Regex => regex;
+
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         try { return regex.IsMatch(value); }
         catch (RegexMatchTimeoutException) { return false; }
@@ -114,9 +116,9 @@ internal sealed class CidrMatcher : ValueMatcher
         if (_bits < 0 || _bits > _network.Length * 8) throw new FormatException($"bad prefix length in {cidr}");
     }
 
-    public override bool Match(string value, EventView ev)
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
-        var v = value.AsSpan().Trim();
+        var v = value.Trim();
         if (v.StartsWith("::ffff:", StringComparison.OrdinalIgnoreCase) && _network.Length == 4) v = v[7..];
         if (!IPAddress.TryParse(v, out var ip)) return false;
         if (ip.IsIPv4MappedToIPv6 && _network.Length == 4) ip = ip.MapToIPv4();
@@ -134,7 +136,7 @@ internal enum NumericOp { Gt, Gte, Lt, Lte }
 
 internal sealed class NumericMatcher(double bound, NumericOp op) : ValueMatcher
 {
-    public override bool Match(string value, EventView ev)
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         if (!TryNumber(value, out var x)) return false;
         return op switch
@@ -146,9 +148,9 @@ internal sealed class NumericMatcher(double bound, NumericOp op) : ValueMatcher
         };
     }
 
-    public static bool TryNumber(string s, out double x)
+    public static bool TryNumber(ReadOnlySpan<char> s, out double x)
     {
-        var t = s.AsSpan().Trim();
+        var t = s.Trim();
         if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && long.TryParse(t[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var h))
         { x = h; return true; }
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out x);
@@ -158,7 +160,7 @@ internal sealed class NumericMatcher(double bound, NumericOp op) : ValueMatcher
 /// <summary>fieldref: the value equals (or starts/ends with, contains) the value of another field of the same event.</summary>
 internal sealed class FieldRefMatcher(int otherField, StringOp op, StringComparison cmp) : ValueMatcher
 {
-    public override bool Match(string value, EventView ev)
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         var other = ev.Get(otherField);
         if (other is null) return false;
@@ -167,7 +169,7 @@ internal sealed class FieldRefMatcher(int otherField, StringOp op, StringCompari
             StringOp.Equals => value.Equals(other, cmp),
             StringOp.StartsWith => value.StartsWith(other, cmp),
             StringOp.EndsWith => value.EndsWith(other, cmp),
-            _ => value.Contains(other, cmp),
+            _ => value.IndexOf(other, cmp) >= 0,
         };
     }
 }
@@ -177,7 +179,7 @@ internal sealed class AnyOfMatcher(ValueMatcher[] alternatives) : ValueMatcher
 {
     public ValueMatcher[] Alternatives { get; } = alternatives;
     public override bool MatchesAbsent => Alternatives.Any(a => a.MatchesAbsent);
-    public override bool Match(string value, EventView ev)
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         foreach (var a in Alternatives) if (a.Match(value, ev)) return true;
         return false;
@@ -196,7 +198,7 @@ internal sealed class ContainsAnyMatcher(IReadOnlyList<string> literals, bool ig
 
     public IReadOnlyList<string> Literals { get; } = literals;
 
-    public override bool Match(string value, EventView ev)
+    public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
         var sv = _values;
         if (sv is null)
@@ -204,6 +206,6 @@ internal sealed class ContainsAnyMatcher(IReadOnlyList<string> literals, bool ig
             sv = System.Buffers.SearchValues.Create(Literals.ToArray(), ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
             Interlocked.CompareExchange(ref _values, sv, null);
         }
-        return value.AsSpan().IndexOfAny(sv) >= 0;
+        return value.IndexOfAny(sv) >= 0;
     }
 }
