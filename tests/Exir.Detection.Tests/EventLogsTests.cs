@@ -3,7 +3,9 @@ using Exir.Core.Coverage;
 using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Detection.EventLogs;
+using Exir.Detection.Sigma;
 using Exir.Evtx;
+using Exir.Sigma;
 using Exir.Pipeline;
 using Exir.Tests;
 
@@ -13,6 +15,19 @@ public class EventLogsTests
 {
     private static readonly IReadOnlyList<EventLogRule> Rules =
         EventLogRuleSet.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")));
+
+    /// <summary>The built-in Sigma pack: the event-log detections that moved there from hunts.yaml (CVE-2021-26857, shells, LSASS dumps...).</summary>
+    private static readonly Lazy<SigmaEngine> Pack =
+        new(() => SigmaHunt.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")), Array.Empty<string>()));
+
+    private const string UmInvalidCast = "sigma:cc8db790-3187-4fd5-af71-a373e3b8a2b0";
+
+    private static List<Finding> SigmaFindings(WinEvent e, string artifact = "a.evtx")
+    {
+        var hits = new List<SigmaHit>();
+        Pack.Value.Match(e, hits);
+        return hits.Where(h => !h.CorrelationOnly && SigmaHunt.SemanticsOf(h.Rule).Scan).Select(h => SigmaHunt.ToFinding(h, artifact)).ToList();
+    }
 
     private static WinEvent UmError(string provider = "MSExchange Unified Messaging", int level = 2, string text = "System.InvalidCastException: Unable to cast object of type 'System.Object' to type 'Microsoft.Exchange.UM.UMCommon.UMCallInfoEx'.") => new()
     {
@@ -27,17 +42,17 @@ public class EventLogsTests
         var errors = new List<string>();
         var rules = EventLogRuleSet.Load(new DataFiles("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules")), (f, m) => errors.Add(f + ": " + m));
         Assert.Empty(errors);
-        Assert.Contains(rules, r => r.Info.Id == "EVT-CVE-2021-26857");
-        Assert.True(rules.Count >= 10);
+        Assert.Contains(rules, r => r.Info.Id == "EVT-LOG-CLEARED");
+        Assert.True(rules.Count >= 7);
     }
 
+    /// <summary>CVE-2021-26857 lives in the Sigma pack now (win_app_exchange_um_invalidcast_cve_2021_26857.yml).</summary>
     [Fact]
     public void Cve_2021_26857_fires_on_a_unified_messaging_error_with_invalid_cast()
     {
-        var rule = Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857");
-        Assert.True(rule.Matches(UmError()));
-        var f = EventLogHunts.ToFinding(rule, UmError(), "EX01/Application.evtx");
+        var f = Assert.Single(SigmaFindings(UmError(), "EX01/Application.evtx"), f => f.RuleId == UmInvalidCast);
         Assert.Equal(["CVE-2021-26857"], f.Cves);
+        Assert.Equal(Severity.High, f.Severity);
         Assert.Equal(81234, f.Line);
         Assert.Equal("EX01/Application.evtx", f.Artifact);
         Assert.Equal("EX01.corp.local", f.Host);
@@ -52,15 +67,14 @@ public class EventLogsTests
     [InlineData("MSExchange Unified Messaging", 2, "System.NullReferenceException")]
     public void Cve_2021_26857_does_not_fire_on_near_misses(string provider, int level, string text)
     {
-        var rule = Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857");
-        Assert.False(rule.Matches(UmError(provider, level, text)));
+        Assert.DoesNotContain(SigmaFindings(UmError(provider, level, text)), f => f.RuleId == UmInvalidCast);
     }
 
-    /// <summary>The event-log hunts on the record pipeline over one file; <paramref name="records"/> counts what the pipeline read.</summary>
+    /// <summary>The event-log hunts and the Sigma pack on the record pipeline over one file; <paramref name="records"/> counts what the pipeline read.</summary>
     private static List<Finding> Scan(string file, Action<long>? records = null)
     {
         using var source = EvidenceSource.Open(file);
-        var pipeline = new RecordPipeline(FilesTestSupport.Classifier, [new EventLogHunts(Rules)]);
+        var pipeline = new RecordPipeline(FilesTestSupport.Classifier, [new EventLogHunts(Rules), new SigmaHunt(Pack.Value)]);
         var context = pipeline.Run(source, new RunOptions { Parallelism = 1 });
         records?.Invoke(context.Coverage.Families.Values.Where(f => f.Family.StartsWith("EventLog/", StringComparison.Ordinal)).Sum(f => f.Lines));
         return context.Findings.ToList();
@@ -73,7 +87,7 @@ public class EventLogsTests
         long records = 0;
         var findings = Scan(file, n => records = n);
         Assert.True(records > 2000, $"application log read: {records} records");
-        Assert.DoesNotContain(findings, f => f.RuleId == "EVT-CVE-2021-26857");
+        Assert.DoesNotContain(findings, f => f.RuleId == UmInvalidCast);
     }
 
     [Fact]
@@ -82,9 +96,10 @@ public class EventLogsTests
         var cleared = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "DE_1102_security_log_cleared.evtx"));
         Assert.Contains(cleared, f => f.RuleId == "EVT-LOG-CLEARED" && f.Line == 452811);
         var dump = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
-        Assert.Contains(dump, f => f.RuleId == "EVT-LSASS-COMSVCS" && f.Severity == Severity.Critical);
+        // comsvcs MiniDump (proc_creation_win_lsass_dump_comsvcs_minidump) and the w3wp shell (…_worker_shell_child).
+        Assert.Contains(dump, f => f.RuleId == "sigma:3a34da5f-e8f8-48de-8570-71d23c1b6c0e" && f.Severity == Severity.Critical && f.Outcome == Outcome.Success);
         var shell = Scan(TestPaths.InCorpus("evtx", "evtx-attack-samples", "LM_typical_IIS_webshell_sysmon_1_10_traces.evtx"));
-        Assert.Contains(shell, f => f.RuleId == "EVT-WEBSHELL-CHILD" && f.Line == 1044);
+        Assert.Contains(shell, f => f.RuleId == "sigma:39d47265-8899-4a05-b792-ce9464e7e65d" && f.Line == 1044 && f.Severity == Severity.High && f.Outcome == Outcome.Success);
         // whoami and archivers are timeline context only, never scan findings.
         Assert.DoesNotContain(shell.Concat(dump).Concat(cleared), f => f.RuleId is "EVT-WHOAMI" or "EVT-ARCHIVER");
     }
@@ -93,7 +108,7 @@ public class EventLogsTests
     public void Evidence_with_lone_surrogates_is_made_json_safe()
     {
         var e = UmError(text: "System.InvalidCastException \uD800 broken");
-        var f = EventLogHunts.ToFinding(Rules.Single(r => r.Info.Id == "EVT-CVE-2021-26857"), e, "a.evtx");
+        var f = EventLogHunts.ToFinding(Rules.Single(r => r.Info.Id == "EVT-LOG-CLEARED"), e, "a.evtx");
         Assert.Contains("\uFFFD broken", f.Evidence);
         Assert.DoesNotContain('\uD800', f.Evidence);
     }

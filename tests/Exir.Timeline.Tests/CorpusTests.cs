@@ -15,6 +15,12 @@ public class CorpusTests
 
     private static (TimelineResult Result, TimelineKit.Capture Rows) Run(params string[] paths) => TimelineKit.Run(paths);
 
+    // Rules of the built-in Sigma pack (rules/sigma) that replaced exir's own event-log hunts.
+    private const string WorkerShellChild = "39d47265-8899-4a05-b792-ce9464e7e65d";
+    private const string ComsvcsMiniDump = "3a34da5f-e8f8-48de-8570-71d23c1b6c0e";
+    private const string PrivilegedGroupAdd = "eb094f47-d393-4344-89b8-07b2c8498362";
+    private const string TransportAgentInstall = "00a7a286-2828-4d07-8634-0c971550a8e2";
+
     [Fact]
     public void Iis_webshell_sysmon_trace_gives_the_w3wp_tree_with_highlights()
     {
@@ -28,7 +34,10 @@ public class CorpusTests
         Assert.Equal(@"IIS APPPOOL\DefaultAppPool", cmd.User);
         Assert.Equal(1044, cmd.RecordId);
         Assert.Contains(ProcessForest.Descendants(w3wp), n => n.Name == "net1.exe" && n.Tags.Contains("webshell-tree"));
-        Assert.Contains(r.Findings, f => f.RuleId == "EVT-WEBSHELL-CHILD" && f.Line == 1044 && f.Host == "IEWIN7");
+        // The shell below w3wp.exe is the Sigma pack's (proc_creation_win_exchange_worker_shell_child): it tags the
+        // record webshell-child through exir.tag.webshell-child and reports a success, as the retired hunt did.
+        Assert.Contains(cmd.Tags, t => t == "sigma:" + WorkerShellChild);
+        Assert.Contains(r.Findings, f => f.RuleId == "sigma:" + WorkerShellChild && f.Line == 1044 && f.Host == "IEWIN7" && f.Outcome == Core.Findings.Outcome.Success);
         Assert.Contains(r.Admin.Statements, s => s.Id == "webshell" && s.Text.Contains("IEWIN7"));
         // The written rows carry the tree mark, and Sysmon 10 (w3wp opening cmd) is a process-access row.
         Assert.Contains(rows.Rows, e => e.RecordId == 1047 && e.Tags.Contains("webshell-tree"));
@@ -39,7 +48,9 @@ public class CorpusTests
     public void Comsvcs_minidump_is_a_credential_dump_finding_and_scope_statement()
     {
         var (r, _) = Run(Events.Corpus("evtx-attack-samples", "sysmon_10_1_memdump_comsvcs_minidump.evtx"));
-        var f = Assert.Single(r.Findings, f => f.RuleId == "EVT-LSASS-COMSVCS");
+        var f = Assert.Single(r.Findings, f => f.RuleId == "sigma:" + ComsvcsMiniDump);
+        Assert.Equal(Core.Findings.Severity.Critical, f.Severity);
+        Assert.Equal(Core.Findings.Outcome.Success, f.Outcome);
         Assert.Equal("MSEDGEWIN10", f.Host);
         Assert.EndsWith("sysmon_10_1_memdump_comsvcs_minidump.evtx", f.Artifact);
         Assert.NotNull(f.Line);
@@ -69,7 +80,7 @@ public class CorpusTests
         Assert.Contains(created.Changes, c => c.Contains("account created"));
         Assert.Contains(r.Admin.Statements, s => s.Id == "new-accounts" && s.Text.Contains("IEUser"));
         Assert.Contains(r.Admin.Statements, s => s.Id == "privileged-group-change" && s.Text.Contains("Administrators"));
-        Assert.Contains(r.Findings, f => f.RuleId == "EVT-PRIV-GROUP-ADD" && f.Line == 191029);
+        Assert.Contains(r.Findings, f => f.RuleId == "sigma:" + PrivilegedGroupAdd && f.Line == 191029 && f.Outcome == Core.Findings.Outcome.Indicator);
     }
 
     [Fact]
@@ -80,7 +91,10 @@ public class CorpusTests
         Assert.Contains(cmdlets, e => e.Field("cmdlet") == "Install-TransportAgent" && e.Host == "exchange01.offsec.lan" && e.RecordId == 7184);
         var caller = r.Admin.Accounts.Single(a => a.Account == "admmig");
         Assert.Contains("Install-TransportAgent", caller.Cmdlets);
-        Assert.Contains(r.Findings, f => f.RuleId == "EVT-EXCHANGE-CMDLET" && f.Line == 7184);
+        // EVT-EXCHANGE-CMDLET marks the row (timeline only); the finding is the pack's transport agent rule.
+        Assert.Contains(rows.Rows, e => e.RecordId == 7184 && e.Tags.Contains("exchange-cmdlet"));
+        Assert.DoesNotContain(r.Findings, f => f.RuleId == "EVT-EXCHANGE-CMDLET");
+        Assert.Contains(r.Findings, f => f.RuleId == "sigma:" + TransportAgentInstall && f.Line == 7184 && f.Outcome == Core.Findings.Outcome.Indicator);
         // 4756 on the domain controller: a member added to an Exchange group.
         Assert.Contains(rows.Rows, e => e.EventId == 4756 && e.Host == "rootdc1.offsec.lan" && e.Field("group")!.Contains("Organization Management"));
     }

@@ -1,6 +1,8 @@
 using Exir.Core;
 using Exir.Detection.EventLogs;
+using Exir.Detection.Sigma;
 using Exir.Evtx;
+using Exir.Sigma;
 using Exir.Tests;
 using Exir.Timeline;
 
@@ -12,6 +14,8 @@ internal static class Events
     public static DataFiles Rules { get; } = new("rules", typeof(EventLogRuleSet).Assembly, Path.Combine(TestPaths.RepoRoot, "rules"));
     public static EventMapping Mapping { get; } = EventMapping.Load(Rules);
     public static IReadOnlyList<EventLogRule> Hunts { get; } = EventLogRuleSet.Load(Rules);
+    /// <summary>The built-in Sigma pack: its hits tag records too (sigma:ID and the rules' exir.tag.* tags).</summary>
+    public static SigmaEngine Sigma { get; } = SigmaHunt.Load(Rules, Array.Empty<string>());
 
     public static readonly DateTime T0 = new(2021, 3, 2, 10, 0, 0, DateTimeKind.Utc);
 
@@ -32,6 +36,13 @@ internal static class Events
     {
         var row = Mapping.Map(e, "fallback-host", file) ?? throw new InvalidOperationException($"event {e.EventId} not mapped");
         foreach (var r in Hunts) if (r.Matches(e)) row.AddTag(r.Tag);
+        var hits = new List<SigmaHit>();
+        Sigma.Match(e, hits);
+        foreach (var h in hits)
+        {
+            row.AddTag(SigmaHunt.RulePrefix + h.Rule.Id);
+            foreach (var t in SigmaHunt.SemanticsOf(h.Rule).TimelineTags) row.AddTag(t);
+        }
         return row;
     }
 

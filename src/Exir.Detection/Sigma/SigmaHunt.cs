@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Exir.Core;
 using Exir.Core.Coverage;
@@ -17,6 +18,8 @@ namespace Exir.Detection.Sigma;
 /// it) and becomes a finding in the finding contract, with the rule's author and licence (the Detection Rule
 /// License requires attribution). Hits of rules that correlations read go to one correlator for the whole run,
 /// so a correlation holds across the hosts of a collection (<see cref="Correlate"/> after the last root).
+/// Custom tags in the <c>exir.</c> namespace give a rule exir's semantics (<see cref="SemanticsOf"/>): timeline tags
+/// the process trees and the administrator summary read, the finding's outcome, or no finding at all.
 /// </summary>
 public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
 {
@@ -49,8 +52,10 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
             foreach (var hit in _hits)
             {
                 tags.Add(RulePrefix + hit.Rule.Id);
+                var exir = SemanticsOf(hit.Rule);
+                foreach (var t in exir.TimelineTags) tags.Add(t);
                 hunt.Feed(hit, artifact);
-                if (hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
+                if (!exir.Scan || hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
                 var n = _perRule[hit.Rule.Id] = _perRule.GetValueOrDefault(hit.Rule.Id) + 1;
                 if (n <= MaxFindingsPerRuleAndFile) context.Report(ToFinding(hit, artifact));
             }
@@ -78,7 +83,7 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
             foreach (var hit in _hits)
             {
                 hunt.Feed(hit, artifact);
-                if (hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
+                if (!SemanticsOf(hit.Rule).Scan || hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
                 var n = _perRule[hit.Rule.Id] = _perRule.GetValueOrDefault(hit.Rule.Id) + 1;
                 if (n <= MaxFindingsPerRuleAndFile) context.Report(ToFinding(hit, artifact));
             }
@@ -110,7 +115,7 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
         if (_correlator is null) return [];
         lock (_gate)
         {
-            return _correlator.Complete().Select(hit =>
+            return _correlator.Complete().Where(hit => SemanticsOf(hit.Rule).Scan).Select(hit =>
             {
                 var last = hit.Contributing.Count > 0 ? hit.Contributing[^1] : null;
                 var artifact = last?.Host is { } h && _artifactOfHost.TryGetValue(h, out var a) ? a : "(correlation)";
@@ -123,9 +128,85 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
 
     // ---- findings -------------------------------------------------------------------------------------------
 
+    // ---- exir's semantics for a Sigma rule: custom tags in the `exir.` namespace ------------------------------
+
+    /// <summary>The tag namespace exir reads in Sigma rules (other tools ignore it, as Sigma allows custom namespaces).</summary>
+    public const string ExirTagPrefix = "exir.";
+
     /// <summary>
-    /// A Sigma hit as a finding. The level gives the severity; the outcome follows it (critical: exploitation or
-    /// post-exploitation that succeeded, high: an attempt, below: context), since Sigma rules say nothing else.
+    /// What exir does with a rule's hits beyond Sigma: <c>exir.tag.NAME</c> puts timeline tag NAME on the record (with
+    /// <c>sigma:ID</c>), <c>exir.outcome.success|attempt|scan|indicator</c> gives the finding's outcome (instead of the
+    /// one the level implies), <c>exir.scan.false</c> makes the rule a timeline highlight only (no finding).
+    /// <see cref="Problems"/> lists <c>exir.*</c> tags that say nothing exir knows (they are ignored).
+    /// </summary>
+    public sealed record ExirSemantics(IReadOnlyList<string> TimelineTags, Outcome? Outcome, bool Scan, IReadOnlyList<string> Problems)
+    {
+        public static readonly ExirSemantics None = new([], null, true, []);
+    }
+
+    private static readonly ConditionalWeakTable<SigmaRule, ExirSemantics> SemanticsCache = new();
+
+    /// <summary>The rule's <c>exir.*</c> tags, read once per rule.</summary>
+    public static ExirSemantics SemanticsOf(SigmaRule rule) => SemanticsCache.GetValue(rule, static r => ParseSemantics(r.Tags));
+
+    /// <summary>Reads <c>exir.tag.*</c>, <c>exir.outcome.*</c> and <c>exir.scan.*</c> out of a rule's tags (case-insensitive).</summary>
+    public static ExirSemantics ParseSemantics(IEnumerable<string> ruleTags)
+    {
+        List<string>? tags = null, problems = null;
+        Outcome? outcome = null;
+        bool scan = true;
+        foreach (var raw in ruleTags)
+        {
+            var t = raw.Trim();
+            if (!t.StartsWith(ExirTagPrefix, StringComparison.OrdinalIgnoreCase)) continue;
+            var rest = t[ExirTagPrefix.Length..];
+            int dot = rest.IndexOf('.');
+            var key = dot < 0 ? rest : rest[..dot];
+            var value = dot < 0 ? "" : rest[(dot + 1)..].Trim();
+            switch (key.ToLowerInvariant())
+            {
+                case "tag" when value.Length > 0:
+                    tags ??= [];
+                    if (!tags.Contains(value, StringComparer.OrdinalIgnoreCase)) tags.Add(value.ToLowerInvariant());
+                    break;
+                case "outcome" when OutcomeOf(value) is { } o:
+                    if (outcome is { } before && before != o) (problems ??= []).Add($"{t}: a second outcome ({before.ToWire()} kept)");
+                    else outcome = o;
+                    break;
+                case "scan" when value.Equals("false", StringComparison.OrdinalIgnoreCase):
+                    scan = false;
+                    break;
+                case "scan" when value.Equals("true", StringComparison.OrdinalIgnoreCase):
+                    break;
+                default:
+                    (problems ??= []).Add($"{t}: not an exir tag (use exir.tag.NAME, exir.outcome.success|attempt|scan|indicator, exir.scan.false)");
+                    break;
+            }
+        }
+        return tags is null && outcome is null && scan && problems is null ? ExirSemantics.None : new ExirSemantics(tags ?? [], outcome, scan, problems ?? []);
+    }
+
+    private static Outcome? OutcomeOf(string value) => value.ToLowerInvariant() switch
+    {
+        "success" => Outcome.Success,
+        "attempt" => Outcome.Attempt,
+        "scan" => Outcome.Scan,
+        "indicator" => Outcome.Indicator,
+        _ => null,
+    };
+
+    /// <summary>The outcome a level implies when the rule has no <c>exir.outcome.*</c> tag.</summary>
+    public static Outcome OutcomeOf(SigmaLevel level) => level switch
+    {
+        SigmaLevel.Critical => Outcome.Success,
+        SigmaLevel.High => Outcome.Attempt,
+        _ => Outcome.Indicator,
+    };
+
+    /// <summary>
+    /// A Sigma hit as a finding. The level gives the severity; the outcome is the rule's <c>exir.outcome.*</c> tag,
+    /// else it follows the level (critical: exploitation or post-exploitation that succeeded, high: an attempt,
+    /// below: context), since Sigma rules say nothing else.
     /// </summary>
     public static Finding ToFinding(SigmaHit hit, string artifact)
     {
@@ -157,7 +238,7 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
             RuleId = RulePrefix + rule.Id,
             Title = rule.Title,
             Severity = Severity(rule.Level),
-            Outcome = rule.Level switch { SigmaLevel.Critical => Outcome.Success, SigmaLevel.High => Outcome.Attempt, _ => Outcome.Indicator },
+            Outcome = SemanticsOf(rule).Outcome ?? OutcomeOf(rule.Level),
             Cves = cves,
             Attack = rule.AttackTechniques,
             Host = hit.Host is { Length: > 0 } h ? EventLogHunts.Clean(h) : null,
@@ -234,6 +315,9 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
         foreach (var f in report.Failed.Take(200))
             coverage.AddIssue(IssueKind.RuleSkipped, f.File, $"Sigma rule {f.Title ?? f.RuleId ?? "?"} not loaded: {f.Reason}");
         if (report.Failed.Count > 200) coverage.AddIssue(IssueKind.RuleSkipped, "sigma", $"{report.Failed.Count - 200:N0} more Sigma rules not loaded");
+        foreach (var rule in engine.RuleSet.Rules.Concat(engine.RuleSet.Correlations))
+            foreach (var problem in SemanticsOf(rule).Problems)
+                coverage.AddIssue(IssueKind.Malformed, rule.File, $"Sigma rule {rule.Title} ({rule.Id}): {problem}");
     }
 
     /// <summary>One line: how many rules loaded, the share, what was filtered and skipped.</summary>
