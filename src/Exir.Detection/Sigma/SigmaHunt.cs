@@ -66,8 +66,16 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
 
     // ---- web logs -------------------------------------------------------------------------------------------
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogLineNeeds?> _needs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The lines the web rules can match: those holding one of the rules' literals (Sigma compares raw values, case-
+    /// insensitively, so a line without any of them cannot match), or every line when a rule has no usable literal.
+    /// </summary>
     public LogLineNeeds? Needs(LogFormatDescriptor format, RunContext context) =>
-        engine.WantsLog(format) ? new LogLineNeeds { EveryLine = true } : null;
+        _needs.GetOrAdd(format.Name, static (_, s) => !s.Engine.WantsLog(s.Format) ? null
+            : s.Engine.WebLiterals(s.Format) is { Count: > 0 } literals ? new LogLineNeeds { Literals = literals }
+            : new LogLineNeeds { EveryLine = true }, (Engine: engine, Format: format));
 
     public ILogLineHandler Open(ArtifactProbe probe, LogReader reader, RunContext context) => new LineHandler(this, probe.File.RelativePath, context);
 
