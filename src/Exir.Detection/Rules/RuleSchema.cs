@@ -30,12 +30,15 @@ public static class RuleFileKinds
     public const string TimelineWeblogs = "timelineWeblogs";
     public const string TimelineTrees = "timelineTrees";
     public const string TimelineScope = "timelineScope";
+    /// <summary>The built-in Sigma pack (rules/sigma/, web rules in rules/sigma/web/): Sigma's own format, validated by the engine.</summary>
+    public const string SigmaRules = "sigmaRules";
 
     /// <summary>The kind of a YAML file by where it lies under rules/ ('/'-separated relative path); null when it is not rule data.</summary>
     public static string? Of(string relativePath)
     {
         var p = relativePath.Replace('\\', '/');
         if (!p.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) && !p.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)) return null;
+        if (p.StartsWith("sigma/", StringComparison.OrdinalIgnoreCase)) return SigmaRules;
         var name = p[(p.LastIndexOf('/') + 1)..].ToLowerInvariant();
         var folder = p.Contains('/') ? p[..p.LastIndexOf('/')] : "";
         folder = folder[(folder.LastIndexOf('/') + 1)..].ToLowerInvariant();

@@ -68,7 +68,8 @@ public sealed class RuleCatalog
         var schema = RuleSchema.Load(data);
         foreach (var file in data.List())
         {
-            if (RuleFileKinds.Of(file) is not { } kind) continue;
+            // Sigma rules have their own format, validated by the Sigma engine when they load (and by their tests).
+            if (RuleFileKinds.Of(file) is not { } kind || kind == RuleFileKinds.SigmaRules) continue;
             string text;
             try { text = data.ReadAllText(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

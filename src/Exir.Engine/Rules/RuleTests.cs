@@ -34,6 +34,26 @@ public static class RuleTests
     private static readonly DateTimeOffset DefaultTime = new(2021, 3, 3, 5, 12, 33, 123, TimeSpan.Zero);
 
     /// <summary>Runs the tests of every rule file of the catalogue's data.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RuleCatalog, Tuple<Exir.Sigma.SigmaRuleSet, List<Exir.Sigma.SigmaRuleTestResult>>> SigmaPack = [];
+
+    /// <summary>The `tests:` of one Sigma rule file of the pack, run through the whole engine; a rule that does not load is a failed test.</summary>
+    private static IReadOnlyList<RuleTestResult> SigmaTests(RuleCatalog catalog, string file)
+    {
+        var (set, all) = SigmaPack.GetValue(catalog, c =>
+        {
+            var engine = Exir.Detection.Sigma.SigmaHunt.Load(c.Data, [], builtIn: true, builtInWeb: true);
+            return Tuple.Create(engine.RuleSet, Exir.Sigma.SigmaRuleTests.Run(engine.RuleSet));
+        }).ToValueTuple();
+        var shown = "rules/" + file;
+        var results = new List<RuleTestResult>();
+        foreach (var f in set.Report.Failed.Where(f => f.File == shown))
+            results.Add(new RuleTestResult(shown, 0, f.RuleId ?? "-", f.Title, false, "does not load: " + f.Reason));
+        foreach (var r in all.Where(r => r.Rule.File == shown))
+            results.Add(new RuleTestResult(shown, 0, Exir.Detection.Sigma.SigmaHunt.RulePrefix + r.Rule.Id, r.Name, r.Passed,
+                r.Passed ? "" : r.Problem ?? $"expected {(r.Expected ? "a match" : "no match")}, got {(r.Actual ? "a match" : "none")}"));
+        return results;
+    }
+
     public static IReadOnlyList<RuleTestResult> RunAll(RuleCatalog catalog)
     {
         var results = new List<RuleTestResult>();
@@ -46,6 +66,7 @@ public static class RuleTests
     public static IReadOnlyList<RuleTestResult> RunFile(RuleCatalog catalog, string file)
     {
         var kind = RuleFileKinds.Of(file);
+        if (kind == RuleFileKinds.SigmaRules) return SigmaTests(catalog, file);
         if (kind is not (RuleFileKinds.LogRules or RuleFileKinds.EventRules or RuleFileKinds.FileHunt or RuleFileKinds.SuspiciousFiles
                 or RuleFileKinds.Tamper or RuleFileKinds.YaraTests)) return [];
         var shown = "rules/" + file;
