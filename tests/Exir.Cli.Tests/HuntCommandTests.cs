@@ -96,3 +96,59 @@ public sealed class HuntCommandTests
         }
     }
 }
+
+/// <summary>A Sigma correlation over the evidence of several hosts: one correlator for the whole run.</summary>
+public sealed class HuntCorrelationTests
+{
+    private static string Host(string name, string line)
+    {
+        var root = TestPaths.NewTempDir("exir-hunt-" + name);
+        var dir = Path.Combine(root, "inetpub", "logs", "LogFiles", "W3SVC1");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "u_ex210303.log"),
+            "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2021-03-03 00:00:00\n" +
+            "#Fields: date time s-computername s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\n" +
+            line + "\n");
+        return root;
+    }
+
+    [Fact]
+    public void AnEventCountCorrelationHoldsAcrossTwoHostsAndNotOnOneAlone()
+    {
+        var rules = TestPaths.NewTempDir("exir-hunt-corr");
+        File.WriteAllText(Path.Combine(rules, "probe.yml"), """
+            title: Probe of the ECP logon page
+            id: 5f0c2a1e-8b7d-4e3f-9a6b-1c2d3e4f5a6b
+            name: ecp_probe
+            author: a responder
+            logsource: { category: webserver }
+            detection:
+              sel: { cs-uri-stem|endswith: /proxyLogon.ecp }
+              condition: sel
+            level: low
+            """);
+        File.WriteAllText(Path.Combine(rules, "spread.yml"), """
+            title: One address probes two servers
+            id: 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+            author: a responder
+            correlation:
+              type: value_count
+              rules: [ecp_probe]
+              group-by: [c-ip]
+              timespan: 10m
+              condition: { field: s-computername, gte: 2 }
+            level: high
+            """);
+        var a = Host("a", "2021-03-03 02:14:07 EXCH01 10.0.0.5 POST /ecp/proxyLogon.ecp - 443 - 203.0.113.77 python-requests/2.25.1 200 0 0 15");
+        var b = Host("b", "2021-03-03 02:18:30 EXCH02 10.0.0.6 POST /ecp/proxyLogon.ecp - 443 - 203.0.113.77 python-requests/2.25.1 200 0 0 15");
+        var both = ExirProcess.Run("hunt", a, b, "--no-progress", "--no-builtin", "--sigma", rules, "--format", "jsonl");
+        Assert.Equal(1, both.ExitCode);
+        var hits = both.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        var correlation = Assert.Single(hits, h => h.GetProperty("rule_id").GetString() == "sigma:7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+        Assert.Equal("2", correlation.GetProperty("details").GetProperty("contributing").GetString());
+        Assert.Contains("EXCH01", correlation.GetProperty("evidence").GetString());
+        Assert.Contains("EXCH02", correlation.GetProperty("evidence").GetString());
+        var one = ExirProcess.Run("hunt", a, "--no-progress", "--no-builtin", "--sigma", rules, "--format", "jsonl");
+        Assert.DoesNotContain("7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", one.Stdout);
+    }
+}
