@@ -51,6 +51,17 @@ public sealed class W3cAccessLogWriter : IDisposable
     public const string TruncationMark = "...(truncated)";
 
     private static readonly byte[] Mark = Encoding.ASCII.GetBytes(TruncationMark);
+    // Characters written as they are: printable ASCII; header-like values also escape '+' and '%'.
+    private static readonly SearchValues<char> UriSafe = SearchValues.Create(Printable(""));
+    private static readonly SearchValues<char> HeaderSafe = SearchValues.Create(Printable("+%"));
+
+    private static string Printable(string except)
+    {
+        var chars = new List<char>();
+        for (char c = '!'; c <= '~'; c++)
+            if (!except.Contains(c)) chars.Add(c);
+        return new string([.. chars]);
+    }
     private static readonly byte[] NewLine = "\r\n"u8.ToArray();
 
     private readonly W3cAccessLogOptions _options;
@@ -302,8 +313,8 @@ public sealed class W3cAccessLogWriter : IDisposable
                 Add(n);
             }
 
-            utc.TryFormat(buffer.AsSpan(pos), out int w, "yyyy-MM-dd", CultureInfo.InvariantCulture); Add(w);
-            utc.TryFormat(buffer.AsSpan(pos), out w, "HH:mm:ss", CultureInfo.InvariantCulture); Add(w);
+            Digits(buffer.AsSpan(pos), utc.Year, 4, '-', utc.Month, '-', utc.Day); Add(10);
+            Digits(buffer.AsSpan(pos), utc.Hour, 2, ':', utc.Minute, ':', utc.Second); Add(8);
             Text(e.ServerIp, FieldKind.Header);
             Text(e.Method, FieldKind.Header);
             var target = e.RawTarget ?? "";
@@ -363,6 +374,18 @@ public sealed class W3cAccessLogWriter : IDisposable
         }
     }
 
+    /// <summary>"2021-03-03" or "02:14:07": a number of <paramref name="firstWidth"/> digits, then two of two digits.</summary>
+    private static void Digits(Span<byte> dest, int first, int firstWidth, char separator1, int second, char separator2, int third)
+    {
+        for (int i = firstWidth - 1; i >= 0; i--, first /= 10) dest[i] = (byte)('0' + first % 10);
+        dest[firstWidth] = (byte)separator1;
+        dest[firstWidth + 1] = (byte)('0' + second / 10);
+        dest[firstWidth + 2] = (byte)('0' + second % 10);
+        dest[firstWidth + 3] = (byte)separator2;
+        dest[firstWidth + 4] = (byte)('0' + third / 10);
+        dest[firstWidth + 5] = (byte)('0' + third % 10);
+    }
+
     /// <summary>
     /// Escapes <paramref name="value"/> into <paramref name="dest"/> (room for cap + the mark) and returns the length.
     /// Output is printable ASCII without spaces, never empty.
@@ -373,8 +396,21 @@ public sealed class W3cAccessLogWriter : IDisposable
         if (value == "-") { "%2D"u8.CopyTo(dest); return 3; }
         int n = 0;
         Span<byte> utf8 = stackalloc byte[4];
+        var safe = kind == FieldKind.Uri ? UriSafe : HeaderSafe;
         for (int i = 0; i < value.Length; i++)
         {
+            // The common case: a run of characters written as they are, copied at once.
+            int run = value.AsSpan(i).IndexOfAnyExcept(safe);
+            if (run != 0)
+            {
+                if (run < 0) run = value.Length - i;
+                int take = Math.Min(run, cap - n);
+                System.Text.Ascii.FromUtf16(value.AsSpan(i, take), dest[n..], out _);
+                n += take;
+                if (take < run) return Truncate(dest, n, cap);
+                i += run;
+                if (i >= value.Length) break;
+            }
             char c = value[i];
             int produced;
             if (c < 0x80)
