@@ -171,7 +171,6 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         var feature = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>();
         var all = feature?.Addresses.Select(a => new Uri(a.Replace("[::]", "0.0.0.0", StringComparison.Ordinal))).ToList() ?? [];
-        var adminPort = _options.Admin?.Port;
         // Kestrel lists endpoints in the order they were added: the published ones, then the admin one.
         if (_options.Admin is not null && all.Count > 0)
         {
@@ -179,7 +178,6 @@ public sealed class ProxyServer : IAsyncDisposable
             all.RemoveAt(all.Count - 1);
         }
         Addresses = all;
-        _ = adminPort;
     }
 
     private async Task HandleAsync(HttpContext ctx)
@@ -301,7 +299,7 @@ public sealed class ProxyServer : IAsyncDisposable
         ctx.Response.ContentType = "text/plain; charset=utf-8";
         foreach (var (n, v) in headers) ctx.Response.Headers[n] = v;
         // A refused request's body is not read: close the connection rather than drain what may be gigabytes.
-        if (status >= 400 && ctx.Request.ContentLength is > 0 or null && ctx.Request.Headers.ContainsKey("Transfer-Encoding"))
+        if (status >= 400 && (ctx.Request.ContentLength > 0 || ctx.Request.Headers.ContainsKey("Transfer-Encoding")))
             ctx.Response.Headers.Connection = "close";
         var body = System.Text.Encoding.UTF8.GetBytes(text + "\n");
         ctx.Response.ContentLength = body.Length;
