@@ -33,7 +33,7 @@ public sealed class ExchangeTransformer(Func<ProxyRuntime> runtime) : HttpTransf
         proxyRequest.Headers.Remove("X-Forwarded-For");
         if (client is not null)
         {
-            var ip = (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString();
+            var ip = ProxyServer.Plain(client);
             var value = before.Length > 0 && runtime().IsTrustedForwarder(client) ? before + ", " + ip : ip;
             proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", value);
         }

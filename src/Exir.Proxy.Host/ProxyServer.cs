@@ -401,8 +401,6 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         var blocking = outcome.Rules.Matched.Where(r => r.Action == RuleAction.Block).ToList();
         var first = blocking[0];
-        var now = DateTimeOffset.UtcNow;
-        var artifact = $"{W3cAccessLogWriter.FileNameFor(DateOnly.FromDateTime(now.UtcDateTime))}#{ctx.TraceIdentifier}";
         var details = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["action"] = runtime.Settings.BlockAction == BlockAction.Abort ? "abort" : runtime.Settings.BlockStatus.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -417,47 +415,24 @@ public sealed class ProxyServer : IAsyncDisposable
             ["source"] = "exir proxy",
         };
         if (n.Anomalies != Anomaly.None) details["anomalies"] = string.Join(", ", n.AnomalyList);
-        return new Finding
+        return ProxyFinding(ctx, n, client, first.Id, first.Title) with
         {
-            RuleId = first.Id,
-            Title = first.Title,
             Severity = Severity.High,
             Outcome = Outcome.Attempt,
             Cves = blocking.SelectMany(r => r.Cves).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
             Attack = ["T1190"],
-            Host = _hostName,
-            HostId = _hostId,
-            Artifact = artifact,
-            Timestamp = now,
-            TimeSource = TimeSources.LogLine,
-            ClientIp = (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString(),
-            Evidence = RawRequest(ctx, n),
             Details = details,
             Explanation = $"exir proxy refused the request before it reached Exchange ({blocking.Count} blocking rule(s)): it has the shape of a {first.Wave} exploit. " +
                           "Blocked means stopped here; look for the same client in Exchange's own logs for what came before the proxy.",
-            Id = StableIds.Finding(_hostId, first.Id, artifact, null),
         };
     }
 
-    private Finding LockoutFinding(HttpContext ctx, NormalisedRequest n, IPAddress client, ProxyRuntime runtime)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var artifact = $"{W3cAccessLogWriter.FileNameFor(DateOnly.FromDateTime(now.UtcDateTime))}#{ctx.TraceIdentifier}";
-        const string rule = "PX-AUTH-FAILED-LOGONS";
-        return new Finding
+    private Finding LockoutFinding(HttpContext ctx, NormalisedRequest n, IPAddress client, ProxyRuntime runtime) =>
+        ProxyFinding(ctx, n, client, "PX-AUTH-FAILED-LOGONS", "Many failed logons from one address (password spraying): locked out by exir proxy") with
         {
-            RuleId = rule,
-            Title = "Many failed logons from one address (password spraying): locked out by exir proxy",
             Severity = Severity.Medium,
             Outcome = Outcome.Attempt,
             Attack = ["T1110.003"],
-            Host = _hostName,
-            HostId = _hostId,
-            Artifact = artifact,
-            Timestamp = now,
-            TimeSource = TimeSources.LogLine,
-            ClientIp = (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString(),
-            Evidence = RawRequest(ctx, n),
             Details = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["limit"] = runtime.Settings.FailedAuthLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -466,9 +441,30 @@ public sealed class ProxyServer : IAsyncDisposable
                 ["source"] = "exir proxy",
             },
             Explanation = "More failed logons than the limit within the window came from this address; it gets 429 on the published routes until the window passes.",
-            Id = StableIds.Finding(_hostId, rule, artifact, null),
+        };
+
+    /// <summary>What every proxy finding has: the protected server, the request (access-log day and request id) as artifact, now, the client, the raw request.</summary>
+    private Finding ProxyFinding(HttpContext ctx, NormalisedRequest n, IPAddress client, string ruleId, string title)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var artifact = $"{W3cAccessLogWriter.FileNameFor(DateOnly.FromDateTime(now.UtcDateTime))}#{ctx.TraceIdentifier}";
+        return new Finding
+        {
+            RuleId = ruleId,
+            Title = title,
+            Host = _hostName,
+            HostId = _hostId,
+            Artifact = artifact,
+            Timestamp = now,
+            TimeSource = TimeSources.LogLine,
+            ClientIp = Plain(client),
+            Evidence = RawRequest(ctx, n),
+            Id = StableIds.Finding(_hostId, ruleId, artifact, null),
         };
     }
+
+    /// <summary>An address as logs write it (an IPv4 client on a dual-stack socket without the ::ffff: prefix).</summary>
+    internal static string Plain(IPAddress address) => (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
 
     /// <summary>The request line and headers as received (capped: evidence, not a copy of the traffic); credentials masked.</summary>
     private static string RawRequest(HttpContext ctx, NormalisedRequest n)
@@ -502,7 +498,7 @@ public sealed class ProxyServer : IAsyncDisposable
             Method = n.Method,
             RawTarget = raw,
             Port = ctx.Connection.LocalPort,
-            ClientIp = client is null ? null : (client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client).ToString(),
+            ClientIp = client is null ? null : Plain(client),
             HttpVersion = ctx.Request.Protocol,
             UserAgent = ctx.Request.Headers.UserAgent.ToString(),
             Cookie = ctx.Request.Headers.Cookie.ToString(),
