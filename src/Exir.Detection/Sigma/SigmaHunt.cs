@@ -38,9 +38,10 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
 
     // ---- event logs -----------------------------------------------------------------------------------------
 
-    public IEventHandler Open(ArtifactProbe probe, RunContext context) => new EventHandler(this, probe.File.RelativePath, context);
+    public IEventHandler Open(ArtifactProbe probe, RunContext context) => new Handler(this, probe.File.RelativePath, context);
 
-    private sealed class EventHandler(SigmaHunt hunt, string artifact, RunContext context) : IEventHandler
+    /// <summary>One file's hits, event log or web log: tags, the correlator, and findings up to the per-rule cap.</summary>
+    private sealed class Handler(SigmaHunt hunt, string artifact, RunContext context) : IEventHandler, ILogLineHandler
     {
         private readonly List<SigmaHit> _hits = [];
         private readonly Dictionary<string, int> _perRule = new(StringComparer.Ordinal);
@@ -49,19 +50,32 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
         {
             _hits.Clear();
             if (hunt.Engine.Match(e, _hits) == 0) return;
-            foreach (var hit in _hits)
+            foreach (var hit in _hits) Take(hit, tags);
+        }
+
+        public void Line(LogReader reader)
+        {
+            _hits.Clear();
+            if (hunt.Engine.MatchWeb(reader, _hits, context.Host) == 0) return;
+            foreach (var hit in _hits) Take(hit, null);
+        }
+
+        private void Take(SigmaHit hit, EventTags? tags)
+        {
+            var exir = SemanticsOf(hit.Rule);
+            if (tags is not null)
             {
                 tags.Add(RulePrefix + hit.Rule.Id);
-                var exir = SemanticsOf(hit.Rule);
                 foreach (var t in exir.TimelineTags) tags.Add(t);
-                hunt.Feed(hit, artifact);
-                if (!exir.Scan || hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
-                var n = _perRule[hit.Rule.Id] = _perRule.GetValueOrDefault(hit.Rule.Id) + 1;
-                if (n <= MaxFindingsPerRuleAndFile) context.Report(ToFinding(hit, artifact));
             }
+            hunt.Feed(hit, artifact);
+            if (!exir.Scan || hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) return;
+            var n = _perRule[hit.Rule.Id] = _perRule.GetValueOrDefault(hit.Rule.Id) + 1;
+            if (n <= MaxFindingsPerRuleAndFile) context.Report(ToFinding(hit, artifact));
         }
 
         public void Close(EvtxReadStats stats) => hunt.CloseFile(_perRule, artifact, context);
+        public void Close(LogReader reader) => hunt.CloseFile(_perRule, artifact, context);
     }
 
     // ---- web logs -------------------------------------------------------------------------------------------
@@ -77,28 +91,7 @@ public sealed class SigmaHunt(SigmaEngine engine) : IEventConsumer, ILogConsumer
             : s.Engine.WebLiterals(s.Format) is { Count: > 0 } literals ? new LogLineNeeds { Literals = literals }
             : new LogLineNeeds { EveryLine = true }, (Engine: engine, Format: format));
 
-    public ILogLineHandler Open(ArtifactProbe probe, LogReader reader, RunContext context) => new LineHandler(this, probe.File.RelativePath, context);
-
-    private sealed class LineHandler(SigmaHunt hunt, string artifact, RunContext context) : ILogLineHandler
-    {
-        private readonly List<SigmaHit> _hits = [];
-        private readonly Dictionary<string, int> _perRule = new(StringComparer.Ordinal);
-
-        public void Line(LogReader reader)
-        {
-            _hits.Clear();
-            if (hunt.Engine.MatchWeb(reader, _hits, context.Host) == 0) return;
-            foreach (var hit in _hits)
-            {
-                hunt.Feed(hit, artifact);
-                if (!SemanticsOf(hit.Rule).Scan || hit.CorrelationOnly || !context.Options.InWindow(new DateTimeOffset(hit.TimeUtc, TimeSpan.Zero))) continue;
-                var n = _perRule[hit.Rule.Id] = _perRule.GetValueOrDefault(hit.Rule.Id) + 1;
-                if (n <= MaxFindingsPerRuleAndFile) context.Report(ToFinding(hit, artifact));
-            }
-        }
-
-        public void Close(LogReader reader) => hunt.CloseFile(_perRule, artifact, context);
-    }
+    public ILogLineHandler Open(ArtifactProbe probe, LogReader reader, RunContext context) => new Handler(this, probe.File.RelativePath, context);
 
     private void CloseFile(Dictionary<string, int> perRule, string artifact, RunContext context)
     {
