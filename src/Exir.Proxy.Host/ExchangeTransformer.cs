@@ -43,6 +43,8 @@ public sealed class ExchangeTransformer(Func<ProxyRuntime> runtime) : HttpTransf
     {
         var go = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         foreach (var h in LeakingHeaders) httpContext.Response.Headers.Remove(h);
+        // Exchange answered before the body ended and the rest was not read: the client's connection cannot go on.
+        if (httpContext.Request.Body is RequestBodyGate { EarlyAnswered: true }) httpContext.Response.Headers.Connection = "close";
         return go;
     }
 }

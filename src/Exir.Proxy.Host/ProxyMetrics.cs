@@ -9,7 +9,7 @@ public sealed class ProxyMetrics
 {
     private readonly ConcurrentDictionary<string, long> _byAction = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _byRule = new(StringComparer.Ordinal);
-    private long _connections, _upstreams, _upstreamErrors, _failedLogons, _lockouts, _reloads, _reloadErrors;
+    private long _connections, _upstreams, _upstreamErrors, _failedLogons, _lockouts, _reloads, _reloadErrors, _earlyAnswers;
 
     public void Request(string action) => _byAction.AddOrUpdate(action, 1, (_, n) => n + 1);
     public void Rule(string id) => _byRule.AddOrUpdate(id, 1, (_, n) => n + 1);
@@ -20,6 +20,7 @@ public sealed class ProxyMetrics
     public void UpstreamError() => Interlocked.Increment(ref _upstreamErrors);
     public void FailedLogon() => Interlocked.Increment(ref _failedLogons);
     public void Lockout() => Interlocked.Increment(ref _lockouts);
+    public void EarlyAnswer() => Interlocked.Increment(ref _earlyAnswers);
     public void Reloaded(bool ok) => Interlocked.Increment(ref ok ? ref _reloads : ref _reloadErrors);
     public long Requests(string action) => _byAction.TryGetValue(action, out var n) ? n : 0;
     public long OpenUpstreams => Interlocked.Read(ref _upstreams);
@@ -48,6 +49,8 @@ public sealed class ProxyMetrics
         Value("exir_proxy_failed_logons_total", Interlocked.Read(ref _failedLogons));
         Counter("exir_proxy_lockouts_total", "Client addresses locked out for too many failed logons.");
         Value("exir_proxy_lockouts_total", Interlocked.Read(ref _lockouts));
+        Counter("exir_proxy_early_answers_total", "Answers Exchange gave before the request body ended, passed on at once (the body's rest not read, the connection closed).");
+        Value("exir_proxy_early_answers_total", Interlocked.Read(ref _earlyAnswers));
         Counter("exir_proxy_config_reloads_total", "Config reloads applied.");
         Value("exir_proxy_config_reloads_total", Interlocked.Read(ref _reloads));
         Counter("exir_proxy_config_reload_errors_total", "Config reloads refused (the running config stays).");

@@ -35,7 +35,7 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly TextWriter _log;
     private readonly IHttpForwarder _forwarder;
     private readonly ExchangeTransformer _transformer;
-    private readonly ConcurrentDictionary<string, HttpMessageInvoker> _pinned = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PinnedUpstream> _pinned = new(StringComparer.Ordinal);
     private readonly W3cAccessLogWriter? _accessLog;
     private readonly X509Certificate2? _listenCertificate;
     private readonly X509Certificate2Collection? _backendCa;
@@ -66,7 +66,9 @@ public sealed class ProxyServer : IAsyncDisposable
         _forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         _transformer = new ExchangeTransformer(() => _runtime);
         _failedLogons = new FailedLogons(runtime.Settings.FailedAuthLimit, runtime.Settings.FailedAuthWindow);
-        _backendPrefix = options.Backend.GetLeftPart(UriPartial.Authority);
+        // Plain http with the port spelled out: TLS to Exchange is made in the connect callback (CreateUpstreamHandler), below
+        // the stream that watches for early answers.
+        _backendPrefix = $"http://{options.Backend.Host}:{options.Backend.Port}";
         _hostName = options.Backend.Host;
         _hostId = HostIds.For(_hostName);
         if (options.AccessLogDirectory is { } dir)
@@ -116,11 +118,7 @@ public sealed class ProxyServer : IAsyncDisposable
                         finally
                         {
                             server.Metrics.ConnectionClosed();
-                            if (server._pinned.TryRemove(connection.ConnectionId, out var upstream))
-                            {
-                                upstream.Dispose();
-                                server.Metrics.UpstreamClosed();
-                            }
+                            server.DropUpstream(connection.ConnectionId);
                         }
                     });
                 });
@@ -241,24 +239,36 @@ public sealed class ProxyServer : IAsyncDisposable
             if (ctx.Features.Get<IHttpMinResponseDataRateFeature>() is { } outRate) outRate.MinDataRate = null;
         }
 
-        var invoker = _pinned.GetOrAdd(ctx.Connection.Id, static (_, self) =>
+        var pinned = _pinned.GetOrAdd(ctx.Connection.Id, static (_, self) =>
         {
             self.Metrics.UpstreamOpened();
-            return new HttpMessageInvoker(self.CreateUpstreamHandler(), disposeHandler: true);
+            var link = new UpstreamLink();
+            return new PinnedUpstream(new HttpMessageInvoker(self.CreateUpstreamHandler(link), disposeHandler: true), link);
         }, this);
-        var error = await _forwarder.SendAsync(ctx, _backendPrefix, invoker, runtime.ForwarderConfig(route), _transformer);
+        // A body without Expect: 100-continue goes through the gate, so that an answer Exchange gives before the body ends
+        // reaches the client at once (HttpClient handles 100-continue itself).
+        RequestBodyGate? gate = null;
+        if ((request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0) && request.Headers.Expect.Count == 0)
+        {
+            var reader = request.BodyReader;
+            request.Body = gate = new RequestBodyGate(request.Body, reader.CancelPendingRead, request.ContentLength, pinned.Link);
+        }
+        var error = await _forwarder.SendAsync(ctx, _backendPrefix, pinned.Invoker, runtime.ForwarderConfig(route), _transformer);
+        if (gate is { EarlyAnswered: true })
+        {
+            // HttpClient believes it sent the whole body: that upstream connection is out of step, never reuse it.
+            Metrics.EarlyAnswer();
+            DropUpstream(ctx.Connection.Id);
+            await LingerAsync(ctx, gate.Client);
+        }
         action = AccessLogAction.Forward;
         if (error != ForwarderError.None)
         {
             Metrics.UpstreamError();
             action = AccessLogAction.Error;
             // The upstream connection is gone or unusable: the next request of this client gets a fresh one.
-            if (error is ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations
-                && _pinned.TryRemove(ctx.Connection.Id, out var broken))
-            {
-                broken.Dispose();
-                Metrics.UpstreamClosed();
-            }
+            if (error is ForwarderError.Request or ForwarderError.RequestTimedOut or ForwarderError.NoAvailableDestinations)
+                DropUpstream(ctx.Connection.Id);
         }
         else if (!route.InternalOnly && FailedLogons.IsFailure(normalised.Method, request.Headers.Authorization.ToString(), ctx.Response.StatusCode,
                      ctx.Response.Headers.WWWAuthenticate, ctx.Response.Headers.Location.ToString(), normalised.PathLower))
@@ -271,6 +281,42 @@ public sealed class ProxyServer : IAsyncDisposable
             }
         }
         Log(ctx, normalised, outcome.Rules, action, ctx.Response.StatusCode, started, raw, error == ForwarderError.None ? null : error.ToString());
+    }
+
+    /// <summary>
+    /// After an early answer the client's connection closes with its body unread. Closing at once would reset it, and
+    /// a reset can make the client's kernel drop the answer unread: send the answer, then read and discard what the
+    /// client still sends for a short, bounded while (nginx's lingering close), then close.
+    /// </summary>
+    private static async Task LingerAsync(HttpContext ctx, Stream clientBody)
+    {
+        try
+        {
+            await ctx.Response.CompleteAsync();
+            using var time = new CancellationTokenSource(LingerTime);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                for (long total = 0; total < LingerBytes;)
+                {
+                    var n = await clientBody.ReadAsync(buffer, time.Token);
+                    if (n == 0) break;
+                    total += n;
+                }
+            }
+            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or Microsoft.AspNetCore.Http.BadHttpRequestException or InvalidOperationException) { }
+    }
+
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+    private const long LingerBytes = 8 << 20;
+
+    private void DropUpstream(string connectionId)
+    {
+        if (!_pinned.TryRemove(connectionId, out var upstream)) return;
+        upstream.Invoker.Dispose();
+        Metrics.UpstreamClosed();
     }
 
     private bool IsAdminConnection(HttpContext ctx) =>
@@ -306,7 +352,7 @@ public sealed class ProxyServer : IAsyncDisposable
         await ctx.Response.Body.WriteAsync(body);
     }
 
-    private SocketsHttpHandler CreateUpstreamHandler()
+    private SocketsHttpHandler CreateUpstreamHandler(UpstreamLink link)
     {
         var handler = new SocketsHttpHandler
         {
@@ -323,12 +369,44 @@ public sealed class ProxyServer : IAsyncDisposable
             // Byte-identical headers: no traceparent added on the way.
             ActivityHeadersPropagator = null,
         };
-        if (_options.Backend.Scheme == "https")
-            handler.SslOptions = new SslClientAuthenticationOptions
+        var tls = _options.Backend.Scheme == "https";
+        handler.ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+            Stream stream;
+            try
             {
-                TargetHost = _options.Backend.IdnHost,
-                RemoteCertificateValidationCallback = ValidateBackend,
-            };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            if (tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                try
+                {
+                    await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                    {
+                        TargetHost = _options.Backend.IdnHost,
+                        RemoteCertificateValidationCallback = ValidateBackend,
+                        ApplicationProtocols = [SslApplicationProtocol.Http11],
+                    }, cancellationToken);
+                }
+                catch
+                {
+                    await ssl.DisposeAsync();
+                    throw;
+                }
+                stream = ssl;
+            }
+            var upstream = new UpstreamStream(stream);
+            link.Current = upstream;
+            return upstream;
+        };
         return handler;
     }
 
@@ -557,13 +635,16 @@ public sealed class ProxyServer : IAsyncDisposable
     {
         _watcher?.Dispose();
         await _app.DisposeAsync();
-        foreach (var (_, upstream) in _pinned) upstream.Dispose();
+        foreach (var (_, upstream) in _pinned) upstream.Invoker.Dispose();
         _pinned.Clear();
         _failedLogons.Dispose();
         _accessLog?.Dispose();
         Findings.Complete();
     }
 }
+
+/// <summary>The upstream connection pinned to one client connection, and the link to its current stream (<see cref="RequestBodyGate"/>).</summary>
+internal sealed record PinnedUpstream(HttpMessageInvoker Invoker, UpstreamLink Link);
 
 /// <summary>Why the proxy could not start (address in use, certificate unreadable...): exit 2 with this message.</summary>
 public sealed class ProxyStartException(string message, Exception? inner = null) : Exception(message, inner);

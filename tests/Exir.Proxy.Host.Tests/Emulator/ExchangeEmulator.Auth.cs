@@ -120,11 +120,15 @@ public sealed partial class ExchangeEmulator
         return null;
     }
 
-    /// <summary>Like IIS with a body it will not read: the answer goes out, then the connection is closed under the rest.</summary>
+    /// <summary>
+    /// Like IIS with a body it will not read: the answer goes out, then the connection is closed under the rest. The close
+    /// lingers a moment, as http.sys's does: a reset right behind the answer makes the peer's kernel drop the answer unread.
+    /// </summary>
     private static async Task CloseIfBodyDroppedAsync(HttpContext ctx, RecordedRequest rec)
     {
         if (rec.BodyRead) return;
         await ctx.Response.CompleteAsync();
+        await Task.Delay(250);
         ctx.Abort();
     }
 
