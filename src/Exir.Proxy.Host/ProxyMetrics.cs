@@ -9,7 +9,8 @@ public sealed class ProxyMetrics
 {
     private readonly ConcurrentDictionary<string, long> _byAction = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _byRule = new(StringComparer.Ordinal);
-    private long _connections, _upstreams, _upstreamErrors, _failedLogons, _lockouts, _reloads, _reloadErrors, _earlyAnswers;
+    private readonly ConcurrentDictionary<int, long> _refusedByStatus = new();
+    private long _connections, _upstreams, _upstreamErrors, _failedLogons, _lockouts, _reloads, _reloadErrors, _earlyAnswers, _refusalsNotReported;
 
     public void Request(string action) => _byAction.AddOrUpdate(action, 1, (_, n) => n + 1);
     public void Rule(string id) => _byRule.AddOrUpdate(id, 1, (_, n) => n + 1);
@@ -21,6 +22,9 @@ public sealed class ProxyMetrics
     public void FailedLogon() => Interlocked.Increment(ref _failedLogons);
     public void Lockout() => Interlocked.Increment(ref _lockouts);
     public void EarlyAnswer() => Interlocked.Increment(ref _earlyAnswers);
+    public void Refused(int status) => _refusedByStatus.AddOrUpdate(status, 1, (_, n) => n + 1);
+    public void RefusalNotReported() => Interlocked.Increment(ref _refusalsNotReported);
+    public long RefusalsNotReported => Interlocked.Read(ref _refusalsNotReported);
     public void Reloaded(bool ok) => Interlocked.Increment(ref ok ? ref _reloads : ref _reloadErrors);
     public long Requests(string action) => _byAction.TryGetValue(action, out var n) ? n : 0;
     public long OpenUpstreams => Interlocked.Read(ref _upstreams);
@@ -49,6 +53,10 @@ public sealed class ProxyMetrics
         Value("exir_proxy_failed_logons_total", Interlocked.Read(ref _failedLogons));
         Counter("exir_proxy_lockouts_total", "Client addresses locked out for too many failed logons.");
         Value("exir_proxy_lockouts_total", Interlocked.Read(ref _lockouts));
+        Counter("exir_proxy_refused_by_parser_total", "Requests the HTTP server refused before the proxy's rules saw them (malformed), by status.");
+        foreach (var (st, n) in _refusedByStatus.OrderBy(kv => kv.Key)) Value("exir_proxy_refused_by_parser_total", n, $"{{status=\"{st}\"}}");
+        Counter("exir_proxy_refusal_findings_not_reported_total", "Refused requests beyond the findings rate limit: in the access log and counted, without a finding.");
+        Value("exir_proxy_refusal_findings_not_reported_total", Interlocked.Read(ref _refusalsNotReported));
         Counter("exir_proxy_early_answers_total", "Answers Exchange gave before the request body ended, passed on at once (the body's rest not read, the connection closed).");
         Value("exir_proxy_early_answers_total", Interlocked.Read(ref _earlyAnswers));
         Counter("exir_proxy_config_reloads_total", "Config reloads applied.");

@@ -36,6 +36,9 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly IHttpForwarder _forwarder;
     private readonly ExchangeTransformer _transformer;
     private readonly ConcurrentDictionary<string, PinnedUpstream> _pinned = new(StringComparer.Ordinal);
+    // Open client connections by id: Kestrel names only the connection when it refuses a request it could not parse.
+    private readonly ConcurrentDictionary<string, ConnectionContext> _connections = new(StringComparer.Ordinal);
+    private long _refusalSecond, _refusalsThisSecond;
     private readonly W3cAccessLogWriter? _accessLog;
     private readonly X509Certificate2? _listenCertificate;
     private readonly X509Certificate2Collection? _backendCa;
@@ -93,11 +96,14 @@ public sealed class ProxyServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        ProxyServer? server = null;
+        // The only provider: Kestrel's refusals of requests it could not parse (KestrelRefusals).
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddProvider(new KestrelRefusals((connectionId, refusal) => server?.Refused(connectionId, refusal)));
         builder.Host.UseSystemd();
         builder.Host.UseWindowsService(o => o.ServiceName = "exir-proxy");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace);
         builder.Services.AddHttpForwarder();
-        ProxyServer? server = null;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -114,9 +120,11 @@ public sealed class ProxyServer : IAsyncDisposable
                     lo.Use(next => async connection =>
                     {
                         server!.Metrics.ConnectionOpened();
+                        server._connections[connection.ConnectionId] = connection;
                         try { await next(connection); }
                         finally
                         {
+                            server._connections.TryRemove(connection.ConnectionId, out _);
                             server.Metrics.ConnectionClosed();
                             server.DropUpstream(connection.ConnectionId);
                         }
@@ -521,11 +529,14 @@ public sealed class ProxyServer : IAsyncDisposable
             Explanation = "More failed logons than the limit within the window came from this address; it gets 429 on the published routes until the window passes.",
         };
 
+    private Finding ProxyFinding(HttpContext ctx, NormalisedRequest n, IPAddress client, string ruleId, string title) =>
+        ProxyFinding(ctx.TraceIdentifier, Plain(client), ruleId, title, RawRequest(ctx, n));
+
     /// <summary>What every proxy finding has: the protected server, the request (access-log day and request id) as artifact, now, the client, the raw request.</summary>
-    private Finding ProxyFinding(HttpContext ctx, NormalisedRequest n, IPAddress client, string ruleId, string title)
+    private Finding ProxyFinding(string requestId, string? client, string ruleId, string title, string evidence)
     {
         var now = DateTimeOffset.UtcNow;
-        var artifact = $"{W3cAccessLogWriter.FileNameFor(DateOnly.FromDateTime(now.UtcDateTime))}#{ctx.TraceIdentifier}";
+        var artifact = $"{W3cAccessLogWriter.FileNameFor(DateOnly.FromDateTime(now.UtcDateTime))}#{requestId}";
         return new Finding
         {
             RuleId = ruleId,
@@ -535,10 +546,66 @@ public sealed class ProxyServer : IAsyncDisposable
             Artifact = artifact,
             Timestamp = now,
             TimeSource = TimeSources.LogLine,
-            ClientIp = Plain(client),
-            Evidence = RawRequest(ctx, n),
+            ClientIp = client,
+            Evidence = evidence,
             Id = StableIds.Finding(_hostId, ruleId, artifact, null),
         };
+    }
+
+    /// <summary>The finding's rule id (and x-exir-rules token) of a request Kestrel refused before the proxy's handler saw it.</summary>
+    public const string RefusedRuleId = "PX-HTTP-REFUSED";
+    /// <summary>At most this many findings a second for refused requests; the rest are counted (a flood of garbage must not flood the case).</summary>
+    public const int RefusalFindingsPerSecond = 20;
+
+    /// <summary>
+    /// A request Kestrel refused while parsing it (called from its logger, on the connection's thread): one access-log
+    /// line like every other request, a count, and a finding (rate-limited) with the reason and the bytes Kestrel quotes.
+    /// </summary>
+    private void Refused(string connectionId, Microsoft.AspNetCore.Http.BadHttpRequestException refusal)
+    {
+        _connections.TryGetValue(connectionId, out var connection);
+        var remote = (connection?.RemoteEndPoint as IPEndPoint)?.Address;
+        var local = connection?.LocalEndPoint as IPEndPoint;
+        var client = remote is null ? null : Plain(remote);
+        Metrics.Request(ActionNames[(int)AccessLogAction.Reject]);
+        Metrics.Refused(refusal.StatusCode);
+        _accessLog?.Write(new AccessLogEntry
+        {
+            Time = DateTimeOffset.UtcNow,
+            ServerIp = local?.Address.ToString(),
+            Port = local?.Port ?? 0,
+            ClientIp = client,
+            Method = "",
+            RawTarget = "",
+            Status = refusal.StatusCode,
+            Action = AccessLogAction.Reject,
+            Rules = [RefusedRuleId],
+        });
+
+        var second = Environment.TickCount64 / 1000;
+        if (Interlocked.Exchange(ref _refusalSecond, second) != second) Interlocked.Exchange(ref _refusalsThisSecond, 0);
+        if (Interlocked.Increment(ref _refusalsThisSecond) > RefusalFindingsPerSecond)
+        {
+            Metrics.RefusalNotReported();
+            return;
+        }
+        var status = refusal.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Findings.Add(ProxyFinding(connectionId, client, RefusedRuleId, "Malformed HTTP request refused before it reached Exchange", Cap(refusal.Message)) with
+        {
+            Severity = Severity.Low,
+            Outcome = Outcome.Attempt,
+            Attack = ["T1190"],
+            Details = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["status"] = status,
+                ["reason"] = Cap(refusal.Message),
+                ["connection"] = connectionId,
+                ["source"] = "exir proxy (HTTP parser)",
+            },
+            Explanation = $"The proxy's HTTP server refused the request with {status} before any rule read it (bad request line, invalid method, " +
+                          "folded or oversized headers, conflicting Content-Length and Transfer-Encoding...): request smuggling and scanners send such " +
+                          "requests; Exchange never saw it. The evidence is Kestrel's reason, with the offending bytes when it quotes them.",
+        });
     }
 
     /// <summary>An address as logs write it (an IPv4 client on a dual-stack socket without the ::ffff: prefix).</summary>
