@@ -11,6 +11,7 @@
 # --pl2: also ModSecurity with CRS paranoia level 2. --stock-crs: CRS exactly as shipped (without it, the CRS
 # setups allow Exchange's MAPI/HTTP and ActiveSync content types, which CRS refuses out of the box).
 # EXIR: the exir program (default: the Release build); setup 4 is skipped when it has no `proxy` verb.
+# EXIR_ENV: environment assignments for exir proxy (e.g. "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0", as the systemd unit sets).
 # BASE_PORT: first of the local ports used (default 18180); KEEP_TMP=1 keeps the temp folder (configs, logs). Nothing is left behind: configs, logs and pid files
 # live in a mktemp folder removed at exit, and every process started here is stopped by its pid.
 set -euo pipefail
@@ -98,6 +99,19 @@ start_nginx() { # NAME
   local d="$tmp/$1"
   nginx -e "$d/error.log" -p "$d/" -c "$d/nginx.conf" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
   pids+=($!)
+  master[$1]=$!
+}
+declare -A master=()
+
+# CPU time (clock ticks) of a process and its children (an nginx master and its workers): the CPU each request
+# costs is steadier on a shared machine than req/s, which moves with what else runs.
+cpu_ticks() { # PID
+  local t=0 p f
+  for p in "$1" $(pgrep -P "$1" || true); do
+    f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+    t=$((t + ${f% *} + ${f#* }))
+  done
+  echo "$t"
 }
 
 wait_ready() { # NAME URL
@@ -164,11 +178,11 @@ EOF
 }
 
 # ---- the setups: name, label, url ----
-names=(direct) labels=("direct (backend only)") urls=("http://127.0.0.1:$backend_port")
+names=(direct) labels=("direct (backend only)") urls=("http://127.0.0.1:$backend_port") procs=("${master[backend]}")
 
 nginx_conf nginx $((base + 1)) "" "$proxy_http" "$(proxy_server nginx)" auto
 start_nginx nginx
-names+=(nginx) labels+=("nginx reverse proxy") urls+=("http://127.0.0.1:$((base + 1))")
+names+=(nginx) labels+=("nginx reverse proxy") urls+=("http://127.0.0.1:$((base + 1))") procs+=("${master[nginx]}")
 
 crs_note=""; [ "$stock" = 1 ] && crs_note=", stock"
 levels=(1); [ "$pl2" = 1 ] && levels+=(2)
@@ -180,16 +194,17 @@ for pl in "${levels[@]}"; do
     $(proxy_server "$name")" auto
   modsec_conf "$name" "$pl"
   start_nginx "$name"
-  names+=("$name") labels+=("nginx + ModSecurity CRS PL$pl$crs_note") urls+=("http://127.0.0.1:$port")
+  names+=("$name") labels+=("nginx + ModSecurity CRS PL$pl$crs_note") urls+=("http://127.0.0.1:$port") procs+=("${master[$name]}")
 done
 
 exir_port=$((base + 4))
 if [ -x "$EXIR" ] && "$EXIR" proxy --help 2>/dev/null | grep -q -- '--backend'; then
   mkdir -p "$tmp/exir"
-  "$EXIR" proxy --listen "http://127.0.0.1:$exir_port" --backend "http://127.0.0.1:$backend_port" --out "$tmp/exir" \
+  # shellcheck disable=SC2086
+  env ${EXIR_ENV:-} "$EXIR" proxy --listen "http://127.0.0.1:$exir_port" --backend "http://127.0.0.1:$backend_port" --out "$tmp/exir" \
     >"$tmp/exir/stdout.log" 2>"$tmp/exir/stderr.log" &
   pids+=($!)
-  names+=(exir) labels+=("exir proxy") urls+=("http://127.0.0.1:$exir_port")
+  names+=(exir) labels+=("exir proxy") urls+=("http://127.0.0.1:$exir_port") procs+=($!)
 elif [ -x "$EXIR" ]; then
   echo "skipping exir proxy: $EXIR has no 'proxy' verb yet" >&2
 else
@@ -255,22 +270,25 @@ results="$tmp/results.tsv"
 for i in "${!names[@]}"; do
   echo "measuring ${labels[$i]}" >&2
   wrk -t2 -c64 -d3s -s "$here/exchange-mix.lua" "${urls[$i]}" >/dev/null   # warm-up (JIT, caches, pools)
+  before=$(cpu_ticks "${procs[$i]}")
   line=$(wrk -t2 -c64 -d"${duration}s" --latency -s "$here/exchange-mix.lua" "${urls[$i]}" | grep '^RESULT')
+  after=$(cpu_ticks "${procs[$i]}")
   # shellcheck disable=SC2086
   set -- $line
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[$i]}" "${labels[$i]}" "$4" "$5" "$6" "$7" "$8" >>"$results"
+  cpu_us=$(awk -v t=$((after - before)) -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", n > 0 ? t * 1e6 / hz / n : 0 }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[$i]}" "${labels[$i]}" "$4" "$5" "$6" "$7" "$8" "$cpu_us" >>"$results"
 done
 
 awk -F'\t' -v exir="$EXIR" '
-  { name[NR]=$1; label[NR]=$2; rps[NR]=$3; p50[NR]=$4; p99[NR]=$5; non2xx[NR]=$6; err[NR]=$7; idx[$1]=NR }
+  { name[NR]=$1; label[NR]=$2; rps[NR]=$3; p50[NR]=$4; p99[NR]=$5; non2xx[NR]=$6; err[NR]=$7; cpu[NR]=$8; idx[$1]=NR }
   END {
-    printf "%-40s %10s %8s %8s %13s %8s %7s\n", "setup", "req/s", "p50 ms", "p99 ms", "+p99 vs direct", "non-2xx", "errors"
+    printf "%-40s %10s %8s %8s %13s %8s %7s %13s\n", "setup", "req/s", "p50 ms", "p99 ms", "+p99 vs direct", "non-2xx", "errors", "CPU us/req"
     d = idx["direct"]
     for (i = 1; i <= NR; i++)
-      printf "%-40s %10.0f %8.2f %8.2f %13s %8d %7d\n", label[i], rps[i], p50[i], p99[i], (i == d ? "-" : sprintf("%+.2f", p99[i] - p99[d])), non2xx[i], err[i]
+      printf "%-40s %10.0f %8.2f %8.2f %13s %8d %7d %13.1f\n", label[i], rps[i], p50[i], p99[i], (i == d ? "-" : sprintf("%+.2f", p99[i] - p99[d])), non2xx[i], err[i], cpu[i]
     if ("exir" in idx) {
       e = idx["exir"]
-      printf "\nexir/nginx: %.2fx req/s, %.2fx p99", rps[e] / rps[idx["nginx"]], p99[e] / p99[idx["nginx"]]
+      printf "\nexir/nginx: %.2fx req/s, %.2fx p99, %.2fx CPU per request", rps[e] / rps[idx["nginx"]], p99[e] / p99[idx["nginx"]], cpu[e] / cpu[idx["nginx"]]
       for (i = 1; i <= NR; i++) if (name[i] ~ /^modsec/)
         printf "; exir/%s: %.2fx req/s, %.2fx p99", name[i], rps[e] / rps[i], p99[e] / p99[i]
       printf "\n"
