@@ -5,8 +5,11 @@ namespace Exir.Yara;
 /// <summary>An error in a rule file, or a rule skipped because it uses something this engine does not implement.</summary>
 public sealed record YaraDiagnostic(string Origin, int Line, string? Rule, string Message, bool IsError)
 {
+    /// <summary>A warning like yara's (a slow string, `0 of them`): the rule is accepted and runs.</summary>
+    public bool IsWarning { get; init; }
+
     public override string ToString()
-        => $"{Origin}({Line}): {(IsError ? "error" : "skipped")}{(Rule is null ? "" : $" rule {Rule}")}: {Message}";
+        => $"{Origin}({Line}): {(IsError ? "error" : IsWarning ? "warning" : "skipped")}{(Rule is null ? "" : $" rule {Rule}")}: {Message}";
 }
 
 public sealed record YaraRuleInfo(string Namespace, string Name, IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Meta, bool IsPrivate, bool IsGlobal);
@@ -21,6 +24,7 @@ public sealed class YaraCompiler : ICompileScope
     private static readonly string[] DefaultExternals = ["filename", "filepath", "extension", "filetype", "owner"];
 
     private readonly List<YaraDiagnostic> _diagnostics = [];
+    private readonly List<YaraDiagnostic> _warnings = [];
     private readonly List<CompiledRule> _rules = [];
     private readonly List<CompiledString> _strings = [];
     private readonly List<string> _namespaces = [];
@@ -48,6 +52,9 @@ public sealed class YaraCompiler : ICompileScope
     }
 
     public IReadOnlyList<YaraDiagnostic> Diagnostics => _diagnostics;
+
+    /// <summary>Warnings like yara's (kept apart from <see cref="Diagnostics"/>: the rules concerned are accepted).</summary>
+    public IReadOnlyList<YaraDiagnostic> Warnings => _warnings;
 
     /// <summary>Number of rules accepted so far.</summary>
     public int AcceptedCount => _rules.Count;
