@@ -22,7 +22,7 @@ internal interface ICompileScope
 }
 
 /// <summary>Parses one rule (from its token range) into compiled strings and a condition tree.</summary>
-internal sealed class RuleParser
+internal sealed partial class RuleParser
 {
     private readonly List<Token> _t;
     private int _i;
@@ -732,6 +732,7 @@ internal sealed class RuleParser
             Expect(Tok.RParen, "')'");
             return new ReadIntExpr(reader.Size, reader.Signed, reader.Big, off);
         }
+        if (ModuleVar(t.Text) is { } moduleVar) return ParseModuleVar(moduleVar);
         for (int k = _vars.Count - 1; k >= 0; k--)
             if (_vars[k].Name == t.Text) return new VarExpr(_vars[k].Slot);
         if (Modules.IsModule(t.Text))
@@ -755,24 +756,6 @@ internal sealed class RuleParser
         "int8be" => (1, true, true), "int16be" => (2, true, true), "int32be" => (4, true, true),
         _ => null,
     };
-
-    private Expr ParseModule(string module)
-    {
-        var path = new StringBuilder(module);
-        while (Accept(Tok.Dot)) path.Append('.').Append(Expect(Tok.Ident, "member name").Text);
-        var name = path.ToString();
-        if (Cur.Kind == Tok.LBracket) throw new UnsupportedException($"'{name}[...]'");
-        List<Expr>? args = null;
-        if (Accept(Tok.LParen))
-        {
-            args = [];
-            if (Cur.Kind != Tok.RParen)
-                do args.Add(ParseExpr()); while (Accept(Tok.Comma));
-            Expect(Tok.RParen, "')'");
-        }
-        var fn = Modules.Resolve(name, args?.Count ?? -1) ?? throw new UnsupportedException($"'{name}{(args is null ? "" : "()")}'");
-        return new CallExpr(fn, args?.ToArray() ?? []);
-    }
 
     private Expr ParseFor()
     {
@@ -798,6 +781,7 @@ internal sealed class RuleParser
             return new ForOfExpr(q, set, body);
         }
         var varTok = Expect(Tok.Ident, "loop variable");
+        if (TryParseModuleFor(q, varTok) is { } moduleLoop) return moduleLoop;
         if (Cur.Kind == Tok.Comma) throw new UnsupportedException("for loop with several variables");
         if (!AcceptWord("in")) throw Err("expected 'in'");
         Expr? lo = null, hi = null;
