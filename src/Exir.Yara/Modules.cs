@@ -7,7 +7,7 @@ namespace Exir.Yara;
 /// </summary>
 internal static class Modules
 {
-    private static readonly Dictionary<string, (MStructT Decl, Func<ScanState, MObj?>? Build)> All = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (MStructT Decl, Func<byte[], int, MObj?>? Build)> All = new(StringComparer.Ordinal)
     {
         ["math"] = (MathModule.Declaration, null),
         ["hash"] = (HashModule.Declaration, null),
@@ -22,13 +22,16 @@ internal static class Modules
     public static MStructT Declaration(string module) => All[module].Decl;
 
     /// <summary>The module's object for the current file; null when the module has no data (math, hash, string).</summary>
-    public static MObj? Build(string module, ScanState s)
+    public static MObj? Build(string module, byte[] data, int length)
     {
         var build = All[module].Build;
         if (build is null) return null;
         // Parsers are bounded and never meant to throw; if one still does on a hostile file, the module's values
         // are undefined for that file (as yara's are on data it cannot parse) and the other rules run on.
-        try { return build(s); }
+        try { return build(data, length); }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException) { return null; }
     }
+
+    /// <summary>Like <see cref="Build"/> but lets a parser's exception through: the hostile-input tests look for them.</summary>
+    public static MObj? BuildOrThrow(string module, byte[] data, int length) => All[module].Build?.Invoke(data, length);
 }

@@ -29,27 +29,31 @@ internal static class DotnetModule
                 "classes", "number_of_classes");
     }
 
-    public static MObj? Build(ScanState s)
+    public static MObj? Build(byte[] data, int length)
     {
-        var pe = PeFile.Open(s.Data, s.Length);
+        var pe = PeFile.Open(data, length);
         if (pe is null) return null;
         pe.Parse();
         var o = new MObj().Set("is_dotnet", 0L);
         if (pe.Directory(14) is not { Va: > 0 } cli) return o;
         long header = pe.Offset(cli.Va);
         if (header < 0) return o;
-        var md = DotnetMetadata.Open(s.Data, s.Length, pe.Offset(pe.U32(header + 8)));
+        var md = DotnetMetadata.Open(data, length, pe.Offset(pe.U32(header + 8)));
         if (md is null) return o;
         o.Set("is_dotnet", 1L).Set("version", md.Version);
         o.Set("streams", md.Streams.Select(x => (object)new MObj().Set("name", x.Name).Set("offset", x.Offset).Set("size", x.Size)).ToList())
             .Set("number_of_streams", (long)md.Streams.Count);
         var guids = md.Guids();
         o.Set("guids", guids.Select(g => (object)Value.Str(g)).ToList()).Set("number_of_guids", (long)guids.Count);
-        var us = md.UserStrings();
-        o.Set("user_strings", us.Select(u => (object)Value.Str(u)).ToList()).Set("number_of_user_strings", (long)us.Count);
+        // yara counts user strings only when the #US heap exists.
+        if (md.Stream("#US") is not null)
+        {
+            var us = md.UserStrings();
+            o.Set("user_strings", us.Select(u => (object)Value.Str(u)).ToList()).Set("number_of_user_strings", (long)us.Count);
+        }
         if (md.Rows(Module) > 0) o.Set("module_name", md.String(md.Cell(Module, 0, 1)));
         if (md.Rows(Assembly) > 0)
-            o.Set("assembly", new MObj().Set("name", md.String(md.Cell(Assembly, 0, 7))).Set("culture", md.String(md.Cell(Assembly, 0, 8)))
+            o.Set("assembly", new MObj().Set("name", md.String(md.Cell(Assembly, 0, 7))).Set("culture", NonEmpty(md.String(md.Cell(Assembly, 0, 8))))
                 .Set("version", Version(md, Assembly, 0, 1)));
         var refs = new List<object>();
         for (long r = 0; r < Math.Min(md.Rows(AssemblyRef), 65536); r++)
@@ -63,16 +67,19 @@ internal static class DotnetModule
         for (long r = 0; r < Math.Min(md.Rows(ModuleRef), 65536); r++)
             if (md.String(md.Cell(ModuleRef, r, 0)) is { } name) modules.Add(Value.Str(name));
         if (modules.Count > 0) o.Set("modulerefs", modules).Set("number_of_modulerefs", (long)modules.Count);
-        o.Set("resources", Resources(pe, md, header, out long count)).Set("number_of_resources", count);
+        var resources = Resources(pe, md, header);
+        if (resources.Count > 0) o.Set("resources", resources).Set("number_of_resources", (long)resources.Count);
         return o;
     }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     private static MObj Version(DotnetMetadata md, int table, long row, int first)
         => new MObj().Set("major", md.Cell(table, row, first)).Set("minor", md.Cell(table, row, first + 1))
             .Set("build_number", md.Cell(table, row, first + 2)).Set("revision_number", md.Cell(table, row, first + 3));
 
     // Resources embedded in this file (implementation 0): a 4-byte length, then the data, at the CLI resources RVA plus the row's offset.
-    private static List<object> Resources(PeFile pe, DotnetMetadata md, long header, out long count)
+    private static List<object> Resources(PeFile pe, DotnetMetadata md, long header)
     {
         var list = new List<object>();
         long baseOffset = pe.Offset(pe.U32(header + 24));
@@ -84,7 +91,6 @@ internal static class DotnetModule
             if (at + 4 + length > pe.Length) continue;
             list.Add(new MObj().Set("offset", at + 4).Set("length", length).Set("name", md.String(md.Cell(ManifestResource, r, 2))));
         }
-        count = list.Count;
         return list;
     }
 }

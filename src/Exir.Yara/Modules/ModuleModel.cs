@@ -81,6 +81,7 @@ internal class MObj
     private readonly Dictionary<string, object> _f = new(StringComparer.Ordinal);
 
     public object? Get(string name) => _f.GetValueOrDefault(name);
+    public IEnumerable<(string Name, object Value)> Members => _f.Select(kv => (kv.Key, kv.Value));
     public MObj Set(string name, long v) { _f[name] = Value.Int(v); return this; }
     public MObj Set(string name, long? v) { if (v is { } x) _f[name] = Value.Int(x); return this; }
     public MObj Set(string name, double v) { _f[name] = Value.Float(v); return this; }

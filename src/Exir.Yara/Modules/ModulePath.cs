@@ -163,7 +163,7 @@ internal static class ModulePaths
     {
         var cache = s.Modules ??= new ModuleCache();
         if (!cache.Roots.TryGetValue(module, out var root))
-            cache.Roots[module] = root = Modules.Build(module, s) ?? NoData;
+            cache.Roots[module] = root = Modules.Build(module, s.Data, s.Length) ?? NoData;
         return root;
     }
 }

@@ -330,7 +330,9 @@ internal sealed class PeFile
                     var key = WideString(str + 6, strEnd);
                     if (key is null) continue;
                     long value = Align4(str + 6 + 2L * (key.Length + 1));
-                    VersionInfo.Add((key, value < strEnd ? WideString(value, strEnd) ?? "" : ""));
+                    // yara copies keys into 64-byte and values into 256-byte buffers (NUL included).
+                    var text = value < strEnd ? WideString(value, strEnd) ?? "" : "";
+                    VersionInfo.Add((Cut(key, 63), Cut(text, 255)));
                 }
         }
     }
@@ -351,6 +353,8 @@ internal sealed class PeFile
             p = Align4(p + len);
         }
     }
+
+    private static string Cut(string s, int max) => s.Length > max ? s[..max] : s;
 
     private static long Align4(long p) => (p + 3) & ~3L;
 
@@ -382,6 +386,7 @@ internal sealed class PeFile
             long sig = U32(cv);
             if (sig == 0x53445352) return CStringAt(cv + 24, 4096); // "RSDS"
             if (sig == 0x3031424E) return CStringAt(cv + 16, 4096); // "NB10"
+            if (sig == 0x434F544D) return CStringAt(cv + 20, 4096); // "MTOC" (Apple's mtoc for EFI images)
         }
         return null;
     }

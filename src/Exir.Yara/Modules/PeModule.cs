@@ -87,9 +87,9 @@ internal static class PeModule
         return t.WithConstants("pe");
     }
 
-    public static MObj? Build(ScanState s)
+    public static MObj? Build(byte[] data, int length)
     {
-        var f = PeFile.Open(s.Data, s.Length);
+        var f = PeFile.Open(data, length);
         if (f is null) return new PeObj(null).Set("is_pe", 0L);
         f.Parse();
         var o = new PeObj(f);
@@ -97,7 +97,8 @@ internal static class PeModule
         o.Set("is_pe", 1L).Set("machine", f.U16(h + 4)).Set("number_of_sections", f.NumberOfSections).Set("timestamp", f.U32(h + 8))
             .Set("pointer_to_symbol_table", f.U32(h + 12)).Set("number_of_symbols", f.U32(h + 16))
             .Set("size_of_optional_header", f.OptionalHeaderSize).Set("characteristics", f.Characteristics);
-        if (f.Length >= opt + 72 && f.OptionalHeaderSize >= 72) Optional(o, f);
+        // Read even when SizeOfOptionalHeader is smaller, as yara does.
+        if (f.Length >= opt + 72) Optional(o, f);
         o.Set("sections", f.Sections.Select(x => (object)new MObj().Set("name", x.Name).Set("full_name", x.FullName)
             .Set("characteristics", x.Characteristics).Set("virtual_address", x.Va).Set("virtual_size", x.VSize)
             .Set("raw_data_offset", x.Raw).Set("raw_data_size", x.RawSize).Set("pointer_to_relocations", x.Relocs)
@@ -150,6 +151,7 @@ internal static class PeModule
 
     private static void SetExports(PeObj o, PeFile f)
     {
+        o.Set("number_of_exports", 0L);
         if (f.ExportTimestamp < 0) return;
         o.Set("export_timestamp", f.ExportTimestamp).Set("dll_name", f.DllName).Set("number_of_exports", (long)f.Exports.Count);
         o.Set("export_details", f.Exports.Select(e => (object)new MObj().Set("ordinal", e.Ordinal).Set("name", e.Name)
