@@ -38,7 +38,10 @@ internal static class DotnetModule
         if (pe.Directory(14) is not { Va: > 0 } cli) return o;
         long header = pe.Offset(cli.Va);
         if (header < 0) return o;
-        var md = DotnetMetadata.Open(data, length, pe.Offset(pe.U32(header + 8)));
+        // Metadata that claims to run past the end of the file is not parsed (yara: not .NET).
+        long root = pe.Offset(pe.U32(header + 8)), size = pe.U32(header + 12);
+        if (root < 0 || size < 0 || root + size > length) return o;
+        var md = DotnetMetadata.Open(data, length, root);
         if (md is null) return o;
         o.Set("is_dotnet", 1L).Set("version", md.Version);
         o.Set("streams", md.Streams.Select(x => (object)new MObj().Set("name", x.Name).Set("offset", x.Offset).Set("size", x.Size)).ToList())

@@ -75,7 +75,8 @@ internal static class PeModule
             .Fn("delayed_import_rva", "ss", (s, o, a) => ImportRva(o, ImportDelayed, a[0].S, f => NameIs(f, a[1].S)))
             .Fn("delayed_import_rva", "si", (s, o, a) => ImportRva(o, ImportDelayed, a[0].S, f => f.Ordinal == a[1].I))
             .Fn("section_index", "s", (s, o, a) => SectionIndex(o, x => x.Name == a[0].S))
-            .Fn("section_index", "i", (s, o, a) => SectionIndex(o, x => a[0].I >= x.Va && a[0].I < x.Va + x.VSize))
+            // On a file (not process memory) yara looks the address up among the sections' raw data.
+            .Fn("section_index", "i", (s, o, a) => SectionIndex(o, x => a[0].I >= x.Raw && a[0].I < x.Raw + x.RawSize))
             .Fn("language", "i", (s, o, a) => AnyResource(o, r => (r.Language & 0xFF) == a[0].I))
             .Fn("locale", "i", (s, o, a) => AnyResource(o, r => (r.Language & 0xFFFF) == a[0].I))
             .Fn("imphash", "", (s, o, a) => FileOf(o) is { } f ? ImpHash(f) : Value.Undef)
