@@ -80,16 +80,17 @@ internal sealed class MatchBudget(long stopAt, long deadline)
 /// <summary>Parses YARA regular expressions and hex strings into one byte-level AST.</summary>
 internal static class YaraRegexParser
 {
-    public static RNode ParseRegex(string pattern, bool dotAll, bool nocase = false)
+    /// <param name="unknownEscape">Told of each escape yara does not define (\\c, \\v ...): it stands for the character itself.</param>
+    public static RNode ParseRegex(string pattern, bool dotAll, bool nocase = false, Action<char>? unknownEscape = null)
     {
         // The pattern text came from a UTF-8 rule file: non-ASCII characters stand for their UTF-8 bytes.
-        var p = new RegexReader(pattern, dotAll, nocase);
+        var p = new RegexReader(pattern, dotAll, nocase, unknownEscape);
         var node = p.ParseAlt();
         if (!p.AtEnd) throw new RegexSyntaxException($"unexpected '{p.Peek}' in regular expression");
         return node;
     }
 
-    private sealed class RegexReader(string src, bool dotAll, bool nocase)
+    private sealed class RegexReader(string src, bool dotAll, bool nocase, Action<char>? unknownEscape)
     {
         private int _pos;
         private int _depth;
@@ -99,6 +100,8 @@ internal static class YaraRegexParser
         public RNode ParseAlt()
         {
             var branches = new List<RNode> { ParseConcat() };
+            // yara's grammar allows an empty alternative after '|' ("a|", "a||b") but not before the first one.
+            if (!AtEnd && Peek == '|' && branches[0] is RConcat { Items.Count: 0 }) throw new RegexSyntaxException("empty alternative before '|'");
             while (!AtEnd && Peek == '|') { _pos++; branches.Add(ParseConcat()); }
             return branches.Count == 1 ? branches[0] : new RAlt(branches);
         }
@@ -140,10 +143,13 @@ internal static class YaraRegexParser
             min = 0; max = -1;
             int save = _pos;
             _pos++;
+            // yara 4.3+ allows spaces inside the braces ("{2, 3}").
+            SkipSpaces();
             int s = _pos;
             while (!AtEnd && char.IsAsciiDigit(Peek)) _pos++;
             bool hasMin = _pos > s;
-            if (hasMin) min = int.Parse(src.AsSpan(s, _pos - s));
+            if (hasMin) min = Bound(s);
+            SkipSpaces();
             if (!AtEnd && Peek == '}')
             {
                 if (!hasMin) { _pos = save; return false; }
@@ -151,16 +157,23 @@ internal static class YaraRegexParser
             }
             if (AtEnd || Peek != ',') { _pos = save; return false; }
             _pos++;
+            SkipSpaces();
             s = _pos;
             while (!AtEnd && char.IsAsciiDigit(Peek)) _pos++;
             bool hasMax = _pos > s;
-            if (hasMax) max = int.Parse(src.AsSpan(s, _pos - s));
+            if (hasMax) max = Bound(s);
+            SkipSpaces();
             if (AtEnd || Peek != '}' || (!hasMin && !hasMax)) { _pos = save; return false; }
             _pos++;
             if (hasMax && max < min) throw new RegexSyntaxException("bad repeat interval");
             if (min > 32767 || max > 32767) throw new RegexSyntaxException("repeat interval too large");
             return true;
         }
+
+        private void SkipSpaces() { while (!AtEnd && Peek == ' ') _pos++; }
+
+        private int Bound(int start)
+            => int.TryParse(src.AsSpan(start, _pos - start), out var n) ? n : throw new RegexSyntaxException("repeat interval too large");
 
         private RNode? ParseAtom(List<RNode> items)
         {
@@ -232,7 +245,6 @@ internal static class YaraRegexParser
                 case 't': s.Add(9); break;
                 case 'r': s.Add(13); break;
                 case 'f': s.Add(12); break;
-                case 'v': s.Add(11); break;
                 case 'a': s.Add(7); break;
                 case 'x':
                     if (_pos + 1 >= src.Length || !char.IsAsciiHexDigit(src[_pos]) || !char.IsAsciiHexDigit(src[_pos + 1]))
@@ -242,6 +254,8 @@ internal static class YaraRegexParser
                     break;
                 default:
                     if (e >= 0x80) throw new RegexSyntaxException("non-ASCII escape");
+                    // Any other escaped character is itself (yara: "\\v" is "v"); only metacharacters are meant to be escaped.
+                    if (!@"\^$.|?*+()[]{}/-""".Contains(e)) unknownEscape?.Invoke(e);
                     s.Add(e);
                     break;
             }
@@ -374,26 +388,36 @@ internal static class YaraRegexParser
                 pos = end + 1;
                 int min, max;
                 int dash = body.IndexOf('-');
-                if (dash < 0) { if (!int.TryParse(body, out min)) throw new RegexSyntaxException("bad jump"); max = min; }
+                if (dash < 0)
+                {
+                    if (!int.TryParse(body, out min)) throw new RegexSyntaxException("bad jump");
+                    if (min <= 0) throw new RegexSyntaxException($"invalid jump length [{body}]");
+                    max = min;
+                }
                 else
                 {
                     var a = body[..dash]; var b = body[(dash + 1)..];
                     min = a.Length == 0 ? 0 : int.TryParse(a, out var x) ? x : throw new RegexSyntaxException("bad jump");
                     max = b.Length == 0 ? -1 : int.TryParse(b, out var y) ? y : throw new RegexSyntaxException("bad jump");
                     if (max >= 0 && max < min) throw new RegexSyntaxException("bad jump range");
+                    if (max < 0 && depth > 0) throw new RegexSyntaxException("unbounded jump inside an alternative");
                 }
                 // yara jumps are non-greedy.
                 items.Add(new RRepeat(new RSet(ByteSet.All()), min, max, lazy: true));
                 continue;
             }
-            if (c == '~') throw new RegexSyntaxException("hex negation '~' is not supported");
-            if (pos + 1 >= t.Length) throw new RegexSyntaxException("odd number of hex digits");
+            // "~XX": any byte but these (yara 4.3); "~?X" / "~X?" any byte whose nibble differs.
+            bool negate = c == '~';
+            if (negate) pos++;
+            if (pos + 1 >= t.Length) throw new RegexSyntaxException(negate ? "'~' needs a byte after it" : "odd number of hex digits");
             char hi = t[pos], lo = t[pos + 1];
             pos += 2;
             int h = Nibble(hi), l = Nibble(lo);
+            if (negate && h < 0 && l < 0) throw new RegexSyntaxException("'~??' matches nothing");
             var set = new ByteSet();
             for (int b = 0; b < 256; b++)
                 if ((h < 0 || h == b >> 4) && (l < 0 || l == (b & 15))) set.Add(b);
+            if (negate) set.Invert();
             items.Add(new RSet(set));
         }
         if (items.Count == 0) throw new RegexSyntaxException("empty hex string or alternative");
@@ -590,7 +614,8 @@ internal sealed class ByteRegex
                     var window = view.AsSpan(idx, Math.Min(limit, view.Length - idx));
                     foreach (var m in _anchored.Value.EnumerateMatches(window)) { len = m.Length; break; }
                 }
-                if (len >= 0 && (len > 0 || idx < view.Length))
+                // An empty match (/\b/) counts in ASCII only: yara finds none in wide text.
+                if (len >= 0 && (len > 0 || charSize == 1 && idx < view.Length))
                     sink.Add(((idx + baseIdx) * charSize + alignment, len * charSize));
                 p = idx + 1;
             }

@@ -42,7 +42,34 @@ internal sealed class ExternalExpr(int index) : Expr
 
 internal sealed class VarExpr(int slot) : Expr
 {
+    /// <summary>The loop variable's kind when the compiler knows it (all items of "in (...)" of one kind).</summary>
+    public VKind? Kind { get; init; }
     public override Value Eval(ScanState s) => s.Vars[slot];
+}
+
+/// <summary>"defined x": true unless x is undefined (yara 4.3).</summary>
+internal sealed class DefinedExpr(Expr e) : Expr
+{
+    public override Value Eval(ScanState s) => Value.Bool(!e.Eval(s).IsUndef);
+    public override Abs Static() => e.Static() is { Known: true } a ? Abs.Int(a.Undef ? 0 : 1) : Abs.Unknown;
+}
+
+/// <summary>
+/// yara's "entrypoint": the file offset of a PE's or an ELF's entry point, undefined on other data. It is read
+/// from the modules (pe.entry_point, elf.entry_point when the elf module exists), so both always agree.
+/// </summary>
+internal sealed class EntryPointExpr : Expr
+{
+    private static readonly Func<ScanState, Value[], Value>[] Sources =
+        new[] { "pe.entry_point", "elf.entry_point" }.Select(n => Modules.Resolve(n, -1)).OfType<Func<ScanState, Value[], Value>>().ToArray();
+
+    public override Value Eval(ScanState s)
+    {
+        foreach (var source in Sources)
+            if (source(s, []) is { Kind: VKind.Int } v) return v;
+        return Value.Undef;
+    }
+    public override Abs Static() => Abs.Unknown;
 }
 
 internal sealed class RuleRefExpr(int rule) : Expr
@@ -153,12 +180,22 @@ internal sealed class Quantifier(QuantKind kind, Expr? n)
     };
 }
 
-internal sealed class OfExpr(Quantifier q, int[] strs) : Expr
+/// <summary>"N of (set)", optionally "at X" (a string counts when it has a match at X) or "in (a..b)".</summary>
+internal sealed class OfExpr(Quantifier q, int[] strs, Expr? lo = null, Expr? hi = null) : Expr
 {
     public override Value Eval(ScanState s)
     {
         long hits = 0;
-        foreach (var i in strs) if (s.Matches(i).Count > 0) hits++;
+        if (lo is null)
+            foreach (var i in strs) { if (s.Matches(i).Count > 0) hits++; }
+        else
+        {
+            var l = lo.Eval(s); var h = (hi ?? lo).Eval(s);
+            if (l.Kind != VKind.Int || h.Kind != VKind.Int) return Value.Undef;
+            foreach (var i in strs)
+                foreach (var m in s.Matches(i))
+                    if (m.Offset >= l.I && m.Offset <= h.I) { hits++; break; }
+        }
         var r = q.Satisfied(s, hits, strs.Length);
         return r is null ? Value.Undef : Value.Bool(r.Value);
     }

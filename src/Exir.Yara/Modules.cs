@@ -15,11 +15,28 @@ internal static class Modules
         ["pe"] = (PeModule.Declaration, PeModule.Build),
         ["elf"] = (ElfModule.Declaration, ElfModule.Build),
         ["dotnet"] = (DotnetModule.Declaration, DotnetModule.Build),
+        // time.now(): the current Unix time (UTC), as yara's time module.
+        ["time"] = (new MStructT().Fn("now", "", (_, _, _) => Value.Int(DateTimeOffset.UtcNow.ToUnixTimeSeconds())), null),
     };
 
     public static bool IsModule(string name) => All.ContainsKey(name);
 
     public static MStructT Declaration(string module) => All[module].Decl;
+
+    /// <summary>A module field by its dotted name ("pe.entry_point"), for engine features that read one (entrypoint); null if there is none.</summary>
+    public static Func<ScanState, Value[], Value>? Resolve(string name, int argc)
+    {
+        var parts = name.Split('.');
+        if (argc != -1 || !IsModule(parts[0])) return null;
+        try
+        {
+            var r = ModuleRef.Root(parts[0]);
+            foreach (var member in parts[1..]) r = r.Member(member, 0);
+            var e = r.ToValue(0);
+            return (s, _) => e.Eval(s);
+        }
+        catch (Exception e) when (e is SyntaxException or UnsupportedException) { return null; }
+    }
 
     /// <summary>The module's object for the current file; null when the module has no data (math, hash, string).</summary>
     public static MObj? Build(string module, byte[] data, int length)

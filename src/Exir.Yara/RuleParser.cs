@@ -19,6 +19,10 @@ internal interface ICompileScope
     IEnumerable<(string Name, int Index)> RulesInNamespace(int ns);
     int FindExternal(string name);
     bool Imported(string module);
+    /// <summary>True when a rule of the namespace whose name starts with the prefix was skipped.</summary>
+    bool SkippedWithPrefix(int ns, string prefix);
+    /// <summary>Records a rule wildcard ("a*" in "1 of (a*)"): yara refuses a later rule whose name it would match.</summary>
+    void RuleWildcardUsed(int ns, string prefix);
 }
 
 /// <summary>Parses one rule (from its token range) into compiled strings and a condition tree.</summary>
@@ -33,7 +37,7 @@ internal sealed partial class RuleParser
     private readonly int _ruleIndex;
     private readonly List<CompiledString> _strings = [];
     private readonly Dictionary<string, int> _stringIds = [];
-    private readonly List<(string Name, int Slot)> _vars = [];
+    private readonly List<(string Name, int Slot, VKind? Kind)> _vars = [];
     private int _slotBase;
     public int MaxSlots { get; private set; }
 
@@ -44,6 +48,24 @@ internal sealed partial class RuleParser
     }
 
     public List<CompiledString> Strings => _strings;
+
+    /// <summary>Name of the rule being parsed.</summary>
+    public string RuleName { get; init; } = "";
+
+    /// <summary>Warnings like yara's (slow strings, quantifiers that cannot be met): line and text.</summary>
+    public List<(int Line, string Message)> Warnings { get; } = [];
+
+    /// <summary>Warn about regex escapes yara does not define (\c, \v ...), like yara's strict_escape mode.</summary>
+    public bool StrictEscape { get; init; }
+
+    private void Warn(int line, string message) => Warnings.Add((line, message));
+
+    private Action<char>? UnknownEscape(int line, string where)
+        => StrictEscape ? e => Warn(line, $"unknown escape sequence '\\{e}' in {where} (read as '{e}')") : null;
+
+    // Line of each string's definition, and the strings the condition refers to (yara refuses unreferenced ones).
+    private readonly List<int> _stringLines = [];
+    private readonly HashSet<int> _referenced = [];
 
     private Token Cur => _i < _end ? _t[_i] : new Token(Tok.Eof, "", _t[Math.Max(0, _end - 1)].Line);
     private Token Take() { var t = Cur; if (_i < _end) _i++; return t; }
@@ -85,6 +107,12 @@ internal sealed partial class RuleParser
         _i += 2;
         var cond = ParseExpr();
         if (_i < _end) throw Err($"unexpected {Cur} after condition");
+        for (int k = 0; k < _strings.Count; k++)
+        {
+            // yara: a string the condition never uses is an error, unless its name starts with "$_".
+            if (!_referenced.Contains(_strings[k].Index) && !_strings[k].Id.StartsWith("$_", StringComparison.Ordinal))
+                throw new SyntaxException($"unreferenced string \"{_strings[k].Id}\"", _stringLines[k]);
+        }
         FinishStrings();
         return (meta, cond);
     }
@@ -108,10 +136,14 @@ internal sealed partial class RuleParser
             },
         };
         bool ascii = false;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // The alphabet given to base64 and to base64wide (null: the standard one); yara wants them equal.
+        byte[]?[] alphabets = [null, null];
         while (Cur.Kind == Tok.Ident)
         {
             var m = Cur.Text;
             if (_t[_i + 1].Kind == Tok.Colon) break; // next section
+            if (!seen.Add(m)) throw Err($"duplicated modifier '{m}' on {id}");
             switch (m)
             {
                 case "ascii": ascii = true; break;
@@ -142,8 +174,7 @@ internal sealed partial class RuleParser
                         var alphabet = Expect(Tok.Text, "base64 alphabet").Bytes!;
                         if (alphabet.Length != 64) throw Err($"base64 alphabet must be 64 bytes ({id})");
                         if (Cur.Kind != Tok.RParen) throw Err("expected ')' after base64 alphabet");
-                        if (s.Base64Alphabet is not null && !s.Base64Alphabet.AsSpan().SequenceEqual(alphabet))
-                            throw Err($"different base64 alphabets in {id}");
+                        alphabets[m == "base64" ? 0 : 1] = alphabet;
                         s.Base64Alphabet = alphabet;
                     }
                     break;
@@ -153,6 +184,8 @@ internal sealed partial class RuleParser
             _i++;
         }
         if (s.XorLo >= 0 && s.Nocase) throw new SyntaxException($"invalid modifier combination: xor nocase ({id})", idTok.Line);
+        if (s.Base64 && s.Base64Wide && !(alphabets[0] ?? []).AsSpan().SequenceEqual(alphabets[1] ?? []))
+            throw new SyntaxException($"different base64 alphabets for base64 and base64wide in {id}", idTok.Line);
         if ((s.Base64 || s.Base64Wide) && (s.Nocase || s.XorLo >= 0 || s.Fullword))
             throw new SyntaxException($"invalid modifier combination: base64 with nocase, xor or fullword ({id})", idTok.Line);
         s.Ascii = ascii || !s.Wide;
@@ -193,16 +226,21 @@ internal sealed partial class RuleParser
                     }
                     s.Variants = variants.ToArray();
                     s.WideVariant = wideFlags.ToArray();
+                    if (SlowStrings.Quality(s.Variants) < SlowStrings.WarningThreshold) Warn(valTok.Line, $"string \"{id}\" may slow down scanning");
                     break;
                 case StringKind.Regex:
                     var flags = Encoding.ASCII.GetString(valTok.Bytes!);
                     s.Nocase |= flags.Contains('i');
-                    var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'), s.Nocase);
+                    var node = YaraRegexParser.ParseRegex(valTok.Text, flags.Contains('s'), s.Nocase, UnknownEscape(valTok.Line, id));
+                    if (SlowStrings.HasUnboundedAny(node))
+                        Warn(valTok.Line, $"{id} contains .*, .+ or .{{x,}} consider using .{{,N}}, .{{1,N}} or {{x,N}} with a reasonable value for N");
+                    else if (SlowStrings.Quality(node) < SlowStrings.WarningThreshold) Warn(valTok.Line, $"string \"{id}\" may slow down scanning");
                     s.Regex = new ByteRegex(CheckPatternSize(node, id, "regular expression"));
                     // built lazily on first use
                     break;
                 case StringKind.Hex:
                     var hex = YaraRegexParser.ParseHex(valTok.Text);
+                    if (SlowStrings.Quality(hex) < SlowStrings.WarningThreshold) Warn(valTok.Line, $"string \"{id}\" may slow down scanning");
                     if (LiteralBytes(hex) is { } literal)
                     {
                         // Plain bytes (no wildcard, jump or alternative): found and verified like a text string, as yara
@@ -220,6 +258,7 @@ internal sealed partial class RuleParser
         catch (ArgumentException e) { throw new UnsupportedException($"regex construct in {id} ({e.Message})"); }
         if (id != "$" && !_stringIds.TryAdd(id, s.Index)) throw new SyntaxException($"duplicated string identifier {id}", idTok.Line);
         _strings.Add(s);
+        _stringLines.Add(idTok.Line);
     }
 
     /// <summary>The bytes of a hex string made only of plain bytes, else null.</summary>
@@ -371,7 +410,13 @@ internal sealed partial class RuleParser
             try { return new NotExpr(ParseNot()); }
             finally { _depth--; }
         }
-        if (Cur.Is("defined")) throw new UnsupportedException("'defined' operator");
+        if (AcceptWord("defined"))
+        {
+            // Binds like 'not': "defined x and y" is "(defined x) and y".
+            if (++_depth > MaxDepth) throw Err("condition nested too deeply");
+            try { return new DefinedExpr(ParseNot()); }
+            finally { _depth--; }
+        }
         return ParseEquality();
     }
 
@@ -380,8 +425,8 @@ internal sealed partial class RuleParser
         var l = ParseRelational();
         while (true)
         {
-            if (Accept(Tok.Eq)) l = Chain(new BinExpr(BinOp.Eq, l, ParseRelational()));
-            else if (Accept(Tok.Ne)) l = Chain(new BinExpr(BinOp.Ne, l, ParseRelational()));
+            if (Accept(Tok.Eq)) l = Compare(BinOp.Eq, l, ParseRelational());
+            else if (Accept(Tok.Ne)) l = Compare(BinOp.Ne, l, ParseRelational());
             else if (Cur.Kind == Tok.Ident && StrOpOf(Cur.Text) is { } op) { _i++; l = Chain(new StrOpExpr(op, l, ParseRelational())); }
             else if (AcceptWord("matches"))
             {
@@ -389,7 +434,7 @@ internal sealed partial class RuleParser
                 var flags = Encoding.ASCII.GetString(rt.Bytes!);
                 try
                 {
-                    var node = YaraRegexParser.ParseRegex(rt.Text, flags.Contains('s'), flags.Contains('i'));
+                    var node = YaraRegexParser.ParseRegex(rt.Text, flags.Contains('s'), flags.Contains('i'), UnknownEscape(rt.Line, "a regular expression"));
                     var re = new ByteRegex(node);
                     re.Validate();
                     l = new MatchesExpr(l, re);
@@ -410,7 +455,7 @@ internal sealed partial class RuleParser
 
     private Expr ParseRelational()
     {
-        var l = ParseBitOr();
+        var l = ParseQuantified();
         while (true)
         {
             BinOp op;
@@ -419,8 +464,39 @@ internal sealed partial class RuleParser
             else if (Accept(Tok.Gt)) op = BinOp.Gt;
             else if (Accept(Tok.Ge)) op = BinOp.Ge;
             else return l;
-            l = Chain(new BinExpr(op, l, ParseBitOr()));
+            l = Compare(op, l, ParseQuantified());
         }
+    }
+
+    private Expr Compare(BinOp op, Expr l, Expr r)
+    {
+        if (StaticKind(l) is { } a && StaticKind(r) is { } b && (a == VKind.Str) != (b == VKind.Str))
+            throw Err("wrong type: a text compared with a number");
+        return Chain(new BinExpr(op, l, r));
+    }
+
+    /// <summary>The kind a node's value always has when it is defined, or null when not known at compile time.</summary>
+    private static VKind? StaticKind(Expr e) => e switch
+    {
+        ConstExpr c => c.V.Kind,
+        VarExpr v => v.Kind,
+        FileSizeExpr or StrCountExpr or StrIndexExpr or ReadIntExpr or EntryPointExpr => VKind.Int,
+        _ => null,
+    };
+
+    /// <summary>An arithmetic expression, or one followed by "of" / "% of": the quantity of a quantifier ("1050%100% of them").</summary>
+    private Expr ParseQuantified()
+    {
+        var e = ParseBitOr();
+        if (Cur.Is("of")) { _i++; return ParseOfTail(new Quantifier(QuantKind.Count, Quantity(e))); }
+        if (Cur.Kind == Tok.Percent && _t[_i + 1].Is("of")) { _i += 2; return ParseOfTail(new Quantifier(QuantKind.Percent, Percentage(e))); }
+        return e;
+    }
+
+    private Expr Quantity(Expr n)
+    {
+        if (n is ConstExpr c && (c.V.Kind != VKind.Int || c.V.I < 0)) throw Err($"invalid value in quantifier: {c.V}");
+        return n;
     }
 
     private Expr ParseBitOr()
@@ -488,17 +564,14 @@ internal sealed partial class RuleParser
             try { return Negate(ParseUnary(), bitNot); }
             finally { _depth--; }
         }
-        var e = ParsePrimary();
-        // A primary followed by 'of' (or '% of') is a quantifier.
-        if (Cur.Is("of")) { _i++; return ParseOfTail(new Quantifier(QuantKind.Count, e)); }
-        if (Cur.Kind == Tok.Percent && _t[_i + 1].Is("of")) { _i += 2; return ParseOfTail(new Quantifier(QuantKind.Percent, Percentage(e))); }
-        return e;
+        return ParsePrimary();
     }
 
     // yara folds constant integer expressions when it compiles a rule and refuses those that overflow or divide by
     // zero; folding here gives the same errors (and makes "$a at 0x3C + 4" a fixed offset, as in yara).
     private Expr Arith(BinOp op, Expr l, Expr r)
     {
+        if (StaticKind(l) == VKind.Str || StaticKind(r) == VKind.Str) throw Err($"wrong type: '{Symbol(op)}' on a text");
         if (l is not ConstExpr { V.Kind: VKind.Int } a || r is not ConstExpr { V.Kind: VKind.Int } b)
             return Chain(new BinExpr(op, l, r));
         long x = a.V.I, y = b.V.I;
@@ -510,7 +583,8 @@ internal sealed partial class RuleParser
             {
                 BinOp.Add => checked(x + y),
                 BinOp.Sub => checked(x - y),
-                BinOp.Mul => checked(x * y),
+                // yara refuses a product whose magnitude exceeds 2^63-1, so -2^62 * 2 too.
+                BinOp.Mul => Int128.Abs((Int128)x * y) > long.MaxValue ? throw new OverflowException() : x * y,
                 BinOp.Div => checked(x / y),
                 BinOp.Mod => y == -1 ? 0 : x % y,
                 BinOp.Shl => y >= 64 ? 0 : x << (int)y,
@@ -537,6 +611,20 @@ internal sealed partial class RuleParser
         BinOp.Shl => "<<", BinOp.Shr => ">>", BinOp.BitAnd => "&", BinOp.BitOr => "|", _ => "^",
     };
 
+    /// <summary>yara's warnings for quantifiers: "0 of" (use "none") and more than the set holds.</summary>
+    private void WarnUnmeetable(Quantifier q, int total, int line)
+    {
+        if (q.N is not ConstExpr { V.Kind: VKind.Int } c) return;
+        if (q.Kind == QuantKind.Count && c.V.I == 0) Warn(line, "consider using \"none\" keyword, it is less ambiguous");
+        else if (q.Kind == QuantKind.Count && c.V.I > total) Warn(line, $"expression always false: requesting {c.V.I} of {total}");
+    }
+
+    private Expr RequireInt(Expr e, string what)
+    {
+        if (StaticKind(e) is { } k && k != VKind.Int) throw Err($"wrong type for {what}");
+        return e;
+    }
+
     private Expr Percentage(Expr n)
     {
         if (n is ConstExpr { V.Kind: VKind.Int } c && c.V.I is < 1 or > 100) throw Err("percentage must be between 1 and 100 (inclusive)");
@@ -546,14 +634,28 @@ internal sealed partial class RuleParser
     private Expr ParseOfTail(Quantifier q)
     {
         // "N of (rule1, rule2)" takes rules; "N of them" / "N of ($a*)" strings.
+        int line = Cur.Line;
         if (Cur.Kind == Tok.LParen && _t[_i + 1].Kind == Tok.Ident)
         {
             var rules = ParseRuleSet();
+            WarnUnmeetable(q, rules.Length, line);
             return new OfRulesExpr(q, rules);
         }
         var set = ParseStringSet();
-        if (Cur.Is("at") || Cur.Is("in") && _t[_i + 1].Kind == Tok.LParen)
-            throw new UnsupportedException($"'of ... {Cur.Text}' form");
+        WarnUnmeetable(q, set.Length, line);
+        if (AcceptWord("at"))
+        {
+            var at = RequireInt(ParseBitOr(), "offset after 'at'");
+            if (q.Kind == QuantKind.All ? set.Length > 1 : q.N is ConstExpr { V.I: > 1 })
+                Warn(line, "several strings at one offset: the condition can only be true if they are equal");
+            return new OfExpr(q, set, at, null);
+        }
+        if (Cur.Is("in") && _t[_i + 1].Kind == Tok.LParen)
+        {
+            _i++;
+            var (lo, hi) = ParseRange();
+            return new OfExpr(q, set, lo, hi);
+        }
         return new OfExpr(q, set);
     }
 
@@ -567,7 +669,15 @@ internal sealed partial class RuleParser
             bool wildcard = Accept(Tok.Star);
             if (wildcard)
             {
+                int before = list.Count;
                 foreach (var (n, idx) in _scope.RulesInNamespace(_ns)) if (n.StartsWith(name, StringComparison.Ordinal)) list.Add(idx);
+                // The rule being declared counts as a match (yara declares its name first), though it is not in the set.
+                if (list.Count == before && !RuleName.StartsWith(name, StringComparison.Ordinal))
+                {
+                    if (_scope.SkippedWithPrefix(_ns, name)) throw new UnsupportedException($"depends on skipped rules {name}*");
+                    throw Err($"undefined identifier \"{name}*\": no rule declared before matches it");
+                }
+                _scope.RuleWildcardUsed(_ns, name);
             }
             else
             {
@@ -586,7 +696,7 @@ internal sealed partial class RuleParser
         if (AcceptWord("them"))
         {
             if (_strings.Count == 0) throw Err("'them' used in a rule without strings");
-            foreach (var s in _strings) UsedOtherwise(s.Index);
+            foreach (var s in _strings) { UsedOtherwise(s.Index); _referenced.Add(s.Index); }
             return _strings.Select(s => s.Index).ToArray();
         }
         Expect(Tok.LParen, "'(' or 'them'");
@@ -597,7 +707,7 @@ internal sealed partial class RuleParser
             list.AddRange(ResolveSet(t));
         } while (Accept(Tok.Comma));
         Expect(Tok.RParen, "')'");
-        foreach (var si in list) UsedOtherwise(si);
+        foreach (var si in list) { UsedOtherwise(si); _referenced.Add(si); }
         return list.Distinct().ToArray();
     }
 
@@ -623,6 +733,7 @@ internal sealed partial class RuleParser
             return -1;
         }
         if (!_stringIds.TryGetValue(name, out var idx)) throw new SyntaxException($"undefined string identifier {name}", t.Line);
+        _referenced.Add(idx);
         return idx;
     }
 
@@ -654,11 +765,20 @@ internal sealed partial class RuleParser
     private (Expr Lo, Expr Hi) ParseRange()
     {
         Expect(Tok.LParen, "'(' for range");
-        var lo = ParseBitOr();
+        var lo = RequireInt(ParseBitOr(), "range bound");
         Expect(Tok.DotDot, "'..'");
-        var hi = ParseBitOr();
+        var hi = RequireInt(ParseBitOr(), "range bound");
         Expect(Tok.RParen, "')'");
+        CheckRange(lo, hi, loop: false);
         return (lo, hi);
+    }
+
+    // yara refuses a loop over a constant empty range, and a negative start of a string's offset range.
+    private void CheckRange(Expr lo, Expr hi, bool loop)
+    {
+        if (lo is not ConstExpr { V.Kind: VKind.Int } l) return;
+        if (!loop && l.V.I < 0) throw Err($"invalid value in range: {l.V.I}");
+        if (loop && hi is ConstExpr { V.Kind: VKind.Int } h && h.V.I < l.V.I) throw Err($"invalid range: {l.V.I}..{h.V.I} is empty");
     }
 
     private Expr ParsePrimary()
@@ -718,7 +838,7 @@ internal sealed partial class RuleParser
             case "true": return new ConstExpr(Value.True);
             case "false": return new ConstExpr(Value.False);
             case "filesize": return new FileSizeExpr();
-            case "entrypoint": throw new UnsupportedException("'entrypoint'");
+            case "entrypoint": return new EntryPointExpr();
             case "all": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.All, null));
             case "any": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.Any, null));
             case "none": Expect(Tok.Ident, "'of'"); return ParseOfTail(new Quantifier(QuantKind.None, null));
@@ -734,8 +854,8 @@ internal sealed partial class RuleParser
         }
         if (ModuleVar(t.Text) is { } moduleVar) return ParseModuleVar(moduleVar);
         for (int k = _vars.Count - 1; k >= 0; k--)
-            if (_vars[k].Name == t.Text) return new VarExpr(_vars[k].Slot);
-        if (Modules.IsModule(t.Text))
+            if (_vars[k].Name == t.Text) return new VarExpr(_vars[k].Slot) { Kind = _vars[k].Kind };
+        if (IsKnownModule(t.Text))
         {
             if (!_scope.Imported(t.Text)) throw new SyntaxException($"undefined identifier \"{t.Text}\" (module not imported)", t.Line);
             return ParseModule(t.Text);
@@ -757,6 +877,9 @@ internal sealed partial class RuleParser
         _ => null,
     };
 
+    /// <summary>Modules of Modules.cs (time included).</summary>
+    internal static bool IsKnownModule(string name) => Modules.IsModule(name);
+
     private Expr ParseFor()
     {
         Quantifier q;
@@ -765,13 +888,15 @@ internal sealed partial class RuleParser
         else if (AcceptWord("none")) q = new Quantifier(QuantKind.None, null);
         else
         {
-            var n = ParsePrimary();
+            var n = ParseBitOr();
             if (Cur.Kind == Tok.Percent) { _i++; q = new Quantifier(QuantKind.Percent, Percentage(n)); }
-            else q = new Quantifier(QuantKind.Count, n);
+            else q = new Quantifier(QuantKind.Count, Quantity(n));
         }
         if (AcceptWord("of"))
         {
+            int line = Cur.Line;
             var set = ParseStringSet();
+            WarnUnmeetable(q, set.Length, line);
             Expect(Tok.Colon, "':'");
             Expect(Tok.LParen, "'('");
             _forOfDepth++;
@@ -788,18 +913,29 @@ internal sealed partial class RuleParser
         Expr[]? items = null;
         Expect(Tok.LParen, "'('");
         var first = ParseBitOr();
-        if (Accept(Tok.DotDot)) { lo = first; hi = ParseBitOr(); }
+        VKind? kind;
+        if (Accept(Tok.DotDot))
+        {
+            lo = RequireInt(first, "range bound");
+            hi = RequireInt(ParseBitOr(), "range bound");
+            CheckRange(lo, hi, loop: true);
+            kind = VKind.Int;
+        }
         else
         {
             var list = new List<Expr> { first };
             while (Accept(Tok.Comma)) list.Add(ParseBitOr());
             items = list.ToArray();
+            // yara: the items of an enumeration share one type.
+            var kinds = items.Select(StaticKind).Distinct().ToList();
+            if (kinds.Count > 1 && kinds.Contains(VKind.Str)) throw Err("wrong type for enumeration item: texts and numbers mixed");
+            kind = kinds.Count == 1 ? kinds[0] : null;
         }
         Expect(Tok.RParen, "')'");
         Expect(Tok.Colon, "':'");
         Expect(Tok.LParen, "'('");
         int slot = _slotBase + _vars.Count;
-        _vars.Add((varTok.Text, slot));
+        _vars.Add((varTok.Text, slot, kind));
         MaxSlots = Math.Max(MaxSlots, _vars.Count);
         var b = ParseExpr();
         _vars.RemoveAt(_vars.Count - 1);

@@ -5,8 +5,11 @@ namespace Exir.Yara;
 /// <summary>An error in a rule file, or a rule skipped because it uses something this engine does not implement.</summary>
 public sealed record YaraDiagnostic(string Origin, int Line, string? Rule, string Message, bool IsError)
 {
+    /// <summary>A warning like yara's (a slow string, `0 of them`): the rule is accepted and runs.</summary>
+    public bool IsWarning { get; init; }
+
     public override string ToString()
-        => $"{Origin}({Line}): {(IsError ? "error" : "skipped")}{(Rule is null ? "" : $" rule {Rule}")}: {Message}";
+        => $"{Origin}({Line}): {(IsError ? "error" : IsWarning ? "warning" : "skipped")}{(Rule is null ? "" : $" rule {Rule}")}: {Message}";
 }
 
 public sealed record YaraRuleInfo(string Namespace, string Name, IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Meta, bool IsPrivate, bool IsGlobal);
@@ -21,6 +24,7 @@ public sealed class YaraCompiler : ICompileScope
     private static readonly string[] DefaultExternals = ["filename", "filepath", "extension", "filetype", "owner"];
 
     private readonly List<YaraDiagnostic> _diagnostics = [];
+    private readonly List<YaraDiagnostic> _warnings = [];
     private readonly List<CompiledRule> _rules = [];
     private readonly List<CompiledString> _strings = [];
     private readonly List<string> _namespaces = [];
@@ -42,12 +46,21 @@ public sealed class YaraCompiler : ICompileScope
     /// <summary>yara's YR_MAX_INCLUDE_DEPTH: includes nest at most this deep (it also ends any cycle the path check misses).</summary>
     public const int MaxIncludeDepth = 16;
 
+    /// <summary>Warn about regex escapes yara does not define (yara's strict_escape option); off by default, as in yara.</summary>
+    public bool StrictEscape { get; set; }
+
+    // Rule wildcards used so far ("a" for "1 of (a*)"), per namespace: a later rule whose name they match is refused.
+    private readonly List<(int Ns, string Prefix)> _ruleWildcards = [];
+
     public YaraCompiler()
     {
         foreach (var e in DefaultExternals) DefineExternal(e, "");
     }
 
     public IReadOnlyList<YaraDiagnostic> Diagnostics => _diagnostics;
+
+    /// <summary>Warnings like yara's (kept apart from <see cref="Diagnostics"/>: the rules concerned are accepted).</summary>
+    public IReadOnlyList<YaraDiagnostic> Warnings => _warnings;
 
     /// <summary>Number of rules accepted so far.</summary>
     public int AcceptedCount => _rules.Count;
@@ -149,7 +162,8 @@ public sealed class YaraCompiler : ICompileScope
             {
                 if (toks[i + 1].Kind != Tok.Text) { Error(origin, t.Line, null, "expected module name after import"); i++; continue; }
                 var module = Encoding.Latin1.GetString(toks[i + 1].Bytes!);
-                if (!Modules.IsModule(module))
+                if (!IsModuleName(module)) { Error(origin, t.Line, null, $"invalid module name \"{string.Concat(module.Select(c => c is < ' ' or > '~' ? $"\\x{(int)c:x2}" : c.ToString()))}\""); i += 2; continue; }
+                if (!RuleParser.IsKnownModule(module))
                     _diagnostics.Add(new YaraDiagnostic(origin, t.Line, null, $"module \"{module}\" is not supported; rules using it are skipped", false));
                 _imports.Add(module);
                 i += 2;
@@ -216,7 +230,11 @@ public sealed class YaraCompiler : ICompileScope
         if (toks[i].Kind == Tok.Colon)
         {
             i++;
-            while (toks[i].Kind == Tok.Ident) tags.Add(toks[i++].Text);
+            while (toks[i].Kind == Tok.Ident)
+            {
+                if (tags.Contains(toks[i].Text)) { Error(origin, toks[i].Line, name, $"duplicated tag identifier \"{toks[i].Text}\""); _skipped.Add((ns, name)); return SkipToNextRule(toks, i); }
+                tags.Add(toks[i++].Text);
+            }
         }
         if (toks[i].Kind != Tok.LBrace) { Error(origin, toks[i].Line, name, $"expected '{{', found {toks[i]}"); _skipped.Add((ns, name)); return SkipToNextRule(toks, i); }
         int bodyStart = i + 1;
@@ -241,8 +259,15 @@ public sealed class YaraCompiler : ICompileScope
             return next;
         }
 
+        if (_ruleWildcards.FirstOrDefault(w => w.Ns == ns && name.StartsWith(w.Prefix, StringComparison.Ordinal)) is { Prefix: { } prefix })
+        {
+            Error(origin, startLine, name, $"rule \"{name}\" matches the wildcard \"{prefix}*\" used by an earlier rule");
+            _skipped.Add((ns, name));
+            return next;
+        }
+
         int ruleIndex = _rules.Count;
-        var parser = new RuleParser(toks, bodyStart, j, this, ns, _strings.Count, ruleIndex, _varSlots);
+        var parser = new RuleParser(toks, bodyStart, j, this, ns, _strings.Count, ruleIndex, _varSlots) { StrictEscape = StrictEscape, RuleName = name };
         try
         {
             var (meta, cond) = parser.ParseBody();
@@ -258,6 +283,8 @@ public sealed class YaraCompiler : ICompileScope
             _rules.Add(rule);
             _ruleIndex[(ns, name)] = ruleIndex;
             _varSlots += parser.MaxSlots;
+            foreach (var (line, message) in parser.Warnings)
+                _warnings.Add(new YaraDiagnostic(origin, line, name, message, false) { IsWarning = true });
         }
         catch (UnsupportedException e)
         {
@@ -288,6 +315,12 @@ public sealed class YaraCompiler : ICompileScope
         => _ruleIndex.Where(kv => kv.Key.Item1 == ns).Select(kv => (kv.Key.Item2, kv.Value));
 
     int ICompileScope.FindExternal(string name) => _externalNames.IndexOf(name);
+    bool ICompileScope.SkippedWithPrefix(int ns, string prefix) => _skipped.Any(k => k.Item1 == ns && k.Item2.StartsWith(prefix, StringComparison.Ordinal));
+    void ICompileScope.RuleWildcardUsed(int ns, string prefix) => _ruleWildcards.Add((ns, prefix));
+
+    // yara's module names are identifiers; anything else ("", "\x00") is an error, not an unknown module.
+    private static bool IsModuleName(string m)
+        => m.Length > 0 && (char.IsAsciiLetter(m[0]) || m[0] == '_') && m.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
     bool ICompileScope.Imported(string module) => _imports.Contains(module);
 
     /// <summary>Builds the scanner from every accepted rule.</summary>

@@ -31,15 +31,17 @@ public static class YaraCommand
         };
         var threads = CommonOptions.Threads();
         var warnings = new Option<bool>("--show-skipped") { Description = "Also list rules that were skipped as unsupported (on stderr)" };
+        var noWarnings = new Option<bool>("--no-warnings", "-w") { Description = "Do not print yara's compiler warnings (slow strings, conditions that cannot be met)" };
         var noProgress = CommonOptions.NoProgress();
         var cmd = new Command("yara", VerbHelp.Of(
             "Scan files with YARA rules; the output is the yara command's. Each rule file gets its own namespace. " +
             "Rules that use unsupported features are skipped with a message on stderr; a rule file that does not compile stops the scan, as with yara. " +
+            "Compiler warnings like yara's (a string that may slow down scanning, a quantifier that cannot be met) go to stderr unless -w. " +
             "Only regular files are scanned; a rule that cannot be evaluated fully on a file (time limit, a string's matching budget) is named on stderr.",
             "0 no match, 1 matches, 2 rules do not compile, the target cannot be read, or nothing matched but a file could not be scanned fully",
             "exir yara -r -s rules/yara/exir_exec.yar /mnt/exch01/inetpub"))
         {
-            args, recursive, strings, defines, maxMb, timeout, threads, warnings, noProgress,
+            args, recursive, strings, defines, maxMb, timeout, threads, warnings, noWarnings, noProgress,
         };
         cmd.SetAction(parse =>
         {
@@ -48,7 +50,8 @@ public static class YaraCommand
             if (double.IsNaN(seconds) || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2) throw new UsageException($"--timeout must be 0 (none) or a number of seconds, not {seconds}");
             return Run(a[..^1], a[^1], parse.GetValue(recursive), parse.GetValue(strings), parse.GetValue(defines) ?? [],
                 Math.Max(1, parse.GetValue(maxMb)) << 20, CommonOptions.ThreadCount(parse, threads), parse.GetValue(warnings),
-                Console.Out, Console.Error, parse.GetValue(noProgress), seconds > 0 ? TimeSpan.FromSeconds(seconds) : null);
+                Console.Out, Console.Error, parse.GetValue(noProgress), seconds > 0 ? TimeSpan.FromSeconds(seconds) : null,
+                printWarnings: !parse.GetValue(noWarnings));
         });
         return cmd;
     }
@@ -58,7 +61,8 @@ public static class YaraCommand
     public const double DefaultTimeoutSeconds = 60;
 
     public static int Run(string[] ruleFiles, string target, bool recursive, bool printStrings, string[] defines, long maxBytes,
-        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr, bool noProgress = true, TimeSpan? timeout = null)
+        int threads, bool showSkipped, TextWriter stdout, TextWriter stderr, bool noProgress = true, TimeSpan? timeout = null,
+        bool printWarnings = true)
     {
         var compiler = new YaraCompiler();
         foreach (var d in defines)
@@ -75,6 +79,8 @@ public static class YaraCommand
             if (diag.IsError) { stderr.WriteLine(Exir.Core.TextSafety.ForTerminal(diag.ToString())); errors = true; }
             else if (showSkipped) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal(diag.ToString()));
         }
+        if (printWarnings)
+            foreach (var w in compiler.Warnings) stderr.WriteLine(Exir.Core.TextSafety.ForTerminal(w.ToString()));
         int skipped = compiler.Diagnostics.Count(d => !d.IsError && d.Rule is not null);
         if (skipped > 0 && !showSkipped) stderr.WriteLine($"exir yara: {skipped} rule(s) skipped as unsupported (--show-skipped lists them)");
         // Like yara: rules that do not compile are not half-run.

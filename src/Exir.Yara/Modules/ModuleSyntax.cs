@@ -86,7 +86,7 @@ internal sealed partial class RuleParser
         Expect(Tok.Colon, "':'");
         Expect(Tok.LParen, "'('");
         int slot = _slotBase + _vars.Count;
-        _vars.Add(("\0index", slot));
+        _vars.Add(("\0index", slot, VKind.Int));
         MaxSlots = Math.Max(MaxSlots, _vars.Count);
         int bound = _moduleVars.Count;
         if (var2 is null) _moduleVars.Add((var1.Text, iterable.Index(new VarExpr(slot), head.Line)));
