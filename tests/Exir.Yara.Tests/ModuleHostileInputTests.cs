@@ -84,6 +84,24 @@ public class ModuleHostileInputTests
         Assert.True(YaraTestData.Holds("pe", "pe.number_of_resources == 0", data));
     }
 
+    [Fact]
+    public void Damaged_signatures_parse_without_exceptions()
+    {
+        var original = YaraTestData.Read("3b8b90159fa9b6048cc5410c5d53f116943564e4d05b04a843f9b3d0540d0c1c");
+        var lines = YaraModuleDump.Lines("pe", original);
+        long at = Field(lines, "pe.data_directories[4].virtual_address"), size = Field(lines, "pe.data_directories[4].size");
+        Assert.True(at > 0 && size > 0 && at + size <= original.Length, "no certificate table");
+        var rng = new Random(4);
+        for (int k = 0; k < 300; k++)
+        {
+            var data = (byte[])original.Clone();
+            for (int e = 0; e < rng.Next(1, 6); e++) data[at + rng.Next((int)size)] = (byte)rng.Next(256);
+            AllModules(data, $"signature damaged, copy {k}");
+        }
+        // Cut inside the certificate table: the WIN_CERTIFICATE length then runs past the data.
+        AllModules(original[..(int)(at + size / 2)], "certificate table cut in half");
+    }
+
     private static long Field(List<string> lines, string path)
         => lines.FirstOrDefault(l => l.StartsWith(path + " = ", StringComparison.Ordinal)) is { } l ? long.Parse(l[(path.Length + 3)..]) : -1;
 

@@ -134,6 +134,32 @@ public class ModulePeTests
     }
 
     [Fact]
+    public void Authenticode_signatures_are_described_by_their_signer_and_certificates()
+    {
+        const string signed = "079a472d22290a94ebb212aa8015cdc8dd28a968c6b4d3b88acdd58ce2d3b885";
+        Assert.True(Pe("""
+            pe.number_of_signatures == 1 and
+            pe.signatures[0].thumbprint == "c1bf1b8f751bf97626ed77f755f0a393106f2454" and
+            pe.signatures[0].subject == "/C=US/ST=California/L=Menlo Park/O=Quicken, Inc./OU=Operations/CN=Quicken, Inc." and
+            pe.signatures[0].issuer == "/C=US/O=Symantec Corporation/OU=Symantec Trust Network/CN=Symantec Class 3 SHA256 Code Signing CA" and
+            pe.signatures[0].serial == "21:bd:b2:cb:ec:e5:43:1e:24:f7:56:74:d6:0e:9c:1d" and
+            pe.signatures[0].not_before == 1491955200 and pe.signatures[0].not_after == 1559692799 and pe.signatures[0].version == 3 and
+            pe.signatures[0].algorithm == "sha256WithRSAEncryption" and pe.signatures[0].algorithm_oid == "1.2.840.113549.1.1.11" and
+            pe.signatures[0].digest_alg == "sha1" and pe.signatures[0].digest == "f4ca190ec9052243b8882d492b1c12d04da7817f" and
+            pe.signatures[0].file_digest == pe.signatures[0].digest and
+            pe.signatures[0].number_of_certificates == 4 and
+            pe.signatures[0].certificates[0].serial == "7e:93:eb:fb:7c:c6:4e:59:ea:4b:9a:77:d4:06:fc:3b" and
+            pe.signatures[0].certificates[0].issuer == "/C=ZA/ST=Western Cape/L=Durbanville/O=Thawte/OU=Thawte Certification/CN=Thawte Timestamping CA" and
+            pe.signatures[0].certificates[3].subject == "/C=US/O=Symantec Corporation/OU=Symantec Trust Network/CN=Symantec Class 3 SHA256 Code Signing CA" and
+            pe.signatures[0].valid_on(1500000000) and not pe.signatures[0].valid_on(1600000000)
+            """, signed));
+        Assert.True(Pe("for any s in pe.signatures : (s.subject contains \"Quicken\")", signed));
+        // A nested (second) signature counts as yara counts it.
+        Assert.True(Pe("pe.number_of_signatures == 2", "3b8b90159fa9b6048cc5410c5d53f116943564e4d05b04a843f9b3d0540d0c1c"));
+        Assert.True(Pe("pe.number_of_signatures == 0", "e3d45a2865818756068757d7e319258fef40dad54532ee4355b86bc129f27345"));
+    }
+
+    [Fact]
     public void Functions_are_undefined_on_other_files()
     {
         var text = Encoding.ASCII.GetBytes("hello");
@@ -259,8 +285,8 @@ public class ModuleSyntaxTests
     }
 
     [Theory]
-    [InlineData("pe", "pe.signatures[0].issuer == \"x\"", "pe.signatures")]
-    [InlineData("pe", "pe.number_of_signatures > 0", "pe.number_of_signatures")]
+    [InlineData("pe", "pe.signatures[0].verified", "pe.signatures[].verified")]
+    [InlineData("pe", "pe.is_signed", "pe.is_signed")]
     [InlineData("dotnet", "dotnet.classes[0].name == \"x\"", "dotnet.classes")]
     [InlineData("elf", "elf.telfhash() == \"x\"", "elf.telfhash")]
     public void Features_exir_lacks_skip_the_rule_and_name_the_feature(string module, string condition, string feature)

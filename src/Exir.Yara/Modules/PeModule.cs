@@ -54,8 +54,10 @@ internal static class PeModule
             .Add("export_details", new MArray(export))
             .Add("import_details", new MArray(importDetail))
             .Add("delayed_import_details", new MArray(importDetail))
-            // Authenticode signatures are not parsed yet: rules that use them are skipped and named.
-            .Missing("number_of_signatures", "is_signed", "signatures")
+            .Ints("number_of_signatures")
+            .Add("signatures", new MArray(Signature()))
+            // Signatures are described, not verified: what needs verification is skipped and named.
+            .Missing("is_signed")
             .Fn("exports", "s", (s, o, a) => Exported(o, e => string.Equals(e.Name, a[0].S, StringComparison.OrdinalIgnoreCase), index: false))
             .Fn("exports", "i", (s, o, a) => Exported(o, e => e.Ordinal == a[0].I, index: false))
             .Fn("exports", "r", (s, o, a) => Exported(o, e => a[0].Matches(e.Name), index: false))
@@ -88,6 +90,30 @@ internal static class PeModule
         return t.WithConstants("pe");
     }
 
+    private static MStructT Signature()
+    {
+        var t = new MStructT();
+        foreach (var (name, type) in Authenticode.CertificateType.Members) t.Add(name, type);
+        return t.Strs("digest_alg", "digest", "file_digest").Ints("number_of_certificates")
+            .Add("certificates", new MArray(Authenticode.CertificateType))
+            .Missing("verified", "signer_info", "countersignatures", "number_of_countersignatures")
+            .Fn("valid_on", "i", (s, o, a) => o?.Int("not_before") is { } from && o.Int("not_after") is { } to
+                ? Value.Bool(a[0].I >= from && a[0].I <= to) : Value.Undef);
+    }
+
+    private static List<object> Signatures(PeFile f, out long count)
+    {
+        var signatures = Authenticode.Read(f);
+        count = signatures.Count;
+        return signatures.Select(sig =>
+        {
+            var o = sig.Signer is null ? new MObj() : Authenticode.CertificateObject(sig.Signer);
+            return (object)o.Set("digest_alg", sig.DigestAlg).Set("digest", sig.Digest).Set("file_digest", sig.FileDigest)
+                .Set("number_of_certificates", (long)sig.Certificates.Count)
+                .Set("certificates", sig.Certificates.Select(c => (object)Authenticode.CertificateObject(c)).ToList());
+        }).ToList();
+    }
+
     public static MObj? Build(byte[] data, int length)
     {
         var f = PeFile.Open(data, length);
@@ -113,6 +139,8 @@ internal static class PeModule
         SetResources(o, f);
         if (f.RichHeader() is { } rich) o.Set("rich_signature", RichObject(f, rich));
         o.Set("pdb_path", f.PdbPath());
+        // Without a security directory slot (NumberOfRvaAndSizes below 5) yara leaves the signatures undefined.
+        if (f.Directory(4) is not null) o.Set("signatures", Signatures(f, out long signatures)).Set("number_of_signatures", signatures);
         return o;
     }
 
