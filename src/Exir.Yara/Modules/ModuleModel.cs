@@ -80,8 +80,11 @@ internal class MObj
 {
     private readonly Dictionary<string, object> _f = new(StringComparer.Ordinal);
 
-    public object? Get(string name) => _f.GetValueOrDefault(name);
-    public IEnumerable<(string Name, object Value)> Members => _f.Select(kv => (kv.Key, kv.Value));
+    public object? Get(string name) => _f.GetValueOrDefault(name) is Lazy<object?> lazy ? lazy.Value : _f.GetValueOrDefault(name);
+    public IEnumerable<(string Name, object? Value)> Members => _f.Keys.Select(k => (k, Get(k)));
+
+    /// <summary>A member computed on first use (costly ones: a whole-file digest, certificate parsing).</summary>
+    public MObj SetLazy(string name, Func<object?> compute) { _f[name] = new Lazy<object?>(compute); return this; }
     public MObj Set(string name, long v) { _f[name] = Value.Int(v); return this; }
     public MObj Set(string name, long? v) { if (v is { } x) _f[name] = Value.Int(x); return this; }
     public MObj Set(string name, double v) { _f[name] = Value.Float(v); return this; }

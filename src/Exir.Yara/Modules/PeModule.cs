@@ -101,18 +101,14 @@ internal static class PeModule
                 ? Value.Bool(a[0].I >= from && a[0].I <= to) : Value.Undef);
     }
 
-    private static List<object> Signatures(PeFile f, out long count)
-    {
-        var signatures = Authenticode.Read(f);
-        count = signatures.Count;
-        return signatures.Select(sig =>
+    private static List<object> Signatures(PeFile f)
+        => Authenticode.Read(f).Select(sig =>
         {
             var o = sig.Signer is null ? new MObj() : Authenticode.CertificateObject(sig.Signer);
             return (object)o.Set("digest_alg", sig.DigestAlg).Set("digest", sig.Digest).Set("file_digest", sig.FileDigest)
                 .Set("number_of_certificates", (long)sig.Certificates.Count)
                 .Set("certificates", sig.Certificates.Select(c => (object)Authenticode.CertificateObject(c)).ToList());
         }).ToList();
-    }
 
     public static MObj? Build(byte[] data, int length)
     {
@@ -140,7 +136,12 @@ internal static class PeModule
         if (f.RichHeader() is { } rich) o.Set("rich_signature", RichObject(f, rich));
         o.Set("pdb_path", f.PdbPath());
         // Without a security directory slot (NumberOfRvaAndSizes below 5) yara leaves the signatures undefined.
-        if (f.Directory(4) is not null) o.Set("signatures", Signatures(f, out long signatures)).Set("number_of_signatures", signatures);
+        // Parsed (and the file digested) only when a rule asks.
+        if (f.Directory(4) is not null)
+        {
+            var signatures = new Lazy<List<object>>(() => Signatures(f));
+            o.SetLazy("signatures", () => signatures.Value).SetLazy("number_of_signatures", () => Value.Int(signatures.Value.Count));
+        }
         return o;
     }
 
