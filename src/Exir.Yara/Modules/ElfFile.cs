@@ -48,26 +48,12 @@ internal sealed class ElfFile
         o.Set("sh_offset", shOff).Set("sh_entry_size", shEntSize).Set("ph_offset", phOff).Set("ph_entry_size", phEntSize)
             .Set("number_of_sections", shNum).Set("number_of_segments", phNum);
 
-        var sections = new List<Section>();
-        long shSize = _is64 ? 64 : 40;
-        if (shNum > 0 && shEntSize >= shSize && Fits(shOff, shNum * shEntSize))
-            for (long i = 0; i < shNum; i++)
-            {
-                long e = shOff + i * shEntSize;
-                sections.Add(_is64
-                    ? new Section(U32(e), U32(e + 4), U64(e + 8), U64(e + 16), U64(e + 24), U64(e + 32), U32(e + 40), U64(e + 56))
-                    : new Section(U32(e), U32(e + 4), U32(e + 8), U32(e + 12), U32(e + 16), U32(e + 20), U32(e + 24), U32(e + 36)));
-            }
-        var segments = new List<Segment>();
-        long phSize = _is64 ? 56 : 32;
-        if (phNum > 0 && phEntSize >= phSize && Fits(phOff, phNum * phEntSize))
-            for (long i = 0; i < phNum; i++)
-            {
-                long e = phOff + i * phEntSize;
-                segments.Add(_is64
-                    ? new Segment(U32(e), U32(e + 4), U64(e + 8), U64(e + 16), U64(e + 24), U64(e + 32), U64(e + 40), U64(e + 48))
-                    : new Segment(U32(e), U32(e + 24), U32(e + 4), U32(e + 8), U32(e + 12), U32(e + 16), U32(e + 20), U32(e + 28)));
-            }
+        var sections = Table(shOff, shNum, shEntSize, _is64 ? 64 : 40, e => _is64
+            ? new Section(U32(e), U32(e + 4), U64(e + 8), U64(e + 16), U64(e + 24), U64(e + 32), U32(e + 40), U64(e + 56))
+            : new Section(U32(e), U32(e + 4), U32(e + 8), U32(e + 12), U32(e + 16), U32(e + 20), U32(e + 24), U32(e + 36)));
+        var segments = Table(phOff, phNum, phEntSize, _is64 ? 56 : 32, e => _is64
+            ? new Segment(U32(e), U32(e + 4), U64(e + 8), U64(e + 16), U64(e + 24), U64(e + 32), U64(e + 40), U64(e + 48))
+            : new Segment(U32(e), U32(e + 24), U32(e + 4), U32(e + 8), U32(e + 12), U32(e + 16), U32(e + 20), U32(e + 28)));
 
         if (entry != 0 && Offset(type, entry, sections, segments) is >= 0 and var ep) o.Set("entry_point", ep);
 
@@ -91,6 +77,15 @@ internal sealed class ElfFile
             o.Set("dynamic", entries).Set("dynamic_section_entries", (long)entries.Count);
         }
         return o;
+    }
+
+    /// <summary>A header table (sections or segments): read only when all of it lies inside the data.</summary>
+    private List<T> Table<T>(long offset, long count, long entrySize, long minSize, Func<long, T> read)
+    {
+        var list = new List<T>();
+        if (count > 0 && entrySize >= minSize && Fits(offset, count * entrySize))
+            for (long i = 0; i < count; i++) list.Add(read(offset + i * entrySize));
+        return list;
     }
 
     // Executables map addresses through their segments, other files through their sections.
