@@ -455,7 +455,7 @@ internal sealed class MatchesExpr(Expr l, ByteRegex re) : Expr
     }
 
     // Condition strings hold bytes as Latin-1 chars; regexes run on the byte view.
-    private static string ByteView(string latin1)
+    internal static string ByteView(string latin1)
     {
         foreach (var c in latin1)
             if (c >= 0x80)

@@ -26,7 +26,7 @@ internal interface ICompileScope
 }
 
 /// <summary>Parses one rule (from its token range) into compiled strings and a condition tree.</summary>
-internal sealed class RuleParser
+internal sealed partial class RuleParser
 {
     private readonly List<Token> _t;
     private int _i;
@@ -852,6 +852,7 @@ internal sealed class RuleParser
             Expect(Tok.RParen, "')'");
             return new ReadIntExpr(reader.Size, reader.Signed, reader.Big, off);
         }
+        if (ModuleVar(t.Text) is { } moduleVar) return ParseModuleVar(moduleVar);
         for (int k = _vars.Count - 1; k >= 0; k--)
             if (_vars[k].Name == t.Text) return new VarExpr(_vars[k].Slot) { Kind = _vars[k].Kind };
         if (IsKnownModule(t.Text))
@@ -876,29 +877,8 @@ internal sealed class RuleParser
         _ => null,
     };
 
-    private Expr ParseModule(string module)
-    {
-        var path = new StringBuilder(module);
-        while (Accept(Tok.Dot)) path.Append('.').Append(Expect(Tok.Ident, "member name").Text);
-        var name = path.ToString();
-        if (Cur.Kind == Tok.LBracket) throw new UnsupportedException($"'{name}[...]'");
-        List<Expr>? args = null;
-        if (Accept(Tok.LParen))
-        {
-            args = [];
-            if (Cur.Kind != Tok.RParen)
-                do args.Add(ParseExpr()); while (Accept(Tok.Comma));
-            Expect(Tok.RParen, "')'");
-        }
-        var fn = Resolve(name, args?.Count ?? -1) ?? throw new UnsupportedException($"'{name}{(args is null ? "" : "()")}'");
-        return new CallExpr(fn, args?.ToArray() ?? []);
-    }
-
-    /// <summary>Modules: those of Modules.cs and "time" (time.now(), the current Unix time, UTC).</summary>
-    internal static bool IsKnownModule(string name) => name == "time" || Modules.IsModule(name);
-
-    private static Func<ScanState, Value[], Value>? Resolve(string name, int argc)
-        => name == "time.now" && argc == 0 ? (_, _) => Value.Int(DateTimeOffset.UtcNow.ToUnixTimeSeconds()) : Modules.Resolve(name, argc);
+    /// <summary>Modules of Modules.cs (time included).</summary>
+    internal static bool IsKnownModule(string name) => Modules.IsModule(name);
 
     private Expr ParseFor()
     {
@@ -926,6 +906,7 @@ internal sealed class RuleParser
             return new ForOfExpr(q, set, body);
         }
         var varTok = Expect(Tok.Ident, "loop variable");
+        if (TryParseModuleFor(q, varTok) is { } moduleLoop) return moduleLoop;
         if (Cur.Kind == Tok.Comma) throw new UnsupportedException("for loop with several variables");
         if (!AcceptWord("in")) throw Err("expected 'in'");
         Expr? lo = null, hi = null;

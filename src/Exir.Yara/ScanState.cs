@@ -44,7 +44,7 @@ internal sealed class ScanState
     public readonly Value[] Externals;
     public readonly Value[] Vars;
     public int CurrentString = -1;
-    public PeInfo? Pe;
+    public ModuleCache? Modules;
 
     public ScanState(RuleProgram p)
     {
@@ -85,7 +85,7 @@ internal sealed class ScanState
         Array.Clear(_ruleHit);
         Array.Clear(_nsGlobal);
         _ascii = _wide0 = _wide1 = null;
-        Pe = null;
+        Modules = null;
         Data = data;
         Length = length;
         FileSize = fileSize;

@@ -34,8 +34,8 @@ public class DiagnosticsTests
 
     [Theory]
     [InlineData("rule a { condition: for any i, j in (1..2) : ( true ) }", "several variables")]
-    [InlineData("import \"pe\"\nrule a { condition: pe.imphash() == \"x\" }", "pe.imphash")]
-    [InlineData("import \"pe\"\nrule a { condition: pe.version_info[\"x\"] == \"y\" }", "pe.version_info")]
+    [InlineData("import \"pe\"\nrule a { condition: pe.is_signed }", "pe.is_signed")]
+    [InlineData("import \"pe\"\nrule a { condition: pe.signatures[0].verified }", "pe.signatures")]
     public void Unsupported_features_skip_the_rule_with_the_feature_named(string src, string feature)
     {
         var (c, r) = Compile(src + "\nrule ok { condition: true }");
