@@ -106,16 +106,55 @@ public sealed class YaraContentRules : IContentRules
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Scan(data, facts, []);
 
+    /// <summary>The raw scan, then the built-in rules over the normalised text of server script (see <see cref="ScriptNormaliser"/>).</summary>
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
-        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+        WithNormalised(data, facts, ScanRaw(data, facts, incomplete), incomplete);
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) => Scan(data, facts, []);
 
-    /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
+        WithNormalised(data.Span, facts, ScanRaw(data, facts, incomplete), incomplete);
+
+    /// <summary>The rules over the bytes as they are (what the real yara reports for the same rules).</summary>
+    public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
+        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+
+    /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
+    public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array
             ? Matches(_rules.Scan(array, segment.Count, Externals(facts), _limits), incomplete)
-            : Scan(data.Span, facts, incomplete);
+            : ScanRaw(data.Span, facts, incomplete);
+
+    /// <summary>
+    /// Built-in rules that match only once split words are joined and character codes decoded: added to the raw
+    /// matches, their strings at the raw offset they came from, marked when the matched text is not in the file as such.
+    /// User rules (--yara) see the raw bytes only: their authors wrote them for that.
+    /// </summary>
+    private IReadOnlyList<ContentRuleMatch> WithNormalised(ReadOnlySpan<byte> raw, FileFacts facts, IReadOnlyList<ContentRuleMatch> rawMatches, List<string> incomplete)
+    {
+        if (_builtInNamespaces.Count == 0 || !ScriptNormaliser.LooksLikeServerScript(raw)) return rawMatches;
+        var normalised = ScriptNormaliser.Normalise(raw);
+        if (normalised is null) return rawMatches;
+        var seen = rawMatches.Select(m => (m.Namespace, m.Rule)).ToHashSet();
+        List<ContentRuleMatch>? added = null;
+        foreach (var m in Matches(_rules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
+        {
+            if (!m.BuiltIn || seen.Contains((m.Namespace, m.Rule))) continue;
+            var strings = new List<ContentStringMatch>(m.Strings.Count);
+            foreach (var s in m.Strings) strings.Add(BackToRaw(s, raw, normalised));
+            (added ??= []).Add(m with { Strings = strings });
+        }
+        return added is null ? rawMatches : [.. rawMatches, .. added];
+    }
+
+    private static ContentStringMatch BackToRaw(ContentStringMatch s, ReadOnlySpan<byte> raw, NormalisedScript normalised)
+    {
+        int at = (int)Math.Clamp(s.Offset, 0, Math.Max(0, normalised.Length - 1));
+        int rawOffset = normalised.Length == 0 ? 0 : normalised.RawOffsets[at];
+        var bytes = s.Data.Span;
+        bool verbatim = rawOffset + bytes.Length <= raw.Length && raw.Slice(rawOffset, bytes.Length).SequenceEqual(bytes);
+        return s with { Offset = rawOffset, InNormalisedText = !verbatim };
+    }
 
     private static Dictionary<string, object> Externals(FileFacts facts) => new(StringComparer.Ordinal)
     {
