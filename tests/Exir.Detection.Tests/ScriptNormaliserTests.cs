@@ -13,6 +13,7 @@ public sealed class ScriptNormaliserTests
     [InlineData("<% eval(\"Req\" + \"uest\") %>", "<% eval(\"Request\") %>")]
     [InlineData("<%\nx = \"WScr\" & \"ipt.Sh\" & \"ell\"\n%>", "<%\nx = \"WScript.Shell\"\n%>")]
     [InlineData("<% var s = String.Concat(\"cm\", \"d.exe\"); %>", "<% var s = \"cmd.exe\"; %>")]
+    [InlineData("<%\nDim a\na = StrReverse(\"tseuqer\") & \"(\"\n%>", "<%\nDim a\na = \"request(\"\n%>")]
     [InlineData("<% var s = \"c\" + /* pad */ \"md\"; %>", "<% var s = \"cmd\"; %>")]
     public void Adjacent_literals_are_joined(string raw, string expected) => Assert.Equal(expected, Norm(raw));
 

@@ -409,19 +409,22 @@ public static class ScriptNormaliser
             && digits.IndexOfAnyExcept("0123456789abcdefABCDEF"u8) < 0;
 
         /// <summary>
-        /// Chr(n) ChrW(n) ChrB(n) String.fromCharCode(n, ...) Convert.ToChar(n) (char)n String.Concat("a", "b"), where
+        /// Chr(n) ChrW(n) ChrB(n) String.fromCharCode(n, ...) Convert.ToChar(n) (char)n String.Concat("a", "b") StrReverse("a"), where
         /// every n is an integer expression of literals; anything else is left as it is.
         /// </summary>
         private Literal? CharCall()
         {
             int start = _pos;
             int nameLen = 0;
-            bool concat = false, many = false, cast = false;
-            foreach (var (name, isConcat, isMany) in CharCallNames)
+            bool concat = false, many = false, cast = false, reverse = false;
+            foreach (var (name, kind) in CharCallNames)
             {
                 if (_pos + name.Length <= _s.Length && Ascii.EqualsIgnoreCase(_s.Slice(_pos, name.Length), name))
                 {
-                    nameLen = name.Length; concat = isConcat; many = isMany;
+                    nameLen = name.Length;
+                    concat = kind is CallKind.Concat or CallKind.Reverse;
+                    reverse = kind == CallKind.Reverse;
+                    many = kind == CallKind.ManyChars;
                     break;
                 }
             }
@@ -462,17 +465,21 @@ public static class ScriptNormaliser
             }
             _pos = p;
             lit.End = p;
+            if (reverse) lit.Chars.Reverse();
             return lit;
         }
 
-        private static readonly (byte[] Name, bool Concat, bool Many)[] CharCallNames =
+        private enum CallKind { Char, ManyChars, Concat, Reverse }
+
+        private static readonly (byte[] Name, CallKind Kind)[] CharCallNames =
         [
-            ("String.fromCharCode"u8.ToArray(), false, true),
-            ("String.Concat"u8.ToArray(), true, false),
-            ("Convert.ToChar"u8.ToArray(), false, false),
-            ("ChrW"u8.ToArray(), false, false),
-            ("ChrB"u8.ToArray(), false, false),
-            ("Chr"u8.ToArray(), false, false),
+            ("String.fromCharCode"u8.ToArray(), CallKind.ManyChars),
+            ("String.Concat"u8.ToArray(), CallKind.Concat),
+            ("StrReverse"u8.ToArray(), CallKind.Reverse),
+            ("Convert.ToChar"u8.ToArray(), CallKind.Char),
+            ("ChrW"u8.ToArray(), CallKind.Char),
+            ("ChrB"u8.ToArray(), CallKind.Char),
+            ("Chr"u8.ToArray(), CallKind.Char),
         ];
 
         /// <summary>n (op n)* with + - * and parentheses one level deep, integers in decimal, &amp;H hex, &amp;O octal or 0x hex.</summary>
