@@ -15,6 +15,8 @@ rule EXIR_WebShell_Socket_Tunnel
         author = "exir developers"
         status = "stable"
         falsepositives = "Web-based SSH/RDP/telnet gateways or HTTP-to-TCP bridges installed on purpose that keep sockets in Session or Application state."
+        capability = "tunnel"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -41,6 +43,9 @@ rule EXIR_WebShell_Neo_reGeorg_Blv
         author = "exir developers"
         status = "stable"
         falsepositives = "None known outside tunnelling tools: decoding a Base64 request body, keeping Session/Application state and talking to raw sockets is a relay by construction; deliberate web-to-TCP gateways would match."
+        capability = "tunnel"
+        request_input = "required"
+        family_specific = "neo-regeorg"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -65,6 +70,8 @@ rule EXIR_WebShell_Registry_Sweep
         author = "exir developers"
         status = "stable"
         falsepositives = "Server-inventory or registry-viewer pages in admin toolkits that enumerate three or more root hives on purpose."
+        capability = "recon"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -91,6 +98,8 @@ rule EXIR_WebShell_File_Manager
         author = "exir developers"
         status = "stable"
         falsepositives = "Log viewers or disk-space pages that list the drives and let users list and download (TransmitFile) files from a fixed folder; web file managers of CMS or hosting panels installed on purpose."
+        capability = "file-manager"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -121,6 +130,8 @@ rule EXIR_WebShell_Multi_Capability
         author = "exir developers"
         status = "stable"
         falsepositives = "Server status dashboards and admin toolkits that put service status, drive space, WMI queries and a registry read (four capabilities) on one page."
+        capability = "multi"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -151,6 +162,8 @@ rule EXIR_WebShell_SQL_Client
         author = "exir developers"
         status = "stable"
         falsepositives = "Database admin consoles and setup wizards installed on purpose that take a connection string from a form and run SQL or install scripts."
+        capability = "db-client"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -184,6 +197,8 @@ rule EXIR_WebShell_HTTP_Relay
         author = "exir developers"
         status = "test"
         falsepositives = "Image or feed proxies, CORS helpers and link-preview pages that fetch a URL given in the query string (common in CMS and portal software)."
+        capability = "tunnel"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -194,4 +209,57 @@ rule EXIR_WebShell_HTTP_Relay
         $back = /(ResponseBody|ResponseText|BinaryWrite|GetResponseStream)/ nocase
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($client*) and any of ($url_req*) and $back
+}
+
+rule EXIR_WebShell_NET_Memory_Resident_Hook
+{
+    meta:
+        id = "EXIR-WS-047"
+        title = "Page installs code into the running web application (memory shell)"
+        severity = "critical"
+        description = "A page registers new request handling inside the live application: a VirtualPathProvider that serves pages no file holds, routes or MVC filters added at run time, an HttpListener prefix, or a module/handler injected through reflection. The shell then lives in memory and survives deletion of the page."
+        attack = "T1505.003, T1505.004"
+        references = "https://attack.mitre.org/techniques/T1505/004/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Application start-up code (Global.asax, App_Start) that registers routes or a path provider: these live in Application_Start, not in a page."
+        capability = "persistence"
+        request_input = "not required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $vpp = /RegisterVirtualPathProvider\s*\(/ nocase
+        $route = /RouteTable\s*\.\s*Routes\s*\.\s*(Add|Insert|MapRoute|MapPageRoute)\s*\(/ nocase
+        $filter = /GlobalFilters\s*\.\s*Filters\s*\.\s*Add\s*\(/ nocase
+        $listener = /HttpListener\s*\(\s*\)/ nocase
+        $prefix = /Prefixes\s*\.\s*Add\s*\(/ nocase
+        $page = /<%@\s*(Page|WebHandler|WebService)\b/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $page and ($vpp or $route or $filter or ($listener and $prefix))
+}
+
+rule EXIR_WebShell_HTTP_Forward_Proxy
+{
+    meta:
+        id = "EXIR-WS-048"
+        title = "Page forwards the request body to another URL and returns the answer"
+        severity = "high"
+        description = "A page copies its own request body (InputStream, BinaryRead, Form) into an outgoing HTTP request whose target is not a fixed address, and writes the answer back: an HTTP forwarder that lets a tunnel client (pystinger, reGeorg-style HTTP transports) reach internal hosts."
+        attack = "T1505.003, T1090"
+        references = "https://attack.mitre.org/techniques/T1090/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Reverse-proxy or API gateway pages that forward requests on purpose."
+        capability = "tunnel"
+        request_input = "required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $client = /(WebRequest\s*\.\s*Create\s*\(\s*[A-Za-z_]|new\s+WebClient\s*\(|MSXML2\.ServerXMLHTTP|WinHttp\.WinHttpRequest)/ nocase
+        $body_in = /\bRequest\s*\.\s*(InputStream|BinaryRead|TotalBytes)/ nocase
+        $body_out = /(GetRequestStream\s*\(|UploadData\s*\(|\.send\s*\(?\s*\w)/ nocase
+        $back = /(GetResponseStream\s*\(|ResponseBody|Response\s*\.\s*BinaryWrite)/ nocase
+        $back2 = /Response\s*\.\s*Write\s*\(/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $client and $body_in and $body_out and ($back and ($back2 or $back))
 }

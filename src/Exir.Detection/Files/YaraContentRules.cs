@@ -140,6 +140,8 @@ public sealed class YaraContentRules : IContentRules
         foreach (var m in Matches(_rules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
         {
             if (!m.BuiltIn || seen.Contains((m.Namespace, m.Rule))) continue;
+            // A rule that judges the file's size or layout (a tiny stub page) says so: the normalised text is shorter.
+            if (m.Meta.TryGetValue("scan_normalised", out var v) && v == "false") continue;
             var strings = new List<ContentStringMatch>(m.Strings.Count);
             foreach (var s in m.Strings) strings.Add(BackToRaw(s, raw, normalised));
             (added ??= []).Add(m with { Strings = strings });
