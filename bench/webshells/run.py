@@ -145,6 +145,20 @@ def main():
         print(f"\nfalse positives (all rules, any finding): {len(fps)} of {len(benign)} benign files")
         for p, ids in fps.items():
             print(f"  {p}: {', '.join(ids)}")
+        # A behaviour rule that fires on one family only may be that family's rule in disguise: listed for review.
+        fams_of_rule = collections.defaultdict(set)
+        for path, fam in malicious:
+            for r in yara(full.get(os.path.basename(path), ())):
+                fams_of_rule[r].add(fam)
+        single = sorted((r, next(iter(f))) for r, f in fams_of_rule.items()
+                        if len(f) == 1 and r not in banner and not meta.get(r, {}).get("family_specific"))
+        if single:
+            print("\nbehaviour rules that fire on one family only (not marked family_specific):")
+            for r, fam in single:
+                print(f"  {r}: {fam}")
+        silent = sorted(n for n in meta if n not in fams_of_rule)
+        if silent:
+            print("\nrules that fire on no dev shell: " + ", ".join(silent))
         if show_misses:
             print("\nnot found by behaviour with the family's own rules left out:")
             for fam, p, full_ids in misses:

@@ -167,20 +167,28 @@ rule EXIR_WebShell_SQL_Client
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
-        $conn1 = /(Sql|OleDb|Odbc)Connection\s*\(\s*(\w+\s*\.\s*Text|(HttpContext\s*\.\s*Current\s*\.\s*)?Request)/ nocase
+        // any ADO.NET provider; the connection string typed by the caller, read from the request, or assembled from
+        // variables (server=..., uid=..., pwd=...) in a page with input fields
+        $conn1 = /(Sql|OleDb|Odbc|MySql|Oracle|Npgsql|SQLite)Connection\s*\(\s*((this\s*\.\s*)?\w+\s*\.\s*Text|(HttpContext\s*\.\s*Current\s*\.\s*)?Request)/ nocase
         $conn2 = /ConnectionString\s*=\s*[^;\r\n]{0,200}(\.Text\b|Request\s*[\[\(.])/ nocase
-        $conn3 = /\bconn(str|ection)?\w*\s*=\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(QueryString|Form|Params|Item)\s*)?[\[\(]/ nocase
+        $conn3 = /"[^"\r\n]{0,60}\b(server|data source|uid|user id|pwd|password)\s*=\s*"\s*[+&]\s*[A-Za-z_]/ nocase
+        // request values read into variables, and both the connection and the command built from variables
+        $conn_var = /(Sql|OleDb|Odbc|MySql|Oracle|Npgsql|SQLite)Connection\s*\(\s*[A-Za-z_]\w*\s*\)/ nocase
+        $cmd_var = /(Sql|OleDb|Odbc|MySql|Oracle|Npgsql|SQLite)(Command|DataAdapter)\s*\(\s*[A-Za-z_]\w*\s*,/ nocase
+        $req_var = /\b(string|var)\s+\w+\s*=\s*(HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(\.\s*(QueryString|Form|Params|Item)\s*)?[\[\(]/ nocase
+        $input = /(\.Text\b|\bRequest\s*(\.\s*(QueryString|Form|Params|Item)\s*)?[\[\(])/ nocase
         // classic ASP/ADO: the connection string typed by the caller, kept in the session
         $conn4 = /\.open\s*\(?\s*request\s*\(/ nocase
         $conn5 = /\.open\s*\(?\s*session\s*\(/ nocase
         $sess_from_req = /session\s*\(\s*"[^"]{1,40}"\s*\)\s*=\s*request\s*\(/ nocase
-        $cmd1 = /(Sql|OleDb|Odbc)(Command|DataAdapter)\s*\(/ nocase
+        $cmd1 = /(Sql|OleDb|Odbc|MySql|Oracle|Npgsql|SQLite)(Command|DataAdapter)\s*\(/ nocase
         $cmd2 = /\.(ExecuteReader|ExecuteNonQuery|Fill)\s*\(/ nocase
         $cmd3 = /\.execute\s*\(?\s*(request\s*\(|\w+)/ nocase
         $ado = "ADODB.Connection" nocase
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 10MB and (
-            (any of ($conn1, $conn2, $conn3) and any of ($cmd1, $cmd2)) or
+            ((any of ($conn1, $conn2) or ($conn3 and $input)) and any of ($cmd1, $cmd2)) or
+            ($conn_var and $cmd_var and #req_var > 1) or
             ($ado and $cmd3 and ($conn4 or ($conn5 and $sess_from_req)))
         )
 }
@@ -204,11 +212,13 @@ rule EXIR_WebShell_HTTP_Relay
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $client1 = /(MSXML2\.(Server)?XMLHTTP|Microsoft\.XMLHTTP|WinHttp\.WinHttpRequest)/ nocase
         $client2 = /(new\s+WebClient\s*\(|WebRequest\s*\.\s*Create\s*\()/ nocase
-        $url_req1 = /=\s*(String\s*\(\s*)?Request\s*\.\s*(QueryString|Form)\s*\(\s*["']url["']/ nocase
+        // the target is a variable (not a fixed address) in a page that reads the request
+        $url_var = /\.\s*Open\s*\(?\s*"(GET|POST|HEAD)"\s*,\s*[A-Za-z_]\w*\s*[,)]/ nocase
+        $in_req = /\bRequest\s*(\.\s*(QueryString|Form|Item)\s*)?[\[\(]/ nocase
         $url_req2 = /\.(Open|DownloadString|DownloadData)\s*\([^)]{0,40}Request\s*(\.\s*(QueryString|Form|Item)\s*)?[\[\(]/ nocase
         $back = /(ResponseBody|ResponseText|BinaryWrite|GetResponseStream)/ nocase
     condition:
-        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($client*) and any of ($url_req*) and $back
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($client*) and ($url_req2 or ($url_var and $in_req)) and $back
 }
 
 rule EXIR_WebShell_NET_Memory_Resident_Hook
