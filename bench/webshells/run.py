@@ -84,6 +84,9 @@ def scan(exir, rules_dir, paths):
 
 def main():
     show_misses = "--misses" in sys.argv
+    # --draft-expectations FILE: the capabilities each shell is found by today, as a draft of
+    # tests/Exir.Detection.Tests/webshell-expectations.tsv (to be reviewed by hand: right reason, not whatever fired)
+    draft = sys.argv[sys.argv.index("--draft-expectations") + 1] if "--draft-expectations" in sys.argv else None
     labels = os.path.join(CORPUS, "LABELS.tsv")
     if not os.path.exists(labels):
         sys.exit(f"corpus not found: {CORPUS}")
@@ -134,6 +137,13 @@ def main():
             table.append((fam, len(files), n_all, n_lofo, n_beh, ", ".join(sorted(own[fam])) or "-"))
             tot.update(total=len(files), all=n_all, lofo=n_lofo, beh=n_beh)
 
+        if draft:
+            sha = {r[0]: r[4] for r in rows if len(r) > 4}
+            with open(draft, "w", encoding="utf-8") as out:
+                out.write("path\tsha256\tfamily\tcapabilities\n")
+                for path, fam in malicious:
+                    caps = sorted({meta[r].get("capability", "?") for r in yara(full.get(os.path.basename(path), ()))} - {"banner"})
+                    out.write(f"{path}\t{sha[path]}\t{fam}\t{','.join(caps) or '-'}\n")
         fps = {p: sorted(full[os.path.basename(p)]) for p in benign if full.get(os.path.basename(p))}
         print("| family | shells | all rules | without its own rules | by behaviour alone (no banner) | rules left out |")
         print("|---|---|---|---|---|---|")
