@@ -273,3 +273,55 @@ rule EXIR_WebShell_HTTP_Forward_Proxy
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $client and $body_in and $body_out and ($back and ($back2 or $back))
 }
+
+rule EXIR_WebShell_Credential_Store_Access
+{
+    meta:
+        id = "EXIR-WS-049"
+        title = "Server code dumps LSASS or copies the SAM/SECURITY hives"
+        severity = "critical"
+        description = "A page dumps the LSASS process (MiniDumpWriteDump, comsvcs.dll MiniDump, procdump) or saves the SAM, SECURITY or SYSTEM registry hives, or reads browser credential stores (Login Data, DPAPI CryptUnprotectData): credential theft from the web server."
+        attack = "T1505.003, T1003.001, T1003.002, T1555.003"
+        references = "https://attack.mitre.org/techniques/T1003/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "None expected in web pages; backup tools that save registry hives run as services, not as pages."
+        capability = "credential-access"
+        request_input = "not required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $lsass1 = /MiniDumpWriteDump/
+        $lsass2 = /comsvcs(\.dll)?["',\s]{1,6}[^\r\n]{0,40}MiniDump/ nocase
+        $lsass3 = /procdump(64)?(\.exe)?[^\r\n]{0,60}lsass/ nocase
+        $hive = /reg(\.exe)?["'\s]{1,4}save\s+["']?(hklm|hkey_local_machine)\\(sam|security|system)\b/ nocase
+        $browser1 = /(Login Data|logins\.json|key4\.db)/
+        $browser2 = /CryptUnprotectData|ProtectedData\s*\.\s*Unprotect/
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($lsass*) or $hive or ($browser1 and $browser2)
+}
+
+rule EXIR_WebShell_Raw_Socket_Capture
+{
+    meta:
+        id = "EXIR-WS-050"
+        title = "Server code opens a raw socket to capture traffic"
+        severity = "high"
+        description = "A page creates a raw IP socket and switches it to receive-all mode (SIO_RCVALL / IOControlCode.ReceiveAll), or loads a packet-capture library: a sniffer for credentials and traffic that passes the server."
+        attack = "T1505.003, T1040"
+        references = "https://attack.mitre.org/techniques/T1040/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Network diagnostics pages on lab machines."
+        capability = "capture"
+        request_input = "not required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $raw = /SocketType\s*\.\s*Raw/ nocase
+        $all1 = /IOControlCode\s*\.\s*ReceiveAll/ nocase
+        $all2 = /SIO_RCVALL|0x98000001/ nocase
+        $pcap = /(wpcap|npcap|SharpPcap|PacketDotNet)/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and ($raw and any of ($all*)) or $pcap
+}
