@@ -116,26 +116,43 @@ def main():
         for path, fam in malicious:
             by_family[fam].append(path)
 
+        # Stricter: a rule that fires on this family's shells only (whatever it declares) is left out too.
+        fams_of_rule = collections.defaultdict(set)
+        for path, fam in malicious:
+            for r in yara(full.get(os.path.basename(path), ())):
+                fams_of_rule[r].add(fam)
+        only = collections.defaultdict(list)
+        for r, fs in fams_of_rule.items():
+            if len(fs) == 1:
+                only[next(iter(fs))].append(r)
+
+        def without(fam, names):
+            if not names:
+                return full
+            dst = os.path.join(work, "rules-" + fam)
+            strip_rules(rules_dir, dst, names, where)
+            folders = sorted({os.path.join(CORPUS, os.path.dirname(p)) for p in by_family[fam]})
+            hits = scan(exir, dst, folders)
+            shutil.rmtree(dst)
+            return hits
+
         table, misses = [], []
         tot = collections.Counter()
         for fam in sorted(by_family, key=lambda f: (-len(by_family[f]), f)):
             files = by_family[fam]
-            if own[fam]:
-                dst = os.path.join(work, "rules-" + fam)
-                strip_rules(rules_dir, dst, own[fam], where)
-                folders = sorted({os.path.join(CORPUS, os.path.dirname(p)) for p in files})
-                lofo = scan(exir, dst, folders)
-                shutil.rmtree(dst)
-            else:
-                lofo = full
+            lofo = without(fam, own[fam])
+            strict_names = sorted(set(own[fam]) | set(only[fam]))
+            strict = lofo if strict_names == sorted(own[fam]) else without(fam, strict_names)
             n_all = sum(1 for p in files if yara(full.get(os.path.basename(p), ())))
             n_lofo = sum(1 for p in files if yara(lofo.get(os.path.basename(p), ())))
             n_beh = sum(1 for p in files if yara(lofo.get(os.path.basename(p), ())) - banner)
+            n_strict = sum(1 for p in files if yara(strict.get(os.path.basename(p), ())) - banner)
             for p in files:
                 if not (yara(lofo.get(os.path.basename(p), ())) - banner):
                     misses.append((fam, p, sorted(yara(full.get(os.path.basename(p), ())))))
-            table.append((fam, len(files), n_all, n_lofo, n_beh, ", ".join(sorted(own[fam])) or "-"))
-            tot.update(total=len(files), all=n_all, lofo=n_lofo, beh=n_beh)
+            table.append((fam, len(files), n_all, n_lofo, n_beh, n_strict, ", ".join(sorted(own[fam])) or "-",
+                          ", ".join(sorted(set(only[fam]) - set(own[fam]))) or "-"))
+            tot.update(total=len(files), all=n_all, lofo=n_lofo, beh=n_beh, strict=n_strict)
 
         if draft:
             sha = {r[0]: r[4] for r in rows if len(r) > 4}
@@ -145,21 +162,18 @@ def main():
                     caps = sorted({meta[r].get("capability", "?") for r in yara(full.get(os.path.basename(path), ()))} - {"banner"})
                     out.write(f"{path}\t{sha[path]}\t{fam}\t{','.join(caps) or '-'}\n")
         fps = {p: sorted(full[os.path.basename(p)]) for p in benign if full.get(os.path.basename(p))}
-        print("| family | shells | all rules | without its own rules | by behaviour alone (no banner) | rules left out |")
-        print("|---|---|---|---|---|---|")
-        for fam, n, a, l, b, r in table:
-            print(f"| {fam} | {n} | {a} | {l} | {b} | {r} |")
+        print("| family | shells | all rules | without its own rules | by behaviour alone (no banner) "
+              "| also without rules firing on it only | family_specific rules | rules firing on it only |")
+        print("|---|---|---|---|---|---|---|---|")
+        for fam, n, a, l, b, st, r, o in table:
+            print(f"| {fam} | {n} | {a} | {l} | {b} | {st} | {r} | {o} |")
         pct = lambda x: f"{100.0 * x / max(1, tot['total']):.1f}%"
         print(f"| **overall** | **{tot['total']}** | **{tot['all']} ({pct(tot['all'])})** | **{tot['lofo']} ({pct(tot['lofo'])})** "
-              f"| **{tot['beh']} ({pct(tot['beh'])})** | |")
+              f"| **{tot['beh']} ({pct(tot['beh'])})** | **{tot['strict']} ({pct(tot['strict'])})** | | |")
         print(f"\nfalse positives (all rules, any finding): {len(fps)} of {len(benign)} benign files")
         for p, ids in fps.items():
             print(f"  {p}: {', '.join(ids)}")
         # A behaviour rule that fires on one family only may be that family's rule in disguise: listed for review.
-        fams_of_rule = collections.defaultdict(set)
-        for path, fam in malicious:
-            for r in yara(full.get(os.path.basename(path), ())):
-                fams_of_rule[r].add(fam)
         single = sorted((r, next(iter(f))) for r, f in fams_of_rule.items()
                         if len(f) == 1 and r not in banner and not meta.get(r, {}).get("family_specific"))
         if single:
