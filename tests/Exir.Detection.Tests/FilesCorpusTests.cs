@@ -12,9 +12,9 @@ namespace Exir.Detection.Tests;
 [Trait("Tier", "slow")]
 public sealed class FilesCorpusTests(ITestOutputHelper output)
 {
-    // Measured 2026-12-03 (issue 13: capability rules, normalisation pass): 276 of 287 shells found, 0 of 880 benign
+    // Measured 2026-12-03 (issue 13: capability rules, normalisation pass): 281 of 287 shells found, 0 of 880 benign
     // files flagged. Any new miss or any false alarm fails here.
-    private const int RecallFloor = 276;
+    private const int RecallFloor = 281;
     private const int FalseAlarmCeiling = 0;
 
     private sealed record Row(string Path, string Label, string Family);

@@ -51,6 +51,17 @@ public sealed class ScriptNormaliserTests
     }
 
     [Fact]
+    public void A_variable_read_once_from_the_request_is_inlined_where_it_is_used()
+    {
+        Assert.Equal("<%\nDim p\np = Request(\"path\")\nSet f = fso.CreateTextFile(Request(\"path\"), True)\nEnd If\n%>",
+            Norm("<%\nDim p\np = Request(\"path\")\nSet f = fso.CreateTextFile(p, True)\nEnd If\n%>"));
+        Assert.Equal("<% string c = Request[\"c\"]; var k = new SqlConnection(Request[\"c\"]); %>",
+            Norm("<% string c = Request[\"c\"]; var k = new SqlConnection(c); %>"));
+        // assigned twice: not one value, left alone
+        Assert.Equal("<%\nDim p\np = Request(\"a\")\np = \"x\"\nWrite p\nEnd If\n%>", Norm("<%\nDim p\np = Request(\"a\")\np = \"x\"\nWrite p\nEnd If\n%>"));
+    }
+
+    [Fact]
     public void Offsets_point_back_at_the_raw_bytes()
     {
         var raw = Encoding.UTF8.GetBytes("<% var s = \"ev\" + \"al\"; %>");

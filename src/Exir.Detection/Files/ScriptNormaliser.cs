@@ -42,9 +42,68 @@ public static class ScriptNormaliser
     {
         if (data.Length == 0 || data.Length > MaxInputBytes) return null;
         var w = new Writer(data.Length);
-        new Lexer(data, IsVisualBasic(data), w).Run();
-        var result = w.ToResult();
+        bool vb = IsVisualBasic(data);
+        new Lexer(data, vb, w).Run();
+        var result = RequestReadsInlined(w.ToResult(), vb);
         return data.SequenceEqual(result.Text) ? null : result;
+    }
+
+    // x = Request("a") / Trim(Request.Form("a")) / string x = Request["a"]; one request read into a variable.
+    private static readonly System.Text.RegularExpressions.Regex RequestRead = new(
+        @"(?:^|[^\w.])(?:(?:Dim|Set|string|var)\s+)?(?<name>[A-Za-z_]\w{0,40})\s*=\s*(?<value>(?:Trim\s*\(\s*)?(?:HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(?:\.\s*(?:Form|QueryString|Item|Params|Cookies)\s*)?[\(\[]\s*""[^""\r\n]{0,60}""\s*[\)\]](?:\s*\))?)",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.Multiline);
+
+    private static readonly System.Text.RegularExpressions.Regex Assignment = new(
+        @"(?:^|[^\w.])(?<name>[A-Za-z_]\w{0,40})\s*=(?:[^=]|$)",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.Multiline);
+
+    private const int MaxInlinedVariables = 64;
+
+    /// <summary>
+    /// A variable assigned once, from one request read, is replaced by that read where it is used later: rules see
+    /// request data reach a sink (a file path, a connection, Execute) through a variable, the way a page passes it.
+    /// Uses keep the raw offset of the variable's name; the text grows at most by the input size.
+    /// </summary>
+    private static NormalisedScript RequestReadsInlined(NormalisedScript n, bool vb)
+    {
+        var text = Encoding.Latin1.GetString(n.Text);
+        var cmp = vb ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var assigned = new Dictionary<string, int>(cmp);
+        foreach (System.Text.RegularExpressions.Match m in Assignment.Matches(text))
+            assigned[m.Groups["name"].Value] = assigned.GetValueOrDefault(m.Groups["name"].Value) + 1;
+        var reads = new Dictionary<string, (string Value, int End)>(cmp);
+        foreach (System.Text.RegularExpressions.Match m in RequestRead.Matches(text))
+        {
+            var name = m.Groups["name"].Value;
+            if (assigned.GetValueOrDefault(name) == 1 && reads.Count < MaxInlinedVariables && !reads.ContainsKey(name))
+                reads[name] = (m.Groups["value"].Value, m.Index + m.Length);
+        }
+        if (reads.Count == 0) return n;
+        var bytes = new List<byte>(n.Length + 256);
+        var offsets = new List<int>(n.Length + 256);
+        int budget = n.Length, i = 0;
+        while (i < text.Length)
+        {
+            char c = text[i];
+            if (!(char.IsAsciiLetter(c) || c == '_') || (i > 0 && (char.IsAsciiLetterOrDigit(text[i - 1]) || text[i - 1] is '_' or '.')))
+            {
+                bytes.Add(n.Text[i]); offsets.Add(n.RawOffsets[i]); i++;
+                continue;
+            }
+            int start = i;
+            while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '_')) i++;
+            var word = text[start..i];
+            // a use after the assignment, not the left side of another assignment, not a member name
+            if (reads.TryGetValue(word, out var read) && start >= read.End && budget >= read.Value.Length
+                && !(i < text.Length && text[i] == '('))
+            {
+                budget -= read.Value.Length;
+                foreach (char v in read.Value) { bytes.Add((byte)v); offsets.Add(n.RawOffsets[start]); }
+                continue;
+            }
+            for (int k = start; k < i; k++) { bytes.Add(n.Text[k]); offsets.Add(n.RawOffsets[k]); }
+        }
+        return new NormalisedScript([.. bytes], [.. offsets]);
     }
 
     /// <summary>VBScript/VB.NET by the page directive; else by VB-only statements; else C-like (C#, JScript).</summary>
