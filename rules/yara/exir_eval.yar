@@ -163,7 +163,7 @@ rule EXIR_WebShell_Script_Encoded
 rule EXIR_WebShell_ASP_Execute_Computed_Code
 {
     meta:
-        id = "EXIR-WS-007"
+        id = "EXIR-WS-016"
         title = "Classic ASP executes code it assembled at run time"
         severity = "high"
         description = "A classic ASP page runs a variable or expression with the VBScript Execute/ExecuteGlobal/Eval statement, and the page assembles that code at run time: from string literals that hold code words (eval, execute, request), or by reversing, splitting, joining, replacing or XOR-decoding text. One-line shells hidden behind string games and encrypted ASP shells (Godzilla ASP) run their payload this way."
