@@ -43,6 +43,22 @@ public sealed class FilesNormalisedScanTests
     }
 
     [Fact]
+    public void With_user_rules_loaded_the_built_in_rules_still_see_the_normalised_text_and_the_user_rules_do_not()
+    {
+        var dir = Directory.CreateTempSubdirectory("exir-normalised-");
+        try
+        {
+            var rule = Path.Combine(dir.FullName, "u.yar");
+            File.WriteAllText(rule, "rule User_WScript { strings: $a = \"WScript.Shell\" nocase condition: $a }");
+            var rules = YaraContentRules.Load(FilesTestSupport.Rules, [rule]);
+            var matches = rules.Scan(Encoding.UTF8.GetBytes(SplitShell).AsMemory(), new FileFacts("p.asp", "p.asp", "asp"), []);
+            Assert.Contains(matches, m => m.Rule == "EXIR_WebShell_Script_Shell_Object" && m.BuiltIn);
+            Assert.DoesNotContain(matches, m => m.Rule == "User_WScript");
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void A_page_that_only_builds_ordinary_text_from_pieces_stays_quiet()
     {
         const string page = "<%\nDim t\nt = \"Wel\" & \"come, \" & Chr(34) & Server.HTMLEncode(Request.Form(\"name\")) & Chr(34)\nResponse.Write t\nEnd If\n%>";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Exir.Detection.Files;
 
@@ -49,13 +50,13 @@ public static class ScriptNormaliser
     }
 
     // x = Request("a") / Trim(Request.Form("a")) / string x = Request["a"]; one request read into a variable.
-    private static readonly System.Text.RegularExpressions.Regex RequestRead = new(
+    private static readonly Regex RequestRead = new(
         @"(?:^|[^\w.])(?:(?:Dim|Set|string|var)\s+)?(?<name>[A-Za-z_]\w{0,40})\s*=\s*(?<value>(?:Trim\s*\(\s*)?(?:HttpContext\s*\.\s*Current\s*\.\s*)?Request\s*(?:\.\s*(?:Form|QueryString|Item|Params|Cookies)\s*)?[\(\[]\s*""[^""\r\n]{0,60}""\s*[\)\]](?:\s*\))?)",
-        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.Multiline);
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Multiline);
 
-    private static readonly System.Text.RegularExpressions.Regex Assignment = new(
+    private static readonly Regex Assignment = new(
         @"(?:^|[^\w.])(?<name>[A-Za-z_]\w{0,40})\s*=(?:[^=]|$)",
-        System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.Multiline);
+        RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Multiline);
 
     private const int MaxInlinedVariables = 64;
 
@@ -69,10 +70,10 @@ public static class ScriptNormaliser
         var text = Encoding.Latin1.GetString(n.Text);
         var cmp = vb ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
         var assigned = new Dictionary<string, int>(cmp);
-        foreach (System.Text.RegularExpressions.Match m in Assignment.Matches(text))
+        foreach (Match m in Assignment.Matches(text))
             assigned[m.Groups["name"].Value] = assigned.GetValueOrDefault(m.Groups["name"].Value) + 1;
         var reads = new Dictionary<string, (string Value, int End)>(cmp);
-        foreach (System.Text.RegularExpressions.Match m in RequestRead.Matches(text))
+        foreach (Match m in RequestRead.Matches(text))
         {
             var name = m.Groups["name"].Value;
             if (assigned.GetValueOrDefault(name) == 1 && reads.Count < MaxInlinedVariables && !reads.ContainsKey(name))

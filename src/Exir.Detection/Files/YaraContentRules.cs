@@ -21,10 +21,14 @@ public sealed class YaraContentRules : IContentRules
     private readonly YaraRules _rules;
     private readonly HashSet<string> _builtInNamespaces;
     private readonly YaraScanLimits _limits;
+    // The rules that also scan normalised text: the built-in ones alone when user rules are loaded too (they would
+    // only be filtered out afterwards, at the cost of a second pass of a large user rule set).
+    private readonly YaraRules _normalisedRules;
 
-    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits)
+    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits, YaraRules? builtInOnly = null)
     {
         _rules = rules;
+        _normalisedRules = builtInOnly ?? rules;
         _builtInNamespaces = builtIn;
         Problems = problems;
         _limits = limits;
@@ -42,13 +46,16 @@ public sealed class YaraContentRules : IContentRules
         var compiler = new YaraCompiler();
         var problems = new List<ContentRuleProblem>();
         var builtInNs = new HashSet<string>(StringComparer.Ordinal);
+        YaraCompiler? builtInOnly = builtIn && extra.Count > 0 ? new YaraCompiler() : null;
         if (builtIn)
         {
             foreach (var file in rules.List(BuiltInFolder, ".yar"))
             {
                 var ns = "exir/" + Path.GetFileNameWithoutExtension(file);
                 builtInNs.Add(ns);
-                compiler.AddSource(rules.ReadAllText(file), "rules/" + file, ns);
+                var source = rules.ReadAllText(file);
+                compiler.AddSource(source, "rules/" + file, ns);
+                builtInOnly?.AddSource(source, "rules/" + file, ns);
             }
         }
         foreach (var entry in extra)
@@ -65,7 +72,7 @@ public sealed class YaraContentRules : IContentRules
             var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
             problems.Add(new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
         }
-        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits);
+        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits, builtInOnly?.Compile());
     }
 
     private static void AddUserEntry(YaraCompiler compiler, string entry, List<ContentRuleProblem> problems)
@@ -137,7 +144,7 @@ public sealed class YaraContentRules : IContentRules
         if (normalised is null) return rawMatches;
         var seen = rawMatches.Select(m => (m.Namespace, m.Rule)).ToHashSet();
         List<ContentRuleMatch>? added = null;
-        foreach (var m in Matches(_rules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
+        foreach (var m in Matches(_normalisedRules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
         {
             if (!m.BuiltIn || seen.Contains((m.Namespace, m.Rule))) continue;
             // A rule that judges the file's size or layout (a tiny stub page) says so: the normalised text is shorter.
