@@ -15,6 +15,8 @@ rule EXIR_Exchange_OAB_ExternalUrl_Script
         author = "exir developers"
         status = "stable"
         falsepositives = "Custom settings pages with an ExternalUrl/InternalUrl field whose value is an inline expression on the same line (e.g. <input id='ExternalUrl' value='<%= Settings.ExternalUrl %>'>); incident notes, advisories or detection rules that quote a ProxyLogon ExternalUrl payload."
+        capability = "persistence"
+        request_input = "not required"
     strings:
         $url_script = /(External|Internal)(Url|HostName|AuthenticationMethods)\s*[:=]?[^\r\n]{0,300}<\s*script[^>]{0,200}runat\s*=\s*\W?server/ nocase
         $url_tag = /(External|Internal)(Url|HostName)\s*[:=]?[^\r\n]{0,300}<%/ nocase
@@ -35,6 +37,8 @@ rule EXIR_Exchange_ProxyShell_PST_Shell
         author = "exir developers"
         status = "stable"
         falsepositives = "None known: a PST does not carry server-script markup; a mailbox export (e.g. of a security team's mailbox) holding mail that quotes web-shell code could match."
+        capability = "persistence"
+        request_input = "not required"
     strings:
         $script1 = /<\s*script[^>]{0,200}runat/ nocase
         $script2 = /<%[^%]{0,500}(eval|execute|request|process|assembly)/ nocase
@@ -55,6 +59,8 @@ rule EXIR_Exchange_Compiled_Shell_Assembly
         author = "exir developers"
         status = "stable"
         falsepositives = "Compiled pages of in-house admin tools that start cmd.exe/PowerShell with request input or load plug-in assemblies from posted bytes; legacy JScript.NET pages that use eval with the 'unsafe' flag on trusted text."
+        capability = "code-eval"
+        request_input = "required"
     strings:
         // a compiled page: the App_Web_ assembly name or a generated page class (ASP.name_aspx)
         $page1 = "App_Web_" ascii wide
@@ -88,6 +94,8 @@ rule EXIR_WebConfig_Script_Or_Handler_Abuse
         author = "exir developers"
         status = "stable"
         falsepositives = "None known: Exchange and ordinary applications never map *.config to a script engine or put server script in web.config; a web.config whose comments hold an unescaped code sample with <% ... Request/Response.Write would match."
+        capability = "persistence"
+        request_input = "not required"
     strings:
         $cfg = "<configuration" nocase
         $script = /<%[^>]{0,2000}(request|execute|eval|CreateObject|Response\.Write)/ nocase

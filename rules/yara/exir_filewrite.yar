@@ -15,6 +15,8 @@ rule EXIR_WebShell_Upload_To_Client_Chosen_Path
         author = "exir developers"
         status = "stable"
         falsepositives = "Intranet file-management, backup or deployment pages that let an operator type the target path into a text box or pass it in a hidden field (.Value)."
+        capability = "file-upload"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -41,6 +43,8 @@ rule EXIR_WebShell_Dropper_Writes_Server_Script
         author = "exir developers"
         status = "stable"
         falsepositives = "Settings pages that rewrite web.config with a StreamWriter or File.WriteAllText on MapPath('~/web.config'); CMS, installer or code-generator pages that write .aspx/.ascx/.asp files from templates."
+        capability = "persistence"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -49,9 +53,11 @@ rule EXIR_WebShell_Dropper_Writes_Server_Script
         $create3 = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
         $ext1 = /MapPath\s*\(\s*"[^"\r\n]{1,80}\.(aspx|asp|ashx|asmx|asa|cer|cdx|svc|config)"\s*\)/ nocase
         $ext2 = /(PhysicalPath|PATH_TRANSLATED|FilePath)\s*[\)\]]?\s*\+\s*"\.(aspx|asp|ashx|asmx|asa|cer)"/ nocase
-        $tag = /"[^"\r\n]{0,40}<(%|!--\s*#include)[^"\r\n]{0,300}(eval|execute|request|include\s+file)/ nocase
+        $tag = /"[^"\r\n]{0,40}<(%[^"\r\n]{0,300}(eval|execute|request)|!--\s*#include\s+(file|virtual))/ nocase
+        // a script-named target alone is an application updating its own files: request data must be what is written
+        $content_req = /(\.(Write|WriteLine|WriteAllText|AppendAllText|WriteAllBytes)\b|\.SaveAs\s*\()[ \t]*\(?[^;\r\n]{0,120}(\bRequest\s*[\.\[\(]|\.Text\b)/ nocase
     condition:
-        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($create*) and any of ($ext*, $tag)
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and any of ($create*) and ($tag or (any of ($ext*) and $content_req))
 }
 
 rule EXIR_WebShell_ASP_Self_Rewriting_Page
@@ -66,16 +72,18 @@ rule EXIR_WebShell_ASP_Self_Rewriting_Page
         author = "exir developers"
         status = "stable"
         falsepositives = "Classic ASP page-view or error loggers that write Request.ServerVariables('URL') and a query-string value to a log file through the FileSystemObject (the URL reference is taken for the page itself)."
+        capability = "persistence"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
         $fso = "Scripting.FileSystemObject" nocase
         $open = /\.(CreateTextFile|OpenTextFile)\s*\(/ nocase
         $self = /(SCRIPT_NAME|PATH_TRANSLATED|URL)["']\s*\)/ nocase
-        $req = /request\s*(\.\s*(form|querystring)\s*)?\(/ nocase
-        $write = /\.(Write|WriteLine)\b/ nocase
+        // request data is what gets written (not merely read somewhere else in the page)
+        $write_req = /\.(Write|WriteLine)\b[ \t]*\(?[^\r\n]{0,80}request\s*(\.\s*(form|querystring)\s*)?\(/ nocase
     condition:
-        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fso and $open and $self and $req and $write
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fso and $open and $self and $write_req
 }
 
 rule EXIR_WebShell_Writable_Folder_Scanner
@@ -90,6 +98,8 @@ rule EXIR_WebShell_Writable_Folder_Scanner
         author = "exir developers"
         status = "stable"
         falsepositives = "Site-maintenance pages that walk a content tree and write a marker or index file into each folder with File.Create/WriteAllText(dir.FullName + ...)."
+        capability = "recon"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -111,6 +121,8 @@ rule EXIR_WebShell_Upload_Beside_Itself
         author = "exir developers"
         status = "stable"
         falsepositives = "Simple intranet upload pages that deliberately store files next to themselves; pages that use Request.PhysicalPath for something else (logging, showing the page date) and also save uploads elsewhere under the uploaded file name."
+        capability = "file-upload"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -134,6 +146,8 @@ rule EXIR_WebShell_Image_Polyglot_Server_Page
         author = "exir developers"
         status = "stable"
         falsepositives = "None known: real images do not contain page directives or server script; an image whose metadata quotes server-script text (e.g. a screenshot annotated with web-shell code) could match."
+        capability = "concealment"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -156,6 +170,8 @@ rule EXIR_WebShell_Credential_Logger
         author = "exir developers"
         status = "stable"
         falsepositives = "Custom login pages with a (careless) debug log that writes the submitted password field to a file or trace writer."
+        capability = "credential-access"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -163,4 +179,78 @@ rule EXIR_WebShell_Credential_Logger
         $response = /Response\s*\.\s*Write\s*\([^;]{0,200}Request\s*(\.\s*(Form|Params|Item)\s*)?[\[\(]\s*"(password|passwd|pwd|pass)/ nocase
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $write and not $response
+}
+
+rule EXIR_WebShell_ASP_Write_Request_To_File
+{
+    meta:
+        id = "EXIR-WS-037"
+        title = "Classic ASP writes request data to a file, or to a path from the request"
+        severity = "critical"
+        description = "A classic ASP page saves with ADODB.Stream SaveToFile or FileSystemObject CreateTextFile/OpenTextFile where the path comes from the request, or writes request data into the file it opened: an uploader or a page that plants further pages."
+        attack = "T1505.003, T1105"
+        references = "https://attack.mitre.org/techniques/T1105/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Upload pages of classic ASP applications that store files under a path the form chooses."
+        capability = "file-upload"
+        request_input = "required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $sink_path = /(SaveToFile|CreateTextFile|OpenTextFile)\s*\(?\s*[^\r\n]{0,60}request\s*(\.\s*(form|querystring|item)\s*)?\(/ nocase
+        $sink_content = /\.\s*(Write|WriteLine|WriteText)\s*\(?\s*(trim\s*\(\s*)?request\s*(\.\s*(form|querystring|item)\s*)?\(/ nocase
+        $obj = /(ADODB\.Stream|FileSystemObject)/ nocase
+        $open = /(CreateTextFile|OpenTextFile|SaveToFile)\b/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $obj and ($sink_path or ($sink_content and $open))
+}
+
+rule EXIR_WebShell_Download_Server_Script
+{
+    meta:
+        id = "EXIR-WS-038"
+        title = "Page downloads content and saves it as a server page"
+        severity = "critical"
+        description = "Server code fetches content over HTTP (XMLHTTP, WinHttp, WebClient) and saves it under a script extension (.asp .aspx .ashx .asa .cer): a dropper that plants a web shell fetched from elsewhere."
+        attack = "T1505.003, T1105"
+        references = "https://attack.mitre.org/techniques/T1105/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "None expected: applications do not download their own pages at run time."
+        capability = "persistence"
+        request_input = "not required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $dl = /(MSXML2\.(Server)?XMLHTTP|Microsoft\.XMLHTTP|WinHttp\.WinHttpRequest|DownloadFile\s*\(|DownloadData\s*\(|DownloadString\s*\()/ nocase
+        $save = /(SaveToFile|WriteAllText|WriteAllBytes|DownloadFile|CreateTextFile)\s*\(?[^\r\n]{0,80}\.(asp|aspx|ashx|asmx|asa|cer|cdx|svc)["']/ nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $dl and $save
+}
+
+rule EXIR_WebShell_ASP_File_Browser
+{
+    meta:
+        id = "EXIR-WS-039"
+        title = "Classic ASP page browses folders the caller names and changes files"
+        severity = "high"
+        description = "A classic ASP page walks a folder chosen through the request (FileSystemObject GetFolder, Files, SubFolders) and deletes, copies, moves, rewrites, re-dates or re-attributes files: a file manager for the caller."
+        attack = "T1505.003, T1083, T1070.006"
+        references = "https://attack.mitre.org/techniques/T1083/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Administration pages of classic ASP sites that manage files in a folder chosen from a form."
+        capability = "file-manager"
+        request_input = "required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $walk = /GetFolder\s*\(/ nocase
+        $items = /\.\s*(Files|SubFolders)\b/ nocase
+        $op = /(\.\s*(DeleteFile|DeleteFolder|CopyFile|MoveFile|CopyFolder|MoveFolder|CreateTextFile|OpenTextFile|SaveToFile|Delete|Copy|Move)\b|\.\s*attributes\s*=|DateLastModified)/ nocase
+        $req = /\brequest\s*(\.\s*(form|querystring|item)\s*)?\(/ nocase
+        $fso = "FileSystemObject" nocase
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fso and $walk and $items and $op and $req
 }

@@ -15,6 +15,8 @@ rule EXIR_WebShell_NET_Assembly_Load_From_Request
         author = "exir developers"
         status = "stable"
         falsepositives = "Plug-in hosts that call Assembly.Load on a fixed name or on bytes from a database while also reading form fields, cookies or the session for unrelated purposes; developer test pages."
+        capability = "code-eval"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -43,6 +45,8 @@ rule EXIR_WebShell_NET_Dynamic_Compile
         author = "exir developers"
         status = "stable"
         falsepositives = "Pages that compile fixed or template-generated code with CodeDom (GenerateInMemory) while reading the request for unrelated parameters; online C#/JScript playgrounds hosted on purpose."
+        capability = "code-eval"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -69,6 +73,8 @@ rule EXIR_WebShell_NET_Encrypted_Payload_Loader
         author = "exir developers"
         status = "stable"
         falsepositives = "Single-sign-on or token pages that AES-decrypt a cookie or form field and also call any delegate or event with .Invoke(...) (e.g. SignedIn?.Invoke(user))."
+        capability = "code-eval"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -94,6 +100,8 @@ rule EXIR_WebShell_XSLT_Script_Execution
         author = "exir developers"
         status = "stable"
         falsepositives = "Report pages that enable only the document() function with new XsltSettings(true, false) (any XsltSettings(true, ...) is read as trusted); pages that run trusted vendor stylesheets with embedded script on purpose."
+        capability = "code-eval"
+        request_input = "not required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -120,6 +128,9 @@ rule EXIR_WebShell_Precompiled_Backdoor_Stub
         author = "exir developers"
         status = "test"
         falsepositives = "Small pages (under 2 KB) that pass a 16-64 digit hex literal to a namespace-qualified constructor: new System.Guid('3f2504e0...') in N format, licence or API keys handed to third-party controls (new Vendor.Charts.LicenseKey('4f2a...'))."
+        capability = "code-eval"
+        request_input = "not required"
+        scan_normalised = "false"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -141,6 +152,8 @@ rule EXIR_WebShell_NET_Deserialize_Request
         author = "exir developers"
         status = "stable"
         falsepositives = "Legacy pages that round-trip their own state through LosFormatter/ObjectStateFormatter from a hidden field (custom view-state handling); these are exploitable anyway unless the data is MAC-protected."
+        capability = "code-eval"
+        request_input = "required"
     strings:
         // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
         $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
@@ -148,4 +161,29 @@ rule EXIR_WebShell_NET_Deserialize_Request
         $deser = /Deserialize\s*\([^;]{0,160}Request\s*(\.\s*(Item|Form|QueryString|Params|Headers|Cookies|InputStream|BinaryRead)|\s*\[)/ nocase
     condition:
         uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $fmt and $deser
+}
+
+rule EXIR_WebShell_NET_Native_Code_Execution
+{
+    meta:
+        id = "EXIR-WS-026"
+        title = "ASP.NET code runs native code through P/Invoke"
+        severity = "critical"
+        description = "A page declares Win32 imports (DllImport of kernel32/ntdll) to allocate executable memory and start a thread on it (VirtualAlloc, CreateThread, QueueUserAPC, NtCreateThreadEx, a delegate from a function pointer), or to create processes (CreateProcess, WinExec, ShellExecute): shellcode loaders and command execution that no .NET Process call shows."
+        attack = "T1505.003, T1055, T1106"
+        references = "https://attack.mitre.org/techniques/T1106/"
+        author = "exir developers"
+        status = "experimental"
+        falsepositives = "Diagnostic pages that call Win32 APIs for process creation on purpose; none known that allocate executable memory."
+        capability = "command-exec"
+        request_input = "not required"
+    strings:
+        // server-side code at all (ASP/ASP.NET markup, Razor, or C# source as in App_Code): keeps client JS and binaries out
+        $server_code = /(<%|runat\s*=\s*\W?server|@\{|@functions|@using\s+System|using\s+System\s*[;.])/ nocase
+        $import = /DllImport\s*\(\s*"(kernel32|ntdll|shell32)(\.dll)?"/ nocase
+        $alloc = /\b(VirtualAlloc|VirtualAllocEx|VirtualProtect|NtAllocateVirtualMemory|HeapCreate)\b/
+        $start = /\b(CreateThread|CreateRemoteThread|QueueUserAPC|NtCreateThreadEx|GetDelegateForFunctionPointer|EnumSystemLocales|CreateFiber)\b/
+        $proc = /extern\s+\w+\s+(CreateProcess\w*|WinExec|ShellExecute\w*)\s*\(/
+    condition:
+        uint16(0) != 0x5A4D and $server_code and filesize < 5MB and $import and (($alloc and $start) or $proc)
 }

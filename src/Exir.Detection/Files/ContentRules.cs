@@ -1,7 +1,11 @@
 namespace Exir.Detection.Files;
 
-/// <summary>One matched string of a content rule: identifier, offset in the scanned bytes, the bytes.</summary>
-public sealed record ContentStringMatch(string Identifier, long Offset, ReadOnlyMemory<byte> Data);
+/// <summary>
+/// One matched string of a content rule: identifier, offset in the scanned bytes, the bytes. <paramref name="InNormalisedText"/>:
+/// the bytes matched the normalised text (joined literals, decoded character codes) and are not in the file as they
+/// are; the offset is where the first of them came from.
+/// </summary>
+public sealed record ContentStringMatch(string Identifier, long Offset, ReadOnlyMemory<byte> Data, bool InNormalisedText = false);
 
 /// <summary>A content rule (YARA) that matched a file, with its metadata.</summary>
 public sealed record ContentRuleMatch(

@@ -21,10 +21,14 @@ public sealed class YaraContentRules : IContentRules
     private readonly YaraRules _rules;
     private readonly HashSet<string> _builtInNamespaces;
     private readonly YaraScanLimits _limits;
+    // The rules that also scan normalised text: the built-in ones alone when user rules are loaded too (they would
+    // only be filtered out afterwards, at the cost of a second pass of a large user rule set).
+    private readonly YaraRules _normalisedRules;
 
-    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits)
+    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits, YaraRules? builtInOnly = null)
     {
         _rules = rules;
+        _normalisedRules = builtInOnly ?? rules;
         _builtInNamespaces = builtIn;
         Problems = problems;
         _limits = limits;
@@ -42,13 +46,16 @@ public sealed class YaraContentRules : IContentRules
         var compiler = new YaraCompiler();
         var problems = new List<ContentRuleProblem>();
         var builtInNs = new HashSet<string>(StringComparer.Ordinal);
+        YaraCompiler? builtInOnly = builtIn && extra.Count > 0 ? new YaraCompiler() : null;
         if (builtIn)
         {
             foreach (var file in rules.List(BuiltInFolder, ".yar"))
             {
                 var ns = "exir/" + Path.GetFileNameWithoutExtension(file);
                 builtInNs.Add(ns);
-                compiler.AddSource(rules.ReadAllText(file), "rules/" + file, ns);
+                var source = rules.ReadAllText(file);
+                compiler.AddSource(source, "rules/" + file, ns);
+                builtInOnly?.AddSource(source, "rules/" + file, ns);
             }
         }
         foreach (var entry in extra)
@@ -65,7 +72,7 @@ public sealed class YaraContentRules : IContentRules
             var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
             problems.Add(new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
         }
-        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits);
+        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits, builtInOnly?.Compile());
     }
 
     private static void AddUserEntry(YaraCompiler compiler, string entry, List<ContentRuleProblem> problems)
@@ -106,16 +113,57 @@ public sealed class YaraContentRules : IContentRules
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Scan(data, facts, []);
 
+    /// <summary>The raw scan, then the built-in rules over the normalised text of server script (see <see cref="ScriptNormaliser"/>).</summary>
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
-        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+        WithNormalised(data, facts, ScanRaw(data, facts, incomplete), incomplete);
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts) => Scan(data, facts, []);
 
-    /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
+        WithNormalised(data.Span, facts, ScanRaw(data, facts, incomplete), incomplete);
+
+    /// <summary>The rules over the bytes as they are (what the real yara reports for the same rules).</summary>
+    public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
+        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+
+    /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
+    public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array
             ? Matches(_rules.Scan(array, segment.Count, Externals(facts), _limits), incomplete)
-            : Scan(data.Span, facts, incomplete);
+            : ScanRaw(data.Span, facts, incomplete);
+
+    /// <summary>
+    /// Built-in rules that match only once split words are joined and character codes decoded: added to the raw
+    /// matches, their strings at the raw offset they came from, marked when the matched text is not in the file as such.
+    /// User rules (--yara) see the raw bytes only: their authors wrote them for that.
+    /// </summary>
+    private IReadOnlyList<ContentRuleMatch> WithNormalised(ReadOnlySpan<byte> raw, FileFacts facts, IReadOnlyList<ContentRuleMatch> rawMatches, List<string> incomplete)
+    {
+        if (_builtInNamespaces.Count == 0 || !ScriptNormaliser.LooksLikeServerScript(raw)) return rawMatches;
+        var normalised = ScriptNormaliser.Normalise(raw);
+        if (normalised is null) return rawMatches;
+        var seen = rawMatches.Select(m => (m.Namespace, m.Rule)).ToHashSet();
+        List<ContentRuleMatch>? added = null;
+        foreach (var m in Matches(_normalisedRules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
+        {
+            if (!m.BuiltIn || seen.Contains((m.Namespace, m.Rule))) continue;
+            // A rule that judges the file's size or layout (a tiny stub page) says so: the normalised text is shorter.
+            if (m.Meta.TryGetValue("scan_normalised", out var v) && v == "false") continue;
+            var strings = new List<ContentStringMatch>(m.Strings.Count);
+            foreach (var s in m.Strings) strings.Add(BackToRaw(s, raw, normalised));
+            (added ??= []).Add(m with { Strings = strings });
+        }
+        return added is null ? rawMatches : [.. rawMatches, .. added];
+    }
+
+    private static ContentStringMatch BackToRaw(ContentStringMatch s, ReadOnlySpan<byte> raw, NormalisedScript normalised)
+    {
+        int at = (int)Math.Clamp(s.Offset, 0, Math.Max(0, normalised.Length - 1));
+        int rawOffset = normalised.Length == 0 ? 0 : normalised.RawOffsets[at];
+        var bytes = s.Data.Span;
+        bool verbatim = rawOffset + bytes.Length <= raw.Length && raw.Slice(rawOffset, bytes.Length).SequenceEqual(bytes);
+        return s with { Offset = rawOffset, InNormalisedText = !verbatim };
+    }
 
     private static Dictionary<string, object> Externals(FileFacts facts) => new(StringComparer.Ordinal)
     {

@@ -44,7 +44,8 @@ public sealed class ContentRuleCheck(IContentRules content) : IFileCheck
             d["rule_source"] = m.BuiltIn ? "built-in (rules/yara)" : "user rules (--yara)";
             if (m.Tags.Count > 0) d["rule_tags"] = string.Join(' ', m.Tags);
             if (decoded is not null) d["scanned_as"] = decoded + " decoded to utf-8";
-            d["matched_strings"] = string.Join(", ", m.Strings.Take(20).Select(s => $"{s.Identifier}@{s.Offset}"))
+            if (m.Strings.Any(s => s.InNormalisedText)) d["matched_in"] = "normalised text (comments removed, split literals joined, character codes decoded); offsets are where the text starts in the file";
+            d["matched_strings"] = string.Join(", ", m.Strings.Take(20).Select(s => $"{s.Identifier}@{s.Offset}" + (s.InNormalisedText ? " (in normalised text)" : "")))
                                    + (m.Strings.Count > 20 ? $" (+{m.Strings.Count - 20} more)" : "");
             report.Report(RuleInfoOf(m), file.File, Excerpt(m), d);
         }
@@ -85,7 +86,7 @@ public sealed class ContentRuleCheck(IContentRules content) : IFileCheck
         {
             var text = Printable(s.Data.Span);
             if (text.Length > ExcerptChars) text = text[..ExcerptChars] + "...";
-            parts.Add($"{s.Identifier}: {text}");
+            parts.Add($"{s.Identifier}{(s.InNormalisedText ? " (in normalised text)" : "")}: {text}");
             total += text.Length;
             if (parts.Count >= 3 || total > 400) break;
         }
