@@ -7,25 +7,84 @@ using Exir.Detection.Rules;
 namespace Exir.Detection.Artifacts;
 
 /// <summary>
-/// Memory dumps anywhere (by the MDMP signature, not by name) and archives staged in the folders
-/// attackers use (by magic bytes). Grading and locations come from rules/files/suspicious-files.yaml.
+/// Memory dumps anywhere (by the MDMP signature, not by name), archives staged in the folders
+/// attackers use (by magic bytes), and files whose names promise an archive or a dump their bytes are not
+/// (split volumes, cut copies, disguised or encrypted files: what Test-ProxyLogon flags by name).
+/// Grading, names and locations come from rules/files/suspicious-files.yaml.
 /// </summary>
 public sealed class SuspiciousFilesDetector : IFileConsumer
 {
     private const int DumpReadLimit = 64 << 20;
     private readonly SuspiciousFileRules _rules;
+    private readonly Dictionary<string, Severity> _withExploitation = new(StringComparer.Ordinal);
 
-    public SuspiciousFilesDetector(SuspiciousFileRules rules) => _rules = rules;
+    public SuspiciousFilesDetector(SuspiciousFileRules rules)
+    {
+        _rules = rules;
+        if (rules.StagedArchive.SeverityWithExploitation is { } s) _withExploitation[rules.StagedArchive.Info.Id] = s;
+        foreach (var r in rules.NameRules)
+            if (r.SeverityWithExploitation is { } n) _withExploitation[r.Info.Id] = n;
+    }
 
     public string Name => "suspicious-files";
 
     public bool Wants(ArtifactProbe probe, RunContext context) =>
-        probe.Kind is ArtifactKind.MiniDump || (probe.Kind is ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath));
+        probe.Kind is ArtifactKind.MiniDump || (probe.Kind is ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath))
+        || _rules.NameRules.Any(r => NameRuleApplies(r, probe));
 
     public void Inspect(ArtifactProbe probe, RunContext context)
     {
         if (probe.Kind == ArtifactKind.MiniDump) InspectDump(probe, context);
-        else InspectArchive(probe, context);
+        else if (probe.Kind == ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath)) InspectArchive(probe, context);
+        foreach (var rule in _rules.NameRules)
+            if (NameRuleApplies(rule, probe)) ReportName(rule, probe, context);
+    }
+
+    /// <summary>The name promises what the bytes are not, in a folder the rule watches, outside its allow-list.</summary>
+    private static bool NameRuleApplies(SuspiciousFileRules.NameRule rule, ArtifactProbe probe)
+    {
+        var isPromisedKind = rule.ContentNot switch { "archive" => probe.Kind == ArtifactKind.Archive, _ => probe.Kind == ArtifactKind.MiniDump };
+        var file = probe.File;
+        return !isPromisedKind && rule.Names.Any(n => n.IsMatch(file.Name))
+            && (rule.Locations.Count == 0 || rule.Locations.Any(l => ContainsSegment(file.RelativePath, l)))
+            && !PathGlob.AnyMatch(rule.Allow, "/" + file.RelativePath);
+    }
+
+    private static void ReportName(SuspiciousFileRules.NameRule rule, ArtifactProbe probe, RunContext context)
+    {
+        var file = probe.File;
+        var details = new Dictionary<string, string> { ["size"] = file.Length.ToString(), ["content"] = ContentOf(probe) };
+        var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
+        if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
+        var promised = rule.ContentNot == "archive" ? "an archive" : "a memory dump";
+        context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
+        {
+            Severity = severity,
+            Timestamp = file.LastWriteUtc,
+            TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
+            Evidence = $"named like {promised} ('{file.Name}', {file.Length:N0} bytes), content not recognised ({details["content"]}): truncated, split or disguised",
+            Details = details,
+        });
+    }
+
+    /// <summary>What the first bytes are, in words, for the evidence of a name rule.</summary>
+    private static string ContentOf(ArtifactProbe probe) =>
+        probe.File.Length == 0 ? "empty" : probe.Kind switch
+        {
+            ArtifactKind.Archive => $"{ArchiveMagic.Detect(probe.Head.Span)} archive",
+            ArtifactKind.MiniDump => "MDMP minidump",
+            ArtifactKind.Executable => "executable",
+            ArtifactKind.Log => "log text",
+            ArtifactKind.EventLog => "event log",
+            _ => probe.Head.Length >= 4 ? $"starts {Convert.ToHexString(probe.Head.Span[..4])}" : "a few bytes",
+        };
+
+    /// <summary>A name that points at a credential store (ntds, sam, system, lsass) grades the finding up.</summary>
+    private static Severity Graded(Severity severity, SuspiciousFileRules.CredentialNames names, string fileName, Dictionary<string, string> details)
+    {
+        if (names.In(fileName) is not { } word || names.Severity is not { } up || up <= severity) return severity;
+        details["credential_store_name"] = word;
+        return up;
     }
 
     private void InspectDump(ArtifactProbe probe, RunContext context)
@@ -78,9 +137,11 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         if (PathGlob.AnyMatch(rule.Allow, "/" + file.RelativePath)) return;
         var format = ArchiveMagic.Detect(probe.Head.Span) ?? "archive";
         var details = new Dictionary<string, string> { ["format"] = format, ["size"] = file.Length.ToString() };
+        var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
         context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
         {
+            Severity = severity,
             Timestamp = file.LastWriteUtc,
             TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
             Evidence = $"{format} archive of {file.Length:N0} bytes named '{file.Name}'",
@@ -119,9 +180,9 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         }
     }
 
-    /// <summary>Archives are graded up when the same scan found exploitation or a shell.</summary>
+    /// <summary>Archives and names like them are graded up when the same scan found exploitation or a shell.</summary>
     public Finding Escalate(Finding finding) =>
-        finding.RuleId == _rules.StagedArchive.Info.Id && _rules.StagedArchive.SeverityWithExploitation is { } s && s > finding.Severity
+        _withExploitation.TryGetValue(finding.RuleId, out var s) && s > finding.Severity
             ? finding with { Severity = s, Details = new Dictionary<string, string>(finding.Details) { ["graded_up"] = "exploitation found in the same scan" } }
             : finding;
 }
