@@ -1,5 +1,6 @@
 using Exir.Core;
 using Exir.Core.Coverage;
+using Exir.Core.Evidence;
 using Exir.Core.Findings;
 using Exir.Pipeline;
 using Exir.Detection.Rules;
@@ -30,24 +31,60 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
 
     public bool Wants(ArtifactProbe probe, RunContext context) =>
         probe.Kind is ArtifactKind.MiniDump || (probe.Kind is ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath))
-        || _rules.NameRules.Any(r => NameRuleApplies(r, probe));
+        || _rules.NameRules.Any(r => NameMatches(r, probe));
 
     public void Inspect(ArtifactProbe probe, RunContext context)
     {
         if (probe.Kind == ArtifactKind.MiniDump) InspectDump(probe, context);
         else if (probe.Kind == ArtifactKind.Archive && IsStagingLocation(probe.File.RelativePath)) InspectArchive(probe, context);
         foreach (var rule in _rules.NameRules)
-            if (NameRuleApplies(rule, probe)) ReportName(rule, probe, context);
+        {
+            if (!NameMatches(rule, probe)) continue;
+            if (!PathGlob.AnyMatch(rule.Allow, "/" + probe.File.RelativePath)) ReportName(rule, probe, context);
+            else ReportVendor(rule.Info.Id, probe, context, $"named like an archive, content not recognised ({ContentOf(probe)})");
+        }
     }
 
-    /// <summary>The name promises what the bytes are not, in a folder the rule watches, outside its allow-list.</summary>
-    private static bool NameRuleApplies(SuspiciousFileRules.NameRule rule, ArtifactProbe probe)
+    /// <summary>
+    /// Empty files are not read (the evidence source names them in the coverage), but a name like an archive or a
+    /// dump still counts: Test-ProxyLogon lists an empty lsass.dmp or x.zip too.
+    /// </summary>
+    public void CompleteRoot(RunContext context)
+    {
+        foreach (var issue in context.Coverage.Issues.ToList())
+        {
+            if (issue.Kind != IssueKind.SpecialOrEmptyFile || !issue.Message.StartsWith("empty file", StringComparison.Ordinal)) continue;
+            var probe = new ArtifactProbe { File = new EvidenceFile(issue.Path, 0, null, () => Stream.Null), Kind = ArtifactKind.Unknown, Head = ReadOnlyMemory<byte>.Empty };
+            if (_rules.NameRules.Any(r => NameMatches(r, probe))) Inspect(probe, context);
+        }
+    }
+
+    /// <summary>The name promises what the bytes are not, in a folder the rule watches.</summary>
+    private static bool NameMatches(SuspiciousFileRules.NameRule rule, ArtifactProbe probe)
     {
         var isPromisedKind = rule.ContentNot switch { "archive" => probe.Kind == ArtifactKind.Archive, _ => probe.Kind == ArtifactKind.MiniDump };
         var file = probe.File;
         return !isPromisedKind && rule.Names.Any(n => n.IsMatch(file.Name))
-            && (rule.Locations.Count == 0 || rule.Locations.Any(l => ContainsSegment(file.RelativePath, l)))
-            && !PathGlob.AnyMatch(rule.Allow, "/" + file.RelativePath);
+            && (rule.Locations.Count == 0 || rule.Locations.Any(l => ContainsSegment(file.RelativePath, l)));
+    }
+
+    /// <summary>
+    /// What a rule's allow-list left out, reported by the vendor rule that covers that rule (if any): kept only when
+    /// the host shows exploitation (<see cref="Grade"/>), since Test-ProxyLogon then lists every archive below ProgramData.
+    /// </summary>
+    private void ReportVendor(string allowedBy, ArtifactProbe probe, RunContext context, string what)
+    {
+        if (_rules.VendorArchive is not { } vendor || !vendor.ReportsAllowedOf.Contains(allowedBy)) return;
+        var file = probe.File;
+        var details = new Dictionary<string, string> { ["size"] = file.Length.ToString(), ["allow_listed_by"] = allowedBy };
+        if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
+        context.Report(Finding.FromRule(vendor.Info, file.RelativePath) with
+        {
+            Timestamp = file.LastWriteUtc,
+            TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
+            Evidence = $"{what} in a vendor folder: '{file.Name}', {file.Length:N0} bytes",
+            Details = details,
+        });
     }
 
     private static void ReportName(SuspiciousFileRules.NameRule rule, ArtifactProbe probe, RunContext context)
@@ -134,8 +171,12 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
     {
         var file = probe.File;
         var rule = _rules.StagedArchive;
-        if (PathGlob.AnyMatch(rule.Allow, "/" + file.RelativePath)) return;
         var format = ArchiveMagic.Detect(probe.Head.Span) ?? "archive";
+        if (PathGlob.AnyMatch(rule.Allow, "/" + file.RelativePath))
+        {
+            ReportVendor(rule.Info.Id, probe, context, $"{format} archive");
+            return;
+        }
         var details = new Dictionary<string, string> { ["format"] = format, ["size"] = file.Length.ToString() };
         var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
@@ -179,6 +220,13 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
             return probe.Head.ToArray();
         }
     }
+
+    /// <summary>
+    /// The host's findings as its exploitation grades them: archives and names like them grade up when the same scan
+    /// found exploitation or a shell; vendor-folder archives are kept only then.
+    /// </summary>
+    public IEnumerable<Finding> Grade(IEnumerable<Finding> findings, bool exploitation) =>
+        exploitation ? findings.Select(Escalate) : findings.Where(f => f.RuleId != _rules.VendorArchive?.Info.Id);
 
     /// <summary>Archives and names like them are graded up when the same scan found exploitation or a shell.</summary>
     public Finding Escalate(Finding finding) =>

@@ -16,6 +16,8 @@ public sealed class SuspiciousFileRules
     public required StagedArchiveRule StagedArchive { get; init; }
     /// <summary>Rules on a file's name where its content is not of the kind the name promises (name_patterns).</summary>
     public required IReadOnlyList<NameRule> NameRules { get; init; }
+    /// <summary>Archives the allow-lists of other rules leave out, listed only when the host shows exploitation; optional.</summary>
+    public VendorArchiveRule? VendorArchive { get; init; }
 
     /// <param name="NamesWithoutModules">When the dump's module list cannot be read, a file name containing one of these still makes it an LSASS dump.</param>
     public sealed record LsassDumpRule(RuleInfo Info, IReadOnlyList<string> ProcessImages, IReadOnlyList<string> MarkerModules, IReadOnlyList<string> NamesWithoutModules);
@@ -32,6 +34,9 @@ public sealed class SuspiciousFileRules
 
         private static readonly char[] NotWord = [.. Enumerable.Range(0, 128).Select(c => (char)c).Where(c => !char.IsAsciiLetterOrDigit(c))];
     }
+
+    /// <param name="ReportsAllowedOf">The rules whose allow-listed hits this rule reports.</param>
+    public sealed record VendorArchiveRule(RuleInfo Info, IReadOnlySet<string> ReportsAllowedOf);
 
     /// <param name="ContentNot">The content kind the name promises (archive, minidump): the rule fires when the bytes are not one.</param>
     /// <param name="Locations">Folders (as in the staged-archive rule); empty means anywhere.</param>
@@ -57,6 +62,7 @@ public sealed class SuspiciousFileRules
         public string? SeverityWithCredentialName { get; set; }
         public string? ContentNot { get; set; }
         public List<string> NamePatterns { get; set; } = [];
+        public List<string> ReportsAllowedOf { get; set; } = [];
     }
 
     private static Severity? SeverityOf(EntryYaml rule, string? name)
@@ -106,6 +112,8 @@ public sealed class SuspiciousFileRules
             StagedArchive = new(archive.ToRuleInfo(FileName), archive.Locations, archive.Allow.Select(a => new PathGlob(a)).ToList(),
                 SeverityOf(archive, archive.SeverityWithExploitation), CredentialsOf(archive)),
             NameRules = file.Rules.Where(r => r.NamePatterns.Count > 0).Select(NameRuleOf).ToList(),
+            VendorArchive = file.Rules.FirstOrDefault(r => r.ReportsAllowedOf.Count > 0) is { } v
+                ? new(v.ToRuleInfo(FileName), v.ReportsAllowedOf.ToHashSet(StringComparer.Ordinal)) : null,
         };
     }
 }
