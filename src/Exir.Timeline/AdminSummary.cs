@@ -334,7 +334,7 @@ public sealed class AdminSummaryBuilder
             if (_firstSuccess is { } fs)
                 statements.Add(texts.Make("scan-compromised", ("hosts", Join(_compromisedHosts.Count > 0 ? _compromisedHosts : _findingHosts)),
                     ("count", _successes.ToString(CultureInfo.InvariantCulture)), ("first", Time(fs) + (fs.Tags.Contains(TimelineCollector.FileTimeTag) ? " (a file time, may be a copy time)" : "")),
-                    ("title", fs.Message.Length > 200 ? fs.Message[..200] + "…" : fs.Message)));
+                    ("title", fs.Field("title") ?? fs.Message)));
             if (statements.Count == 0) statements.Add(texts.Make(_findings > 0 ? "none-with-findings" : "none", ("count", _findings.ToString(CultureInfo.InvariantCulture)), ("hosts", Join(_findingHosts))));
             var findingsOnly = _findingHosts.Except(_hosts, StringComparer.OrdinalIgnoreCase).ToList();
             if (_hosts.Count > 0 || findingsOnly.Count == 0)

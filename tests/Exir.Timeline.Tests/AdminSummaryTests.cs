@@ -69,7 +69,7 @@ public class AdminSummaryTests
         var scan = Assert.Single(s.Statements, st => st.Id == "scan-compromised");
         Assert.Contains("EXCH01 compromised: 2 finding(s) show success", scan.Text);
         // An event-dated success is the first, not the file's (copy) time.
-        Assert.Contains($"first at {T0.AddHours(2):yyyy-MM-dd HH:mm:ss}Z: [critical] LOG-SSRF title", scan.Text);
+        Assert.Contains($"first at {T0.AddHours(2):yyyy-MM-dd HH:mm:ss}Z: LOG-SSRF title.", scan.Text);
         // No log of the host here: the scope says so and names it, instead of "0 host(s) ((none)) from ? to ?".
         Assert.DoesNotContain(s.Statements, st => st.Id == "coverage");
         var only = Assert.Single(s.Statements, st => st.Id == "coverage-findings-only");
