@@ -126,10 +126,10 @@ public sealed class ScanRun : IDisposable
             var (patch, build) = PatchStatusOf(knowledge, knowledgeError, context, input.Source.Root);
             if (patch.Error is not null && knowledgeError is not null) coverage.CheckNotRun("patch status", knowledgeError);
             var findings = FindingIdentity.Apply(context.Findings, host, scanId).ToList();
-            // Archives in staging folders grade up when this host shows exploitation. Every rule and outcome keeps
-            // its first findings in memory, so what decides this is among them.
+            // Archives in staging folders grade up when this host shows exploitation (vendor-folder ones are listed only
+            // then). Every rule and outcome keeps its first findings in memory, so what decides this is among them.
             bool escalate = findings.Any(f => f.Outcome == Outcome.Success || (f.Outcome == Outcome.Attempt && f.Cves.Count > 0));
-            if (escalate) findings = findings.Select(_suspicious.Escalate).ToList();
+            findings = _suspicious.Grade(findings, escalate).ToList();
             tagged.AddRange(findings.Select(f => (f, roots.Count)));
             if (context.Overflow is { } spool)
             {
@@ -141,7 +141,7 @@ public sealed class ScanRun : IDisposable
                 overflow.Add(() =>
                 {
                     var left = FindingIdentity.Apply(spool.Read(), rootHost, scanId);
-                    return escalate ? left.Select(suspicious.Escalate) : left;
+                    return suspicious.Grade(left, escalate);
                 });
             }
             roots.Add((input, context, host, nameSource, patch, build));

@@ -20,7 +20,7 @@ public static class LogFormatSniffer
         if (head.IsEmpty) return null;
         var text = LogText.DecodeHead(head);
         string? software = null, version = null, logType = null, fields = null;
-        string? firstData = null;
+        string? firstData = null, leading = null;
         int directives = 0;
         foreach (var raw in text.AsSpan().EnumerateLines())
         {
@@ -38,14 +38,20 @@ public static class LogFormatSniffer
             }
             // A wiped (zeroed) or damaged stretch is not the first data line: the lines after it still tell the format.
             if (IsJunk(line)) continue;
-            firstData ??= line.Length > 512 ? line[..512].ToString() : line.ToString();
+            // Exchange writes its CSV logs with a bare header line (DateTime,RequestId,...) before the directives:
+            // look past one leading line for them.
+            if (directives == 0 && leading is null && firstData is null) { leading = Clip(line); continue; }
+            firstData ??= Clip(line);
             // Headers sit at the top; once data started and everything is known, stop.
             if (fields is not null || directives == 0) break;
         }
 
+        firstData ??= leading;
         var format = LogFormats.Claim(new LogHeader(software, version, logType, fields, firstData, directives), relativePath);
         return format is { } f ? new LogSniffResult(f.Format, software, version, logType, fields) : null;
     }
+
+    private static string Clip(ReadOnlySpan<char> line) => line.Length > 512 ? line[..512].ToString() : line.ToString();
 
     /// <summary>A line with NULs, undecodable bytes or other control characters: not log text.</summary>
     private static bool IsJunk(ReadOnlySpan<char> line)

@@ -231,6 +231,7 @@ public sealed class LogReader : IDisposable
                 continue;
             }
             if (line.IsEmpty) continue;
+            if (TakeBareHeader(line, number)) continue;
             if (line.ContainsAny('\0', '\uFFFD'))
             {
                 // Binary junk or invalid text: counted, but still handed over (a damaged line can still hold an attack).
@@ -348,7 +349,7 @@ public sealed class LogReader : IDisposable
         {
             var line = l.TrimEnd('\r');
             number++;
-            if (line.IsEmpty || line[0] == '#') continue;
+            if (line.IsEmpty || line[0] == '#' || TakeBareHeader(line, number)) continue;
             var schema = SchemaFor(line, number);
             if (schema is null) { Stats.UnparsedLines++; continue; }
             SampleTime(line, schema);
@@ -472,6 +473,32 @@ public sealed class LogReader : IDisposable
         if (Software is null && LogText.TryDirective(line, "Software", out var v)) Software = v.ToString();
         else if (Version is null && LogText.TryDirective(line, "Version", out v)) Version = v.ToString();
         else if (LogType is null && LogText.TryDirective(line, "Log-type", out v)) LogType = v.ToString();
+    }
+
+    /// <summary>
+    /// Exchange's CSV logs begin with their field names as a plain line, before the directives: a first line of
+    /// three or more bare names (no time, no address) is taken as the header, not counted as data.
+    /// </summary>
+    private bool TakeBareHeader(ReadOnlySpan<char> line, long number)
+    {
+        if (number != 1 || _header is not null || !IsBareCsvHeader(line)) return false;
+        Schema = _header = Descriptor.ParseSchema(line.TrimStart('\uFEFF'));
+        _headerTrusted = true;
+        return true;
+    }
+
+    private bool IsBareCsvHeader(ReadOnlySpan<char> line)
+    {
+        if (_separator != ',') return false;
+        int names = 0;
+        foreach (var range in line.TrimStart('\uFEFF').Split(','))
+        {
+            var name = line.TrimStart('\uFEFF')[range];
+            if (name.IsEmpty || !char.IsAsciiLetter(name[0])) return false;
+            foreach (var c in name) if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-')) return false;
+            names++;
+        }
+        return names >= 3;
     }
 
     private static string Clip(string s) => s.Length > 60 ? s[..60] + "..." : s;

@@ -73,6 +73,10 @@ public sealed class AdminSummaryBuilder
     public int MaxWebUsers { get; init; } = 200_000;
     public int MaxCredentialUses { get; init; } = 200_000;
     private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
+    // Merged scan findings: the hosts they name, and those that show a compromise (outcome success), earliest first.
+    private readonly SortedSet<string> _findingHosts = new(StringComparer.OrdinalIgnoreCase), _compromisedHosts = new(StringComparer.OrdinalIgnoreCase);
+    private int _findings, _successes;
+    private TimelineEvent? _firstSuccess;
     private DateTime? _from, _to;
     private int _aclChanges, _logClears;
 
@@ -81,9 +85,10 @@ public sealed class AdminSummaryBuilder
         lock (_gate)
         {
             // The scope is what the logs cover: merged scan findings (some dated by a file's copy time) are not access records.
-            if (e.Category != "finding")
+            if (e.Category == "finding") NoteFinding(e);
+            else
             {
-                _hosts.Add(e.Host);
+                if (!string.IsNullOrWhiteSpace(e.Host)) _hosts.Add(e.Host);
                 if (_from is null || e.Timestamp < _from) _from = e.Timestamp;
                 if (_to is null || e.Timestamp > _to) _to = e.Timestamp;
             }
@@ -180,6 +185,20 @@ public sealed class AdminSummaryBuilder
     {
         if (!_tagHosts.TryGetValue(tag, out var hosts)) _tagHosts[tag] = hosts = [];
         if (!hosts.Contains(host, StringComparer.OrdinalIgnoreCase)) hosts.Add(host);
+    }
+
+    private void NoteFinding(TimelineEvent e)
+    {
+        _findings++;
+        if (!string.IsNullOrWhiteSpace(e.Host)) _findingHosts.Add(e.Host);
+        if (e.Field("outcome") != "success") return;
+        _successes++;
+        if (!string.IsNullOrWhiteSpace(e.Host)) _compromisedHosts.Add(e.Host);
+        // A file's modification time may be a copy time: an event-dated success is the better "first".
+        bool fileTime = e.Tags.Contains(TimelineCollector.FileTimeTag);
+        if (_firstSuccess is null || (_firstSuccess.Tags.Contains(TimelineCollector.FileTimeTag) && !fileTime)
+            || (fileTime == _firstSuccess.Tags.Contains(TimelineCollector.FileTimeTag) && e.Timestamp < _firstSuccess.Timestamp))
+            _firstSuccess = e;
     }
 
     private static string Time(TimelineEvent e) => e.Timestamp.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -311,10 +330,19 @@ public sealed class AdminSummaryBuilder
             var clearedHosts = hostsOf("log-cleared");
             if (_logClears > 0 || clearedHosts.Count > 0)
                 statements.Add(texts.Make("log-cleared", ("hosts", Join(clearedHosts)), ("count", Math.Max(_logClears, clearedHosts.Count).ToString(CultureInfo.InvariantCulture))));
-            if (statements.Count == 0) statements.Add(texts.Make("none"));
-            statements.Add(texts.Make("coverage", ("hosts_count", _hosts.Count.ToString(CultureInfo.InvariantCulture)), ("hosts", Join(_hosts)),
-                ("from", _from?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?"),
-                ("to", _to?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?")));
+            // The scan's findings speak for the host even when these logs show no account use of their own.
+            if (_firstSuccess is { } fs)
+                statements.Add(texts.Make("scan-compromised", ("hosts", Join(_compromisedHosts.Count > 0 ? _compromisedHosts : _findingHosts)),
+                    ("count", _successes.ToString(CultureInfo.InvariantCulture)), ("first", Time(fs) + (fs.Tags.Contains(TimelineCollector.FileTimeTag) ? " (a file time, may be a copy time)" : "")),
+                    ("title", fs.Field("title") ?? fs.Message)));
+            if (statements.Count == 0) statements.Add(texts.Make(_findings > 0 ? "none-with-findings" : "none", ("count", _findings.ToString(CultureInfo.InvariantCulture)), ("hosts", Join(_findingHosts))));
+            var findingsOnly = _findingHosts.Except(_hosts, StringComparer.OrdinalIgnoreCase).ToList();
+            if (_hosts.Count > 0 || findingsOnly.Count == 0)
+                statements.Add(texts.Make("coverage", ("hosts_count", _hosts.Count.ToString(CultureInfo.InvariantCulture)), ("hosts", Join(_hosts)),
+                    ("from", _from?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?"),
+                    ("to", _to?.ToString("yyyy-MM-dd HH:mm'Z'", CultureInfo.InvariantCulture) ?? "?")));
+            if (findingsOnly.Count > 0)
+                statements.Add(texts.Make("coverage-findings-only", ("hosts", Join(findingsOnly))));
             return new AdminSummary(accounts, statements);
         }
     }

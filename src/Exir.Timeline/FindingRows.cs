@@ -31,6 +31,7 @@ public static class FindingRows
             RecordId = f.Line, File = f.Artifact, Tags = fileTime ? ["file-time", "finding"] : ["finding"],
         };
         row.Fields.Add(new("rule_id", f.RuleId));
+        row.Fields.Add(new("title", f.Title));
         row.Fields.Add(new("severity", f.Severity.ToWire()));
         row.Fields.Add(new("outcome", f.Outcome.ToWire()));
         if (f.Incident is { } i) row.Fields.Add(new("incident", i));

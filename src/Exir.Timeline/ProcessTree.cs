@@ -6,22 +6,31 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace Exir.Timeline;
 
-/// <summary>One process seen starting (4688 or Sysmon 1), or a parent inferred from its children.</summary>
+/// <summary>A record that logged a process start: its file, record id and channel.</summary>
+public sealed record ProcessRecord(string File, long? RecordId, string Source)
+{
+    public override string ToString() => RecordId is { } r ? $"{File} #{r.ToString(CultureInfo.InvariantCulture)} ({Source})" : $"{File} ({Source})";
+}
+
+/// <summary>One process seen starting (4688 or Sysmon 1, or both merged), or a parent inferred from its children.</summary>
 public sealed class ProcessNode
 {
     public required string Host { get; init; }
     public DateTime Start { get; init; }
     public required string Image { get; init; }
-    public string? CommandLine { get; init; }
-    public string? User { get; init; }
+    public string? CommandLine { get; internal set; }
+    public string? User { get; internal set; }
     public long? Pid { get; init; }
-    public long? ParentPid { get; init; }
+    public long? ParentPid { get; internal set; }
     public string? Guid { get; init; }
     public string? ParentGuid { get; init; }
-    public string? ParentImage { get; init; }
-    public string? ParentCommandLine { get; init; }
+    public string? ParentImage { get; internal set; }
+    public string? ParentCommandLine { get; internal set; }
     public string File { get; init; } = "";
     public long? RecordId { get; init; }
+    public string Source { get; init; } = "";
+    /// <summary>The same start logged by another source (Security 4688 beside Sysmon 1), merged into this node.</summary>
+    public List<ProcessRecord> AlsoLoggedAs { get; } = [];
     /// <summary>No start event was seen; the node was made from a child's parent fields.</summary>
     public bool Inferred { get; init; }
     public List<string> Tags { get; } = [];
@@ -37,6 +46,18 @@ public sealed class ProcessNode
     }
 
     internal void Tag(string t) { if (!Tags.Contains(t)) Tags.Add(t); }
+
+    /// <summary>Takes in the other record of the same start: its evidence, tags and the fields this record lacks.</summary>
+    internal void Absorb(ProcessNode twin)
+    {
+        AlsoLoggedAs.Add(new ProcessRecord(twin.File, twin.RecordId, twin.Source));
+        foreach (var t in twin.Tags) Tag(t);
+        if (string.IsNullOrWhiteSpace(CommandLine)) CommandLine = twin.CommandLine;
+        if (string.IsNullOrWhiteSpace(User)) User = twin.User;
+        ParentPid ??= twin.ParentPid;
+        ParentImage ??= twin.ParentImage;
+        ParentCommandLine ??= twin.ParentCommandLine;
+    }
 }
 
 /// <summary>The watched parents and the tags that make a process worth showing (rules/timeline/process-trees.yaml).</summary>
@@ -45,6 +66,8 @@ public sealed class ProcessTreeRules
     public sealed record Watch(string Image, string Tag, string Title, IReadOnlySet<string> BenignChildren);
     public IReadOnlyList<Watch> Watched { get; init; } = [];
     public IReadOnlySet<string> ShowTags { get; init; } = new HashSet<string>();
+    /// <summary>Two starts of one pid and image by different sources this close in time are one process; zero turns merging off.</summary>
+    public TimeSpan MergeWindow { get; init; }
 
     public static ProcessTreeRules Load(DataFiles rules) => Parse(rules.ReadAllText("timeline/process-trees.yaml"));
 
@@ -57,10 +80,11 @@ public sealed class ProcessTreeRules
             Watched = (doc.Watch ?? []).Where(w => !string.IsNullOrWhiteSpace(w.Image)).Select(w => new Watch(w.Image!, w.Tag ?? "watched-tree", w.Title ?? w.Image!,
                 (w.BenignChildren ?? []).ToHashSet(StringComparer.OrdinalIgnoreCase))).ToList(),
             ShowTags = (doc.ShowTags ?? []).ToHashSet(StringComparer.Ordinal),
+            MergeWindow = TimeSpan.FromSeconds(Math.Max(0, doc.MergeWindowSeconds ?? 0)),
         };
     }
 
-    private sealed class Doc { public List<WatchDoc>? Watch { get; set; } public List<string>? ShowTags { get; set; } }
+    private sealed class Doc { public List<WatchDoc>? Watch { get; set; } public List<string>? ShowTags { get; set; } public double? MergeWindowSeconds { get; set; } }
     private sealed class WatchDoc { public string? Image { get; set; } public string? Tag { get; set; } public string? Title { get; set; } public List<string>? BenignChildren { get; set; } }
 }
 
@@ -86,7 +110,7 @@ public sealed class ProcessTreeBuilder
             Pid = ParseId(e.Field("process_id")), ParentPid = ParseId(e.Field("parent_process_id")),
             Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = NullIfEmpty(e.Field("parent_process_guid")),
             ParentImage = e.ParentProcess, ParentCommandLine = e.Field("evt_ParentCommandLine"),
-            File = e.File, RecordId = e.RecordId,
+            File = e.File, RecordId = e.RecordId, Source = e.EventId is { } id ? $"{e.Source} {id.ToString(CultureInfo.InvariantCulture)}" : e.Source,
         };
         foreach (var t in e.Tags) node.Tag(t);
         lock (_gate)
@@ -98,7 +122,7 @@ public sealed class ProcessTreeBuilder
 
     public ProcessForest Build(ProcessTreeRules rules)
     {
-        var nodes = _nodes.OrderBy(n => n.Start).ThenBy(n => n.RecordId).ToList();
+        var nodes = MergeTwins(_nodes.OrderBy(n => n.Start).ThenBy(n => n.RecordId).ToList(), rules.MergeWindow);
         var byGuid = new Dictionary<(string, string), ProcessNode>();
         var byPid = new Dictionary<(string, long), ProcessNode>();
         var inferred = new Dictionary<string, ProcessNode>(StringComparer.Ordinal);
@@ -133,6 +157,54 @@ public sealed class ProcessTreeBuilder
         return new ProcessForest(all, rules, Dropped);
     }
 
+    /// <summary>
+    /// A host that logs both Security 4688 and Sysmon 1 records every start twice. Starts of the same host, pid and
+    /// image within the window, from different sources (never two Sysmon starts: their GUIDs say they differ),
+    /// whose command lines and parent pids agree where both have one, are one process: the node with the GUID
+    /// stays and keeps the other's record as evidence.
+    /// </summary>
+    private static List<ProcessNode> MergeTwins(List<ProcessNode> nodes, TimeSpan window)
+    {
+        if (window <= TimeSpan.Zero) return nodes;
+        var recent = new Dictionary<(string Host, long Pid), List<ProcessNode>>();
+        var absorbed = new HashSet<ProcessNode>(ReferenceEqualityComparer.Instance);
+        foreach (var n in nodes)
+        {
+            if (n.Pid is not { } pid) continue;
+            var key = (n.Host.ToUpperInvariant(), pid);
+            if (!recent.TryGetValue(key, out var seen)) recent[key] = seen = [];
+            seen.RemoveAll(o => n.Start - o.Start > window || absorbed.Contains(o));
+            if (seen.FirstOrDefault(o => AreTwins(o, n)) is { } twin)
+            {
+                var (keep, drop) = twin.Guid is null && n.Guid is not null ? (n, twin) : (twin, n);
+                keep.Absorb(drop);
+                absorbed.Add(drop);
+                if (ReferenceEquals(keep, n)) seen.Add(n);
+                continue;
+            }
+            seen.Add(n);
+        }
+        return absorbed.Count == 0 ? nodes : nodes.Where(n => !absorbed.Contains(n)).ToList();
+    }
+
+    private static bool AreTwins(ProcessNode a, ProcessNode b) =>
+        !(a.Guid is not null && b.Guid is not null)
+        && !(a.File == b.File && a.RecordId == b.RecordId)
+        && a.AlsoLoggedAs.Count == 0 && b.AlsoLoggedAs.Count == 0
+        && SameImage(a.Image, b.Image)
+        && Agree(a.CommandLine, b.CommandLine, (x, y) => Collapse(x).Equals(Collapse(y), StringComparison.OrdinalIgnoreCase))
+        && (a.ParentPid is null || b.ParentPid is null || a.ParentPid == b.ParentPid);
+
+    /// <summary>Full paths must match; a bare name (some sources log only that) matches the path's file name.</summary>
+    private static bool SameImage(string a, string b) =>
+        a.Trim('"', ' ').Equals(b.Trim('"', ' '), StringComparison.OrdinalIgnoreCase)
+        || ((a.IndexOfAny(['\\', '/']) < 0 || b.IndexOfAny(['\\', '/']) < 0) && ProcessNode.ImageName(a).Equals(ProcessNode.ImageName(b), StringComparison.OrdinalIgnoreCase));
+
+    private static bool Agree(string? a, string? b, Func<string, string, bool> same) =>
+        string.IsNullOrWhiteSpace(a) || string.IsNullOrWhiteSpace(b) || same(a, b);
+
+    private static string Collapse(string s) => string.Join(' ', s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
     internal static long? ParseId(string? s)
     {
         if (string.IsNullOrWhiteSpace(s)) return null;
@@ -155,8 +227,11 @@ public sealed class ProcessForest
     /// <summary>Roots of the trees to show: watched parents with unusual children, and ancestors of highlighted processes.</summary>
     public IReadOnlyList<ProcessNode> Roots { get; }
     public long DroppedStarts { get; }
+    /// <summary>Starts merged into the record of another source of the same start.</summary>
+    public int MergedStarts => _mergedInto.Count;
     private readonly HashSet<ProcessNode> _shown = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<(string File, long Record), List<string>> _rowTags = new();
+    private readonly Dictionary<(string File, long Record), ProcessNode> _mergedInto = new(), _byRecord = new();
 
     internal ProcessForest(List<ProcessNode> nodes, ProcessTreeRules rules, long dropped)
     {
@@ -188,9 +263,22 @@ public sealed class ProcessForest
         roots.Sort((a, b) => a.Start.CompareTo(b.Start));
         Roots = roots;
         foreach (var n in nodes)
-            if (n.RecordId is { } r && n.Tags.Count > 0 && !n.Inferred)
-                _rowTags[(n.File, r)] = n.Tags;
+        {
+            if (n.Inferred) continue;
+            if (n.RecordId is { } own && n.AlsoLoggedAs.Count > 0) _byRecord[(n.File, own)] = n;
+            if (n.RecordId is { } r && n.Tags.Count > 0) _rowTags[(n.File, r)] = n.Tags;
+            foreach (var twin in n.AlsoLoggedAs)
+                if (twin.RecordId is { } tr) _mergedInto[(twin.File, tr)] = n;
+        }
     }
+
+    /// <summary>The process a row's start was merged into when another source logged the same start, or null.</summary>
+    public ProcessNode? MergedInto(TimelineEvent e) =>
+        e.RecordId is { } r && e.Category == "process" && _mergedInto.TryGetValue((e.File, r), out var n) ? n : null;
+
+    /// <summary>The node a process row stands for (its own record), to name the other records of the same start.</summary>
+    public IReadOnlyList<ProcessRecord> AlsoLoggedAs(TimelineEvent e) =>
+        e.RecordId is { } r && e.Category == "process" && _byRecord.TryGetValue((e.File, r), out var n) ? n.AlsoLoggedAs : [];
 
     /// <summary>Tags the process tree gives a timeline row (e.g. "webshell-tree"), or none.</summary>
     public IReadOnlyList<string> TagsFor(TimelineEvent e) =>
@@ -254,7 +342,12 @@ public sealed class ProcessForest
         if (n.User is not null) sb.Append(" user ").Append(n.User);
         if (n.CommandLine is not null) sb.Append(": ").Append(n.CommandLine.Length > 400 ? n.CommandLine[..400] + "…" : n.CommandLine);
         if (n.Tags.Count > 0) sb.Append(" [").Append(string.Join(", ", n.Tags)).Append(']');
-        if (n.RecordId is { } r && !n.Inferred) sb.Append(" (").Append(n.File).Append(" #").Append(r.ToString(CultureInfo.InvariantCulture)).Append(')');
+        if (n.RecordId is { } r && !n.Inferred)
+        {
+            sb.Append(" (").Append(n.File).Append(" #").Append(r.ToString(CultureInfo.InvariantCulture));
+            foreach (var twin in n.AlsoLoggedAs) sb.Append("; also ").Append(twin);
+            sb.Append(')');
+        }
         return sb.ToString().Replace('\n', ' ').Replace('\r', ' ');
     }
 }

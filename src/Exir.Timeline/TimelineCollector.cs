@@ -161,6 +161,7 @@ public sealed class TimelineCollector : IEventConsumer, ILogConsumer, IDisposabl
             Coverage = coverage,
             Stats = Stats,
         };
+        if (_forest.MergedStarts > 0) result.Notes.Add($"{_forest.MergedStarts:N0} process start(s) logged by two sources (Security 4688 and Sysmon 1) were merged: one row and one tree node each, naming both records.");
         if (_forest.DroppedStarts > 0) result.Notes.Add($"{_forest.DroppedStarts:N0} process starts beyond the bound of the process-tree builder were not linked.");
         if (coverage.UnknownLogFiles > 0) result.Notes.Add($"{coverage.UnknownLogFiles:N0} .log file(s) of no known IIS/Exchange format were not put on the timeline.");
         Stats.SpillRuns = _sorter.Runs;
@@ -175,6 +176,9 @@ public sealed class TimelineCollector : IEventConsumer, ILogConsumer, IDisposabl
         foreach (var row in _sorter.Merge())
         {
             cancellation.ThrowIfCancellationRequested();
+            // One process start logged by two sources is one row: the kept row names the other record.
+            if (forest.MergedInto(row) is not null) continue;
+            foreach (var twin in forest.AlsoLoggedAs(row)) row.Fields.Add(new("also_logged_as", twin.ToString()));
             foreach (var t in forest.TagsFor(row)) row.AddTag(t);
             written++;
             Stats.RowsWritten = written;

@@ -68,6 +68,7 @@ public class PipelineTests
         var archives = result.Findings.Where(f => f.RuleId == "FILE-STAGED-ARCHIVE").Select(f => f.Artifact).Order().ToList();
         Assert.Equal(["C/ProgramData/out.txt", "C/root/x.rar"], archives);
         Assert.All(result.Findings, f => Assert.Equal(Severity.Low, f.Severity)); // no exploitation: not graded up
+        Assert.DoesNotContain(result.Findings, f => f.RuleId == "FILE-VENDOR-ARCHIVE"); // nor vendor archives listed
         Assert.Equal(VerdictKind.NoEvidenceFound, result.Verdict.Kind);
         Assert.Equal("7z", result.Findings.First(f => f.Artifact.EndsWith("out.txt")).Details["format"]);
     }
@@ -78,8 +79,21 @@ public class PipelineTests
         var root = TestPaths.NewTempDir();
         PipelineFixtures.Write(root, "ProgramData/a.7z", PipelineFixtures.SevenZip());
         PipelineFixtures.Write(root, "root/l.dmp", PipelineFixtures.MiniDump(T0, @"C:\Windows\System32\lsass.exe"));
+        PipelineFixtures.Write(root, "ProgramData/McAfee/Agent/update.zip", "PK\x03\x04abcdefgh"u8.ToArray());
+        PipelineFixtures.Write(root, "ProgramData/x/ntds.7z.002", "volume two"u8.ToArray());
+        PipelineFixtures.Write(root, "ProgramData/x/empty.zip", []);   // not read (empty), its name still counts
         var result = Scan(root);
         Assert.Equal(Severity.High, Assert.Single(result.Findings, f => f.RuleId == "FILE-STAGED-ARCHIVE").Severity);
+        // With exploitation the vendor archive is listed (Test-ProxyLogon lists every archive below ProgramData), as info.
+        var vendor = Assert.Single(result.Findings, f => f.RuleId == "FILE-VENDOR-ARCHIVE");
+        Assert.Equal(("ProgramData/McAfee/Agent/update.zip", Severity.Info), (vendor.Artifact, vendor.Severity));
+        // A split volume named after the AD database: high by its name already, not graded down by the exploitation grade.
+        var named = result.Findings.Where(f => f.RuleId == "FILE-ARCHIVE-NAME").ToDictionary(f => f.Artifact);
+        Assert.Equal(2, named.Count);
+        Assert.Equal(Severity.High, named["ProgramData/x/ntds.7z.002"].Severity);
+        Assert.Equal("ntds", named["ProgramData/x/ntds.7z.002"].Details["credential_store_name"]);
+        Assert.Equal("empty", named["ProgramData/x/empty.zip"].Details["content"]);
+        Assert.Equal(Severity.Medium, named["ProgramData/x/empty.zip"].Severity);   // low, graded up by the exploitation
     }
 
     [Fact]

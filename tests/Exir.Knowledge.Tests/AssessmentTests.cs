@@ -106,6 +106,21 @@ public class AssessmentTests
     }
 
     [Fact]
+    public void OutOfSupportWithAFixInItsLineIsStillShutDownAndMigrateWithTheSuAsStopGap()
+    {
+        // 2013 CU23 without SUs in 2026: the CU23 SUs close today's list, but 2013 left support in 2023.
+        var a = Kb.Assess("15.0.1497.2", asOf: Today);
+        Assert.False(a.Supported);
+        Assert.NotEmpty(a.OpenCves);
+        Assert.Equal(RecommendedAction.ShutdownMigrate, a.Action);
+        Assert.StartsWith("Exchange Server 2013 is out of support since 2023-04-11", a.ActionText);
+        Assert.Contains("no fixes for anything found after its end of support", a.ActionText);
+        var stopGap = a.ActionText.IndexOf("Stop-gap only while migrating: install Exchange Server 2013 CU23 ", StringComparison.Ordinal);
+        Assert.True(stopGap > a.ActionText.IndexOf("migrate to", StringComparison.Ordinal), a.ActionText);
+        Assert.StartsWith("15.0.1497.", a.FixedBy!.Build);
+    }
+
+    [Fact]
     public void FullyPatchedButOutOfSupportStillNeedsMigration()
     {
         var a = Kb.Assess("15.0.1497.48", asOf: Today);      // 2013 CU23 Mar23SU

@@ -78,6 +78,29 @@ public class LogReaderTests
     }
 
     [Fact]
+    public void Exchange_logs_that_begin_with_a_bare_csv_header_are_sniffed_and_read_without_a_malformed_line()
+    {
+        // As Exchange writes them: the field names as a plain line, then the directives, then the data.
+        var line = HttpProxyLine(new() { ["DateTime"] = "2021-03-03T05:00:00.000Z", ["AnchorMailbox"] = "ServerInfo~a]@x:444/ecp/y#", ["HttpStatus"] = "241" }, HttpProxyFieldsE2013);
+        var text = HttpProxyFieldsE2013 + "\r\n" + HttpProxyHeader(HttpProxyFieldsE2013, "15.00.1497.002") + line;
+        Assert.Equal(LogFormat.HttpProxy, LogFormatSniffer.Sniff(Encoding.UTF8.GetBytes(text), "collected/x.log"));
+        foreach (var filter in new[] { (LogReaderOptions?)null, Filter("ServerInfo~") })
+        {
+            using var r = filter is null ? new LogReader(Stream(text), LogFormat.HttpProxy) : new LogReader(Stream(text), LogFormat.HttpProxy, filter);
+            Assert.True(r.Read());
+            Assert.Equal("ServerInfo~a]@x:444/ecp/y#", r.Field("AnchorMailbox").ToString());
+            Assert.Equal(7, r.LineNumber);
+            Assert.False(r.Read());
+            Assert.Equal(0, r.Stats.MalformedLines);
+            Assert.Empty(r.Stats.Notes);
+        }
+        // A data line first is data, not a header: it holds a time.
+        using var data = new LogReader(Stream(line + line), LogFormat.HttpProxy);
+        Assert.True(data.Read());
+        Assert.Equal(1, data.LineNumber);
+    }
+
+    [Fact]
     public void E2013ShorterFieldListMapsByName()
     {
         var line = HttpProxyLine(new() { ["DateTime"] = "2021-03-03T05:00:00.000Z", ["AnchorMailbox"] = "ServerInfo~a]@x:444/ecp/y#", ["UrlQuery"] = "?q=1", ["HttpStatus"] = "200" }, HttpProxyFieldsE2013);

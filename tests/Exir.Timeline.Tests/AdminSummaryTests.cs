@@ -48,6 +48,50 @@ public class AdminSummaryTests
         Assert.Contains($"to {T0:yyyy-MM-dd HH:mm}Z", coverage.Text);
     }
 
+    private static TimelineEvent FindingRow(string host, string rule, string outcome, DateTime at, string? timeSource = null) =>
+        Exir.Timeline.FindingRows.From(new Exir.Core.Findings.Finding
+        {
+            RuleId = rule, Title = rule + " title", Artifact = "inetpub/logs/u_ex210303.log", Evidence = "e", Host = host, Line = 7,
+            Severity = Exir.Core.Findings.Severity.Critical,
+            Outcome = outcome == "success" ? Exir.Core.Findings.Outcome.Success : Exir.Core.Findings.Outcome.Attempt,
+            Timestamp = at, TimeSource = timeSource ?? Exir.Core.Findings.TimeSources.LogLine,
+        }, "findings.jsonl", 1)!;
+
+    [Fact]
+    public void Merged_findings_of_a_compromise_replace_no_sign_of_misuse_and_name_the_host()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(FindingRow("EXCH01", "FILE-WEBSHELL", "success", T0.AddYears(5), Exir.Core.Findings.TimeSources.FileModified));
+        b.Add(FindingRow("EXCH01", "LOG-SSRF", "success", T0.AddHours(2)));
+        b.Add(FindingRow("EXCH01", "LOG-PROBE", "attempt", T0));
+        var s = b.Build(null, Texts);
+        Assert.DoesNotContain(s.Statements, st => st.Id is "none" or "none-with-findings");
+        var scan = Assert.Single(s.Statements, st => st.Id == "scan-compromised");
+        Assert.Contains("EXCH01 compromised: 2 finding(s) show success", scan.Text);
+        // An event-dated success is the first, not the file's (copy) time.
+        Assert.Contains($"first at {T0.AddHours(2):yyyy-MM-dd HH:mm:ss}Z: LOG-SSRF title.", scan.Text);
+        // No log of the host here: the scope says so and names it, instead of "0 host(s) ((none)) from ? to ?".
+        Assert.DoesNotContain(s.Statements, st => st.Id == "coverage");
+        var only = Assert.Single(s.Statements, st => st.Id == "coverage-findings-only");
+        Assert.Contains("No event or log record of EXCH01", only.Text);
+        Assert.All(s.Statements, st => Assert.DoesNotContain("(none)", st.Text));
+    }
+
+    [Fact]
+    public void Findings_without_success_keep_no_sign_of_misuse_but_point_at_them_and_empty_hosts_are_not_listed()
+    {
+        var b = new AdminSummaryBuilder();
+        var unnamed = Row(Security(4624, 1, T0, "EX01", ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("LogonType", "3")));
+        unnamed.Host = "";   // a log line whose host field is empty
+        b.Add(unnamed);
+        b.Add(Row(Security(4624, 2, T0, "EX01", ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("LogonType", "3"))));
+        b.Add(FindingRow("EX01", "LOG-PROBE", "attempt", T0));
+        var s = b.Build(null, Texts);
+        Assert.Contains("none of the 1 merged scan finding(s) (EX01)", Assert.Single(s.Statements, st => st.Id == "none-with-findings").Text);
+        Assert.Contains("1 host(s) (EX01)", Assert.Single(s.Statements, st => st.Id == "coverage").Text);
+        Assert.DoesNotContain(s.Statements, st => st.Id == "coverage-findings-only");
+    }
+
     [Fact]
     public void A_domain_admin_used_from_the_webshell_tree_means_AD_is_compromised()
     {

@@ -34,6 +34,88 @@ public class ProcessTreeTests
         Assert.DoesNotContain("notepad.exe", text); // unrelated processes are not shown
     }
 
+    // One start as Security 4688 (hex pids) and Sysmon 1 (decimal pids, GUIDs) log it, a few milliseconds apart.
+    private static TimelineEvent Sysmon1(ulong rec, double secs, string guid, string parentGuid, string image, long pid, long parentPid, string cmd, string parentImage) =>
+        Row(Sysmon(1, rec, T0.AddSeconds(secs), "EX01", ("ProcessGuid", guid), ("ParentProcessGuid", parentGuid), ("ProcessId", pid.ToString()),
+            ("ParentProcessId", parentPid.ToString()), ("Image", image), ("ParentImage", parentImage), ("CommandLine", cmd), ("User", @"NT AUTHORITY\SYSTEM")),
+            "evidence/Sysmon.evtx");
+
+    private const string W3wp = @"C:\Windows\System32\inetsrv\w3wp.exe", Cmd = @"C:\Windows\System32\cmd.exe", Whoami = @"C:\Windows\System32\whoami.exe";
+
+    private static List<TimelineEvent> BothSourcesOfOneShell() =>
+    [
+        Start4688(11, 0, W3wp, "0x100", "0x4", "w3wp.exe -ap \"MSExchangeOWAAppPool\""),
+        Sysmon1(21, 0.004, "{W}", "{SVC}", W3wp, 256, 4, "w3wp.exe -ap \"MSExchangeOWAAppPool\"", @"C:\Windows\System32\svchost.exe"),
+        Start4688(12, 20, Cmd, "0x300", "0x100", "cmd  /c whoami", parentName: W3wp),
+        Sysmon1(22, 20.003, "{C}", "{W}", Cmd, 768, 256, "cmd /c whoami", W3wp),
+        // 4688 without command-line auditing: no command line to compare, still the same start.
+        Start4688(13, 21, Whoami, "0x310", "0x300", "", parentName: Cmd),
+        Sysmon1(23, 21.002, "{H}", "{C}", Whoami, 784, 768, "whoami", Cmd),
+    ];
+
+    [Fact]
+    public void A_start_logged_by_4688_and_Sysmon_1_is_one_process_with_both_records()
+    {
+        var b = new ProcessTreeBuilder();
+        foreach (var r in BothSourcesOfOneShell()) b.Add(r);
+        var forest = b.Build(TreeRules);
+        Assert.Equal(3, forest.Nodes.Count(n => !n.Inferred));
+        var cmd = Assert.Single(forest.Nodes, n => n.Name == "cmd.exe");
+        Assert.Equal("{C}", cmd.Guid);
+        Assert.Equal("evidence/Sysmon.evtx", cmd.File);
+        var twin = Assert.Single(cmd.AlsoLoggedAs);
+        Assert.Equal(("evidence/Security.evtx", (long?)12), (twin.File, twin.RecordId));
+        Assert.Contains("4688", twin.Source);
+        Assert.Equal("w3wp.exe", cmd.Parent!.Name);
+        Assert.False(cmd.Parent.Inferred);
+        Assert.Equal("cmd.exe", Assert.Single(forest.Nodes, n => n.Name == "whoami.exe").Parent!.Name);
+        Assert.Equal(3, forest.MergedStarts);
+        var text = forest.ToText();
+        Assert.Single(text.Split('\n'), l => l.Contains("cmd.exe pid"));
+        Assert.Contains("(evidence/Sysmon.evtx #22; also evidence/Security.evtx #12 (Security 4688))", text);
+    }
+
+    [Fact]
+    public void Starts_that_differ_in_command_line_image_or_time_stay_apart()
+    {
+        var b = new ProcessTreeBuilder();
+        b.Add(Start4688(1, 0, Cmd, "0x300", "0x100", "cmd /c whoami"));
+        b.Add(Sysmon1(2, 0.01, "{A}", "{W}", Cmd, 768, 256, "cmd /c dir", W3wp));                     // other command line
+        b.Add(Start4688(3, 100, Cmd, "0x400", "0x100", "cmd /c ver"));
+        b.Add(Sysmon1(4, 103, "{B}", "{W}", Cmd, 1024, 256, "cmd /c ver", W3wp));                     // 3 s later: beyond the window
+        b.Add(Start4688(5, 200, Whoami, "0x500", "0x100", "whoami"));
+        b.Add(Sysmon1(6, 200.01, "{C}", "{W}", @"C:\Temp\whoami.exe", 1280, 256, "whoami", W3wp));  // same name, other folder
+        b.Add(Sysmon1(7, 300, "{D}", "{W}", Cmd, 1536, 256, "cmd /c x", W3wp));
+        b.Add(Sysmon1(8, 300.01, "{E}", "{W}", Cmd, 1536, 256, "cmd /c x", W3wp));                    // two Sysmon GUIDs: two processes
+        var forest = b.Build(TreeRules);
+        Assert.Equal(0, forest.MergedStarts);
+        Assert.Equal(8, forest.Nodes.Count(n => !n.Inferred));
+    }
+
+    [Fact]
+    public void Merging_is_off_when_the_rules_set_no_window()
+    {
+        var b = new ProcessTreeBuilder();
+        foreach (var r in BothSourcesOfOneShell()) b.Add(r);
+        var rules = ProcessTreeRules.Parse("watch: [{image: w3wp.exe, tag: webshell-tree, title: t}]");
+        Assert.Equal(6, b.Build(rules).Nodes.Count(n => !n.Inferred));
+    }
+
+    [Fact]
+    public void The_timeline_writes_one_row_per_merged_start_naming_the_other_record()
+    {
+        using var collector = new TimelineCollector(new TimelineOptions(), TimelineRules.Load(Rules));
+        foreach (var r in BothSourcesOfOneShell()) collector.Keep(r);
+        var result = collector.Finish([], new Exir.Core.Coverage.CoverageReport());
+        var rows = collector.Rows().ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r => Assert.Equal("evidence/Sysmon.evtx", r.File));
+        var cmd = Assert.Single(rows, r => r.Process == Cmd);
+        Assert.Equal("evidence/Security.evtx #12 (Security 4688)", cmd.Field("also_logged_as"));
+        Assert.Contains("webshell-tree", cmd.Tags);
+        Assert.Contains(result.Notes, n => n.StartsWith("3 process start(s) logged by two sources"));
+    }
+
     [Fact]
     public void Sysmon_links_by_guid_and_infers_a_parent_it_never_saw_start()
     {

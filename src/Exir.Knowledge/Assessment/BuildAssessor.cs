@@ -86,16 +86,14 @@ internal static class BuildAssessor
                 action = RecommendedAction.Patch;
                 text.Add($"{installVerb} {installText} now.");
             }
-            else if (fixInLine)
-            {
-                action = RecommendedAction.Patch;
-                text.Add($"{installVerb} {installText} now.");
-                text.Add($"Then migrate: {product.Name} is {supportStatus}; move to {product.MigrateTo}.");
-            }
             else
             {
+                // Out of support: an update closes today's list, but nothing found after the end of support
+                // will ever be fixed, so the last update is a stop-gap and the action is to leave the product.
                 action = RecommendedAction.ShutdownMigrate;
-                text.Add($"{product.Name} is {supportStatus}, and no update for this CU fixes {noLineFix}: shut the server down or cut it off from the internet, and migrate to {product.MigrateTo}.");
+                text.Add(fixInLine
+                    ? $"{product.Name} is {supportStatus}: it receives no fixes for anything found after its end of support; shut the server down or cut it off from the internet, and migrate to {product.MigrateTo}."
+                    : $"{product.Name} is {supportStatus}, and no update for this CU fixes {noLineFix}: shut the server down or cut it off from the internet, and migrate to {product.MigrateTo}.");
                 if (recommended is not null) text.Add($"Stop-gap only while migrating: {installVerb.ToLowerInvariant()} {installText}.");
             }
             var mitigations = open.Select(c => c.Status.InterimMitigation).Where(m => m is not null).Distinct().ToList();
