@@ -489,14 +489,3 @@ internal sealed class ReadIntExpr(int size, bool signed, bool bigEndian, Expr of
         return Value.Int(v);
     }
 }
-
-/// <summary>A module function or field (math.entropy, hash.md5, pe.is_pe ...).</summary>
-internal sealed class CallExpr(Func<ScanState, Value[], Value> fn, Expr[] args) : Expr
-{
-    public override Value Eval(ScanState s)
-    {
-        var vals = args.Length == 0 ? [] : new Value[args.Length];
-        for (int i = 0; i < args.Length; i++) vals[i] = args[i].Eval(s);
-        return fn(s, vals);
-    }
-}

@@ -182,6 +182,16 @@ internal sealed class Lexer
     private Token TextString(int line)
     {
         _pos++;
+        // Most strings are plain ASCII without escapes: their bytes are their characters.
+        int close = _pos;
+        while (close < _src.Length && _src[close] is not ('"' or '\\' or '\n') && _src[close] < 0x80) close++;
+        if (close < _src.Length && _src[close] == '"')
+        {
+            var text = _src.Substring(_pos - 1, close - _pos + 2);
+            var plain = Encoding.ASCII.GetBytes(_src, _pos, close - _pos);
+            _pos = close + 1;
+            return new Token(Tok.Text, text, line, Bytes: plain);
+        }
         var bytes = new List<byte>();
         while (true)
         {

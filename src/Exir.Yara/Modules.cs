@@ -17,6 +17,12 @@ internal static class Modules
         ["dotnet"] = (DotnetModule.Declaration, DotnetModule.Build),
         // time.now(): the current Unix time (UTC), as yara's time module.
         ["time"] = (new MStructT().Fn("now", "", (_, _, _) => Value.Int(DateTimeOffset.UtcNow.ToUnixTimeSeconds())), null),
+        // yara's other modules: rules using them compile to "skipped, unsupported: module 'magic'", never to false.
+        ["magic"] = (new MStructT { NotImplemented = true }, null),
+        ["cuckoo"] = (new MStructT { NotImplemented = true }, null),
+        ["console"] = (new MStructT { NotImplemented = true }, null),
+        ["macho"] = (new MStructT { NotImplemented = true }, null),
+        ["dex"] = (new MStructT { NotImplemented = true }, null),
     };
 
     public static bool IsModule(string name) => All.ContainsKey(name);

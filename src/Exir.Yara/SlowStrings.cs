@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Exir.Yara;
 
 /// <summary>
@@ -20,9 +22,14 @@ internal static class SlowStrings
     /// <summary>Worst case over the forms searched (xor keys, wide, base64): each needs a good atom.</summary>
     public static int Quality(byte[][] variants)
     {
-        int worst = int.MaxValue;
+        int worst = int.MaxValue, longest = variants.Length == 0 ? 0 : variants.Max(v => v.Length);
+        Span<Item> buffer = longest <= 256 ? stackalloc Item[longest] : new Item[longest];
         foreach (var v in variants)
-            worst = Math.Min(worst, Best(v.Select(b => new Item(Kind.Full, b)).ToList()));
+        {
+            var items = buffer[..v.Length];
+            for (int i = 0; i < v.Length; i++) items[i] = new Item(Kind.Full, v[i]);
+            worst = Math.Min(worst, Best(items));
+        }
         return variants.Length == 0 ? NoAtom : worst;
     }
 
@@ -40,11 +47,11 @@ internal static class SlowStrings
                 foreach (var part in c.Items)
                 {
                     if (part is RSet s && AsItem(s) is { } item) { run.Add(item); continue; }
-                    best = Math.Max(best, Best(run));
+                    best = Math.Max(best, Best(CollectionsMarshal.AsSpan(run)));
                     run.Clear();
                     best = Math.Max(best, Quality(part));
                 }
-                return Math.Max(best, Best(run));
+                return Math.Max(best, Best(CollectionsMarshal.AsSpan(run)));
             default: return NoAtom;
         }
     }
@@ -83,37 +90,41 @@ internal static class SlowStrings
         return null;
     }
 
-    private static int Best(List<Item> run)
+    private static bool SeenBefore(ReadOnlySpan<Item> before, byte value)
+    {
+        foreach (var b in before) if (b.Kind == Kind.Full && b.Value == value) return true;
+        return false;
+    }
+
+    private static int Best(ReadOnlySpan<Item> run)
     {
         int best = NoAtom;
-        for (int start = 0; start < run.Count; start++)
-            for (int len = 1; len <= MaxAtom && start + len <= run.Count; len++)
-                best = Math.Max(best, Rate(run, start, len));
+        for (int start = 0; start < run.Length; start++)
+            for (int len = 1; len <= MaxAtom && start + len <= run.Length; len++)
+                best = Math.Max(best, Rate(run.Slice(start, len)));
         return best;
     }
 
     // Full bytes count 20 (letters 18, the very common 00 20 CC FF only 12), a fixed nibble 4, a wildcard -10;
     // distinct bytes add 2 each, and an atom of one very common byte repeated is penalised instead.
-    private static int Rate(List<Item> run, int start, int len)
+    private static int Rate(ReadOnlySpan<Item> atom)
     {
-        int q = 0;
-        Span<bool> seen = stackalloc bool[256];
-        int unique = 0;
+        int q = 0, unique = 0;
         byte last = 0;
-        for (int k = start; k < start + len; k++)
+        for (int k = 0; k < atom.Length; k++)
         {
-            var it = run[k];
+            var it = atom[k];
             switch (it.Kind)
             {
                 case Kind.Any: q -= 10; break;
                 case Kind.Nibble: q += 4; break;
                 default:
                     q += it.Value is 0x00 or 0x20 or 0xCC or 0xFF ? 12 : char.IsAsciiLetter((char)it.Value) ? 18 : 20;
-                    if (!seen[it.Value]) { seen[it.Value] = true; unique++; last = it.Value; }
+                    if (!SeenBefore(atom[..k], it.Value)) { unique++; last = it.Value; }
                     break;
             }
         }
-        if (unique == 1 && last is 0x00 or 0x20 or 0x90 or 0xCC or 0xFF) return q - 10 * len;
+        if (unique == 1 && last is 0x00 or 0x20 or 0x90 or 0xCC or 0xFF) return q - 10 * atom.Length;
         return q + 2 * unique;
     }
 }

@@ -289,6 +289,8 @@ public class ModuleSyntaxTests
     [InlineData("pe", "pe.is_signed", "pe.is_signed")]
     [InlineData("dotnet", "dotnet.classes[0].name == \"x\"", "dotnet.classes")]
     [InlineData("elf", "elf.telfhash() == \"x\"", "elf.telfhash")]
+    [InlineData("magic", "magic.mime_type() == \"text/plain\"", "module 'magic'")]
+    [InlineData("macho", "for any s in macho.segments : (true)", "module 'macho'")]
     public void Features_exir_lacks_skip_the_rule_and_name_the_feature(string module, string condition, string feature)
     {
         var d = Assert.Single(Diagnostics($"import \"{module}\"\nrule a {{ condition: {condition} }}"));

@@ -40,6 +40,9 @@ internal sealed class MStructT : MType
 {
     public readonly Dictionary<string, MType> Members = new(StringComparer.Ordinal);
 
+    /// <summary>A module yara has and exir does not implement: every member of it is missing.</summary>
+    public bool NotImplemented { get; init; }
+
     public MStructT Add(string name, MType t) { Members[name] = t; return this; }
     public MStructT Ints(params string[] names) { foreach (var n in names) Members[n] = MScalar.Int; return this; }
     public MStructT Strs(params string[] names) { foreach (var n in names) Members[n] = MScalar.Str; return this; }

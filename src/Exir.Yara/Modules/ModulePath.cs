@@ -103,6 +103,7 @@ internal sealed record ModuleRef(string Module, string Name, MType Type, PathSte
     {
         var name = $"{Name}.{member}";
         if (Type is not MStructT st) throw new SyntaxException($"\"{Name}\" is not a structure", line);
+        if (st.NotImplemented) throw new UnsupportedException($"module '{Module}' ('{name}')");
         if (!st.Members.TryGetValue(member, out var t)) throw new SyntaxException($"invalid field name \"{member}\" in \"{Name}\"", line);
         return t switch
         {
