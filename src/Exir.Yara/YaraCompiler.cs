@@ -186,6 +186,16 @@ public sealed class YaraCompiler : ICompileScope
         }
     }
 
+    // yara's reserved words: its grammar refuses them as rule names.
+    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
+    {
+        "all", "and", "any", "ascii", "at", "base64", "base64wide", "condition", "contains", "defined", "endswith",
+        "entrypoint", "false", "filesize", "for", "fullword", "global", "icontains", "iendswith", "iequals", "import",
+        "in", "include", "int8", "int16", "int32", "int8be", "int16be", "int32be", "istartswith", "matches", "meta",
+        "nocase", "none", "not", "of", "or", "private", "rule", "startswith", "strings", "them", "true", "uint8",
+        "uint16", "uint32", "uint8be", "uint16be", "uint32be", "wide", "xor",
+    };
+
     private static int SkipToNextRule(List<Token> toks, int i)
     {
         while (toks[i].Kind != Tok.Eof && !(toks[i].Is("rule") || toks[i].Is("private") || toks[i].Is("global") || toks[i].Is("import")))
@@ -225,6 +235,7 @@ public sealed class YaraCompiler : ICompileScope
         i++;
         if (toks[i].Kind != Tok.Ident) { Error(origin, toks[i].Line, null, $"expected rule name, found {toks[i]}"); return SkipToNextRule(toks, i); }
         var name = toks[i].Text;
+        if (Keywords.Contains(name)) { Error(origin, toks[i].Line, null, $"'{name}' is a keyword and cannot name a rule"); return SkipToNextRule(toks, i + 1); }
         i++;
         var tags = new List<string>();
         if (toks[i].Kind == Tok.Colon)

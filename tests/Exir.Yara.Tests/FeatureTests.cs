@@ -224,7 +224,7 @@ public class ConditionTests
     {
         var rules = Y.Compile("""
             rule count { strings: $a = "ab" condition: #a == 3 }
-            rule at { strings: $a = "ab" condition: $a at 2 and not $a at 3 }
+            rule at_offset { strings: $a = "ab" condition: $a at 2 and not $a at 3 }
             rule in_range { strings: $a = "ab" condition: $a in (5..10 - 3) }
             rule offsets { strings: $a = "ab" condition: @a[1] == 0 and @a[3] == 6 and @a == 0 and !a[2] == 2 }
             rule undefined_index { strings: $a = "ab" condition: @a[4] == 0 or not (@a[4] == 0) }
@@ -235,7 +235,7 @@ public class ConditionTests
             rule none_of { strings: $a = "zz" $b = "qq" condition: none of them }
             """);
         var names = Y.Names(rules, "ab" + "ab" + "xxab" + "cd");
-        Assert.Equal(["count", "at", "in_range", "offsets", "sets", "percent", "forof", "forloop", "none_of"], names);
+        Assert.Equal(["count", "at_offset", "in_range", "offsets", "sets", "percent", "forof", "forloop", "none_of"], names);
     }
 
     [Fact]

@@ -48,6 +48,7 @@ public class YaraCommandWarningTests
     [InlineData("rule a { strings: $a = { 61 [0-4294967297] 62 } condition: $a }", "bad jump")]
     [InlineData("rule a : t1 t1 { condition: true }", "duplicated tag identifier \"t1\"")]
     [InlineData("rule a { strings: $a = \"ab\" xor xor condition: $a }", "duplicated modifier 'xor'")]
+    [InlineData("rule true { condition: true }", "'true' is a keyword")]
     public void A_rule_file_that_does_not_compile_exits_2_with_a_message(string rules, string message)
     {
         var (exit, stdout, stderr) = Yara(rules, "data");
