@@ -57,6 +57,9 @@ public sealed class ScriptNormaliserTests
             Norm("<%\nDim p\np = Request(\"path\")\nSet f = fso.CreateTextFile(p, True)\nEnd If\n%>"));
         Assert.Equal("<% string c = Request[\"c\"]; var k = new SqlConnection(Request[\"c\"]); %>",
             Norm("<% string c = Request[\"c\"]; var k = new SqlConnection(c); %>"));
+        // a literal that holds the variable's name is text, not a use
+        Assert.Equal("<%\nDim path\npath = Request(\"path\")\nx = Request.Form(\"path\") & Request(\"path\")\nEnd If\n%>",
+            Norm("<%\nDim path\npath = Request(\"path\")\nx = Request.Form(\"path\") & path\nEnd If\n%>"));
         // assigned twice: not one value, left alone
         Assert.Equal("<%\nDim p\np = Request(\"a\")\np = \"x\"\nWrite p\nEnd If\n%>", Norm("<%\nDim p\np = Request(\"a\")\np = \"x\"\nWrite p\nEnd If\n%>"));
     }

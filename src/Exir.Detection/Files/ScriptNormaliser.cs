@@ -86,6 +86,14 @@ public static class ScriptNormaliser
         while (i < text.Length)
         {
             char c = text[i];
+            if (c == '"')
+            {
+                // a literal is copied as it is: a parameter named like the variable ("path") stays a name
+                int close = text.IndexOfAny(['"', '\n'], i + 1);
+                int end = close < 0 ? text.Length : close + 1;
+                for (; i < end; i++) { bytes.Add(n.Text[i]); offsets.Add(n.RawOffsets[i]); }
+                continue;
+            }
             if (!(char.IsAsciiLetter(c) || c == '_') || (i > 0 && (char.IsAsciiLetterOrDigit(text[i - 1]) || text[i - 1] is '_' or '.')))
             {
                 bytes.Add(n.Text[i]); offsets.Add(n.RawOffsets[i]); i++;
