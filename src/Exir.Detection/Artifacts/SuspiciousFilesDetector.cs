@@ -93,13 +93,13 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         var details = new Dictionary<string, string> { ["size"] = file.Length.ToString(), ["content"] = ContentOf(probe) };
         var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
-        var promised = rule.ContentNot == "archive" ? "an archive" : "a memory dump";
+        var (promised, why) = rule.ContentNot == "archive" ? ("an archive", "truncated, split or disguised") : ("a memory dump", "truncated, compressed, encrypted or disguised");
         context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
         {
             Severity = severity,
             Timestamp = file.LastWriteUtc,
             TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
-            Evidence = $"named like {promised} ('{file.Name}', {file.Length:N0} bytes), content not recognised ({details["content"]}): truncated, split or disguised",
+            Evidence = $"named like {promised} ('{file.Name}', {file.Length:N0} bytes), content not recognised ({details["content"]}): {why}",
             Details = details,
         });
     }
