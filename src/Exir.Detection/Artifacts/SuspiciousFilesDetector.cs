@@ -93,13 +93,13 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         var details = new Dictionary<string, string> { ["size"] = file.Length.ToString(), ["content"] = ContentOf(probe) };
         var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
-        var promised = rule.ContentNot == "archive" ? "an archive" : "a memory dump";
+        var (promised, why) = rule.ContentNot == "archive" ? ("an archive", "truncated, split or disguised") : ("a memory dump", "truncated, compressed, encrypted or disguised");
         context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
         {
             Severity = severity,
             Timestamp = file.LastWriteUtc,
             TimeSource = file.LastWriteUtc is null ? null : TimeSources.FileModified,
-            Evidence = $"named like {promised} ('{file.Name}', {file.Length:N0} bytes), content not recognised ({details["content"]}): truncated, split or disguised",
+            Evidence = $"named like {promised} ('{file.Name}', {file.Length:N0} bytes), content not recognised ({details["content"]}): {why}",
             Details = details,
         });
     }
@@ -179,6 +179,11 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
         }
         var details = new Dictionary<string, string> { ["format"] = format, ["size"] = file.Length.ToString() };
         var severity = Graded(rule.Info.Severity, rule.CredentialNames, file.Name, details);
+        if (severity == rule.Info.Severity && format == "zip" && CredentialMember(probe, rule.CredentialNames, details) is { } member)
+        {
+            details["credential_store_member"] = member;
+            severity = rule.CredentialNames.Severity!.Value;
+        }
         if (file.LastWriteUtc is { } mtime) details["file_modified_utc"] = mtime.ToString("O");
         context.Report(Finding.FromRule(rule.Info, file.RelativePath) with
         {
@@ -188,6 +193,31 @@ public sealed class SuspiciousFilesDetector : IFileConsumer
             Evidence = $"{format} archive of {file.Length:N0} bytes named '{file.Name}'",
             Details = details,
         });
+    }
+
+    private const int MaxMembersListed = 10_000;
+
+    /// <summary>
+    /// A member of a zip whose name points at a credential store (ntds.dit, SAM, SYSTEM), from its central
+    /// directory only (nothing is inflated); only for files that can be read by seeking, so no archive is buffered.
+    /// </summary>
+    private static string? CredentialMember(ArtifactProbe probe, SuspiciousFileRules.CredentialNames names, Dictionary<string, string> details)
+    {
+        if (names.Severity is null) return null;
+        try
+        {
+            using var stream = probe.File.OpenRead();
+            if (!stream.CanSeek) return null;
+            using var zip = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Read);
+            foreach (var entry in zip.Entries.Take(MaxMembersListed))
+                if (names.In(entry.Name) is not null) return entry.FullName;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            // A cut or damaged zip (its central directory sits at the end): said in the finding, the file itself was read.
+            details["members"] = $"member list not readable: {e.Message}";
+        }
+        return null;
     }
 
     /// <summary>The dumped image is the named program: the whole file name, not its tail ("notlsass.exe" is not lsass.exe).</summary>
