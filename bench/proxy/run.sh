@@ -275,7 +275,7 @@ for i in "${!names[@]}"; do
   after=$(cpu_ticks "${procs[$i]}")
   # shellcheck disable=SC2086
   set -- $line
-  cpu_us=$(awk -v t=$((after - before)) -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", n > 0 ? t * 1e6 / hz / n : 0 }')
+  cpu_us=$(awk -v t=$((after - before)) -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${names[$i]}" "${labels[$i]}" "$4" "$5" "$6" "$7" "$8" "$cpu_us" >>"$results"
 done
 

@@ -89,7 +89,19 @@ internal sealed class UpstreamStream(Stream inner) : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_sink) return;
-        try { await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false); }
+        var write = inner.WriteAsync(buffer, cancellationToken);
+        if (write.IsCompletedSuccessfully) return;
+        var pending = write.AsTask();
+        // A write stuck because Exchange answered and stopped reading must not keep the answer from the client.
+        if (_watching) await Task.WhenAny(pending, _answered.Task).ConfigureAwait(false);
+        if (!pending.IsCompleted && _answered.Task.IsCompleted)
+        {
+            // The connection is dropped after the answer; the abandoned write ends with it.
+            _sink = true;
+            _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
+        try { await pending.ConfigureAwait(false); }
         catch (IOException) when (_watching)
         {
             // Exchange answered and closed under the body (IIS resets a connection with unread data): the answer wins.

@@ -6,14 +6,14 @@ namespace Exir.Proxy.Host;
 /// Requests Kestrel refuses while parsing them (bad request line, invalid method, obs-fold, oversized headers, both
 /// Content-Length and Transfer-Encoding...) never reach the proxy's handler. Kestrel reports each one through its
 /// "Microsoft.AspNetCore.Server.Kestrel.BadRequests" logger (event ConnectionBadRequest, with the connection id and
-/// the exception that carries the status and the reason). This is the only logging provider of the proxy: it listens
+/// the exception that carries the status and the reason). This logging provider listens
 /// to that event and nothing else, and hands it to the proxy (<see cref="ProxyServer"/> writes the access-log line and
 /// the finding). Kestrel puts the offending bytes into the reason only when its general logger is enabled at
 /// Information, so that is answered "enabled" too (its events are dropped).
 /// </summary>
 internal sealed class KestrelRefusals(Action<string, Microsoft.AspNetCore.Http.BadHttpRequestException> refused) : ILoggerProvider
 {
-    private const string BadRequests = "Microsoft.AspNetCore.Server.Kestrel.BadRequests";
+    public const string BadRequests = "Microsoft.AspNetCore.Server.Kestrel.BadRequests";
     private const string Kestrel = "Microsoft.AspNetCore.Server.Kestrel";
 
     public ILogger CreateLogger(string categoryName) => categoryName switch

@@ -97,9 +97,10 @@ public sealed class ProxyServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         ProxyServer? server = null;
-        // The only provider: Kestrel's refusals of requests it could not parse (KestrelRefusals).
-        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        // Kestrel's refusals of requests it could not parse (KestrelRefusals; Debug level for that provider and category
+        // only, so that a service's event log does not get Kestrel's per-connection chatter).
         builder.Logging.AddProvider(new KestrelRefusals((connectionId, refusal) => server?.Refused(connectionId, refusal)));
+        builder.Logging.AddFilter<KestrelRefusals>(KestrelRefusals.BadRequests, LogLevel.Debug);
         builder.Host.UseSystemd();
         builder.Host.UseWindowsService(o => o.ServiceName = "exir-proxy");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace);

@@ -144,6 +144,28 @@ public sealed class ForwardingEdgeTests
         Assert.Single(h.Emulator.Requests);
     }
 
+    [Fact]
+    public async Task An_early_401_over_TLS_to_Exchange_is_passed_on_too()
+    {
+        // TLS to Exchange is made below the stream that watches for the answer: the watch sees plain text, not TLS records.
+        await using var emulator = await ExchangeEmulator.StartAsync(new EmulatorOptions { Https = true, Http = false });
+        await using var proxy = await ProxyServer.StartAsync(new ProxyOptions
+        {
+            Listen = [new Uri("http://127.0.0.1:0")],
+            Backend = emulator.HttpsAddress!,
+            BackendCertificatePin = Convert.ToHexString(SHA256.HashData(emulator.Certificate!.RawData)),
+            ShutdownGrace = TimeSpan.FromSeconds(2),
+        }, TextWriter.Null);
+        await using var raw = await RawHttpConnection.ConnectAsync(proxy.Addresses[0]);
+        const int length = 2 << 20;
+        await raw.SendAsync($"POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: mail.contoso.com\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {length}\r\n\r\n");
+        await raw.SendAsync(new byte[64 * 1024]); // a part of the body, then the client waits
+        var response = await raw.ReadResponseAsync(Generous);
+        Assert.Equal(401, response!.Status);
+        Assert.Equal("https", Assert.Single(emulator.Requests).Scheme);
+        Assert.Contains("exir_proxy_early_answers_total 1", proxy.Metrics.Render(), StringComparison.Ordinal);
+    }
+
     private static int FreePort()
     {
         using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);

@@ -87,6 +87,23 @@ public sealed class RefusedRequestTests
     }
 
     [Fact]
+    public async Task Headers_trickled_past_the_header_timeout_are_a_408_finding()
+    {
+        await using var h = await ProxyHarness.StartAsync(new EmulatorOptions { RequireAuthentication = false }, o => o with { HeaderTimeout = TimeSpan.FromSeconds(1) });
+        await using (var raw = await RawHttpConnection.ConnectAsync(h.Address))
+        {
+            await raw.SendAsync("GET /owa/?m=slowloris HTTP/1.1\r\nHost: mail.contoso.com\r\n");
+            Assert.True(await raw.IsClosedAsync(Generous), "the header timeout did not close the connection");
+        }
+        Assert.True(await ExchangeEmulator.EventuallyAsync(() => h.Proxy.Findings.Added >= 1, Generous));
+        Assert.True(h.Proxy.Findings.Reader.TryRead(out var f));
+        Assert.Equal(ProxyServer.RefusedRuleId, f!.RuleId);
+        Assert.Equal("408", f.Details!["status"]);
+        Assert.Equal("127.0.0.1", f.ClientIp);
+        Assert.Empty(h.Emulator.Requests);
+    }
+
+    [Fact]
     public async Task A_flood_of_malformed_requests_is_logged_and_counted_but_its_findings_are_rate_limited()
     {
         var logDir = TestPaths.NewTempDir("exir-proxy-refused-flood");
