@@ -1,0 +1,148 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Text;
+
+namespace Exir.Logs;
+
+/// <summary>
+/// Finds, in UTF-8 bytes, the first place a log line needs a closer look: the start of one of the literals
+/// (ASCII, case-insensitive), a '%' when escapes matter, a '#' that starts a line (a directive), or a byte
+/// that is not plain ASCII text (NUL or 0x80 and above: such lines are decoded and judged as text, so
+/// non-ASCII case mappings and undecodable bytes are handled exactly as before).
+/// The literal search is a packed compare in the style of Teddy (Hyperscan): each of the first up to three
+/// bytes of every literal sets its bucket's bit in two nibble tables; 32 positions are tested at once with
+/// byte shuffles, and only positions whose bucket bits survive all three bytes are verified.
+/// Case folding costs nothing: a letter's two cases share the low nibble and both high nibbles are set.
+/// </summary>
+public sealed class Utf8CandidateSearch
+{
+    private const int Buckets = 8;
+    private readonly byte[][][] _bucketLiterals; // per bucket, the literals' bytes lower-cased
+    private readonly Vector256<byte>[] _lo, _hi;   // per fingerprint byte k: nibble tables, duplicated in both lanes
+    private readonly int _fingerprint;            // bytes of each literal in the tables (1 to 3)
+    private readonly bool _percent;
+    private readonly byte[] _scalarLo, _scalarHi;  // the same tables for the scalar tail: [k * 16 + nibble]
+
+    private Utf8CandidateSearch(string[] literals, bool percent)
+    {
+        _percent = percent;
+        _fingerprint = literals.Length == 0 ? 1 : Math.Min(3, literals.Min(l => l.Length));
+        var ordered = literals.Select(l => Encoding.ASCII.GetBytes(l.ToLowerInvariant())).OrderBy(b => Convert.ToHexString(b), StringComparer.Ordinal).ToArray();
+        // Literals with the same start share a bucket, so a common prefix raises one bucket's bit, not many.
+        var buckets = new List<byte[]>[Buckets];
+        for (int b = 0; b < Buckets; b++) buckets[b] = [];
+        for (int i = 0; i < ordered.Length; i++) buckets[i * Buckets / Math.Max(1, ordered.Length)].Add(ordered[i]);
+        _bucketLiterals = buckets.Select(b => b.ToArray()).ToArray();
+        _scalarLo = new byte[3 * 16];
+        _scalarHi = new byte[3 * 16];
+        for (int b = 0; b < Buckets; b++)
+            foreach (var lit in _bucketLiterals[b])
+                for (int k = 0; k < _fingerprint; k++)
+                    foreach (byte c in CaseVariants(lit[k]))
+                    {
+                        _scalarLo[k * 16 + (c & 0xF)] |= (byte)(1 << b);
+                        _scalarHi[k * 16 + (c >> 4)] |= (byte)(1 << b);
+                    }
+        _lo = new Vector256<byte>[3];
+        _hi = new Vector256<byte>[3];
+        for (int k = 0; k < 3; k++)
+        {
+            var lo = Vector128.Create(_scalarLo.AsSpan(k * 16, 16));
+            var hi = Vector128.Create(_scalarHi.AsSpan(k * 16, 16));
+            _lo[k] = Vector256.Create(lo, lo);
+            _hi[k] = Vector256.Create(hi, hi);
+        }
+    }
+
+    /// <summary>
+    /// A search for these literals, or null when a literal cannot be searched byte-wise (not printable ASCII:
+    /// the caller then reads through the decoded text). Empty literals are ignored.
+    /// </summary>
+    public static Utf8CandidateSearch? TryCreate(IEnumerable<string> literals, bool percent)
+    {
+        var list = literals.Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        if (list.Any(l => l.Any(c => c is < ' ' or > '~'))) return null;
+        return new Utf8CandidateSearch(list, percent);
+    }
+
+    private static IEnumerable<byte> CaseVariants(byte c) =>
+        c is >= (byte)'a' and <= (byte)'z' ? [c, (byte)(c - 32)] : [c];
+
+    /// <summary>
+    /// Position of the first candidate in <paramref name="text"/>, or -1. For a directive the position is its
+    /// '#' (the line start); a line starting at position 0 with '#' is the caller's to test. A literal cut by the
+    /// end of <paramref name="text"/> is not reported (its line is incomplete; the caller searches it again).
+    /// </summary>
+    public int IndexOf(ReadOnlySpan<byte> text)
+    {
+        int i = 0;
+        if (Avx2.IsSupported)
+        {
+            ref byte start = ref MemoryMarshal.GetReference(text);
+            // Three loads per step read positions i .. i+33: stop while all of them are inside the text.
+            int lastVector = text.Length - Vector256<byte>.Count - 2;
+            var nibble = Vector256.Create((byte)0x0F);
+            var percent = Vector256.Create(_percent ? (byte)'%' : (byte)0);
+            var newline = Vector256.Create((byte)'\n');
+            var hash = Vector256.Create((byte)'#');
+            var one = Vector256.Create((sbyte)1);
+            for (; i <= lastVector; i += Vector256<byte>.Count)
+            {
+                var v0 = Vector256.LoadUnsafe(ref start, (nuint)i);
+                var v1 = Vector256.LoadUnsafe(ref start, (nuint)(i + 1));
+                var found = Buckets256(v0, 0, nibble);
+                if (_fingerprint > 1) found &= Buckets256(v1, 1, nibble);
+                if (_fingerprint > 2) found &= Buckets256(Vector256.LoadUnsafe(ref start, (nuint)(i + 2)), 2, nibble);
+                // NUL and bytes >= 0x80 are the signed bytes below 1; '%' only when asked (else the compare is with NUL, already caught).
+                var special = Vector256.LessThan(v0.AsSByte(), one).AsByte() | Vector256.Equals(v0, percent)
+                    | (Vector256.Equals(v0, newline) & Vector256.Equals(v1, hash));
+                var any = ~Vector256.Equals(found, Vector256<byte>.Zero) | special;
+                uint bits = any.ExtractMostSignificantBits();
+                while (bits != 0)
+                {
+                    int at = i + BitOperations.TrailingZeroCount(bits);
+                    if (Confirm(text, at, Unsafe.Add(ref start, at) is (byte)'\n' ? (byte)0 : found.GetElement(at - i)) is int hit and >= 0) return hit;
+                    bits &= bits - 1;
+                }
+            }
+        }
+        for (; i < text.Length; i++)
+        {
+            byte b = text[i];
+            byte buckets = (byte)(_scalarLo[b & 0xF] & _scalarHi[b >> 4]);
+            for (int k = 1; k < _fingerprint && buckets != 0; k++)
+            {
+                if (i + k >= text.Length) { buckets = 0; break; }
+                byte c = text[i + k];
+                buckets &= (byte)(_scalarLo[k * 16 + (c & 0xF)] & _scalarHi[k * 16 + (c >> 4)]);
+            }
+            bool special = b == 0 || b >= 0x80 || (_percent && b == '%') || (b == '\n' && i + 1 < text.Length && text[i + 1] == '#');
+            if ((special || buckets != 0) && Confirm(text, i, buckets) is int hit and >= 0) return hit;
+        }
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Vector256<byte> Buckets256(Vector256<byte> v, int k, Vector256<byte> nibble) =>
+        Avx2.Shuffle(_lo[k], v & nibble) & Avx2.Shuffle(_hi[k], Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble);
+
+    /// <summary>The candidate at <paramref name="at"/> (its position, or that of the '#' after a newline), or -1 when the bucket bits were a false alarm.</summary>
+    private int Confirm(ReadOnlySpan<byte> text, int at, byte buckets)
+    {
+        byte b = text[at];
+        if (b == 0 || b >= 0x80 || (_percent && b == '%')) return at;
+        if (b == '\n') return at + 1 < text.Length && text[at + 1] == '#' ? at + 1 : -1;
+        var rest = text[at..];
+        while (buckets != 0)
+        {
+            int bucket = BitOperations.TrailingZeroCount(buckets);
+            buckets &= (byte)(buckets - 1);
+            foreach (var lit in _bucketLiterals[bucket])
+                if (rest.Length >= lit.Length && Ascii.EqualsIgnoreCase(rest[..lit.Length], lit)) return at;
+        }
+        return -1;
+    }
+}
