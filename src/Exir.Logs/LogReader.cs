@@ -11,8 +11,8 @@ public sealed record LogReaderOptions
     /// </summary>
     public IReadOnlyList<string>? Literals { get; init; }
     /// <summary>
-    /// Also return lines holding a '%': an escape can hide a literal (%50owershell), so the caller
-    /// decodes such lines and checks the literals again.
+    /// Also return lines with a '%' escape that could hide a literal (%50owershell; see <see cref="UrlDecoding.MayHideText"/>),
+    /// so the caller decodes such lines and checks the literals again.
     /// </summary>
     public bool IncludePercentLines { get; init; }
     /// <summary>Longer lines are counted as malformed and skipped up to the next newline; memory stays bounded.</summary>
@@ -94,7 +94,8 @@ public sealed class LogReader : IDisposable
     private Encoding? _encoding;
     // Byte path: unread bytes are _bytes[_byteStart.._byteEnd], _byteStart always at a line start. A line that may
     // be returned must fit the buffer: UTF-8 needs at most 3 bytes per UTF-16 unit of the line limit.
-    private readonly Utf8CandidateSearch? _search;
+    private Utf8CandidateSearch? _search;
+    private readonly string[] _literals;
     private readonly int _byteCapacity;
     private bool _byteMode;
     private long _nextLineNumber = 1;
@@ -123,11 +124,12 @@ public sealed class LogReader : IDisposable
         _searchedTo = Enumerable.Repeat(-1, searches).ToArray();
         Descriptor = LogFormats.Get(format);
         _separator = Descriptor.Separator;
-        _search = !_everyLine && _options.SearchBytes ? Utf8CandidateSearch.TryCreate(distinct, _percent) : null;
+        _literals = distinct;
+        bool bytePath = !_everyLine && _options.SearchBytes && distinct.All(l => l.All(c => c is >= ' ' and <= '~'));
         _byteCapacity = 3 * _options.MaxLineChars + 64 * 1024;
-        _bytes = ArrayPool<byte>.Shared.Rent(_search is null ? ByteChunk : _byteCapacity);
+        _bytes = ArrayPool<byte>.Shared.Rent(bytePath ? _byteCapacity : ByteChunk);
         // The byte path widens whole skipped regions into _chars, so it is at least as long as the byte buffer.
-        _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, Math.Max(_options.MaxLineChars * 2 + 1024, _search is null ? 0 : _byteCapacity)));
+        _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, Math.Max(_options.MaxLineChars * 2 + 1024, bytePath ? _byteCapacity : 0)));
         _lower = _groups.Length > 0 || _options.LowerCase ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
     }
 
@@ -310,11 +312,10 @@ public sealed class LogReader : IDisposable
             // A hit on plain ASCII (a literal, '%', a directive) makes a candidate as the text search would; a line
             // hit only for its NUL or non-ASCII bytes is judged on its text (case mappings such as K (U+212A) -> k).
             byte reason = span[hit];
+            if (terminated) _chars[chars] = '\n';
             if (reason is 0 or >= 0x80 && !IsCandidateText(text))
             {
-                if (terminated) _chars[chars++] = '\n';
-                else Stats.TruncatedLastLine = true;
-                Skipped(0, chars);
+                SkipLine(0, chars, terminated);
                 continue;
             }
             if (_lower.Length > 0) LowerCase(text, _lower);
@@ -331,6 +332,25 @@ public sealed class LogReader : IDisposable
         var lower = _lower.AsSpan(0, line.Length);
         LowerCase(line, lower);
         return lower.IndexOfAny(_groups[0]) >= 0;
+    }
+
+    /// <summary>
+    /// A line that passed on a '%' alone is kept only when an escape in it could hide a letter or digit
+    /// (<see cref="UrlDecoding.MayHideText"/>): "%2F" or "%3A" cannot spell a literal, and such lines are common.
+    /// </summary>
+    private bool HoldsLiteralOrHiddenText(int start, int len)
+    {
+        var line = _chars.AsSpan(start, len);
+        if (line.IsEmpty || line[0] == '#') return true;
+        if (_groups.Length > 0 && _lower.AsSpan(start, len).IndexOfAny(_groups[0]) >= 0) return true;
+        return UrlDecoding.MayHideText(line.TrimEnd('\r'));
+    }
+
+    /// <summary>A line read but not handed over (_chars[start+len] holds its newline when terminated): counted and sampled like the skipped lines around it.</summary>
+    private void SkipLine(int start, int len, bool terminated)
+    {
+        if (!terminated) Stats.TruncatedLastLine = true;
+        Skipped(start, len + (terminated ? 1 : 0));
     }
 
     private void CountOverlong(bool terminated)
@@ -351,6 +371,11 @@ public sealed class LogReader : IDisposable
         if (len > _options.MaxLineChars)
         {
             CountOverlong(terminated);
+            return false;
+        }
+        if (_percent && !HoldsLiteralOrHiddenText(start, len))
+        {
+            SkipLine(start, len, terminated);
             return false;
         }
         long number = _nextLineNumber++;
@@ -905,7 +930,10 @@ public sealed class LogReader : IDisposable
         _decoder = enc.GetDecoder();
         _encoding = enc;
         Stats.Encoding = enc.WebName;
-        _byteMode = _search is not null && enc is UTF8Encoding;
+        // The search is built for this file: its first bytes tell which bytes of each literal are rare in it.
+        if (enc is UTF8Encoding && !_everyLine && _options.SearchBytes)
+            _search = Utf8CandidateSearch.TryCreate(_literals, _percent, _bytes.AsSpan(_byteStart, _byteEnd - _byteStart));
+        _byteMode = _search is not null;
         // The text path drops a U+FEFF left at the start (a second byte-order mark); so does the byte path.
         if (_byteMode && _bytes.AsSpan(_byteStart, _byteEnd - _byteStart).StartsWith("\uFEFF"u8)) _byteStart += 3;
     }

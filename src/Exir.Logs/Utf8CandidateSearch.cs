@@ -9,39 +9,45 @@ namespace Exir.Logs;
 
 /// <summary>
 /// Finds, in UTF-8 bytes, the first place a log line needs a closer look: the start of one of the literals
-/// (ASCII, case-insensitive), a '%' when escapes matter, a '#' that starts a line (a directive), or a byte
+/// (ASCII, case-insensitive), a '%' escape that could hide a letter when escapes matter, a '#' that starts a line (a directive), or a byte
 /// that is not plain ASCII text (NUL or 0x80 and above: such lines are decoded and judged as text, so
 /// non-ASCII case mappings and undecodable bytes are handled exactly as before).
-/// The literal search is a packed compare in the style of Teddy (Hyperscan): each of the first up to three
-/// bytes of every literal sets its bucket's bit in two nibble tables; 32 positions are tested at once with
-/// byte shuffles, and only positions whose bucket bits survive all three bytes are verified.
-/// Case folding costs nothing: a letter's two cases share the low nibble and both high nibbles are set.
+/// The literal search is a packed compare in the style of Teddy (Hyperscan): three consecutive bytes of every
+/// literal set its bucket's bit in two nibble tables; 32 positions are tested at once with byte shuffles, and
+/// only positions whose bucket bits survive all three bytes are verified. The three bytes are the literal's
+/// rarest in a sample of the file (a literal's first bytes, "Mai" of MailboxExportRequest, are often in every
+/// line). Case folding costs nothing: a letter's two cases share the low nibble and both high nibbles are set.
 /// </summary>
 public sealed class Utf8CandidateSearch
 {
     private const int Buckets = 8;
-    private readonly byte[][][] _bucketLiterals; // per bucket, the literals' bytes lower-cased
+    private readonly (byte[] Bytes, int Offset)[][] _bucketLiterals; // per bucket, the literals lower-cased and where their fingerprint starts
     private readonly Vector256<byte>[] _lo, _hi;   // per fingerprint byte k: nibble tables, duplicated in both lanes
     private readonly int _fingerprint;            // bytes of each literal in the tables (1 to 3)
     private readonly bool _percent;
     private readonly byte[] _scalarLo, _scalarHi;  // the same tables for the scalar tail: [k * 16 + nibble]
 
-    private Utf8CandidateSearch(string[] literals, bool percent)
+    private Utf8CandidateSearch(string[] literals, bool percent, ReadOnlySpan<byte> sample)
     {
         _percent = percent;
         _fingerprint = literals.Length == 0 ? 1 : Math.Min(3, literals.Min(l => l.Length));
-        var ordered = literals.Select(l => Encoding.ASCII.GetBytes(l.ToLowerInvariant())).OrderBy(b => Convert.ToHexString(b), StringComparer.Ordinal).ToArray();
-        // Literals with the same start share a bucket, so a common prefix raises one bucket's bit, not many.
-        var buckets = new List<byte[]>[Buckets];
+        var frequency = new int[256];
+        foreach (byte b in sample) frequency[b is >= (byte)'A' and <= (byte)'Z' ? b + 32 : b]++;
+        int fingerprint = _fingerprint;
+        var ordered = literals.Select(l => Encoding.ASCII.GetBytes(l.ToLowerInvariant()))
+            .Select(b => (Bytes: b, Offset: RarestWindow(b, fingerprint, frequency)))
+            .OrderBy(l => Convert.ToHexString(l.Bytes.AsSpan(l.Offset, fingerprint)), StringComparer.Ordinal).ToArray();
+        // Literals with the same fingerprint start share a bucket, so a common one raises one bucket's bit, not many.
+        var buckets = new List<(byte[], int)>[Buckets];
         for (int b = 0; b < Buckets; b++) buckets[b] = [];
         for (int i = 0; i < ordered.Length; i++) buckets[i * Buckets / Math.Max(1, ordered.Length)].Add(ordered[i]);
         _bucketLiterals = buckets.Select(b => b.ToArray()).ToArray();
         _scalarLo = new byte[3 * 16];
         _scalarHi = new byte[3 * 16];
         for (int b = 0; b < Buckets; b++)
-            foreach (var lit in _bucketLiterals[b])
+            foreach (var (lit, offset) in _bucketLiterals[b])
                 for (int k = 0; k < _fingerprint; k++)
-                    foreach (byte c in CaseVariants(lit[k]))
+                    foreach (byte c in CaseVariants(lit[offset + k]))
                     {
                         _scalarLo[k * 16 + (c & 0xF)] |= (byte)(1 << b);
                         _scalarHi[k * 16 + (c >> 4)] |= (byte)(1 << b);
@@ -59,13 +65,29 @@ public sealed class Utf8CandidateSearch
 
     /// <summary>
     /// A search for these literals, or null when a literal cannot be searched byte-wise (not printable ASCII:
-    /// the caller then reads through the decoded text). Empty literals are ignored.
+    /// the caller then reads through the decoded text). Empty literals are ignored. <paramref name="sample"/>
+    /// (the start of the text to search) picks which bytes of each literal are tested first.
     /// </summary>
-    public static Utf8CandidateSearch? TryCreate(IEnumerable<string> literals, bool percent)
+    public static Utf8CandidateSearch? TryCreate(IEnumerable<string> literals, bool percent, ReadOnlySpan<byte> sample = default)
     {
         var list = literals.Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         if (list.Any(l => l.Any(c => c is < ' ' or > '~'))) return null;
-        return new Utf8CandidateSearch(list, percent);
+        return new Utf8CandidateSearch(list, percent, sample);
+    }
+
+    /// <summary>Where the <paramref name="width"/> bytes of a literal least frequent in the sample start (the first such window on ties).</summary>
+    private static int RarestWindow(byte[] literal, int width, int[] frequency)
+    {
+        int best = 0;
+        double bestScore = double.MaxValue;
+        for (int o = 0; o + width <= literal.Length; o++)
+        {
+            // Bytes are roughly independent: the product of their frequencies, as a sum of logarithms.
+            double score = 0;
+            for (int k = 0; k < width; k++) score += Math.Log2(1 + frequency[literal[o + k]]);
+            if (score < bestScore) { bestScore = score; best = o; }
+        }
+        return best;
     }
 
     private static IEnumerable<byte> CaseVariants(byte c) =>
@@ -119,7 +141,7 @@ public sealed class Utf8CandidateSearch
                 byte c = text[i + k];
                 buckets &= (byte)(_scalarLo[k * 16 + (c & 0xF)] & _scalarHi[k * 16 + (c >> 4)]);
             }
-            bool special = b == 0 || b >= 0x80 || (_percent && b == '%') || (b == '\n' && i + 1 < text.Length && text[i + 1] == '#');
+            bool special = b == 0 || b >= 0x80 || (_percent && b == '%') || b == '\n';
             if ((special || buckets != 0) && Confirm(text, i, buckets) is int hit and >= 0) return hit;
         }
         return -1;
@@ -129,19 +151,27 @@ public sealed class Utf8CandidateSearch
     private Vector256<byte> Buckets256(Vector256<byte> v, int k, Vector256<byte> nibble) =>
         Avx2.Shuffle(_lo[k], v & nibble) & Avx2.Shuffle(_hi[k], Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & nibble);
 
-    /// <summary>The candidate at <paramref name="at"/> (its position, or that of the '#' after a newline), or -1 when the bucket bits were a false alarm.</summary>
+    /// <summary>
+    /// The candidate at <paramref name="at"/>: its position (a literal's start, which can be a little before: its
+    /// fingerprint need not be its first bytes; still on the same line), that of the '#' after a newline, or -1 when
+    /// the bucket bits were a false alarm.
+    /// </summary>
     private int Confirm(ReadOnlySpan<byte> text, int at, byte buckets)
     {
         byte b = text[at];
-        if (b == 0 || b >= 0x80 || (_percent && b == '%')) return at;
+        if (b == 0 || b >= 0x80) return at;
+        // An escape that cannot hide a letter or digit (%2F, %3A) makes no candidate; one cut by the end might.
+        if (_percent && b == '%' && UrlDecoding.EscapeMayHideText(at + 1 < text.Length ? text[at + 1] : '4', at + 2 < text.Length ? text[at + 2] : -1)) return at;
         if (b == '\n') return at + 1 < text.Length && text[at + 1] == '#' ? at + 1 : -1;
-        var rest = text[at..];
         while (buckets != 0)
         {
             int bucket = BitOperations.TrailingZeroCount(buckets);
             buckets &= (byte)(buckets - 1);
-            foreach (var lit in _bucketLiterals[bucket])
-                if (rest.Length >= lit.Length && Ascii.EqualsIgnoreCase(rest[..lit.Length], lit)) return at;
+            foreach (var (lit, offset) in _bucketLiterals[bucket])
+            {
+                int start = at - offset;
+                if (start >= 0 && start + lit.Length <= text.Length && Ascii.EqualsIgnoreCase(text.Slice(start, lit.Length), lit)) return start;
+            }
         }
         return -1;
     }

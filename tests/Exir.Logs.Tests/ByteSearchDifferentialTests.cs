@@ -154,7 +154,11 @@ public class ByteSearchDifferentialTests
         Assert.Equal(50, search.IndexOf([.. Enumerable.Repeat((byte)'x', 50), 0xC3, 0xA9]));
         Assert.Equal(33, search.IndexOf([.. Enumerable.Repeat((byte)'x', 33), 0]));
         Assert.Equal(-1, search.IndexOf(Encoding.ASCII.GetBytes(new string('x', 50) + "%41")));
-        Assert.Equal(50, Utf8CandidateSearch.TryCreate(["ab"], percent: true)!.IndexOf(Encoding.ASCII.GetBytes(new string('x', 50) + "%41")));
+        var percent = Utf8CandidateSearch.TryCreate(["ab"], percent: true)!;
+        Assert.Equal(50, percent.IndexOf(Encoding.ASCII.GetBytes(new string('x', 50) + "%41")));
+        // An escape that cannot spell a letter or digit is no candidate; one cut by the end of the buffer may be.
+        Assert.Equal(-1, percent.IndexOf(Encoding.ASCII.GetBytes(new string('x', 50) + "%2F%3A%20" + new string('x', 50))));
+        Assert.Equal(50, percent.IndexOf(Encoding.ASCII.GetBytes(new string('x', 50) + "%")));
         // A directive: the position of its '#'.
         Assert.Equal(36, search.IndexOf(Encoding.ASCII.GetBytes(new string('x', 35) + "\n#Fields: x")));
         Assert.Null(Utf8CandidateSearch.TryCreate(["caf\u00e9"], percent: false));
