@@ -185,16 +185,10 @@ public sealed class LogReader : IDisposable
         {
             if (_pos >= _end || _skippingOverlong)
             {
-                if (_skippingOverlong && _pos < _end)
+                if (_skippingOverlong && _pos < _end && PassNewline(_chars.AsSpan(_pos, _end - _pos), '\n', ref _pos))
                 {
-                    int nl = _chars.AsSpan(_pos, _end - _pos).IndexOf('\n');
-                    if (nl >= 0)
-                    {
-                        _pos += nl + 1;
-                        _skippingOverlong = false;
-                        continue;
-                    }
-                    _pos = _end;
+                    _skippingOverlong = false;
+                    continue;
                 }
                 if (_charsEof) { _skippingOverlong = false; return false; }
                 Fill();
@@ -250,14 +244,11 @@ public sealed class LogReader : IDisposable
         {
             if (_skippingOverlong)
             {
-                int nl = _bytes.AsSpan(_byteStart, _byteEnd - _byteStart).IndexOf((byte)'\n');
-                if (nl >= 0)
+                if (PassNewline(_bytes.AsSpan(_byteStart, _byteEnd - _byteStart), (byte)'\n', ref _byteStart))
                 {
-                    _byteStart += nl + 1;
                     _skippingOverlong = false;
                     continue;
                 }
-                _byteStart = _byteEnd;
                 if (_bytesEof) { _skippingOverlong = false; return false; }
                 FillBytes();
                 continue;
@@ -321,6 +312,14 @@ public sealed class LogReader : IDisposable
             if (_lower.Length > 0) LowerCase(text, _lower);
             if (TakeLine(0, chars, terminated)) return true;
         }
+    }
+
+    /// <summary>Skipping an overlong line: moves <paramref name="pos"/> past its newline when the unread part holds it (true), else past all of it.</summary>
+    private static bool PassNewline<T>(ReadOnlySpan<T> unread, T newline, ref int pos) where T : IEquatable<T>
+    {
+        int nl = unread.IndexOf(newline);
+        pos += nl >= 0 ? nl + 1 : unread.Length;
+        return nl >= 0;
     }
 
     /// <summary>What the text pre-filter would return for a whole line: a literal, a '%' when asked, a directive.</summary>
