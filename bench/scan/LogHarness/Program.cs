@@ -13,7 +13,7 @@ bool readerOnly = args.Contains("--reader");
 args = args.Where(a => a != "--reader").ToArray();
 var root = args[0];
 int rounds = args.Length > 1 ? int.Parse(args[1]) : 3;
-var rulesDir = args.Length > 2 ? args[2] : Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "rules");
+var rulesDir = args.Length > 2 ? args[2] : "rules"; // run from the repository root
 var problems = new CoverageReport();
 var rules = LogRuleSet.Load(new DataFiles("rules", typeof(LogRuleSet).Assembly, Path.GetFullPath(rulesDir)), problems);
 long bytes = 0;
