@@ -12,15 +12,18 @@ namespace Exir.Logs;
 /// (ASCII, case-insensitive), a '%' escape that could hide a letter when escapes matter, a '#' that starts a line (a directive), or a byte
 /// that is not plain ASCII text (NUL or 0x80 and above: such lines are decoded and judged as text, so
 /// non-ASCII case mappings and undecodable bytes are handled exactly as before).
-/// The literal search is a packed compare in the style of Teddy (Hyperscan): three consecutive bytes of every
+/// The literal search is a packed compare in the style of Teddy (Hyperscan): four consecutive bytes of every
 /// literal set its bucket's bit in two nibble tables; 32 positions are tested at once with byte shuffles, and
-/// only positions whose bucket bits survive all three bytes are verified. The three bytes are the literal's
-/// rarest in a sample of the file (a literal's first bytes, "Mai" of MailboxExportRequest, are often in every
+/// only positions whose bucket bits survive all four bytes are verified. The four bytes are the literal's
+/// rarest run in a sample of the file (a literal's first bytes, "Mai" of MailboxExportRequest, are often in every
 /// line). Case folding costs nothing: a letter's two cases share the low nibble and both high nibbles are set.
 /// </summary>
 public sealed class Utf8CandidateSearch
 {
     private const int Buckets = 8;
+    // Bytes of each literal in the tables: with 8 buckets of 3-4 literals, the nibble tables also pass mixtures
+    // ("gua" for "ges" and "exa"); a fourth byte cuts those false alarms by more than it costs.
+    private const int Fingerprint = 4;
     private readonly (byte[] Bytes, int Offset)[][] _bucketLiterals; // per bucket, the literals lower-cased and where their fingerprint starts
     private readonly Vector256<byte>[] _lo, _hi;   // per fingerprint byte k: nibble tables, duplicated in both lanes
     private readonly int _fingerprint;            // bytes of each literal in the tables (1 to 3)
@@ -30,20 +33,19 @@ public sealed class Utf8CandidateSearch
     private Utf8CandidateSearch(string[] literals, bool percent, ReadOnlySpan<byte> sample)
     {
         _percent = percent;
-        _fingerprint = literals.Length == 0 ? 1 : Math.Min(3, literals.Min(l => l.Length));
-        var frequency = new int[256];
-        foreach (byte b in sample) frequency[b is >= (byte)'A' and <= (byte)'Z' ? b + 32 : b]++;
+        _fingerprint = literals.Length == 0 ? 1 : Math.Min(Fingerprint, literals.Min(l => l.Length));
         int fingerprint = _fingerprint;
+        var windows = WindowCounts(sample, fingerprint);
         var ordered = literals.Select(l => Encoding.ASCII.GetBytes(l.ToLowerInvariant()))
-            .Select(b => (Bytes: b, Offset: RarestWindow(b, fingerprint, frequency)))
+            .Select(b => (Bytes: b, Offset: RarestWindow(b, fingerprint, windows)))
             .OrderBy(l => Convert.ToHexString(l.Bytes.AsSpan(l.Offset, fingerprint)), StringComparer.Ordinal).ToArray();
         // Literals with the same fingerprint start share a bucket, so a common one raises one bucket's bit, not many.
         var buckets = new List<(byte[], int)>[Buckets];
         for (int b = 0; b < Buckets; b++) buckets[b] = [];
         for (int i = 0; i < ordered.Length; i++) buckets[i * Buckets / Math.Max(1, ordered.Length)].Add(ordered[i]);
         _bucketLiterals = buckets.Select(b => b.ToArray()).ToArray();
-        _scalarLo = new byte[3 * 16];
-        _scalarHi = new byte[3 * 16];
+        _scalarLo = new byte[Fingerprint * 16];
+        _scalarHi = new byte[Fingerprint * 16];
         for (int b = 0; b < Buckets; b++)
             foreach (var (lit, offset) in _bucketLiterals[b])
                 for (int k = 0; k < _fingerprint; k++)
@@ -52,9 +54,9 @@ public sealed class Utf8CandidateSearch
                         _scalarLo[k * 16 + (c & 0xF)] |= (byte)(1 << b);
                         _scalarHi[k * 16 + (c >> 4)] |= (byte)(1 << b);
                     }
-        _lo = new Vector256<byte>[3];
-        _hi = new Vector256<byte>[3];
-        for (int k = 0; k < 3; k++)
+        _lo = new Vector256<byte>[Fingerprint];
+        _hi = new Vector256<byte>[Fingerprint];
+        for (int k = 0; k < Fingerprint; k++)
         {
             var lo = Vector128.Create(_scalarLo.AsSpan(k * 16, 16));
             var hi = Vector128.Create(_scalarHi.AsSpan(k * 16, 16));
@@ -75,17 +77,34 @@ public sealed class Utf8CandidateSearch
         return new Utf8CandidateSearch(list, percent, sample);
     }
 
-    /// <summary>Where the <paramref name="width"/> bytes of a literal least frequent in the sample start (the first such window on ties).</summary>
-    private static int RarestWindow(byte[] literal, int width, int[] frequency)
+    private const int WindowHashBits = 14;
+
+    /// <summary>
+    /// How often each run of <paramref name="width"/> bytes occurs in the sample (ASCII case folded), by a hash
+    /// of the run: "equ" of MailboxExportRequest is in every HttpProxy line (BeginRequest) though 'q' is rare.
+    /// </summary>
+    private static int[] WindowCounts(ReadOnlySpan<byte> sample, int width)
     {
-        int best = 0;
-        double bestScore = double.MaxValue;
+        var counts = new int[1 << WindowHashBits];
+        for (int i = 0; i + width <= sample.Length; i++) counts[WindowHash(sample.Slice(i, width))]++;
+        return counts;
+    }
+
+    private static int WindowHash(ReadOnlySpan<byte> run)
+    {
+        uint h = 0;
+        foreach (byte b in run) h = (h * 0x01000193) ^ (uint)(b is >= (byte)'A' and <= (byte)'Z' ? b + 32 : b);
+        return (int)((h * 0x9E3779B1) >> (32 - WindowHashBits));
+    }
+
+    /// <summary>Where the run of <paramref name="width"/> bytes of a literal least frequent in the sample starts (the first such on ties).</summary>
+    private static int RarestWindow(byte[] literal, int width, int[] counts)
+    {
+        int best = 0, bestCount = int.MaxValue;
         for (int o = 0; o + width <= literal.Length; o++)
         {
-            // Bytes are roughly independent: the product of their frequencies, as a sum of logarithms.
-            double score = 0;
-            for (int k = 0; k < width; k++) score += Math.Log2(1 + frequency[literal[o + k]]);
-            if (score < bestScore) { bestScore = score; best = o; }
+            int count = counts[WindowHash(literal.AsSpan(o, width))];
+            if (count < bestCount) { bestCount = count; best = o; }
         }
         return best;
     }
@@ -104,8 +123,8 @@ public sealed class Utf8CandidateSearch
         if (Avx2.IsSupported)
         {
             ref byte start = ref MemoryMarshal.GetReference(text);
-            // Three loads per step read positions i .. i+33: stop while all of them are inside the text.
-            int lastVector = text.Length - Vector256<byte>.Count - 2;
+            // The loads of a step read positions i .. i+34: stop while all of them are inside the text.
+            int lastVector = text.Length - Vector256<byte>.Count - (Fingerprint - 1);
             var nibble = Vector256.Create((byte)0x0F);
             var percent = Vector256.Create(_percent ? (byte)'%' : (byte)0);
             var newline = Vector256.Create((byte)'\n');
@@ -117,7 +136,7 @@ public sealed class Utf8CandidateSearch
                 var v1 = Vector256.LoadUnsafe(ref start, (nuint)(i + 1));
                 var found = Buckets256(v0, 0, nibble);
                 if (_fingerprint > 1) found &= Buckets256(v1, 1, nibble);
-                if (_fingerprint > 2) found &= Buckets256(Vector256.LoadUnsafe(ref start, (nuint)(i + 2)), 2, nibble);
+                for (int k = 2; k < _fingerprint; k++) found &= Buckets256(Vector256.LoadUnsafe(ref start, (nuint)(i + k)), k, nibble);
                 // NUL and bytes >= 0x80 are the signed bytes below 1; '%' only when asked (else the compare is with NUL, already caught).
                 var special = Vector256.LessThan(v0.AsSByte(), one).AsByte() | Vector256.Equals(v0, percent)
                     | (Vector256.Equals(v0, newline) & Vector256.Equals(v1, hash));
