@@ -124,14 +124,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=1.0, help="approximate size of the collection in GB")
     ap.add_argument("--out", required=True, help="collection folder (created); the manifest is written beside it")
+    ap.add_argument("--pool", type=float, default=1.0, help="share of the request pools per block (small collections for tests: 0.05)")
+    ap.add_argument("--attack-every", type=int, default=5, help="one planted attack line every N blocks of a log family")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     target = int(args.gb * 1e9)
-    pools = {p: "\r\n".join(hp_pool(p, 4000 if p in ("Owa", "Ews", "Mapi", "Eas") else 1500)).encode() + b"\r\n" for p in PROTOCOLS}
+    size = lambda n: max(1, int(n * args.pool))
+    pools = {p: "\r\n".join(hp_pool(p, size(4000 if p in ("Owa", "Ews", "Mapi", "Eas") else 1500))).encode() + b"\r\n" for p in PROTOCOLS}
     weights = {"Owa": 5, "Ews": 4, "Mapi": 5, "Eas": 3, "Autodiscover": 2, "Ecp": 1, "PowerShell": 1}
-    iis_front = "\r\n".join(iis_pool(20000, False)).encode() + b"\r\n"
-    iis_back = "\r\n".join(iis_pool(20000, True)).encode() + b"\r\n"
-    ecp_block = "\r\n".join(ecp_pool(2000)).encode() + b"\r\n"
+    iis_front = "\r\n".join(iis_pool(size(20000), False)).encode() + b"\r\n"
+    iis_back = "\r\n".join(iis_pool(size(20000), True)).encode() + b"\r\n"
+    ecp_block = "\r\n".join(ecp_pool(size(2000))).encode() + b"\r\n"
     hp_header = (f"#Software: Microsoft Exchange Server\r\n#Version: 15.01.2176.002\r\n#Log-type: HttpProxy Logs\r\n"
                  f"#Date: {HOUR}:00:00.000Z\r\n#Fields: {','.join(HP_FIELDS)}\r\n").encode()
     iis_header = f"#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n#Date: {IISHOUR}:00:00\r\n#Fields: {IIS_FIELDS}\r\n".encode()
@@ -161,8 +164,8 @@ def main():
             written += len(data)
             # One attack line every few blocks, at a recorded line.
             k = counters[attack_family] = counters.get(attack_family, 0) + 1
-            if attack_family in ATTACKS and k % 5 == 0:
-                rule, make = ATTACKS[attack_family][k // 5 % len(ATTACKS[attack_family])]
+            if attack_family in ATTACKS and k % args.attack_every == 0:
+                rule, make = ATTACKS[attack_family][k // args.attack_every % len(ATTACKS[attack_family])]
                 t = f"{hour_iso}:30:00.000Z" if attack_family != "IIS" else f"{hour_w3c}:30:00"
                 if attack_family == "ECP": t = f"{hour_w3c}:30:00"
                 line = make(t).encode() + b"\r\n"

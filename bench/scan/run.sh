@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `exir scan` against ripgrep over the same synthetic log collection and prints throughput,
-# the ratio and peak memory. Usage: bench/scan/run.sh [GB]   (default 2; data in $EXIR_BENCH_DIR or /tmp/exir-bench)
+# the ratio and peak memory. Usage: [ROUNDS=5] bench/scan/run.sh [GB]   (default 2; data in $EXIR_BENCH_DIR or /tmp/exir-bench)
 #
 # ripgrep runs with the same literals exir's log rules use as their pre-filter (case-insensitive, fixed
 # strings), so it does the part of the work both tools share: find the candidate lines. exir also parses
@@ -38,40 +38,54 @@ bytes=$(du -sb "$col" | cut -f1)
 mb=$(python3 -c "print($bytes/1e6)")
 echo "collection: $(printf '%.0f' "$mb") MB, $(find "$col" -type f | wc -l) files; $(nproc) cores; literals: ${#rgargs[@]}/2" >&2
 
-# Warm the page cache so both tools read from memory, then take the best of two runs each.
+# Warm the page cache so all runs read from memory. Then rounds of ripgrep, exir and exir with the text
+# pre-filter (the reference path: every line decoded before the search) in rotating order, so the load of a shared
+# machine falls on all three alike; the figures are medians, the ratios medians of the per-round ratios.
 find "$col" -type f -exec cat {} + >/dev/null
-run() { # name, command...   prints: best wall seconds, its CPU seconds (user+sys), peak RSS KB
+ROUNDS=${ROUNDS:-5}
+timed() { # name, command...   appends: name wall-seconds cpu-seconds peak-RSS-KB
   local name=$1; shift
-  local best="" cpu="" rss=""
-  for i in 1 2; do
-    /usr/bin/time -v "$@" >"$dir/$name.out" 2>"$dir/$name.time" || true
-    local s; s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); t=0; for(i=1;i<=n;i++) t=t*60+a[i]; print t}' "$dir/$name.time")
-    local c; c=$(awk -F': ' '/User time|System time/ {t+=$2} END {print t}' "$dir/$name.time")
-    local r; r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$dir/$name.time")
-    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $s < $best else 1)"; then best=$s; cpu=$c; rss=$r; fi
-  done
-  echo "$best $cpu $rss"
+  /usr/bin/time -v "$@" >"$dir/$name.out" 2>"$dir/$name.time" || true
+  awk -F': ' -v n="$name" '/Elapsed \(wall clock\)/ {k=split($2,a,":"); w=0; for(i=1;i<=k;i++) w=w*60+a[i]}
+    /User time|System time/ {c+=$2} /Maximum resident set size/ {r=$2} END {print n, w, c, r}' "$dir/$name.time" >>"$dir/rounds.txt"
 }
-read -r rg_s rg_cpu rg_rss < <(run rg rg -i -F -c -uuu "${rgargs[@]}" "$col")
-read -r ex_s ex_cpu ex_rss < <(run exir "$exir" scan "$col" --format jsonl)
+: >"$dir/rounds.txt"
+for ((r = 0; r < ROUNDS; r++)); do
+  for k in 0 1 2; do
+    case $(( (r + k) % 3 )) in
+      0) timed rg rg -i -F -c -uuu "${rgargs[@]}" "$col" ;;
+      1) timed exir "$exir" scan "$col" --format jsonl ;;
+      2) EXIR_LOG_PREFILTER=text timed exir-text "$exir" scan "$col" --format jsonl ;;
+    esac
+  done
+done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall times on a shared machine are noisy; CPU seconds less so)"
-python3 - "$mb" "$rg_s" "$rg_rss" "$ex_s" "$ex_rss" "$dir/exir.out" "$col.expected.tsv" "$rg_cpu" "$ex_cpu" <<'PY'
-import sys, json
-mb, rg_s, rg_rss, ex_s, ex_rss = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-rg_cpu, ex_cpu = float(sys.argv[8]), float(sys.argv[9])
-found = set()
-n = 0
-for line in open(sys.argv[6]):
-    try: f = json.loads(line)
-    except ValueError: continue
-    n += 1
-    found.add((f.get("artifact"), f.get("line"), f.get("rule_id")))
-expected = [l.rstrip("\n").split("\t") for l in open(sys.argv[7]) if l.strip()]
-missing = [e for e in expected if (e[0], int(e[1]), e[2]) not in found]
-print(f"ripgrep : {rg_s:7.2f} s wall {mb/rg_s:7.0f} MB/s | {rg_cpu:6.2f} CPU-s {mb/rg_cpu:6.0f} MB/CPU-s | peak RSS {rg_rss/1024:5.0f} MB")
-print(f"exir    : {ex_s:7.2f} s wall {mb/ex_s:7.0f} MB/s | {ex_cpu:6.2f} CPU-s {mb/ex_cpu:6.0f} MB/CPU-s | peak RSS {ex_rss/1024:5.0f} MB  ({n} findings)")
-print(f"ratio   : exir/ripgrep throughput {rg_s/ex_s:.2f}x by wall time, {rg_cpu/ex_cpu:.2f}x by CPU time; "
-      f"{mb/ex_s/17.5:.0f}x Test-ProxyLogon.ps1 (~15-20 MB/s)")
+python3 - "$mb" "$dir/rounds.txt" "$dir/exir.out" "$dir/exir-text.out" "$col.expected.tsv" <<'PY2'
+import sys, json, statistics as st
+mb = float(sys.argv[1])
+runs = {}
+for line in open(sys.argv[2]):
+    name, w, c, r = line.split()
+    runs.setdefault(name, []).append((float(w), float(c), int(r)))
+def found(path):
+    s = set()
+    for line in open(path):
+        try: f = json.loads(line)
+        except ValueError: continue
+        s.add((f.get("artifact"), f.get("line"), f.get("rule_id")))
+    return s
+exir, text = found(sys.argv[3]), found(sys.argv[4])
+for name in ("rg", "exir", "exir-text"):
+    w = st.median(x[0] for x in runs[name]); c = st.median(x[1] for x in runs[name]); r = max(x[2] for x in runs[name])
+    label = {"rg": "ripgrep", "exir": "exir", "exir-text": "exir, text pre-filter"}[name]
+    print(f"{label:22}: {w:6.2f} s wall {mb/w:6.0f} MB/s | {c:6.2f} CPU-s {mb/c:6.0f} MB/CPU-s | peak RSS {r/1024:5.0f} MB")
+def ratio(a, b, i):  # median over rounds of b/a (a's throughput relative to b's)
+    return st.median(y[i] / x[i] for x, y in zip(runs[a], runs[b]))
+print(f"ratio   : exir/ripgrep throughput {ratio('exir', 'rg', 0):.2f}x by wall, {ratio('exir', 'rg', 1):.2f}x by CPU "
+      f"(medians of {len(runs['exir'])} paired rounds); byte/text pre-filter {ratio('exir', 'exir-text', 0):.2f}x wall, {ratio('exir', 'exir-text', 1):.2f}x CPU")
+print(f"findings: {len(exir)} with the byte pre-filter, {len(text)} with the text one" + (", the same" if exir == text else f"; DIFFERENT: {sorted(exir ^ text)[:5]}"))
+expected = [l.rstrip("\n").split("\t") for l in open(sys.argv[5]) if l.strip()]
+missing = [e for e in expected if (e[0], int(e[1]), e[2]) not in exir]
 print(f"planted : {len(expected) - len(missing)}/{len(expected)} known attack lines reported" + ("" if not missing else f"; MISSING {missing[:5]}"))
-PY
+PY2

@@ -11,8 +11,8 @@ public sealed record LogReaderOptions
     /// </summary>
     public IReadOnlyList<string>? Literals { get; init; }
     /// <summary>
-    /// Also return lines holding a '%': an escape can hide a literal (%50owershell), so the caller
-    /// decodes such lines and checks the literals again.
+    /// Also return lines with a '%' escape that could hide a literal (%50owershell; see <see cref="UrlDecoding.MayHideText"/>),
+    /// so the caller decodes such lines and checks the literals again.
     /// </summary>
     public bool IncludePercentLines { get; init; }
     /// <summary>Longer lines are counted as malformed and skipped up to the next newline; memory stays bounded.</summary>
@@ -21,6 +21,11 @@ public sealed record LogReaderOptions
     public bool LowerCase { get; init; }
     /// <summary>When #Fields is missing, use the format's known default list if a line has exactly its column count.</summary>
     public bool UseDefaultFields { get; init; } = true;
+    /// <summary>
+    /// Pre-filter UTF-8 logs on their bytes (<see cref="Utf8CandidateSearch"/>) and decode only the lines that may
+    /// hold a literal. False decodes every line first (the reference path the differential tests compare with).
+    /// </summary>
+    public bool SearchBytes { get; init; } = true;
 }
 
 /// <summary>What one pass over a file saw; merged into coverage once per file.</summary>
@@ -60,6 +65,9 @@ public sealed class LogReadStats
 /// literal are counted (and sampled for the coverage time span) but never split; matching lines are split
 /// by the current #Fields header (which may change mid-file). Bad input never throws: overlong, binary,
 /// shifted or header-less lines are counted in <see cref="Stats"/>. Only I/O errors of the stream propagate.
+/// A UTF-8 log with literals is searched as bytes: only candidate lines (and lines with non-ASCII bytes, which
+/// are judged on their decoded text as before) are decoded; the rest are counted and sampled in place.
+/// UTF-16 logs, and readers that return every line, decode the whole text first.
 /// </summary>
 public sealed class LogReader : IDisposable
 {
@@ -83,6 +91,13 @@ public sealed class LogReader : IDisposable
     private int _pos, _end;          // unread chars are _chars[_pos.._end]; _pos is always at a line start
     private bool _bytesEof, _charsEof, _started, _skippingOverlong;
     private Decoder? _decoder;
+    private Encoding? _encoding;
+    // Byte path: unread bytes are _bytes[_byteStart.._byteEnd], _byteStart always at a line start. A line that may
+    // be returned must fit the buffer: UTF-8 needs at most 3 bytes per UTF-16 unit of the line limit.
+    private Utf8CandidateSearch? _search;
+    private readonly string[] _literals;
+    private readonly int _byteCapacity;
+    private bool _byteMode;
     private long _nextLineNumber = 1;
 
     // Current record
@@ -109,8 +124,12 @@ public sealed class LogReader : IDisposable
         _searchedTo = Enumerable.Repeat(-1, searches).ToArray();
         Descriptor = LogFormats.Get(format);
         _separator = Descriptor.Separator;
-        _bytes = ArrayPool<byte>.Shared.Rent(ByteChunk);
-        _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, _options.MaxLineChars * 2 + 1024));
+        _literals = distinct;
+        bool bytePath = !_everyLine && _options.SearchBytes && distinct.All(l => l.All(c => c is >= ' ' and <= '~'));
+        _byteCapacity = 3 * _options.MaxLineChars + 64 * 1024;
+        _bytes = ArrayPool<byte>.Shared.Rent(bytePath ? _byteCapacity : ByteChunk);
+        // The byte path widens whole skipped regions into _chars, so it is at least as long as the byte buffer.
+        _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, Math.Max(_options.MaxLineChars * 2 + 1024, bytePath ? _byteCapacity : 0)));
         _lower = _groups.Length > 0 || _options.LowerCase ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
     }
 
@@ -156,20 +175,20 @@ public sealed class LogReader : IDisposable
     /// <summary>Advances to the next data line that passes the prefilter. False at the end of the file.</summary>
     public bool Read()
     {
+        if (_decoder is null) Start();
+        return _byteMode ? ReadBytes() : ReadChars();
+    }
+
+    private bool ReadChars()
+    {
         while (true)
         {
             if (_pos >= _end || _skippingOverlong)
             {
-                if (_skippingOverlong && _pos < _end)
+                if (_skippingOverlong && _pos < _end && PassNewline(_chars.AsSpan(_pos, _end - _pos), '\n', ref _pos))
                 {
-                    int nl = _chars.AsSpan(_pos, _end - _pos).IndexOf('\n');
-                    if (nl >= 0)
-                    {
-                        _pos += nl + 1;
-                        _skippingOverlong = false;
-                        continue;
-                    }
-                    _pos = _end;
+                    _skippingOverlong = false;
+                    continue;
                 }
                 if (_charsEof) { _skippingOverlong = false; return false; }
                 Fill();
@@ -214,41 +233,177 @@ public sealed class LogReader : IDisposable
             if (ls > 0) Skipped(_pos, ls);
             int start = _pos + ls;
             _pos = start + len + (terminated ? 1 : 0);
-            long number = _nextLineNumber++;
-            Stats.Lines++;
-            if (!terminated) Stats.TruncatedLastLine = true;
-            if (len > _options.MaxLineChars)
-            {
-                Stats.MalformedLines++;
-                Stats.OverlongLines++;
-                continue;
-            }
-            if (len > 0 && _chars[start + len - 1] == '\r') len--;
-            var line = _chars.AsSpan(start, len);
-            if (line.Length > 0 && line[0] == '#')
-            {
-                Directive(line, number);
-                continue;
-            }
-            if (line.IsEmpty) continue;
-            if (TakeBareHeader(line, number)) continue;
-            if (line.ContainsAny('\0', '\uFFFD'))
-            {
-                // Binary junk or invalid text: counted, but still handed over (a damaged line can still hold an attack).
-                Stats.MalformedLines++;
-                Stats.BinaryLines++;
-            }
-            _lineStart = start;
-            _lineLength = len;
-            LineNumber = number;
-            // Fields are split only when a caller asks for one: most candidates are rejected on their text.
-            _parsed = false;
-            _fieldCount = 0;
-            Schema = SchemaFor(line, number);
-            if (Schema is null) Stats.UnparsedLines++;
-            Timestamp = SampleTime(line, Schema);
-            return true;
+            if (TakeLine(start, len, terminated)) return true;
         }
+    }
+
+    /// <summary>The byte path of <see cref="Read"/>: the same decisions as <see cref="ReadChars"/>, on UTF-8 bytes.</summary>
+    private bool ReadBytes()
+    {
+        while (true)
+        {
+            if (_skippingOverlong)
+            {
+                if (PassNewline(_bytes.AsSpan(_byteStart, _byteEnd - _byteStart), (byte)'\n', ref _byteStart))
+                {
+                    _skippingOverlong = false;
+                    continue;
+                }
+                if (_bytesEof) { _skippingOverlong = false; return false; }
+                FillBytes();
+                continue;
+            }
+            if (_byteStart >= _byteEnd)
+            {
+                if (_bytesEof) return false;
+                FillBytes();
+                continue;
+            }
+            var span = _bytes.AsSpan(_byteStart, _byteEnd - _byteStart);
+            int hit = span[0] == (byte)'#' ? 0 : _search!.IndexOf(span);
+            if (hit < 0)
+            {
+                int lastNl = span.LastIndexOf((byte)'\n');
+                if (lastNl >= 0)
+                {
+                    SkippedAscii(span[..(lastNl + 1)]);
+                    _byteStart += lastNl + 1;
+                    continue;
+                }
+                if (!_bytesEof)
+                {
+                    if (span.Length > _options.MaxLineChars) { StartOverlong(); continue; }
+                    FillBytes();
+                    continue;
+                }
+                SkippedAscii(span);
+                Stats.TruncatedLastLine = true;
+                _byteStart = _byteEnd;
+                return false;
+            }
+
+            int ls = hit == 0 ? 0 : span[..hit].LastIndexOf((byte)'\n') + 1;
+            int rel = span[ls..].IndexOf((byte)'\n');
+            bool terminated = rel >= 0;
+            if (!terminated && !_bytesEof)
+            {
+                if (ls > 0) { SkippedAscii(span[..ls]); _byteStart += ls; }
+                // Past 3 bytes per allowed unit the line is over the limit whatever it decodes to.
+                if (_byteEnd - _byteStart > 3 * _options.MaxLineChars) { StartOverlong(); continue; }
+                FillBytes();
+                continue;
+            }
+            int len = terminated ? rel : span.Length - ls;
+            if (ls > 0) SkippedAscii(span[..ls]);
+            var bytes = span.Slice(ls, len);
+            _byteStart += ls + len + (terminated ? 1 : 0);
+            // A whole line is never longer than the byte buffer, so its text fits _chars.
+            int chars = _encoding!.GetChars(bytes, _chars);
+            var text = _chars.AsSpan(0, chars);
+            // A hit on plain ASCII (a literal, '%', a directive) makes a candidate as the text search would; a line
+            // hit only for its NUL or non-ASCII bytes is judged on its text (case mappings such as K (U+212A) -> k).
+            byte reason = span[hit];
+            if (terminated) _chars[chars] = '\n';
+            if (reason is 0 or >= 0x80 && !IsCandidateText(text))
+            {
+                SkipLine(0, chars, terminated);
+                continue;
+            }
+            if (_lower.Length > 0) LowerCase(text, _lower);
+            if (TakeLine(0, chars, terminated)) return true;
+        }
+    }
+
+    /// <summary>Skipping an overlong line: moves <paramref name="pos"/> past its newline when the unread part holds it (true), else past all of it.</summary>
+    private static bool PassNewline<T>(ReadOnlySpan<T> unread, T newline, ref int pos) where T : IEquatable<T>
+    {
+        int nl = unread.IndexOf(newline);
+        pos += nl >= 0 ? nl + 1 : unread.Length;
+        return nl >= 0;
+    }
+
+    /// <summary>What the text pre-filter would return for a whole line: a literal, a '%' when asked, a directive.</summary>
+    private bool IsCandidateText(ReadOnlySpan<char> line)
+    {
+        if (line.IsEmpty) return false;
+        if (line[0] == '#' || (_percent && line.Contains('%'))) return true;
+        if (_groups.Length == 0) return false;
+        var lower = _lower.AsSpan(0, line.Length);
+        LowerCase(line, lower);
+        return lower.IndexOfAny(_groups[0]) >= 0;
+    }
+
+    /// <summary>
+    /// A line that passed on a '%' alone is kept only when an escape in it could hide a letter or digit
+    /// (<see cref="UrlDecoding.MayHideText"/>): "%2F" or "%3A" cannot spell a literal, and such lines are common.
+    /// </summary>
+    private bool HoldsLiteralOrHiddenText(int start, int len)
+    {
+        var line = _chars.AsSpan(start, len);
+        if (line.IsEmpty || line[0] == '#') return true;
+        if (_groups.Length > 0 && _lower.AsSpan(start, len).IndexOfAny(_groups[0]) >= 0) return true;
+        return UrlDecoding.MayHideText(line.TrimEnd('\r'));
+    }
+
+    /// <summary>A line read but not handed over (_chars[start+len] holds its newline when terminated): counted and sampled like the skipped lines around it.</summary>
+    private void SkipLine(int start, int len, bool terminated)
+    {
+        if (!terminated) Stats.TruncatedLastLine = true;
+        Skipped(start, len + (terminated ? 1 : 0));
+    }
+
+    private void CountOverlong(bool terminated)
+    {
+        _nextLineNumber++;
+        Stats.Lines++;
+        if (!terminated) Stats.TruncatedLastLine = true;
+        Stats.MalformedLines++;
+        Stats.OverlongLines++;
+    }
+
+    /// <summary>
+    /// Hands over the line at _chars[start..start+len] (without its newline) unless it is overlong, a directive or
+    /// empty; counts it either way. True when it is the new current line.
+    /// </summary>
+    private bool TakeLine(int start, int len, bool terminated)
+    {
+        if (len > _options.MaxLineChars)
+        {
+            CountOverlong(terminated);
+            return false;
+        }
+        if (_percent && !HoldsLiteralOrHiddenText(start, len))
+        {
+            SkipLine(start, len, terminated);
+            return false;
+        }
+        long number = _nextLineNumber++;
+        Stats.Lines++;
+        if (!terminated) Stats.TruncatedLastLine = true;
+        if (len > 0 && _chars[start + len - 1] == '\r') len--;
+        var line = _chars.AsSpan(start, len);
+        if (line.Length > 0 && line[0] == '#')
+        {
+            Directive(line, number);
+            return false;
+        }
+        if (line.IsEmpty || TakeBareHeader(line, number)) return false;
+        if (line.ContainsAny('\0', '\uFFFD'))
+        {
+            // Binary junk or invalid text: counted, but still handed over (a damaged line can still hold an attack).
+            Stats.MalformedLines++;
+            Stats.BinaryLines++;
+        }
+        _lineStart = start;
+        _lineLength = len;
+        LineNumber = number;
+        // Fields are split only when a caller asks for one: most candidates are rejected on their text.
+        _parsed = false;
+        _fieldCount = 0;
+        Schema = SchemaFor(line, number);
+        if (Schema is null) Stats.UnparsedLines++;
+        Timestamp = SampleTime(line, Schema);
+        return true;
     }
 
     /// <summary>The current line's field by index (empty when absent; W3C "-" reads as empty).</summary>
@@ -315,7 +470,8 @@ public sealed class LogReader : IDisposable
         Stats.OverlongLines++;
         _nextLineNumber++;
         _skippingOverlong = true;
-        _pos = _end;
+        if (_byteMode) _byteStart = _byteEnd;
+        else _pos = _end;
     }
 
     /// <summary>Complete lines passed over by the prefilter: counted, checked for binary junk, sampled for time.</summary>
@@ -337,8 +493,65 @@ public sealed class LogReader : IDisposable
         // on different days is every line's date read, so each day with records is known (gap report).
         var first = SampleTime(FirstDataLine(region), _header);
         var last = SampleTime(LastDataLine(region), _header);
-        if (first is { } f && last is { } l2 && f.UtcDateTime.Date != l2.UtcDateTime.Date)
+        if (OnTwoDays(first, last))
             foreach (var line in region.EnumerateLines()) SampleTime(line, _header);
+    }
+
+    private static bool OnTwoDays(DateTimeOffset? first, DateTimeOffset? last) =>
+        first is { } f && last is { } l && f.UtcDateTime.Date != l.UtcDateTime.Date;
+
+    /// <summary>
+    /// <see cref="Skipped"/> for complete lines of the byte path, which are plain ASCII without NUL (anything else
+    /// is a search hit): counted in place; only the lines sampled for time are widened to text.
+    /// </summary>
+    private void SkippedAscii(ReadOnlySpan<byte> region)
+    {
+        if (region.IsEmpty) return;
+        if (!HeaderTrusted) { Skipped(0, Widen(region)); return; }
+        int lines = region.Count((byte)'\n');
+        if (region[^1] != (byte)'\n') lines++;
+        Stats.Lines += lines;
+        _nextLineNumber += lines;
+        var first = SampleTime(FirstDataLineOf(region), _header);
+        var last = SampleTime(LastDataLineOf(region), _header);
+        if (OnTwoDays(first, last))
+            foreach (var line in _chars.AsSpan(0, Widen(region)).EnumerateLines()) SampleTime(line, _header);
+    }
+
+    /// <summary>ASCII bytes as text at the start of _chars; returns the length.</summary>
+    private int Widen(ReadOnlySpan<byte> ascii)
+    {
+        System.Text.Ascii.ToUtf16(ascii, _chars, out int written);
+        return written;
+    }
+
+    /// <summary><see cref="FirstDataLine"/> of a byte region, widening it one newline-ended piece at a time.</summary>
+    private ReadOnlySpan<char> FirstDataLineOf(ReadOnlySpan<byte> region)
+    {
+        while (!region.IsEmpty)
+        {
+            int nl = region.IndexOf((byte)'\n');
+            int end = nl < 0 ? region.Length : nl + 1;
+            var line = FirstDataLine(_chars.AsSpan(0, Widen(region[..end])));
+            if (!line.IsEmpty) return line;
+            region = region[end..];
+        }
+        return default;
+    }
+
+    /// <summary><see cref="LastDataLine"/> of a byte region (the same walk back over newlines, on bytes).</summary>
+    private ReadOnlySpan<char> LastDataLineOf(ReadOnlySpan<byte> region)
+    {
+        var r = region.TrimEnd("\r\n"u8);
+        while (!r.IsEmpty)
+        {
+            int nl = r.LastIndexOf((byte)'\n');
+            var l = r[(nl + 1)..];
+            if (!l.IsEmpty && l[0] != (byte)'#') return _chars.AsSpan(0, Widen(l));
+            if (nl < 0) break;
+            r = r[..nl];
+        }
+        return default;
     }
 
     /// <summary>Without a header to trust, each skipped line gets its own field list (or counts as unparsed).</summary>
@@ -706,13 +919,7 @@ public sealed class LogReader : IDisposable
             {
                 _byteStart = 0;
                 _byteEnd = 0;
-                while (_byteEnd < ByteChunk / 2 && !_bytesEof)
-                {
-                    int n = _stream.Read(_bytes, _byteEnd, _bytes.Length - _byteEnd);
-                    if (n <= 0) _bytesEof = true;
-                    else _byteEnd += n;
-                }
-                if (!_started) DetectEncoding();
+                ReadBytesUpTo(ByteChunk / 2);
             }
             _decoder!.Convert(_bytes, _byteStart, _byteEnd - _byteStart, _chars, _end, _chars.Length - _end,
                 _bytesEof, out int used, out int produced, out bool completed);
@@ -727,12 +934,48 @@ public sealed class LogReader : IDisposable
         _started = true;
     }
 
-    private void DetectEncoding()
+    /// <summary>Reads until the byte buffer holds at least <paramref name="atLeast"/> bytes or the stream ends.</summary>
+    private void ReadBytesUpTo(int atLeast)
     {
+        int capacity = _byteMode ? _byteCapacity : _bytes.Length;
+        while (_byteEnd < atLeast && _byteEnd < capacity && !_bytesEof)
+        {
+            int n = _stream.Read(_bytes, _byteEnd, capacity - _byteEnd);
+            if (n <= 0) _bytesEof = true;
+            else _byteEnd += n;
+        }
+    }
+
+    /// <summary>The first read: the encoding, and with it the path (bytes for UTF-8 with a byte search, else text).</summary>
+    private void Start()
+    {
+        ReadBytesUpTo(ByteChunk / 2);
         var enc = LogText.DetectEncoding(_bytes.AsSpan(_byteStart, _byteEnd - _byteStart), out int pre);
         _byteStart += pre;
         _decoder = enc.GetDecoder();
+        _encoding = enc;
         Stats.Encoding = enc.WebName;
+        // The search is built for this file: its first bytes tell which bytes of each literal are rare in it.
+        if (enc is UTF8Encoding && !_everyLine && _options.SearchBytes)
+            _search = Utf8CandidateSearch.TryCreate(_literals, _percent, _bytes.AsSpan(_byteStart, _byteEnd - _byteStart));
+        _byteMode = _search is not null;
+        // The text path drops a U+FEFF left at the start (a second byte-order mark); so does the byte path.
+        if (_byteMode && _bytes.AsSpan(_byteStart, _byteEnd - _byteStart).StartsWith("\uFEFF"u8)) _byteStart += 3;
+    }
+
+    /// <summary>Byte path: moves the unread bytes (a partial line) to the front and reads behind them.</summary>
+    private void FillBytes()
+    {
+        int keep = _byteEnd - _byteStart;
+        if (_byteStart > 0)
+        {
+            _bytes.AsSpan(_byteStart, keep).CopyTo(_bytes);
+            _byteStart = 0;
+            _byteEnd = keep;
+        }
+        // Unreachable with the overlong limits above; a full buffer would otherwise never advance.
+        if (keep >= _byteCapacity) { StartOverlong(); return; }
+        ReadBytesUpTo(_byteCapacity);
     }
 
     public void Dispose()

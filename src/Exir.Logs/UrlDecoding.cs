@@ -15,15 +15,16 @@ public static class UrlDecoding
         int i = text.IndexOf('%');
         while (i >= 0 && i + 2 < text.Length)
         {
-            char c = text[i + 1], d = text[i + 2];
-            if (c is '4' or '5' or '6' or '7' or 'u' or 'U') return true;
-            if (c == '3' && d is >= '0' and <= '9') return true;
-            if (c == '2' && d == '5') return true;
+            if (EscapeMayHideText(text[i + 1], text[i + 2])) return true;
             int next = text[(i + 1)..].IndexOf('%');
             i = next < 0 ? -1 : i + 1 + next;
         }
         return false;
     }
+
+    /// <summary>Whether '%' followed by these two characters could hide text (-1 for one not known yet).</summary>
+    public static bool EscapeMayHideText(int next, int afterNext) =>
+        next is '4' or '5' or '6' or '7' or 'u' or 'U' || (next == '3' && afterNext is >= '0' and <= '9') || (next == '2' && afterNext == '5');
 
     /// <summary>Decodes %XX and %uXXXX repeatedly (up to <paramref name="maxRounds"/>); '+' is left alone.</summary>
     public static string DecodeRepeatedly(ReadOnlySpan<char> text, int maxRounds = 4)

@@ -199,7 +199,7 @@ public sealed class RecordPipeline
         if (wanting.Count == 0 && !format.AlwaysRead) return false;
 
         var path = probe.File.RelativePath;
-        var readerOptions = new LogReaderOptions { Literals = every ? null : literals, IncludePercentLines = percent, LowerCase = lower };
+        var readerOptions = new LogReaderOptions { Literals = every ? null : literals, IncludePercentLines = percent, LowerCase = lower, SearchBytes = !context.Options.LogTextPrefilter };
         LogReader? reader = null;
         var handlers = new ILogLineHandler?[wanting.Count];
         try

@@ -43,6 +43,11 @@ public sealed record RunOptions
     /// <summary>Host name to record (--host), overriding what the evidence says.</summary>
     public string? Host { get; init; }
     public int Parallelism { get; init; } = Environment.ProcessorCount;
+    /// <summary>
+    /// Decode every log line before the literal pre-filter (the reference path) instead of searching UTF-8 bytes;
+    /// for differential tests and paired benchmarks (EXIR_LOG_PREFILTER=text).
+    /// </summary>
+    public bool LogTextPrefilter { get; init; } = Environment.GetEnvironmentVariable("EXIR_LOG_PREFILTER") == "text";
 
     public bool InWindow(DateTimeOffset? t) =>
         t is null || ((Since is null || t >= Since) && (Until is null || t <= Until));
