@@ -38,7 +38,8 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PinnedUpstream> _pinned = new(StringComparer.Ordinal);
     // Open client connections by id: Kestrel names only the connection when it refuses a request it could not parse.
     private readonly ConcurrentDictionary<string, ConnectionContext> _connections = new(StringComparer.Ordinal);
-    private long _refusalSecond, _refusalsThisSecond;
+    // The current second (upper bits) and the findings reported in it (lower 20 bits), changed together.
+    private long _refusalWindow;
     private readonly W3cAccessLogWriter? _accessLog;
     private readonly X509Certificate2? _listenCertificate;
     private readonly X509Certificate2Collection? _backendCa;
@@ -558,6 +559,19 @@ public sealed class ProxyServer : IAsyncDisposable
     /// <summary>At most this many findings a second for refused requests; the rest are counted (a flood of garbage must not flood the case).</summary>
     public const int RefusalFindingsPerSecond = 20;
 
+    /// <summary>At most <see cref="RefusalFindingsPerSecond"/> per clock second, exact under concurrency (one compare-and-swap of second and count).</summary>
+    private bool TakeRefusalFindingSlot()
+    {
+        long second = Environment.TickCount64 / 1000;
+        while (true)
+        {
+            long current = Volatile.Read(ref _refusalWindow);
+            long count = current >> 20 == second ? current & 0xFFFFF : 0;
+            if (count >= RefusalFindingsPerSecond) return false;
+            if (Interlocked.CompareExchange(ref _refusalWindow, (second << 20) | (count + 1), current) == current) return true;
+        }
+    }
+
     /// <summary>
     /// A request Kestrel refused while parsing it (called from its logger, on the connection's thread): one access-log
     /// line like every other request, a count, and a finding (rate-limited) with the reason and the bytes Kestrel quotes.
@@ -583,9 +597,7 @@ public sealed class ProxyServer : IAsyncDisposable
             Rules = [RefusedRuleId],
         });
 
-        var second = Environment.TickCount64 / 1000;
-        if (Interlocked.Exchange(ref _refusalSecond, second) != second) Interlocked.Exchange(ref _refusalsThisSecond, 0);
-        if (Interlocked.Increment(ref _refusalsThisSecond) > RefusalFindingsPerSecond)
+        if (!TakeRefusalFindingSlot())
         {
             Metrics.RefusalNotReported();
             return;

@@ -122,7 +122,8 @@ public sealed class RefusedRequestTests
                 var ok = await SendRawAsync(h.Address, "GET /autodiscover/autodiscover.json/v1.0/jdoe@contoso.com?Protocol=EWS HTTP/1.1\r\nHost: mail.contoso.com\r\n\r\n");
                 Assert.Equal(200, ok!.Status);
             }
-            var seconds = (long)clock.Elapsed.TotalSeconds + 1;
+            // The limit holds per clock second: a run of 0.7 s can touch two of them.
+            var seconds = (long)clock.Elapsed.TotalSeconds + 2;
             Assert.Equal(flood, findings + notReported);
             Assert.InRange(findings, 1, ProxyServer.RefusalFindingsPerSecond * seconds);
             Assert.True(notReported > 0 || seconds * ProxyServer.RefusalFindingsPerSecond >= flood, $"{findings} findings in {seconds} s");
