@@ -69,3 +69,28 @@ cores() { awk -v c="$(cat "$work/$1.cpu")" -v m="$(cat "$work/$1.mbs")" -v b="$(
 echo "cores busy (CPU s / wall s): exir jsonl $(cores exir-jsonl), exir xml $(cores exir-xml)"
 echo "exir jsonl, 2 x MB per CPU second (the ceiling on 2 idle cores): $(awk -v c="$(cat "$work/exir-jsonl.cpu")" -v b="$(stat -c %s "$work/volume.evtx")" 'BEGIN { printf "%.0f", 2 * b / 1e6 / c }') MB/s"
 echo "exir jsonl: $(cat "$work/exir-jsonl.mbs") MB/s   (target >= 100 MB/s on 2 cores)"
+
+# Many small files in one call (exir evtx FILE..., one read-ahead window across files) against evtxexport
+# file by file, on COPIES copies of the corpus files libevtx reads. Needs EXIR=/path/to/exir.
+if [[ -n "${EXIR:-}" ]]; then
+  many="$work/many"
+  rm -rf "$many" && mkdir -p "$many"
+  mapfile -t corpus_files < <(find "$corpus" -name '*.evtx' | grep -v -e CAPI2 -e MSExchange_Management_wec -e Defender)
+  for ((c = 0; c < ${COPIES:-5}; c++)); do
+    for i in "${!corpus_files[@]}"; do cp "${corpus_files[$i]}" "$many/$c-$i.evtx"; done
+  done
+  files=("$many"/*.evtx)
+  bytes=$(cat "${files[@]}" | wc -c)
+  timed() { # NAME CMD...: wall and CPU seconds of CMD, output to /dev/null
+    local name="$1"; shift
+    /usr/bin/time -o "$work/time.txt" -f '%e %U %S %M' "$@" >/dev/null 2>/dev/null || true
+    read -r wall user sys rss < <(tail -1 "$work/time.txt")
+    printf '%-28s %5d files %8.1f MB %8.2f s %8.2f cpu-s %7d MiB\n' "$name" "${#files[@]}" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" \
+      "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" $((rss / 1024))
+    echo "$wall" >"$work/$name.wall"
+  }
+  timed exir-many-jsonl "$EXIR" evtx --format jsonl --no-progress "${files[@]}"
+  timed evtxexport-many-xml bash -c 'for f in "$@"; do evtxexport -f xml "$f"; done' _ "${files[@]}"
+  echo "many files, exir in one call vs evtxexport file by file: $(awk -v a="$(cat "$work/exir-many-jsonl.wall")" -v b="$(cat "$work/evtxexport-many-xml.wall")" 'BEGIN { printf "%.1fx", b / a }') (target >= 20x)"
+  rm -rf "$many"
+fi

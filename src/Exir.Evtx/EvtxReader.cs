@@ -48,51 +48,134 @@ public static class EvtxReader
         foreach (var r in ReadRecords(stream, stats)) yield return WinEvent.From(r);
     }
 
+    /// <summary>
+    /// Streams the records of many files in order, one file after the other, with the read-ahead window
+    /// running across file boundaries: the chunks of the next files are parsed on every core while the
+    /// current one is written, so many small files (one or two chunks each) keep all cores busy too.
+    /// Yields each record with its file, then <c>(file, null)</c> once the file is finished (its
+    /// <see cref="EvtxFileRead.Stats"/> complete). A file that cannot be opened or read is not thrown:
+    /// its <see cref="EvtxFileRead.Error"/> is set and the next file is read.
+    /// </summary>
+    public static IEnumerable<(EvtxFileRead File, EvtxRecord? Record)> ReadFiles(IEnumerable<string> paths, EvtxRender prerender = EvtxRender.None) =>
+        ReadSources(paths.Select(p => new EvtxFileRead(p, () => new FileStream(p, FileMode.Open, FileAccess.Read,
+            FileShare.ReadWrite | FileShare.Delete, bufferSize: 1, FileOptions.SequentialScan))), ChunkWorkers.Count * 2 + 1, prerender);
+
     /// <param name="window">Chunks read ahead of the consumer: bounds memory to that many chunks and their records.</param>
     internal static IEnumerable<EvtxRecord> ReadRecords(Stream stream, EvtxReadStats? stats, int window, EvtxRender prerender)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        stats ??= new EvtxReadStats();
-        var header = new byte[FileHeaderSize];
-        int got = ReadFully(stream, header, FileHeaderSize);
-        bool noCrc = CheckFileHeader(header, got, stats);
-        if (got < FileHeaderSize) yield break;
+        var source = new EvtxFileRead("", () => stream, stats ?? new EvtxReadStats(), disposeStream: false);
+        foreach (var (_, record) in ReadSources([source], window, prerender))
+            if (record is not null) yield return record;
+        // A single stream keeps the old contract: a read error is the caller's, after the records read before it.
+        if (source.Error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(source.Error);
+    }
 
-        var pending = new Queue<ChunkJob>();
+    /// <summary>One queued slot: a chunk of <see cref="Source"/>, or (Job null) the end of that source.</summary>
+    private readonly record struct Pending(EvtxFileRead Source, ChunkJob? Job);
+
+    private static IEnumerable<(EvtxFileRead File, EvtxRecord? Record)> ReadSources(IEnumerable<EvtxFileRead> sources, int window, EvtxRender prerender)
+    {
+        using var next = sources.GetEnumerator();
+        var pending = new Queue<Pending>();
+        EvtxFileRead? current = null;
+        Stream? stream = null;
         long index = 0;
-        bool more = true;
-        while (more || pending.Count > 0)
+        bool noCrc = false, more = true;
+        try
         {
-            // Keep the window full; the first chunk of a one-chunk file is parsed right here.
-            while (more && pending.Count < window)
+            while (more || pending.Count > 0)
             {
-                var buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.ChunkSize);
-                int n = ReadFully(stream, buffer, ChunkReader.ChunkSize);
-                if (n == 0)
+                // Keep the window full, across files; the first chunk of the first file is parsed right here.
+                while (more && pending.Count < window)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    more = false;
-                    break;
+                    if (current is null)
+                    {
+                        if (!next.MoveNext())
+                        {
+                            more = false;
+                            break;
+                        }
+                        current = next.Current;
+                        index = 0;
+                        if (!TryOpen(current, out stream, out noCrc)) EndSource(ref current, ref stream, pending);
+                        continue;
+                    }
+                    var buffer = ArrayPool<byte>.Shared.Rent(ChunkReader.ChunkSize);
+                    int n;
+                    try { n = ReadFully(stream!, buffer, ChunkReader.ChunkSize); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        current.Error = e;
+                        EndSource(ref current, ref stream, pending);
+                        continue;
+                    }
+                    if (n == 0)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        EndSource(ref current, ref stream, pending);
+                        continue;
+                    }
+                    var job = new ChunkJob(buffer, n, index++, noCrc, prerender);
+                    pending.Enqueue(new Pending(current, job));
+                    if (pending.Count > 1) ChunkWorkers.Post(job);
+                    if (n < ChunkReader.ChunkSize) EndSource(ref current, ref stream, pending);
                 }
-                var job = new ChunkJob(buffer, n, index++, noCrc, prerender);
-                pending.Enqueue(job);
-                if (pending.Count > 1) ChunkWorkers.Post(job);
-                if (n < ChunkReader.ChunkSize) more = false;
+                if (pending.Count == 0) break;
+                var (source, head) = pending.Dequeue();
+                if (head is null)
+                {
+                    yield return (source, null);
+                    continue;
+                }
+                // While a worker is still on the next chunk, parse a later one nobody has started rather than wait
+                // idle: otherwise this thread only writes and one core does all the parsing.
+                if (!head.TryRun())
+                    foreach (var later in pending)
+                    {
+                        if (head.Done) break;
+                        later.Job?.TryRun();
+                    }
+                var records = head.Result();
+                source.Stats.Add(head.Stats);
+                foreach (var r in records) yield return (source, r);
             }
-            if (pending.Count == 0) break;
-            var next = pending.Dequeue();
-            // While a worker is still on the next chunk, parse a later one nobody has started rather than wait
-            // idle: otherwise this thread only writes and one core does all the parsing.
-            if (!next.TryRun())
-                foreach (var later in pending)
-                {
-                    if (next.Done) break;
-                    later.TryRun();
-                }
-            var records = next.Result();
-            stats.Add(next.Stats);
-            foreach (var r in records) yield return r;
         }
+        finally
+        {
+            // An abandoned enumeration: close the open file (queued chunks finish on the workers or are collected).
+            if (current is not null && current.DisposeStream) stream?.Dispose();
+        }
+    }
+
+    /// <summary>Opens a source and checks its file header; false when there are no chunks to read (error or short file).</summary>
+    private static bool TryOpen(EvtxFileRead source, out Stream? stream, out bool noCrc)
+    {
+        noCrc = false;
+        stream = null;
+        try
+        {
+            stream = source.Open();
+            var header = new byte[FileHeaderSize];
+            int got = ReadFully(stream, header, FileHeaderSize);
+            noCrc = CheckFileHeader(header, got, source.Stats);
+            return got >= FileHeaderSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ObjectDisposedException)
+        {
+            source.Error = e;
+            return false;
+        }
+    }
+
+    /// <summary>Queues the end marker of the current source and closes its stream.</summary>
+    private static void EndSource(ref EvtxFileRead? current, ref Stream? stream, Queue<Pending> pending)
+    {
+        pending.Enqueue(new Pending(current!, null));
+        if (current!.DisposeStream) stream?.Dispose();
+        stream = null;
+        current = null;
     }
 
     /// <summary>Checks the file header; returns whether it says chunks carry no CRC32.</summary>

@@ -3,11 +3,14 @@ namespace Exir.Timeline;
 /// <summary>
 /// Sorts more rows than fit in memory: rows are buffered up to a bound, each full buffer is sorted and
 /// spilled to a temporary run file, and the runs are merged with a priority queue. Memory is bounded by
-/// the buffer size (plus one buffer being spilled), not by the number of rows. Thread-safe Add.
+/// the buffer bounds (rows and estimated bytes, whichever is reached first; plus one buffer being
+/// spilled), not by the number of rows. Thread-safe Add.
 /// </summary>
 public sealed class ExternalSorter : IDisposable
 {
     private readonly int _maxBuffered;
+    private readonly long _maxBufferedBytes;
+    private long _bufferedBytes;
     private readonly string _tempRoot;
     private string? _dir;
     private List<TimelineEvent> _buffer = [];
@@ -15,9 +18,13 @@ public sealed class ExternalSorter : IDisposable
     private readonly object _gate = new();
     private readonly object _spillGate = new();
 
-    public ExternalSorter(int maxBuffered = 200_000, string? tempDirectory = null)
+    /// <summary>Default bound on the estimated bytes of buffered rows: what keeps a timeline of any size near 100-200 MB.</summary>
+    public const long DefaultMaxBufferedBytes = 40L << 20;
+
+    public ExternalSorter(int maxBuffered = 200_000, string? tempDirectory = null, long maxBufferedBytes = DefaultMaxBufferedBytes)
     {
         _maxBuffered = Math.Max(1, maxBuffered);
+        _maxBufferedBytes = Math.Max(1, maxBufferedBytes);
         _tempRoot = tempDirectory ?? Path.GetTempPath();
     }
 
@@ -29,10 +36,17 @@ public sealed class ExternalSorter : IDisposable
     public void Add(TimelineEvent e)
     {
         List<TimelineEvent>? full = null;
+        long size = e.EstimatedBytes();
         lock (_gate)
         {
             _buffer.Add(e);
-            if (_buffer.Count >= _maxBuffered) { full = _buffer; _buffer = new List<TimelineEvent>(_maxBuffered); }
+            _bufferedBytes += size;
+            if (_buffer.Count >= _maxBuffered || _bufferedBytes >= _maxBufferedBytes)
+            {
+                full = _buffer;
+                _buffer = [];
+                _bufferedBytes = 0;
+            }
         }
         if (full is not null) Spill(full);
     }
@@ -58,7 +72,7 @@ public sealed class ExternalSorter : IDisposable
     public IEnumerable<TimelineEvent> Merge()
     {
         List<TimelineEvent> rest;
-        lock (_gate) { rest = _buffer; _buffer = []; }
+        lock (_gate) { rest = _buffer; _buffer = []; _bufferedBytes = 0; }
         rest.Sort(TimelineEvent.Compare);
         List<string> runs;
         lock (_spillGate) runs = [.. _runs];

@@ -101,23 +101,37 @@ public sealed class ProcessTreeBuilder
     private readonly object _gate = new();
     public long Dropped { get; private set; }
 
+    // Host, image, user, file and source repeat across starts; one copy each keeps a million nodes small.
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private const int MaxPooledStrings = 100_000;
+
     public void Add(TimelineEvent e)
     {
         if (e.Category != "process" || e.Process is null) return;
-        var node = new ProcessNode
-        {
-            Host = e.Host, Start = e.Timestamp, Image = e.Process, CommandLine = e.CommandLine, User = e.User,
-            Pid = ParseId(e.Field("process_id")), ParentPid = ParseId(e.Field("parent_process_id")),
-            Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = NullIfEmpty(e.Field("parent_process_guid")),
-            ParentImage = e.ParentProcess, ParentCommandLine = e.Field("evt_ParentCommandLine"),
-            File = e.File, RecordId = e.RecordId, Source = e.EventId is { } id ? $"{e.Source} {id.ToString(CultureInfo.InvariantCulture)}" : e.Source,
-        };
-        foreach (var t in e.Tags) node.Tag(t);
+        var source = e.EventId is { } id ? $"{e.Source} {id.ToString(CultureInfo.InvariantCulture)}" : e.Source;
         lock (_gate)
         {
             if (_nodes.Count >= MaxNodes) { Dropped++; return; }
+            var node = new ProcessNode
+            {
+                Host = Pool(e.Host), Start = e.Timestamp, Image = Pool(e.Process), CommandLine = Pool(e.CommandLine), User = Pool(e.User),
+                Pid = ParseId(e.Field("process_id")), ParentPid = ParseId(e.Field("parent_process_id")),
+                Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = NullIfEmpty(e.Field("parent_process_guid")),
+                ParentImage = Pool(e.ParentProcess), ParentCommandLine = Pool(e.Field("evt_ParentCommandLine")),
+                File = Pool(e.File), RecordId = e.RecordId, Source = Pool(source),
+            };
+            foreach (var t in e.Tags) node.Tag(t);
             _nodes.Add(node);
         }
+    }
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(s))]
+    private string? Pool(string? s)
+    {
+        if (s is null) return null;
+        if (_strings.TryGetValue(s, out var kept)) return kept;
+        if (_strings.Count < MaxPooledStrings) _strings[s] = s;
+        return s;
     }
 
     public ProcessForest Build(ProcessTreeRules rules)

@@ -56,6 +56,22 @@ public sealed class TimelineEvent
         return Nullable.Compare(a.RecordId, b.RecordId);
     }
 
+    /// <summary>
+    /// Rough heap size of the row (object headers, the lists, two bytes per character): what bounds the
+    /// sort buffer, since rows of one log differ a hundredfold (a Sysmon command line against an IIS hit).
+    /// Strings shared between rows (channel, category) are counted in every row: an over-estimate errs safe.
+    /// </summary>
+    internal long EstimatedBytes()
+    {
+        long chars = TimestampDesc.Length + Host.Length + Source.Length + Category.Length + Message.Length + File.Length
+            + (Provider?.Length ?? 0) + (User?.Length ?? 0) + (SrcIp?.Length ?? 0) + (SrcHost?.Length ?? 0)
+            + (Process?.Length ?? 0) + (ParentProcess?.Length ?? 0) + (CommandLine?.Length ?? 0);
+        foreach (var t in Tags) chars += t.Length;
+        foreach (var (k, v) in Fields) chars += k.Length + v.Length;
+        const int StringOverhead = 24, RowOverhead = 200;
+        return RowOverhead + 2 * chars + StringOverhead * (13 + Tags.Count + 2L * Fields.Count) + 16L * Fields.Count + 8L * Tags.Count;
+    }
+
     // Compact binary form for the sort's spill files (never leaves the temp folder).
     internal void Write(BinaryWriter w)
     {

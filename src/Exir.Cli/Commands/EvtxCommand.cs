@@ -42,30 +42,28 @@ public static class EvtxCommand
         progress.SetTotals(files.Count, files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0));
         using var display = ProgressDisplay.Start(progress, "evtx", noProgress);
         using var output = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        foreach (var file in files)
+        // One read over all files: the chunk window runs across them, so many small files use every core.
+        foreach (var (file, record) in EvtxReader.ReadFiles(files, json ? EvtxRender.Json : EvtxRender.Xml))
         {
-            var stats = new EvtxReadStats();
-            try
+            if (record is not null)
             {
                 // The chunk workers render each record too: rendering is half the work of a dump.
-                foreach (var record in EvtxReader.ReadRecords(file, stats, json ? EvtxRender.Json : EvtxRender.Xml))
-                {
-                    if (json) output.Write(record.ToJson());
-                    else output.Write(record.ToXml());
-                    output.Write('\n');
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                stderr.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(file)}: {Exir.Core.TextSafety.ForTerminal(e.Message)}");
+                output.Write(json ? record.ToJson() : record.ToXml());
+                output.Write('\n');
                 continue;
             }
-            finally { progress.Done(File.Exists(file) ? new FileInfo(file).Length : 0); }
+            progress.Done(File.Exists(file.Path) ? new FileInfo(file.Path).Length : 0);
             output.Flush();
+            if (file.Error is not null)
+            {
+                stderr.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(file.Path)}: {Exir.Core.TextSafety.ForTerminal(file.Error.Message)}");
+                continue;
+            }
+            var stats = file.Stats;
             bool readable = stats.Records > 0 || stats.HeaderValid || stats.Chunks > stats.DamagedChunks + stats.ZeroChunks;
             anyReadable |= readable;
             damage |= stats.DamagedChunks + stats.BadCrcChunks + stats.BadRecords > 0 || stats.Problems.Count > 0;
-            stderr.WriteLine($"{Exir.Core.TextSafety.ForTerminal(file)}: {stats.Records} records, {stats.Chunks} chunks ({stats.DamagedChunks} damaged, " +
+            stderr.WriteLine($"{Exir.Core.TextSafety.ForTerminal(file.Path)}: {stats.Records} records, {stats.Chunks} chunks ({stats.DamagedChunks} damaged, " +
                              $"{stats.ZeroChunks} zero, {stats.BadCrcChunks} bad CRC), {stats.RecoveredOrFlaggedRecords} flagged records, " +
                              $"{stats.BadRecords} unreadable records" + (readable ? "" : " - not an EVTX file"));
             foreach (var p in stats.Problems) stderr.WriteLine($"  {Exir.Core.TextSafety.ForTerminal(p.ToString())}");
