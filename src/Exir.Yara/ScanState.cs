@@ -38,7 +38,7 @@ internal sealed class ScanState
     /// <summary>The time limit was reached during this scan.</summary>
     public bool TimedOut { get; private set; }
 
-    public byte[] Data = [];
+    public Bytes Data = Array.Empty<byte>();
     public int Length;
     public long FileSize;
     public readonly Value[] Externals;
@@ -62,7 +62,7 @@ internal sealed class ScanState
         _ruleIssue = new string?[p.Rules.Length];
     }
 
-    public void Reset(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
+    public void Reset(Bytes data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
     {
         for (int k = 0; k < _touchedCount; k++)
         {
@@ -337,7 +337,7 @@ internal sealed class ScanState
         if (s.Wide) SortOnePerOffset(sink);
     }
 
-    private static bool IsWideAt(byte[] d, int n, long off, int len)
+    private static bool IsWideAt(Bytes d, int n, long off, int len)
         => len >= 2 && len % 2 == 0 && off + 1 < n && d[(int)off + 1] == 0;
 
     public bool RuleResult(int r)
