@@ -131,6 +131,8 @@ public sealed class YaraRules
         return Run(buf, n, Math.Max(size, n), externals, lim, cut);
     }
 
+    private const int WalkPiece = 16 << 20;
+
     /// <summary>Files from this size on are memory-mapped (read-only) rather than read: below, a read into the reused buffer is cheaper.</summary>
     private const long MapFromBytes = 4 << 20;
 
@@ -158,7 +160,7 @@ public sealed class YaraRules
             try
             {
                 var bytes = new UnmanagedBytes(p + view.PointerOffset, length);
-                return Run(new Bytes(bytes.Memory), length, size, externals, limits, cut);
+                return Run(new Bytes(bytes.Memory, bytes), length, size, externals, limits, cut);
             }
             finally { handle.ReleasePointer(); }
         }
@@ -179,7 +181,17 @@ public sealed class YaraRules
         var s = _state.Value!;
         s.Reset(data, length, fileSize, externals, limits);
         var sink = new HitSink(_p, s, data, length);
-        try { _p.Matcher.Scan(data.AsSpan(0, length), ref sink); }
+        try
+        {
+            // Piece by piece, releasing each walked piece of a mapped file: the resident set stays near one piece.
+            int state = 0;
+            for (int at = 0; at < length; at += WalkPiece)
+            {
+                int n = Math.Min(WalkPiece, length - at);
+                state = _p.Matcher.Scan(data.AsSpan(at, n), at, state, ref sink);
+                data.Release(at, at + n);
+            }
+        }
         catch (ScanTimeoutException) { s.TextPassCutShort(); }
         s.SortTextMatches();
 
