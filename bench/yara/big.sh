@@ -50,7 +50,7 @@ done
 # Sparse: 2 GiB of holes (no disk), a web shell 1 MiB before the end.
 truncate -s 2G "$TREE/sparse.bin"
 [ -n "$SHELL_SAMPLE" ] && dd if="$SHELL_SAMPLE" of="$TREE/sparse.bin" bs=1M seek=2047 conv=notrunc status=none
-BYTES=$(find "$TREE" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+BYTES=$(find "$TREE" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
 FILES=$(find "$TREE" -type f | wc -l)
 
 mapfile -t RULES < <(find "$RULES_DIR" -name '*.yar' | sort)

@@ -63,13 +63,16 @@ public class BigFileTests
         var dir = TestPaths.NewTempDir("exir-yara-big");
         try
         {
-            // The regex engine views files over 8 MiB in windows of 4 Mi characters: plant across 4 Mi and 8 Mi, ascii and wide.
+            // The regex engine views files over 8 MiB in windows of 4 Mi characters: plant across 4 Mi and 8 Mi, ascii and wide;
+            // the automaton walks mapped files in 16 MiB pieces: plant a literal across 16 Mi and 32 Mi.
             const long size = 40L << 20;
             var wide = Encoding.Unicode.GetBytes("cmd.exe /c whoami 12345");
             var path = Sparse(dir, "windows.bin", size,
                 ((4L << 20) - 5, "xcmd.exe /c whoami 98765y"u8.ToArray()),
                 ((8L << 20) - 11, wide),
                 ((12L << 20) - 2, [0x4D, 0x5A, 0x90, 1, 2, 3, 4, 5, 6, 7, 0x50, 0x45]),
+                ((16L << 20) - 7, Marker),
+                ((32L << 20) - 1, Marker),
                 (size - 9, "whoami 42"u8.ToArray()));
             var rules = """
                 rule crossing {
@@ -77,6 +80,7 @@ public class BigFileTests
                     $re = /cmd\.exe \/c whoami [0-9]{5}/ ascii wide
                     $hex = { 4D 5A 90 [4-10] 50 45 }
                     $end = /whoami [0-9]+/
+                    $lit = "EXIR_BIG_FILE_MARKER_7f3a"
                   condition: all of them
                 }
                 """;
@@ -88,6 +92,8 @@ public class BigFileTests
             Assert.Contains(("$re", (8L << 20) - 11), offsets);
             Assert.Contains(("$hex", (12L << 20) - 2), offsets);
             Assert.Contains(("$end", size - 9), offsets);
+            Assert.Contains(("$lit", (16L << 20) - 7), offsets);
+            Assert.Contains(("$lit", (32L << 20) - 1), offsets);
             if (File.Exists(Yara)) Assert.Equal(YaraOutput(dir, rules, path), ExirOutput(result, path));
         }
         finally { Directory.Delete(dir, recursive: true); }
