@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # exir yara -r vs yara -r on big files: a few GB of large binaries (system libraries concatenated, a corpus web shell
-# planted past 256 MiB), random bytes (what compressed or encrypted files look like) and a sparse 2 GiB file with a
+# planted past 256 MiB, with bench/yara/big.yar's markers), random bytes (what compressed or encrypted files look like) and a sparse 2047 MiB file with a
 # string near its end. Runs both tools alternating (RUNS pairs), prints wall, CPU (user + system) and peak RSS
 # (/usr/bin/time -v) of each run, the median ratios, and checks that both report the same (rule, file) lines.
 #
@@ -32,11 +32,20 @@ fi
 TREE="$WORK/tree"
 mkdir -p "$TREE"
 echo "generating the tree..." >&2
+MARK=EXIR_BENCH_PLANTED_MARKER
 head -c "$((RANDOM_MB << 20))" /dev/urandom > "$TREE/random.bin"
+printf '%s' "$MARK" | dd of="$TREE/random.bin" bs=1 seek=$(((RANDOM_MB << 20) - 4096)) conv=notrunc status=none
 # Large binaries: shared libraries end to end (real code, tables and strings), then a web shell from the corpus
-# past 256 MiB when there is one, so a tool that stops early misses it.
+# and the bench's marker past 256 MiB, and "EXIR" as the last 4 bytes, so a tool that stops early misses them.
 mapfile -t LIBS < <(find /usr/lib/x86_64-linux-gnu /usr/lib /usr/share/dotnet -maxdepth 4 -type f \( -name '*.so*' -o -name '*.dll' \) -size +100k 2>/dev/null | sort)
-SHELL_SAMPLE=$(find "$CORPUS/webshells" -type f \( -name '*.aspx' -o -name '*.asp' \) 2>/dev/null | sort | head -1 || true)
+mapfile -t RULES < <(find "$RULES_DIR" -name '*.yar' | sort)
+RULES+=("$ROOT/bench/yara/big.yar")
+YARGS=()
+i=0
+for f in "${RULES[@]}"; do YARGS+=("ns$i:$f"); i=$((i+1)); done
+DEFS=(-d filename= -d filepath= -d extension= -d filetype= -d owner=)
+# A corpus web shell that the rules find on its own (the first yara reports), if the corpus is there.
+SHELL_SAMPLE=$([ -d "$CORPUS/webshells" ] && "$YARA" -w -r "${DEFS[@]}" "${YARGS[@]}" "$CORPUS/webshells" 2>/dev/null | head -1 | cut -d' ' -f2- || true)
 for n in $(seq 1 "$BIN_FILES"); do
   out="$TREE/large$n.bin"
   for lib in "${LIBS[@]}"; do
@@ -44,20 +53,16 @@ for n in $(seq 1 "$BIN_FILES"); do
     [ "$(stat -c %s "$out")" -ge "$((BIN_MB << 20))" ] && break
   done
   truncate -s "$((BIN_MB << 20))" "$out"
-  [ -n "$SHELL_SAMPLE" ] && cat "$SHELL_SAMPLE" >> "$out"
+  if [ -n "$SHELL_SAMPLE" ]; then cat "$SHELL_SAMPLE" >> "$out"; fi
+  printf '%s EXIR' "$MARK" >> "$out"
   LIBS=("${LIBS[@]:7}" "${LIBS[@]:0:7}")   # each file starts elsewhere
 done
-# Sparse: 2 GiB of holes (no disk), a web shell 1 MiB before the end.
-truncate -s 2G "$TREE/sparse.bin"
-[ -n "$SHELL_SAMPLE" ] && dd if="$SHELL_SAMPLE" of="$TREE/sparse.bin" bs=1M seek=2047 conv=notrunc status=none
-BYTES=$(find "$TREE" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d\n", s}')
+# Sparse: 2047 MiB of holes (no disk; just under exir's 2 GiB per-file limit), a web shell and the marker near the end.
+truncate -s 2047M "$TREE/sparse.bin"
+if [ -n "$SHELL_SAMPLE" ]; then dd if="$SHELL_SAMPLE" of="$TREE/sparse.bin" bs=1M seek=2046 conv=notrunc status=none; fi
+printf '%s' "$MARK" | dd of="$TREE/sparse.bin" bs=1 seek=$(((2047 << 20) - 8192)) conv=notrunc status=none
+BYTES=$(find "$TREE" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f\n", s}')
 FILES=$(find "$TREE" -type f | wc -l)
-
-mapfile -t RULES < <(find "$RULES_DIR" -name '*.yar' | sort)
-YARGS=()
-i=0
-for f in "${RULES[@]}"; do YARGS+=("ns$i:$f"); i=$((i+1)); done
-DEFS=(-d filename= -d filepath= -d extension= -d filetype= -d owner=)
 
 # timed NAME OUT cmd...: one run under /usr/bin/time -v; appends "wall cpu rss_mib" to $WORK/NAME.times.
 timed() {
@@ -71,7 +76,7 @@ timed() {
     END { printf "%.2f %.2f %.0f\n", w, u + s, r / 1024 }' "$t" >> "$WORK/$name.times"
 }
 
-echo "tree: $FILES files, $((BYTES >> 20)) MiB apparent (random ${RANDOM_MB} MiB, ${BIN_FILES} x ${BIN_MB} MiB binaries, 2 GiB sparse); rules: ${#RULES[@]} files; $RUNS alternating pairs"
+echo "tree: $FILES files, $((BYTES >> 20)) MiB apparent (random ${RANDOM_MB} MiB, ${BIN_FILES} x ${BIN_MB} MiB binaries, 2047 MiB sparse); rules: ${#RULES[@]} files; $RUNS alternating pairs"
 for r in $(seq 1 "$RUNS"); do
   timed yara "$WORK/yara.out" "$YARA" -w -r "${DEFS[@]}" "${YARGS[@]}" "$TREE"
   timed exir "$WORK/exir.out" "$EXIR" yara -w -r --no-progress "${RULES[@]}" "$TREE"

@@ -185,9 +185,10 @@ public sealed class YaraRules
         {
             // Piece by piece, releasing each walked piece of a mapped file: the resident set stays near one piece.
             int state = 0;
-            for (int at = 0; at < length; at += WalkPiece)
+            // long: the last piece of a file near 2 GiB would overflow an int.
+            for (long next = 0; next < length; next += WalkPiece)
             {
-                int n = Math.Min(WalkPiece, length - at);
+                int at = (int)next, n = Math.Min(WalkPiece, length - at);
                 state = _p.Matcher.Scan(data.AsSpan(at, n), at, state, ref sink);
                 data.Release(at, at + n);
             }

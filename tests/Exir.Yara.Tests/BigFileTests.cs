@@ -100,6 +100,21 @@ public class BigFileTests
     }
 
     [Fact]
+    public void A_file_past_2_GiB_is_walked_to_the_engine_limit_and_the_rest_is_named()
+    {
+        var dir = TestPaths.NewTempDir("exir-yara-big");
+        try
+        {
+            const long size = (2L << 30) + (1 << 20), at = int.MaxValue - 8192L;
+            var path = Sparse(dir, "huge.bin", size, (at, Marker), (size - Marker.Length, Marker));
+            var result = Compile("rule far { strings: $m = \"EXIR_BIG_FILE_MARKER_7f3a\" condition: $m and filesize == " + size + " }").ScanFile(path);
+            Assert.Equal(at, Assert.Single(Assert.Single(result).Strings).Offset);
+            Assert.Equal($"only the first {int.MaxValue:N0} of {size:N0} bytes scanned (the engine scans at most 2 GiB of a file)", Assert.Single(result.Problems).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void A_size_cap_set_by_the_user_is_named_per_file_on_stderr()
     {
         var dir = TestPaths.NewTempDir("exir-yara-big");
