@@ -140,18 +140,26 @@ internal sealed class AhoCorasick
     }
 
     public void Scan<TSink>(ReadOnlySpan<byte> data, ref TSink sink) where TSink : struct, IHitSink
+        => Scan(data, 0, 0, ref sink);
+
+    /// <summary>
+    /// Walks one piece of a longer input from automaton state <paramref name="state"/> (0 at the start) and returns the
+    /// state to continue with, so a big file can be walked piece by piece; hits are reported at <paramref name="at"/> + index.
+    /// </summary>
+    public int Scan<TSink>(ReadOnlySpan<byte> data, int at, int state, ref TSink sink) where TSink : struct, IHitSink
     {
         var next = _next;
         var cls = _class;
         int nc = _classes;
-        int st = 0;
+        int st = state;
         for (int i = 0; i < data.Length; i++)
         {
             int v = next[st + cls[data[i]]];
             if (v >= 0) { st = v; continue; }
             st = ~v;
             int s = st / nc;
-            for (int k = _outStart[s]; k < _outStart[s + 1]; k++) sink.Hit(_outAtoms[k], i);
+            for (int k = _outStart[s]; k < _outStart[s + 1]; k++) sink.Hit(_outAtoms[k], at + i);
         }
+        return st;
     }
 }

@@ -7,7 +7,7 @@ namespace Exir.Yara;
 /// </summary>
 internal static class Modules
 {
-    private static readonly Dictionary<string, (MStructT Decl, Func<byte[], int, MObj?>? Build)> All = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (MStructT Decl, Func<Bytes, int, MObj?>? Build)> All = new(StringComparer.Ordinal)
     {
         ["math"] = (MathModule.Declaration, null),
         ["hash"] = (HashModule.Declaration, null),
@@ -45,7 +45,7 @@ internal static class Modules
     }
 
     /// <summary>The module's object for the current file; null when the module has no data (math, hash, string).</summary>
-    public static MObj? Build(string module, byte[] data, int length)
+    public static MObj? Build(string module, Bytes data, int length)
     {
         var build = All[module].Build;
         if (build is null) return null;
@@ -56,5 +56,5 @@ internal static class Modules
     }
 
     /// <summary>Like <see cref="Build"/> but lets a parser's exception through: the hostile-input tests look for them.</summary>
-    public static MObj? BuildOrThrow(string module, byte[] data, int length) => All[module].Build?.Invoke(data, length);
+    public static MObj? BuildOrThrow(string module, Bytes data, int length) => All[module].Build?.Invoke(data, length);
 }

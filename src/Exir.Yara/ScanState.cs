@@ -38,7 +38,7 @@ internal sealed class ScanState
     /// <summary>The time limit was reached during this scan.</summary>
     public bool TimedOut { get; private set; }
 
-    public byte[] Data = [];
+    public Bytes Data = Array.Empty<byte>();
     public int Length;
     public long FileSize;
     public readonly Value[] Externals;
@@ -62,7 +62,7 @@ internal sealed class ScanState
         _ruleIssue = new string?[p.Rules.Length];
     }
 
-    public void Reset(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
+    public void Reset(Bytes data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
     {
         for (int k = 0; k < _touchedCount; k++)
         {
@@ -242,12 +242,14 @@ internal sealed class ScanState
     {
         var re = s.Regex!;
         var data = Data.AsSpan(0, Length);
+        _releasedTo = 0;
         long now = Stopwatch.GetTimestamp();
         var budget = new MatchBudget(_stringBudget >= long.MaxValue - now ? long.MaxValue : now + _stringBudget, _deadline);
         if (_starts[s.Index] is { Count: > 0 } ranges)
             RunBounded(s, re, data, ranges, sink, budget);
         else
             RunEverywhere(s, re, data, sink, budget);
+        if (Length > FullViewBytes) Data.Release(0, Length);
         if (budget.Stopped is { } why)
         {
             if (budget.HitDeadline) TimedOut = true;
@@ -265,6 +267,17 @@ internal sealed class ScanState
     // Files up to this size get whole cached views; larger ones are viewed in windows so memory stays bounded.
     private const int FullViewBytes = 8 << 20;
     private const int ChunkChars = 4 << 20;
+
+    // A mapped file's pages searched so far leave the resident set in strides (see Bytes.Release); views go forward.
+    private const long ReleaseStride = 16 << 20;
+    private long _releasedTo;
+
+    private void ReleaseBefore(long offset)
+    {
+        if (Length <= FullViewBytes || offset - _releasedTo < ReleaseStride) return;
+        Data.Release(_releasedTo, offset);
+        _releasedTo = offset;
+    }
 
     private long ViewLength(int view) => view == 0 ? Length : Math.Max(0, (Length - (view == 2 ? 1 : 0)) / 2);
 
@@ -314,6 +327,7 @@ internal sealed class ScanState
                     }
                 }
                 else re.FindStarts(text, (int)(from - b), (int)(to - b), charSize, alignment, sink, b, budget);
+                ReleaseBefore(from * charSize);
             }
         }
         // Ranges were processed per view (ascii, even, odd offsets): restore offset order.
@@ -332,12 +346,13 @@ internal sealed class ScanState
                 long from = Math.Max(0, c - 1);
                 var text = View(view, data, from, Math.Min(len, c + chunk + ByteRegex.ScanLimit / charSize), out long b);
                 re.FindAll(text, charSize, view == 2 ? 1 : 0, sink, b, (int)(c - b), (int)Math.Min(int.MaxValue, c + chunk - b), budget);
+                ReleaseBefore(c * charSize);
             }
         }
         if (s.Wide) SortOnePerOffset(sink);
     }
 
-    private static bool IsWideAt(byte[] d, int n, long off, int len)
+    private static bool IsWideAt(Bytes d, int n, long off, int len)
         => len >= 2 && len % 2 == 0 && off + 1 < n && d[(int)off + 1] == 0;
 
     public bool RuleResult(int r)

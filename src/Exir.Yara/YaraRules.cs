@@ -1,3 +1,5 @@
+using System.IO.MemoryMappedFiles;
+
 namespace Exir.Yara;
 
 public sealed record YaraMatch(YaraRuleInfo Rule, IReadOnlyList<YaraStringMatch> Strings);
@@ -111,16 +113,57 @@ public sealed class YaraRules
             BufferSize = 0, Options = FileOptions.SequentialScan,
         });
         long size = fs.Length;
-        long want = Math.Min(Math.Min(size, maxBytes), Array.MaxLength);
-        var buf = Buffer((int)want);
+        // Spans are int-indexed: past 2 GiB only the start is scanned, and said (never silently).
+        long want = Math.Min(Math.Min(size, maxBytes), int.MaxValue);
+        string? cut = want >= size ? null
+            : want == maxBytes ? $"only the first {want:N0} of {size:N0} bytes scanned (the size limit set for the scan)"
+            : $"only the first {want:N0} of {size:N0} bytes scanned (the engine scans at most 2 GiB of a file)";
+        var lim = limits ?? YaraScanLimits.Default;
+        if (want >= MapFromBytes && TryScanMapped(fs, (int)want, size, externals, lim, cut) is { } mapped) return mapped;
+        var buf = Buffer((int)Math.Min(want, Array.MaxLength));
         int n = 0;
-        while (n < want)
+        while (n < buf.Length && n < want)
         {
-            int r = fs.Read(buf, n, (int)(want - n));
+            int r = fs.Read(buf, n, (int)Math.Min(buf.Length, want) - n);
             if (r <= 0) break;
             n += r;
         }
-        return Run(buf, n, Math.Max(size, n), externals, limits ?? YaraScanLimits.Default);
+        return Run(buf, n, Math.Max(size, n), externals, lim, cut);
+    }
+
+    private const int WalkPiece = 16 << 20;
+
+    /// <summary>Files from this size on are memory-mapped (read-only) rather than read: below, a read into the reused buffer is cheaper.</summary>
+    private const long MapFromBytes = 4 << 20;
+
+    /// <summary>
+    /// Scans the first <paramref name="length"/> bytes through a read-only memory map: the file stays in the page cache
+    /// instead of the managed heap, so big files cost no heap. Null when the file cannot be mapped (the caller reads it).
+    /// </summary>
+    private unsafe YaraScanResult? TryScanMapped(FileStream fs, int length, long size, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits, string? cut)
+    {
+        MemoryMappedFile map;
+        MemoryMappedViewAccessor view;
+        try
+        {
+            map = MemoryMappedFile.CreateFromFile(fs, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            try { view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read); }
+            catch { map.Dispose(); throw; }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException) { return null; }
+        using (map)
+        using (view)
+        {
+            byte* p = null;
+            var handle = view.SafeMemoryMappedViewHandle;
+            handle.AcquirePointer(ref p);
+            try
+            {
+                var bytes = new UnmanagedBytes(p + view.PointerOffset, length);
+                return Run(new Bytes(bytes.Memory, bytes), length, size, externals, limits, cut);
+            }
+            finally { handle.ReleasePointer(); }
+        }
     }
 
     private byte[] Buffer(int length)
@@ -133,12 +176,23 @@ public sealed class YaraRules
         return nb;
     }
 
-    private YaraScanResult Run(byte[] data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits)
+    private YaraScanResult Run(Bytes data, int length, long fileSize, IReadOnlyDictionary<string, object>? externals, YaraScanLimits limits, string? cut = null)
     {
         var s = _state.Value!;
         s.Reset(data, length, fileSize, externals, limits);
         var sink = new HitSink(_p, s, data, length);
-        try { _p.Matcher.Scan(data.AsSpan(0, length), ref sink); }
+        try
+        {
+            // Piece by piece, releasing each walked piece of a mapped file: the resident set stays near one piece.
+            int state = 0;
+            // long: the last piece of a file near 2 GiB would overflow an int.
+            for (long next = 0; next < length; next += WalkPiece)
+            {
+                int at = (int)next, n = Math.Min(WalkPiece, length - at);
+                state = _p.Matcher.Scan(data.AsSpan(at, n), at, state, ref sink);
+                data.Release(at, at + n);
+            }
+        }
         catch (ScanTimeoutException) { s.TextPassCutShort(); }
         s.SortTextMatches();
 
@@ -167,11 +221,12 @@ public sealed class YaraRules
             if (s.RuleIssue(rule.Index) is { } why) (problems ??= []).Add(new YaraScanProblem(rule.Info, why));
         if (s.TimedOut && problems is null)
             problems = [new YaraScanProblem(null, $"the scan's time limit ({s.TimeoutText}) was reached")];
+        if (cut is not null) (problems ??= []).Add(new YaraScanProblem(null, cut));
         if (result is null && problems is null) return YaraScanResult.Empty;
         return new YaraScanResult((IReadOnlyList<YaraMatch>?)result ?? [], (IReadOnlyList<YaraScanProblem>?)problems ?? [], s.TimedOut);
     }
 
-    private struct HitSink(RuleProgram p, ScanState s, byte[] data, int length) : AhoCorasick.IHitSink
+    private struct HitSink(RuleProgram p, ScanState s, Bytes data, int length) : AhoCorasick.IHitSink
     {
         private int _hits;
 

@@ -23,7 +23,7 @@ public static class YaraCommand
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Scan folders recursively" };
         var strings = new Option<bool>("--print-strings", "-s") { Description = "Print the matching strings" };
         var defines = new Option<string[]>("--define", "-d") { Description = "Define an external variable: name=value (number, true/false or text)" };
-        var maxMb = new Option<long>("--max-file-mb") { Description = "Bytes scanned per file, in MiB (filesize stays the real size)", DefaultValueFactory = _ => 256 };
+        var maxMb = new Option<long>("--max-file-mb") { Description = "Scan at most this many MiB of each file (0: all; filesize stays the real size); each file cut short is named on stderr", DefaultValueFactory = _ => 0 };
         var timeout = new Option<double>("--timeout", "-a")
         {
             Description = "Time limit per file, in seconds (0: none); rules cut short are named on stderr",
@@ -49,14 +49,14 @@ public static class YaraCommand
             var seconds = parse.GetValue(timeout);
             if (double.IsNaN(seconds) || seconds < 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2) throw new UsageException($"--timeout must be 0 (none) or a number of seconds, not {seconds}");
             return Run(a[..^1], a[^1], parse.GetValue(recursive), parse.GetValue(strings), parse.GetValue(defines) ?? [],
-                Math.Max(1, parse.GetValue(maxMb)) << 20, CommonOptions.ThreadCount(parse, threads), parse.GetValue(warnings),
+                parse.GetValue(maxMb) is > 0 and var mb ? Math.Min(mb, long.MaxValue >> 20) << 20 : long.MaxValue, CommonOptions.ThreadCount(parse, threads), parse.GetValue(warnings),
                 Console.Out, Console.Error, parse.GetValue(noProgress), seconds > 0 ? TimeSpan.FromSeconds(seconds) : null,
                 printWarnings: !parse.GetValue(noWarnings));
         });
         return cmd;
     }
 
-    /// <summary>Default time limit per file: a minute, far more than a 256 MiB file needs with a thousand rules, so it only
+    /// <summary>Default time limit per file: a minute, far more than a 2 GiB file needs with a thousand rules, so it only
     /// ends hostile cases (a loop over 2^63 values); yara's own default is effectively none.</summary>
     public const double DefaultTimeoutSeconds = 60;
 

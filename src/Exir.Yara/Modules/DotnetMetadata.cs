@@ -32,7 +32,7 @@ internal sealed class DotnetMetadata
         ['R'] = [0x00, 0x1A, 0x23, 0x01], ['O'] = [0x02, 0x06],
     };
 
-    private readonly byte[] _d;
+    private readonly Bytes _d;
     private readonly int _n;
     public readonly long Root;
     public readonly string Version;
@@ -42,14 +42,14 @@ internal sealed class DotnetMetadata
     private readonly int[][] _colSizes = new int[Schema.Length][];
     private int _stringSize = 2, _guidSize = 2, _blobSize = 2;
 
-    private DotnetMetadata(byte[] d, int n, long root, string version) { _d = d; _n = n; Root = root; Version = version; }
+    private DotnetMetadata(Bytes d, int n, long root, string version) { _d = d; _n = n; Root = root; Version = version; }
 
     private bool Fits(long o, long size) => o >= 0 && size >= 0 && o <= _n && size <= _n - o;
     private long U16(long o) => Fits(o, 2) ? BinaryPrimitives.ReadUInt16LittleEndian(_d.AsSpan((int)o)) : 0;
     private long U32(long o) => Fits(o, 4) ? BinaryPrimitives.ReadUInt32LittleEndian(_d.AsSpan((int)o)) : 0;
 
     /// <summary>The metadata at a file offset ("BSJB" root), or null.</summary>
-    public static DotnetMetadata? Open(byte[] d, int n, long root)
+    public static DotnetMetadata? Open(Bytes d, int n, long root)
     {
         if (root < 0 || root + 16 > n || BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan((int)root)) != 0x424A5342) return null;
         long len = BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan((int)root + 12));
@@ -179,7 +179,7 @@ internal sealed class DotnetMetadata
         {
             var (len, head) = CompressedLength(o);
             if (len < 0 || o + head + len > end) break;
-            if (len > 1) list.Add(Encoding.Latin1.GetString(_d, (int)(o + head), (int)len - 1));
+            if (len > 1) list.Add(Encoding.Latin1.GetString(_d.AsSpan((int)(o + head), (int)len - 1)));
             o += head + Math.Max(len, 0);
             if (head == 0) break;
         }

@@ -29,7 +29,7 @@ internal static class DotnetModule
                 "classes", "number_of_classes");
     }
 
-    public static MObj? Build(byte[] data, int length)
+    public static MObj? Build(Bytes data, int length)
     {
         var pe = PeFile.Open(data, length);
         if (pe is null) return null;

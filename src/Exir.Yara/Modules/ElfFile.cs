@@ -12,11 +12,11 @@ internal sealed class ElfFile
     private const int MaxEntries = 1 << 16, MaxSymbols = 1 << 20;
     private const int ShtNull = 0, ShtSymtab = 2, ShtNobits = 8, ShtDynsym = 11, PtDynamic = 2, EtExec = 2;
 
-    private readonly byte[] _d;
+    private readonly Bytes _d;
     private readonly int _n;
     private readonly bool _is64, _big;
 
-    private ElfFile(byte[] d, int n, bool is64, bool big) { _d = d; _n = n; _is64 = is64; _big = big; }
+    private ElfFile(Bytes d, int n, bool is64, bool big) { _d = d; _n = n; _is64 = is64; _big = big; }
 
     private bool Fits(long o, long size) => o >= 0 && size >= 0 && o <= _n && size <= _n - o;
     private long U16(long o) => !Fits(o, 2) ? 0 : _big ? BinaryPrimitives.ReadUInt16BigEndian(_d.AsSpan((int)o)) : BinaryPrimitives.ReadUInt16LittleEndian(_d.AsSpan((int)o));
@@ -28,7 +28,7 @@ internal sealed class ElfFile
     private sealed record Section(long Name, long Type, long Flags, long Address, long Offset, long Size, long Link, long EntrySize);
     private sealed record Segment(long Type, long Flags, long Offset, long VAddr, long PAddr, long FileSize, long MemSize, long Align);
 
-    public static MObj? Parse(byte[] d, int n)
+    public static MObj? Parse(Bytes d, int n)
     {
         if (n < 52 || d[0] != 0x7F || d[1] != 'E' || d[2] != 'L' || d[3] != 'F' || d[4] is not (1 or 2) || d[5] is not (1 or 2)) return null;
         var f = new ElfFile(d, n, d[4] == 2, d[5] == 2);

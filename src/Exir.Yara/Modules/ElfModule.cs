@@ -21,5 +21,5 @@ internal static class ElfModule
             .WithConstants("elf");
     }
 
-    public static MObj? Build(byte[] data, int length) => ElfFile.Parse(data, length);
+    public static MObj? Build(Bytes data, int length) => ElfFile.Parse(data, length);
 }

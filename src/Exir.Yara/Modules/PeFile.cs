@@ -18,7 +18,7 @@ internal sealed class PeFile
     public sealed record Section(string Name, string? FullName, long Va, long VSize, long Raw, long RawSize, long Characteristics, long Relocs, long LineNums, long NRelocs, long NLineNums);
     public sealed record Resource(long Rva, long Offset, long Length, long Type, long Id, long Language, string? TypeString, string? NameString, string? LanguageString);
 
-    private readonly byte[] _d;
+    private readonly Bytes _d;
     private readonly int _n;
     public readonly int Header;
     public readonly int Optional;
@@ -31,7 +31,7 @@ internal sealed class PeFile
     public readonly List<Resource> Resources = [];
     public readonly List<(string Key, string Value)> VersionInfo = [];
 
-    private PeFile(byte[] d, int n, int header)
+    private PeFile(Bytes d, int n, int header)
     {
         _d = d; _n = n; Header = header; Optional = header + 24;
         NumberOfSections = U16(header + 6);
@@ -42,7 +42,7 @@ internal sealed class PeFile
     }
 
     /// <summary>The PE headers of the data, or null when it is not a PE file (as yara's pe_get_header decides).</summary>
-    public static PeFile? Open(byte[] d, int n)
+    public static PeFile? Open(Bytes d, int n)
     {
         if (n < 0x40 || d[0] != 'M' || d[1] != 'Z') return null;
         long lfanew = BinaryPrimitives.ReadInt32LittleEndian(d.AsSpan(0x3C));
@@ -309,7 +309,7 @@ internal sealed class PeFile
     private string? ResourceString(long o)
     {
         long len = U16(o);
-        return len >= 0 && Fits(o + 2, len * 2) ? Encoding.Latin1.GetString(_d, (int)o + 2, (int)len * 2) : null;
+        return len >= 0 && Fits(o + 2, len * 2) ? Encoding.Latin1.GetString(_d.AsSpan((int)o + 2, (int)len * 2)) : null;
     }
 
     private const int MaxVersionStrings = 1024;

@@ -110,7 +110,7 @@ internal static class PeModule
                 .Set("certificates", sig.Certificates.Select(c => (object)Authenticode.CertificateObject(c)).ToList());
         }).ToList();
 
-    public static MObj? Build(byte[] data, int length)
+    public static MObj? Build(Bytes data, int length)
     {
         var f = PeFile.Open(data, length);
         if (f is null) return new PeObj(null).Set("is_pe", 0L);
