@@ -15,19 +15,10 @@ RUNS=${RUNS:-3}
 RANDOM_MB=${RANDOM_MB:-900}
 BIN_MB=${BIN_MB:-400}
 BIN_FILES=${BIN_FILES:-3}
-YARA=${YARA:-$(command -v yara || true)}
-[ -n "$YARA" ] || { echo "yara not found (apt-get install yara)" >&2; exit 2; }
 RULES_DIR=${RULES_DIR:-$CORPUS/yara-rules}
 [ -d "$RULES_DIR" ] || { echo "rules not found ($RULES_DIR)" >&2; exit 2; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/exir-bench-yarabig.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-
-if [ -z "${EXIR:-}" ]; then
-  echo "building exir (Release)..." >&2
-  dotnet build "$ROOT/src/Exir.Cli" -c Release --artifacts-path "$WORK/art" -v q -nologo >&2
-  EXIR="$WORK/art/bin/Exir.Cli/release/exir"
-fi
+. "$ROOT/bench/yara/common.sh" exir-bench-yarabig
 
 TREE="$WORK/tree"
 mkdir -p "$TREE"

@@ -13,19 +13,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CORPUS=${CORPUS:-$ROOT/../shared/corpus}
 COPIES=${COPIES:-20}
 RUNS=${RUNS:-3}
-YARA=${YARA:-$(command -v yara || true)}
-[ -n "$YARA" ] || { echo "yara not found (apt-get install yara)" >&2; exit 2; }
 RULES_DIR=${RULES_DIR:-$CORPUS/yara-rules}
 [ -d "$CORPUS/webshells" ] && [ -d "$RULES_DIR" ] || { echo "corpus or rules not found ($CORPUS, $RULES_DIR)" >&2; exit 2; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/exir-bench-yara.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-
-if [ -z "${EXIR:-}" ]; then
-  echo "building exir (Release)..." >&2
-  dotnet build "$ROOT/src/Exir.Cli" -c Release --artifacts-path "$WORK/art" -v q -nologo >&2
-  EXIR="$WORK/art/bin/Exir.Cli/release/exir"
-fi
+. "$ROOT/bench/yara/common.sh" exir-bench-yara
 
 TREE="$WORK/tree"
 mkdir -p "$TREE"
