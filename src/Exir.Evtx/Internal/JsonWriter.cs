@@ -17,17 +17,14 @@ internal static class JsonWriter
         _ => false,
     };
 
-    [ThreadStatic] private static StringBuilder? t_builder;
     [ThreadStatic] private static List<string>? t_systemKeys;
 
+    /// <summary>Appends the record's JSON object to <paramref name="sb"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static string Write(EvtxRecord r)
+    public static void Write(StringBuilder sb, EvtxRecord r)
     {
-        var sb = t_builder ??= new StringBuilder(4096);
         var keys = t_systemKeys ??= new List<string>(32);
-        sb.Clear();
         keys.Clear();
-        if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
         sb.Append('{');
         bool first = true;
         ulong lengths = 0; // bit (length % 64) set for each System key
@@ -82,7 +79,6 @@ internal static class JsonWriter
             String(sb, kv.Value);
         }
         sb.Append('}');
-        return sb.ToString();
     }
 
     /// <summary>Whether <paramref name="key"/> is among the System keys; the mask of their lengths rules most names out at once.</summary>
