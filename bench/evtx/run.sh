@@ -8,7 +8,8 @@
 # each tool to /dev/null: exir as JSON lines (what `exir evtx --format jsonl` does), evtxexport as
 # XML, python-evtx's evtx_dump.py as XML (on a smaller volume: it is slow). Prints MB/s (file bytes
 # per wall-clock second), CPU seconds, peak memory and the ratios. Set EXIR=/path/to/exir to also
-# time the real CLI. The machine's load average is printed because the figures depend on it: on a
+# time the real CLI, and EXIR_BEFORE=/path/to/older/exir to time an older build in the same run
+# (alternating with EXIR, same files, outputs compared byte for byte). The machine's load average is printed because the figures depend on it: on a
 # shared machine compare CPU seconds, which other jobs disturb less than wall time.
 # The harness is built like the exir app, with tiered PGO off (see EvtxBench.csproj).
 set -euo pipefail
@@ -52,7 +53,18 @@ measure exir-xml "$work/volume.evtx" "$harness" --format xml "$work/volume.evtx"
 # of exir's CPU here: the app and the harness turn it off. The same run with it on, for comparison:
 DOTNET_TieredPGO=1 measure exir-jsonl-pgo-on "$work/volume.evtx" "$harness" --format jsonl "$work/volume.evtx"
 if [[ -n "${EXIR:-}" ]]; then
-  measure exir-cli-jsonl "$work/volume.evtx" "$EXIR" evtx --format jsonl "$work/volume.evtx"
+  for round in 1 2; do
+    if [[ -n "${EXIR_BEFORE:-}" ]]; then measure "exir-before-cli-jsonl-$round" "$work/volume.evtx" "$EXIR_BEFORE" evtx --format jsonl --no-progress "$work/volume.evtx"; fi
+    measure "exir-cli-jsonl-$round" "$work/volume.evtx" "$EXIR" evtx --format jsonl --no-progress "$work/volume.evtx"
+  done
+  if [[ -n "${EXIR_BEFORE:-}" ]]; then
+    same=yes
+    for f in jsonl xml; do
+      cmp -s <("$EXIR_BEFORE" evtx --format $f --no-progress "$work/volume.evtx" 2>&1) \
+             <("$EXIR" evtx --format $f --no-progress "$work/volume.evtx" 2>&1) || same=no
+    done
+    echo "one big file, EXIR and EXIR_BEFORE write the same bytes (xml, jsonl, stderr): $same"
+  fi
 fi
 measure evtxexport-xml "$work/volume.evtx" evtxexport -f xml "$work/volume.evtx"
 measure exir-jsonl-small "$work/volume-small.evtx" "$harness" --format jsonl "$work/volume-small.evtx"
@@ -69,6 +81,14 @@ cores() { awk -v c="$(cat "$work/$1.cpu")" -v m="$(cat "$work/$1.mbs")" -v b="$(
 echo "cores busy (CPU s / wall s): exir jsonl $(cores exir-jsonl), exir xml $(cores exir-xml)"
 echo "exir jsonl, 2 x MB per CPU second (the ceiling on 2 idle cores): $(awk -v c="$(cat "$work/exir-jsonl.cpu")" -v b="$(stat -c %s "$work/volume.evtx")" 'BEGIN { printf "%.0f", 2 * b / 1e6 / c }') MB/s"
 echo "exir jsonl: $(cat "$work/exir-jsonl.mbs") MB/s   (target >= 100 MB/s on 2 cores)"
+if [[ -n "${EXIR:-}" ]]; then
+  for round in 1 2; do
+    echo "one big file, exir evtx --format jsonl round $round: $(cat "$work/exir-cli-jsonl-$round.mbs") MB/s, $(cores "exir-cli-jsonl-$round") cores busy (target >= 150 MB/s on 2 cores)"
+    if [[ -n "${EXIR_BEFORE:-}" ]]; then
+      echo "  before: $(cat "$work/exir-before-cli-jsonl-$round.mbs") MB/s, $(cores "exir-before-cli-jsonl-$round") cores busy"
+    fi
+  done
+fi
 
 # Many small files in one call (exir evtx FILE..., one read-ahead window across files) against evtxexport
 # file by file, on COPIES copies of the corpus files libevtx reads. Needs EXIR=/path/to/exir.
@@ -89,8 +109,15 @@ if [[ -n "${EXIR:-}" ]]; then
       "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" $((rss / 1024))
     echo "$wall" >"$work/$name.wall"
   }
-  timed exir-many-jsonl "$EXIR" evtx --format jsonl --no-progress "${files[@]}"
+  for round in 1 2; do
+    if [[ -n "${EXIR_BEFORE:-}" ]]; then timed "exir-before-many-jsonl-$round" "$EXIR_BEFORE" evtx --format jsonl --no-progress "${files[@]}"; fi
+    timed "exir-many-jsonl-$round" "$EXIR" evtx --format jsonl --no-progress "${files[@]}"
+  done
   timed evtxexport-many-xml bash -c 'for f in "$@"; do evtxexport -f xml "$f"; done' _ "${files[@]}"
-  echo "many files, exir in one call vs evtxexport file by file: $(awk -v a="$(cat "$work/exir-many-jsonl.wall")" -v b="$(cat "$work/evtxexport-many-xml.wall")" 'BEGIN { printf "%.1fx", b / a }') (target >= 20x)"
+  vs_evtxexport() { awk -v a="$(cat "$work/$1.wall")" -v b="$(cat "$work/evtxexport-many-xml.wall")" 'BEGIN { printf "%.1fx", b / a }'; }
+  for round in 1 2; do
+    echo "many files round $round, exir in one call vs evtxexport file by file: $(vs_evtxexport "exir-many-jsonl-$round") (target >= 20x)" \
+      "${EXIR_BEFORE:+; before: $(vs_evtxexport "exir-before-many-jsonl-$round")}"
+  done
   rm -rf "$many"
 fi

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Exir.Evtx.Internal;
@@ -46,15 +47,30 @@ public sealed class EvtxRecord
     public IReadOnlyList<KeyValuePair<string, string>> Data { get; internal set; } = [];
 
     internal XElement? Root;
-    private string? _rendered;
+    // What the chunk workers rendered ahead (Prerender): the record's JSON or XML as UTF-8, so that writing it costs
+    // one copy on the consuming thread, with no string per record and no encoding there.
+    private byte[]? _utf8;
     private EvtxRender _renderedAs;
 
     internal void Prerender(EvtxRender form)
     {
-        _rendered = form == EvtxRender.Json ? ToJson() : ToXml();
+        _utf8 = Utf8Output.ToArray(Render(form));
         _renderedAs = form;
     }
-    [ThreadStatic] private static StringBuilder? t_xml;
+
+    [ThreadStatic] private static StringBuilder? t_text;
+
+    /// <summary>The record rendered into this thread's builder (valid until the next render on this thread).</summary>
+    private StringBuilder Render(EvtxRender form)
+    {
+        var sb = t_text ??= new StringBuilder(4096);
+        sb.Clear();
+        if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
+        if (form == EvtxRender.Json) JsonWriter.Write(sb, this);
+        else if (Root is not null) XmlWriter.Write(sb, Root, 0);
+        else XmlWriter.WriteMinimal(sb, this);
+        return sb;
+    }
 
     /// <summary>The value of a data field by name, ignoring case; null when absent.</summary>
     public string? GetData(string name)
@@ -65,19 +81,26 @@ public sealed class EvtxRecord
     }
 
     /// <summary>The event as Windows-style XML (Event Viewer layout, two-space indent).</summary>
-    public string ToXml()
-    {
-        if (_renderedAs == EvtxRender.Xml && _rendered is not null) return _rendered;
-        var sb = t_xml ??= new StringBuilder(4096);
-        sb.Clear();
-        if (sb.Capacity > 1 << 20) sb.Capacity = 4096;
-        if (Root is not null) XmlWriter.Write(sb, Root, 0);
-        else XmlWriter.WriteMinimal(sb, this);
-        return sb.ToString();
-    }
+    public string ToXml() => Render(EvtxRender.Xml).ToString();
 
     /// <summary>A flat JSON object: the System fields, then the data fields (names as in <see cref="Data"/>).</summary>
-    public string ToJson() => _renderedAs == EvtxRender.Json && _rendered is not null ? _rendered : JsonWriter.Write(this);
+    public string ToJson() => Render(EvtxRender.Json).ToString();
+
+    /// <summary>
+    /// Writes <see cref="ToXml"/> as UTF-8 (the bytes a UTF-8 text writer would write for that string) without making
+    /// the string; a copy when the record was read with <see cref="EvtxRender.Xml"/>, as the chunk workers rendered it.
+    /// </summary>
+    public void WriteXml(IBufferWriter<byte> output) => WriteUtf8(EvtxRender.Xml, output);
+
+    /// <summary>Writes <see cref="ToJson"/> as UTF-8, as <see cref="WriteXml"/> does (a copy after <see cref="EvtxRender.Json"/>).</summary>
+    public void WriteJson(IBufferWriter<byte> output) => WriteUtf8(EvtxRender.Json, output);
+
+    private void WriteUtf8(EvtxRender form, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (_renderedAs == form && _utf8 is not null) output.Write(_utf8);
+        else Utf8Output.Encode(Render(form), output);
+    }
 
     internal static bool TryParseInt(string? s, out int value) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);

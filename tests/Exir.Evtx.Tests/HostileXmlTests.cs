@@ -23,7 +23,7 @@ public sealed class HostileXmlTests
 
     private const string Hostile = "cmd \u001b[2J\u001b]52;c;aGk=\u0007 nul\u0000 del\u007f csi\u009b31m cr\rover bidi\u202Efdp.exe <&> \"q\" tab\tline\nend";
 
-    private static byte[] HostileFile()
+    internal static byte[] HostileFile()
     {
         var b = new EvtxBuilder();
         b.Record(1, T1, r => r.Fragment().Template("hostile", t => t

@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.CommandLine;
-using System.Text;
 using Exir.Core.Evidence;
 using Exir.Evtx;
 using Exir.Pipeline;
@@ -41,19 +41,28 @@ public static class EvtxCommand
         var progress = new PipelineProgress();
         progress.SetTotals(files.Count, files.Sum(f => File.Exists(f) ? new FileInfo(f).Length : 0));
         using var display = ProgressDisplay.Start(progress, "evtx", noProgress);
-        using var output = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        // Records go out as the UTF-8 the chunk workers rendered: one copy here, no string and no encoding per record.
+        var output = new ArrayBufferWriter<byte>(1 << 17);
+        void Drain(bool endOfFile)
+        {
+            if (!endOfFile && output.WrittenCount < 1 << 16) return;
+            stdout.Write(output.WrittenSpan);
+            output.ResetWrittenCount();
+            if (endOfFile) stdout.Flush();
+        }
         // One read over all files: the chunk window runs across them, so many small files use every core.
         foreach (var (file, record) in EvtxReader.ReadFiles(files, json ? EvtxRender.Json : EvtxRender.Xml))
         {
             if (record is not null)
             {
-                // The chunk workers render each record too: rendering is half the work of a dump.
-                output.Write(json ? record.ToJson() : record.ToXml());
-                output.Write('\n');
+                if (json) record.WriteJson(output);
+                else record.WriteXml(output);
+                output.Write("\n"u8);
+                Drain(endOfFile: false);
                 continue;
             }
             progress.Done(File.Exists(file.Path) ? new FileInfo(file.Path).Length : 0);
-            output.Flush();
+            Drain(endOfFile: true);
             if (file.Error is not null)
             {
                 stderr.WriteLine($"exir: {Exir.Core.TextSafety.ForTerminal(file.Path)}: {Exir.Core.TextSafety.ForTerminal(file.Error.Message)}");

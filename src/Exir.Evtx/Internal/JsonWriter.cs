@@ -17,17 +17,15 @@ internal static class JsonWriter
         _ => false,
     };
 
-    [ThreadStatic] private static StringBuilder? t_builder;
     [ThreadStatic] private static List<string>? t_systemKeys;
+    [ThreadStatic] private static HashSet<string>? t_taken;
 
+    /// <summary>Appends the record's JSON object to <paramref name="sb"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static string Write(EvtxRecord r)
+    public static void Write(StringBuilder sb, EvtxRecord r)
     {
-        var sb = t_builder ??= new StringBuilder(4096);
         var keys = t_systemKeys ??= new List<string>(32);
-        sb.Clear();
         keys.Clear();
-        if (sb.Capacity > 1 << 20) sb.Capacity = 4096; // do not keep a huge buffer after one huge record
         sb.Append('{');
         bool first = true;
         ulong lengths = 0; // bit (length % 64) set for each System key
@@ -71,7 +69,7 @@ internal static class JsonWriter
             {
                 if (all is null)
                 {
-                    all = new HashSet<string>(keys, StringComparer.OrdinalIgnoreCase);
+                    all = Taken(keys);
                     foreach (var d in data) all.Add(d.Key);
                 }
                 key = Suffixed(key, all);
@@ -82,7 +80,19 @@ internal static class JsonWriter
             String(sb, kv.Value);
         }
         sb.Append('}');
-        return sb.ToString();
+        if (all is { Count: > 1024 }) t_taken = null; // do not keep a crafted record's huge set
+    }
+
+    /// <summary>
+    /// This thread's set of the names taken so far, starting with <paramref name="keys"/>: reused, since every Sysmon
+    /// record has a data field named like a System one (ProcessId) and a set per record was a tenth of the allocation.
+    /// </summary>
+    private static HashSet<string> Taken(List<string> keys)
+    {
+        var taken = t_taken ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        taken.Clear();
+        foreach (var k in keys) taken.Add(k);
+        return taken;
     }
 
     /// <summary>Whether <paramref name="key"/> is among the System keys; the mask of their lengths rules most names out at once.</summary>
@@ -117,7 +127,7 @@ internal static class JsonWriter
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SystemField(StringBuilder sb, List<string> keys, ref ulong lengths, ref bool first, string key, string value, bool literal = false)
     {
-        if (Contains(keys, lengths, key)) key = Suffixed(key, new HashSet<string>(keys, StringComparer.OrdinalIgnoreCase));
+        if (Contains(keys, lengths, key)) key = Suffixed(key, Taken(keys));
         keys.Add(key);
         lengths |= 1UL << (key.Length & 63);
         Sep(sb, ref first);
