@@ -95,6 +95,8 @@ public sealed class AdminSummaryBuilder
     private readonly Dictionary<string, (long Count, SortedSet<string> Ips)> _web = new(StringComparer.OrdinalIgnoreCase);
     public int MaxWebUsers { get; init; } = 200_000;
     public int MaxCredentialUses { get; init; } = 200_000;
+    // Records a bound turned away, so the result can say the summary is partial.
+    private long _sessionsNotKept, _webUsersNotKept, _credentialUsesNotKept;
     private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
     // Merged scan findings: the hosts they name, and those that show a compromise (outcome success), earliest first.
     private readonly SortedSet<string> _findingHosts = new(StringComparer.OrdinalIgnoreCase), _compromisedHosts = new(StringComparer.OrdinalIgnoreCase);
@@ -126,7 +128,11 @@ public sealed class AdminSummaryBuilder
                     a.Hosts.Add(e.Host);
                     if (e.SrcIp is { } ip && ip != "::1" && ip != "127.0.0.1") a.SourceIps.Add(ip);
                     if (e.SrcHost is { } sh) a.SourceHosts.Add(sh);
-                    if (e.Field("logon_id") is { } lid && _sessions.Count < MaxSessions) _sessions[SessionKey(e.Host, lid)] = (a.Account, _strings.Get(type));
+                    if (e.Field("logon_id") is { } lid)
+                    {
+                        if (_sessions.Count < MaxSessions) _sessions[SessionKey(e.Host, lid)] = (a.Account, _strings.Get(type));
+                        else _sessionsNotKept++;
+                    }
                     NoteCredentialUse(e, a);
                     break;
                 }
@@ -142,7 +148,11 @@ public sealed class AdminSummaryBuilder
                     var a = Account(e.User, e); if (a is null) break;
                     a.SpecialPrivileges++;
                     a.Hosts.Add(e.Host);
-                    if (e.Field("logon_id") is { } lid && _privilegedSessions.Count < MaxSessions) _privilegedSessions.Add(SessionKey(e.Host, lid));
+                    if (e.Field("logon_id") is { } lid)
+                    {
+                        if (_privilegedSessions.Count < MaxSessions) _privilegedSessions.Add(SessionKey(e.Host, lid));
+                        else _sessionsNotKept++;
+                    }
                     break;
                 }
                 case (4648, _):
@@ -186,7 +196,7 @@ public sealed class AdminSummaryBuilder
                 case (null, "web"):
                 {
                     if (AccountKey(e.User, e.Host) is not { } key) break;
-                    if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) break; w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
+                    if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) { _webUsersNotKept++; break; } w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
                     if (e.SrcIp is { } ip && w.Ips.Count < 50) w.Ips.Add(ip);
                     _web[key] = (w.Count + 1, w.Ips);
                     break;
@@ -200,8 +210,25 @@ public sealed class AdminSummaryBuilder
 
     private void NoteCredentialUse(TimelineEvent e, AccountActivity a)
     {
-        if (ProcessTreeBuilder.ParseId(e.Field("process_id")) is { } pid && pid > 4 && _credentialUses.Count < MaxCredentialUses)
-            _credentialUses.Add((_strings.Get(e.Host), pid, e.Timestamp, a.Account));
+        if (ProcessTreeBuilder.ParseId(e.Field("process_id")) is not { } pid || pid <= 4) return;
+        if (_credentialUses.Count < MaxCredentialUses) _credentialUses.Add((_strings.Get(e.Host), pid, e.Timestamp, a.Account));
+        else _credentialUsesNotKept++;
+    }
+
+    /// <summary>The bounds of this summary that were hit, in words for the reader; empty on ordinary logs.</summary>
+    public IEnumerable<string> BoundsHit()
+    {
+        lock (_gate)
+        {
+            var hit = new List<string>();
+            if (_sessionsNotKept > 0)
+                hit.Add($"{_sessionsNotKept:N0} logon session record(s) beyond the bound of {MaxSessions:N0} sessions were not paired (4624 with 4672): privileged logon counts may be low.");
+            if (_credentialUsesNotKept > 0)
+                hit.Add($"{_credentialUsesNotKept:N0} logon or explicit credential use(s) beyond the bound of {MaxCredentialUses:N0} were not checked against the web shell's process tree.");
+            if (_webUsersNotKept > 0)
+                hit.Add($"{_webUsersNotKept:N0} web request(s) of users beyond the bound of {MaxWebUsers:N0} users were not counted.");
+            return hit;
+        }
     }
 
     /// <summary>The same key as the lower-cased text would be, without keeping a string per session for the usual "0x3e7" form.</summary>

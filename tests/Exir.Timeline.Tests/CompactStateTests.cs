@@ -77,3 +77,25 @@ public class CompactStateTests
         Assert.Empty(parent.AlsoLoggedAs);
     }
 }
+
+public class SummaryBoundTests
+{
+    [Fact]
+    public void Sessions_beyond_the_bound_are_counted_and_stated()
+    {
+        var b = new AdminSummaryBuilder { MaxSessions = 2 };
+        for (int i = 1; i <= 5; i++)
+            b.Add(Row(Security(4624, (ulong)i, T0.AddSeconds(i), "EX01", ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("TargetLogonId", $"0x{i:x}"), ("LogonType", "3"))));
+        var note = Assert.Single(b.BoundsHit());
+        Assert.StartsWith("3 logon session record(s) beyond the bound of 2 sessions", note);
+        Assert.Equal(5, Assert.Single(b.Build(null, ScopeTexts.Load(Rules)).Accounts).Logons);
+    }
+
+    [Fact]
+    public void No_bound_hit_says_nothing()
+    {
+        var b = new AdminSummaryBuilder();
+        b.Add(Row(Security(4624, 1, T0, "EX01", ("TargetUserName", "alice"), ("TargetDomainName", "CORP"), ("TargetLogonId", "0x1"), ("LogonType", "3"))));
+        Assert.Empty(b.BoundsHit());
+    }
+}
