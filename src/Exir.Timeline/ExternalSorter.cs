@@ -151,7 +151,8 @@ public sealed class ExternalSorter : IDisposable
     public IEnumerable<TimelineEvent> Merge()
     {
         Buffer rest;
-        lock (_gate) { rest = _buffer; _buffer = new Buffer(); _bufferedBytes = 0; }
+        // No more rows come: the reused blocks go back to the runtime for the writing phase.
+        lock (_gate) { rest = _buffer; _buffer = new Buffer(); _bufferedBytes = 0; _freeBlocks.Clear(); }
         rest.Rows.Sort(ByRow);
         List<string> runs;
         lock (_spillGate) runs = [.. _runs];

@@ -99,3 +99,44 @@ public class SummaryBoundTests
         Assert.Empty(b.BoundsHit());
     }
 }
+
+public class SorterBufferTests
+{
+    [Fact]
+    public void Buffered_rows_are_held_as_bytes_not_as_the_row_objects_and_come_back_equal()
+    {
+        using var sorter = new ExternalSorter(maxBuffered: 1_000, tempDirectory: Exir.Tests.TestPaths.NewTempDir());
+        var handles = AddRows(sorter, 50);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
+        // The buffer keeps no reference to what was added: the rows could die young.
+        Assert.All(handles, h => Assert.False(h.IsAlive));
+        Assert.Equal(0, sorter.Runs);
+        var merged = sorter.Merge().ToList();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (long?)(49 - i)), merged.Select(r => r.RecordId));
+        Assert.All(merged, r =>
+        {
+            Assert.Equal($"cmd /c echo {r.RecordId} é \u2603", r.CommandLine);
+            Assert.Equal(["t1", "t2"], r.Tags);
+            Assert.Equal(("process_id", r.RecordId.ToString()), (r.Fields[0].Key, r.Fields[0].Value));
+        });
+    }
+
+    // Not inlined, so no local of the test method keeps a row alive.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static List<WeakReference> AddRows(ExternalSorter sorter, int n)
+    {
+        var handles = new List<WeakReference>();
+        for (int i = 0; i < n; i++)
+        {
+            var row = new TimelineEvent
+            {
+                Timestamp = T0.AddSeconds(n - i), Host = "EX01", File = "f.evtx", RecordId = i, Category = "process",
+                CommandLine = $"cmd /c echo {i} é \u2603", Tags = ["t1", "t2"], Fields = [new("process_id", i.ToString())],
+            };
+            sorter.Add(row);
+            handles.Add(new WeakReference(row));
+        }
+        return handles;
+    }
+}
