@@ -182,7 +182,8 @@ public sealed class ExternalSorter : IDisposable
 
     private static IEnumerable<TimelineEvent> ReadRun(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        // One reader per run is open during the merge (a hundred and more on 5 GB): small buffers, the OS reads ahead.
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 14, FileOptions.SequentialScan);
         using var r = new BinaryReader(fs, SpillEncoding);
         int n = r.ReadInt32();
         for (int i = 0; i < n; i++) yield return TimelineEvent.Read(r);
