@@ -7,8 +7,9 @@
 # hard-links it VOLUMES times (other paths, so every row is distinct; no extra disk), then runs
 # `exir timeline --out` over them and prints wall, CPU, peak RSS, MB/s and the row count. With
 # BASE_EXIR (another build, e.g. of the previous commit), both run alternately in the same script
-# and the outputs are compared (the process twins of repeated chunks may be merged in another order,
-# so rows are compared sorted). Work files live under /tmp/exir-bench-timeline and are removed; the
+# and the outputs are compared, sorted (files are read in parallel, so ties come in any order). Volumes of
+# repeated chunks hold duplicate process starts, and which of them merge as Security/Sysmon twins depends on
+# the read order: a few dozen rows may differ between two runs of one build too (compare exir with exir2). Work files live under /tmp/exir-bench-timeline and are removed; the
 # build stays in /tmp/exir-bench-timeline-art for the next run.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,6 +38,7 @@ measure() {
   read -r wall user sys rss < <(tail -1 "$work/time.txt")
   local rows
   rows=$(wc -l <"$work/$name/timeline.jsonl")
+  echo "$rss" >"$work/$name.rss"
   printf '%-6s %6.0f MB %8.1f s %8.1f cpu-s %7.1f MB/s %6d MiB peak RSS %9d rows\n' "$name" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" \
     "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$(awk -v b="$bytes" -v w="$wall" 'BEGIN{print b/1e6/(w>0?w:1)}')" $((rss / 1024)) "$rows"
 }
@@ -49,5 +51,6 @@ if [[ -n "$base" ]]; then
   for f in timeline.jsonl timeline.csv; do
     if cmp -s <(sort "$work/exir/$f") <(sort "$work/base/$f"); then echo "$f: same rows as base"; else echo "$f: DIFFERS from base"; fi
   done
+  echo "peak RSS, base / exir: $(awk -v a="$(cat "$work/base.rss")" -v b="$(cat "$work/exir.rss")" 'BEGIN { printf "%.2fx", a / b }')"
 fi
 rm -rf "$work/exir" "$work/base" "$work/exir2"
