@@ -23,7 +23,13 @@ public sealed class AccountActivity
     /// <summary>Authenticated web requests (IIS, HttpProxy) of a privileged account, and where they came from.</summary>
     public long WebRequests { get; internal set; }
     public SortedSet<string> WebSourceIps { get; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Account changes and explicit credential uses, in log order; at most <see cref="MaxChanges"/>, then a line saying how many more.</summary>
     public List<string> Changes { get; } = [];
+    /// <summary>Bound on the changes kept per account: a busy 4648 log would otherwise keep one string per event.</summary>
+    public const int MaxChanges = 1_000;
+    /// <summary>Changes seen beyond <see cref="MaxChanges"/>: counted, not kept.</summary>
+    public long ChangesNotKept { get; private set; }
+    private bool _notKeptStated;
     public DateTime? First { get; internal set; }
     public DateTime? Last { get; internal set; }
     /// <summary>Evidence pointer of the first event seen for the account.</summary>
@@ -36,6 +42,20 @@ public sealed class AccountActivity
     public int Logons => LogonsByType.Values.Sum();
     /// <summary>The account as the logs wrote it (DOMAIN\user), for statements.</summary>
     public string Display => Names.FirstOrDefault(n => n.Contains('\\')) ?? Names.FirstOrDefault() ?? Account;
+
+    internal void Change(string text)
+    {
+        if (Changes.Count < MaxChanges) Changes.Add(text);
+        else ChangesNotKept++;
+    }
+
+    /// <summary>The bound, when hit, is said where the changes are read.</summary>
+    internal void StateChangesNotKept()
+    {
+        if (ChangesNotKept == 0 || _notKeptStated) return;
+        _notKeptStated = true;
+        Changes.Add($"… {ChangesNotKept.ToString("N0", CultureInfo.InvariantCulture)} more change(s) not kept (bound of {MaxChanges.ToString("N0", CultureInfo.InvariantCulture)} per account)");
+    }
 
     internal void Seen(TimelineEvent e)
     {
@@ -62,8 +82,11 @@ public sealed class AdminSummaryBuilder
 
     private readonly object _gate = new();
     private readonly Dictionary<string, AccountActivity> _accounts = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<(string Host, string LogonId), (string Account, string Type)> _sessions = new();
-    private readonly HashSet<(string Host, string LogonId)> _privilegedSessions = new();
+    // Sessions are keyed by host and logon id: the id as a number when it is Windows' 0x-hex form, else as text.
+    private readonly Dictionary<(string Host, long Id, string? Text), (string Account, string Type)> _sessions = new();
+    private readonly HashSet<(string Host, long Id, string? Text)> _privilegedSessions = new();
+    // Hosts and logon types of the session and credential tables: one copy each, not one per row.
+    private readonly StringPool _strings = new();
     private readonly Dictionary<string, List<string>> _tagHosts = new(StringComparer.Ordinal);
     private readonly List<string> _groupChanges = [], _aclChangers = [];
     // Logons and explicit credentials with the requesting process: used from a web shell when that process is in its tree.
@@ -72,6 +95,8 @@ public sealed class AdminSummaryBuilder
     private readonly Dictionary<string, (long Count, SortedSet<string> Ips)> _web = new(StringComparer.OrdinalIgnoreCase);
     public int MaxWebUsers { get; init; } = 200_000;
     public int MaxCredentialUses { get; init; } = 200_000;
+    // Records a bound turned away, so the result can say the summary is partial.
+    private long _sessionsNotKept, _webUsersNotKept, _credentialUsesNotKept;
     private readonly SortedSet<string> _hosts = new(StringComparer.OrdinalIgnoreCase);
     // Merged scan findings: the hosts they name, and those that show a compromise (outcome success), earliest first.
     private readonly SortedSet<string> _findingHosts = new(StringComparer.OrdinalIgnoreCase), _compromisedHosts = new(StringComparer.OrdinalIgnoreCase);
@@ -103,7 +128,11 @@ public sealed class AdminSummaryBuilder
                     a.Hosts.Add(e.Host);
                     if (e.SrcIp is { } ip && ip != "::1" && ip != "127.0.0.1") a.SourceIps.Add(ip);
                     if (e.SrcHost is { } sh) a.SourceHosts.Add(sh);
-                    if (e.Field("logon_id") is { } lid && _sessions.Count < MaxSessions) _sessions[(e.Host, lid.ToLowerInvariant())] = (a.Account, type);
+                    if (e.Field("logon_id") is { } lid)
+                    {
+                        if (_sessions.Count < MaxSessions) _sessions[SessionKey(e.Host, lid)] = (a.Account, _strings.Get(type));
+                        else _sessionsNotKept++;
+                    }
                     NoteCredentialUse(e, a);
                     break;
                 }
@@ -119,7 +148,11 @@ public sealed class AdminSummaryBuilder
                     var a = Account(e.User, e); if (a is null) break;
                     a.SpecialPrivileges++;
                     a.Hosts.Add(e.Host);
-                    if (e.Field("logon_id") is { } lid && _privilegedSessions.Count < MaxSessions) _privilegedSessions.Add((e.Host, lid.ToLowerInvariant()));
+                    if (e.Field("logon_id") is { } lid)
+                    {
+                        if (_privilegedSessions.Count < MaxSessions) _privilegedSessions.Add(SessionKey(e.Host, lid));
+                        else _sessionsNotKept++;
+                    }
                     break;
                 }
                 case (4648, _):
@@ -127,7 +160,7 @@ public sealed class AdminSummaryBuilder
                     var a = Account(e.Field("target_user"), e); if (a is null) break;
                     a.ExplicitCredentialUses++;
                     if (e.SrcIp is { } ip) a.SourceIps.Add(ip);
-                    a.Changes.Add($"{Time(e)} credentials used explicitly by {e.User} from {e.Process} on {e.Host}");
+                    a.Change($"{Time(e)} credentials used explicitly by {e.User} from {e.Process} on {e.Host}");
                     NoteCredentialUse(e, a);
                     break;
                 }
@@ -135,7 +168,7 @@ public sealed class AdminSummaryBuilder
                 {
                     var a = Account(e.Field("target_user"), e, keepMachine: true); if (a is null) break;
                     if (e.EventId == 4720) a.Created = true;
-                    a.Changes.Add($"{Time(e)} {e.TimestampDesc.ToLowerInvariant()} on {e.Host} by {e.User}");
+                    a.Change($"{Time(e)} {e.TimestampDesc.ToLowerInvariant()} on {e.Host} by {e.User}");
                     break;
                 }
                 case (4728 or 4732 or 4756, _):
@@ -145,7 +178,7 @@ public sealed class AdminSummaryBuilder
                     var group = e.Field("group") ?? "?";
                     var privileged = e.Tags.Contains("privileged-group-add");
                     var text = $"{Time(e)} added to {group} on {e.Host} by {e.User}";
-                    if (a is not null) { a.Changes.Add(text); if (privileged) a.AddedToPrivilegedGroup = true; }
+                    if (a is not null) { a.Change(text); if (privileged) a.AddedToPrivilegedGroup = true; }
                     if (privileged) _groupChanges.Add($"{member} to {group} by {e.User} at {Time(e)}");
                     break;
                 }
@@ -163,7 +196,7 @@ public sealed class AdminSummaryBuilder
                 case (null, "web"):
                 {
                     if (AccountKey(e.User, e.Host) is not { } key) break;
-                    if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) break; w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
+                    if (!_web.TryGetValue(key, out var w)) { if (_web.Count >= MaxWebUsers) { _webUsersNotKept++; break; } w = (0, new SortedSet<string>(StringComparer.OrdinalIgnoreCase)); }
                     if (e.SrcIp is { } ip && w.Ips.Count < 50) w.Ips.Add(ip);
                     _web[key] = (w.Count + 1, w.Ips);
                     break;
@@ -177,8 +210,39 @@ public sealed class AdminSummaryBuilder
 
     private void NoteCredentialUse(TimelineEvent e, AccountActivity a)
     {
-        if (ProcessTreeBuilder.ParseId(e.Field("process_id")) is { } pid && pid > 4 && _credentialUses.Count < MaxCredentialUses)
-            _credentialUses.Add((e.Host, pid, e.Timestamp, a.Account));
+        if (ProcessTreeBuilder.ParseId(e.Field("process_id")) is not { } pid || pid <= 4) return;
+        if (_credentialUses.Count < MaxCredentialUses) _credentialUses.Add((_strings.Get(e.Host), pid, e.Timestamp, a.Account));
+        else _credentialUsesNotKept++;
+    }
+
+    /// <summary>The bounds of this summary that were hit, in words for the reader; empty on ordinary logs.</summary>
+    public IEnumerable<string> BoundsHit()
+    {
+        lock (_gate)
+        {
+            var hit = new List<string>();
+            if (_sessionsNotKept > 0)
+                hit.Add($"{_sessionsNotKept:N0} logon session record(s) beyond the bound of {MaxSessions:N0} sessions were not paired (4624 with 4672): privileged logon counts may be low.");
+            if (_credentialUsesNotKept > 0)
+                hit.Add($"{_credentialUsesNotKept:N0} logon or explicit credential use(s) beyond the bound of {MaxCredentialUses:N0} were not checked against the web shell's process tree.");
+            if (_webUsersNotKept > 0)
+                hit.Add($"{_webUsersNotKept:N0} web request(s) of users beyond the bound of {MaxWebUsers:N0} users were not counted.");
+            return hit;
+        }
+    }
+
+    /// <summary>The same key as the lower-cased text would be, without keeping a string per session for the usual "0x3e7" form.</summary>
+    private (string Host, long Id, string? Text) SessionKey(string host, string logonId)
+    {
+        Span<char> canonical = stackalloc char[18];
+        if (ProcessTreeBuilder.ParseId(logonId) is { } id && id >= 0 && logonId.Length <= canonical.Length && logonId.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            "0x".CopyTo(canonical);
+            if (((ulong)id).TryFormat(canonical[2..], out int n, "x", CultureInfo.InvariantCulture)
+                && logonId.AsSpan().Equals(canonical[..(n + 2)], StringComparison.OrdinalIgnoreCase))
+                return (_strings.Get(host), id, null);
+        }
+        return (_strings.Get(host), 0, logonId.ToLowerInvariant());
     }
 
     private void NoteTag(string tag, string host)
@@ -254,6 +318,7 @@ public sealed class AdminSummaryBuilder
     {
         lock (_gate)
         {
+            foreach (var a in _accounts.Values) a.StateChangesNotKept();
             foreach (var (session, info) in _sessions)
                 if (_privilegedSessions.Contains(session) && _accounts.TryGetValue(info.Account, out var a))
                     a.PrivilegedLogonsByType[info.Type] = a.PrivilegedLogonsByType.GetValueOrDefault(info.Type) + 1;

@@ -5,6 +5,9 @@ namespace Exir.Timeline;
 /// spilled to a temporary run file, and the runs are merged with a priority queue. Memory is bounded by
 /// the buffer bounds (rows and estimated bytes, whichever is reached first; plus one buffer being
 /// spilled), not by the number of rows. Thread-safe Add.
+/// The buffer holds each row in its spill form (bytes in reused blocks) beside a small sort key, not the
+/// row's objects: rows die young instead of living long enough to reach the GC's oldest generation, whose
+/// garbage the runtime keeps as memory between full collections (the RSS was three times the live heap).
 /// </summary>
 public sealed class ExternalSorter : IDisposable
 {
@@ -13,7 +16,12 @@ public sealed class ExternalSorter : IDisposable
     private long _bufferedBytes;
     private readonly string _tempRoot;
     private string? _dir;
-    private List<TimelineEvent> _buffer = [];
+    private Buffer _buffer;
+    // Blocks of spilled buffers, reused by the next buffers: the same few megabytes for the whole run.
+    private readonly Stack<byte[]> _freeBlocks = new();
+    // Host and file names repeat in every row: the sort keys share one copy.
+    private readonly StringPool _strings = new();
+    private const int BlockBytes = 1 << 20;
     private readonly List<string> _runs = [];
     private readonly object _gate = new();
     private readonly object _spillGate = new();
@@ -26,7 +34,67 @@ public sealed class ExternalSorter : IDisposable
         _maxBuffered = Math.Max(1, maxBuffered);
         _maxBufferedBytes = Math.Max(1, maxBufferedBytes);
         _tempRoot = tempDirectory ?? Path.GetTempPath();
+        _buffer = new Buffer();
     }
+
+    /// <summary>What sorts a buffered row (the fields of <see cref="TimelineEvent.Compare"/>) and where its bytes are.</summary>
+    private readonly record struct RowRef(long Ticks, string Host, string File, long? RecordId, int Block, int Offset, int Length);
+
+    private static int Compare(RowRef a, RowRef b)
+    {
+        int c = a.Ticks.CompareTo(b.Ticks);
+        if (c != 0) return c;
+        c = string.CompareOrdinal(a.Host, b.Host);
+        if (c != 0) return c;
+        c = string.CompareOrdinal(a.File, b.File);
+        if (c != 0) return c;
+        return Nullable.Compare(a.RecordId, b.RecordId);
+    }
+
+    private static readonly Comparison<RowRef> ByRow = Compare;
+
+    /// <summary>Buffered rows: their keys, and their bytes in blocks (a row larger than a block gets a block of its own).</summary>
+    private sealed class Buffer
+    {
+        public readonly List<RowRef> Rows = [];
+        public readonly List<byte[]> Blocks = [];
+        public int Used;
+
+        public RowRef Append(ExternalSorter owner, TimelineEvent e, ReadOnlySpan<byte> bytes)
+        {
+            if (Blocks.Count == 0 || Used + bytes.Length > Blocks[^1].Length)
+            {
+                Blocks.Add(bytes.Length > BlockBytes ? new byte[bytes.Length] : owner.TakeBlock());
+                Used = 0;
+            }
+            bytes.CopyTo(Blocks[^1].AsSpan(Used));
+            var r = new RowRef(e.Timestamp.Ticks, owner._strings.Get(e.Host), owner._strings.Get(e.File), e.RecordId, Blocks.Count - 1, Used, bytes.Length);
+            Used += bytes.Length;
+            Rows.Add(r);
+            return r;
+        }
+
+        public TimelineEvent Row(RowRef r)
+        {
+            using var ms = new MemoryStream(Blocks[r.Block], r.Offset, r.Length, writable: false);
+            using var reader = new BinaryReader(ms, SpillEncoding);
+            return TimelineEvent.Read(reader);
+        }
+    }
+
+    private byte[] TakeBlock() => _freeBlocks.TryPop(out var b) ? b : new byte[BlockBytes];
+
+    private void ReturnBlocks(Buffer spilled)
+    {
+        lock (_gate)
+            foreach (var b in spilled.Blocks)
+                if (b.Length == BlockBytes) _freeBlocks.Push(b);
+        spilled.Blocks.Clear();
+    }
+
+    // Each adding thread serialises its row into its own stream before taking the lock.
+    [ThreadStatic] private static MemoryStream? t_row;
+    [ThreadStatic] private static BinaryWriter? t_writer;
 
     public int Runs { get { lock (_spillGate) return _runs.Count; } }
 
@@ -35,25 +103,35 @@ public sealed class ExternalSorter : IDisposable
 
     public void Add(TimelineEvent e)
     {
-        List<TimelineEvent>? full = null;
+        Buffer? full = null;
+        // The bound stays on the estimated heap size of the rows, so runs are cut where they always were.
         long size = e.EstimatedBytes();
+        var stream = t_row ??= new MemoryStream();
+        var writer = t_writer ??= new BinaryWriter(stream, SpillEncoding, leaveOpen: true);
+        stream.SetLength(0);
+        e.Write(writer);
+        writer.Flush();
+        var bytes = stream.GetBuffer().AsSpan(0, (int)stream.Length);
         lock (_gate)
         {
-            _buffer.Add(e);
+            _buffer.Append(this, e, bytes);
             _bufferedBytes += size;
-            if (_buffer.Count >= _maxBuffered || _bufferedBytes >= _maxBufferedBytes)
+            if (_buffer.Rows.Count >= _maxBuffered || _bufferedBytes >= _maxBufferedBytes)
             {
                 full = _buffer;
-                _buffer = [];
+                _buffer = new Buffer();
                 _bufferedBytes = 0;
             }
         }
+        // A rare huge row leaves a large stream behind: not kept for the rest of the run.
+        if (stream.Capacity > 4 * BlockBytes) { t_row = null; t_writer = null; }
         if (full is not null) Spill(full);
     }
 
-    private void Spill(List<TimelineEvent> rows)
+    private void Spill(Buffer buffer)
     {
-        rows.Sort(TimelineEvent.Compare);
+        var rows = buffer.Rows;
+        rows.Sort(ByRow);
         lock (_spillGate)
         {
             _dir ??= Directory.CreateDirectory(Path.Combine(_tempRoot, $"exir-timeline-{Guid.NewGuid():N}")).FullName;
@@ -62,26 +140,28 @@ public sealed class ExternalSorter : IDisposable
             using (var w = new BinaryWriter(fs, SpillEncoding))
             {
                 w.Write(rows.Count);
-                foreach (var r in rows) r.Write(w);
+                foreach (var r in rows) w.Write(buffer.Blocks[r.Block], r.Offset, r.Length);
             }
             _runs.Add(path);
         }
+        ReturnBlocks(buffer);
     }
 
     /// <summary>All rows in <see cref="TimelineEvent.Compare"/> order. Call once, after the last Add.</summary>
     public IEnumerable<TimelineEvent> Merge()
     {
-        List<TimelineEvent> rest;
-        lock (_gate) { rest = _buffer; _buffer = []; _bufferedBytes = 0; }
-        rest.Sort(TimelineEvent.Compare);
+        Buffer rest;
+        // No more rows come: the reused blocks go back to the runtime for the writing phase.
+        lock (_gate) { rest = _buffer; _buffer = new Buffer(); _bufferedBytes = 0; _freeBlocks.Clear(); }
+        rest.Rows.Sort(ByRow);
         List<string> runs;
         lock (_spillGate) runs = [.. _runs];
         if (runs.Count == 0)
         {
-            foreach (var e in rest) yield return e;
+            foreach (var r in rest.Rows) yield return rest.Row(r);
             yield break;
         }
-        var sources = new List<IEnumerator<TimelineEvent>> { rest.GetEnumerator() };
+        var sources = new List<IEnumerator<TimelineEvent>> { rest.Rows.Select(rest.Row).GetEnumerator() };
         sources.AddRange(runs.Select(r => ReadRun(r).GetEnumerator()));
         var queue = new PriorityQueue<int, TimelineEvent>(Comparer<TimelineEvent>.Create(TimelineEvent.Compare));
         try
@@ -102,7 +182,8 @@ public sealed class ExternalSorter : IDisposable
 
     private static IEnumerable<TimelineEvent> ReadRun(string path)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        // One reader per run is open during the merge (a hundred and more on 5 GB): small buffers, the OS reads ahead.
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 14, FileOptions.SequentialScan);
         using var r = new BinaryReader(fs, SpillEncoding);
         int n = r.ReadInt32();
         for (int i = 0; i < n; i++) yield return TimelineEvent.Read(r);

@@ -29,13 +29,19 @@ public sealed class ProcessNode
     public string File { get; init; } = "";
     public long? RecordId { get; init; }
     public string Source { get; init; } = "";
+    // Most nodes have no twin, no child and few tags: the lists are made when first needed, not per node
+    // (a million starts would otherwise carry three million empty lists).
+    private List<ProcessRecord>? _alsoLoggedAs;
+    private List<string>? _tags;
+    private List<ProcessNode>? _children;
+
     /// <summary>The same start logged by another source (Security 4688 beside Sysmon 1), merged into this node.</summary>
-    public List<ProcessRecord> AlsoLoggedAs { get; } = [];
+    public IReadOnlyList<ProcessRecord> AlsoLoggedAs => (IReadOnlyList<ProcessRecord>?)_alsoLoggedAs ?? [];
     /// <summary>No start event was seen; the node was made from a child's parent fields.</summary>
     public bool Inferred { get; init; }
-    public List<string> Tags { get; } = [];
+    public IReadOnlyList<string> Tags => (IReadOnlyList<string>?)_tags ?? [];
     public ProcessNode? Parent { get; internal set; }
-    public List<ProcessNode> Children { get; } = [];
+    public IReadOnlyList<ProcessNode> Children => (IReadOnlyList<ProcessNode>?)_children ?? [];
 
     public string Name => ImageName(Image);
 
@@ -45,12 +51,18 @@ public sealed class ProcessNode
         return (i < 0 ? image : image[(i + 1)..]).Trim('"', ' ');
     }
 
-    internal void Tag(string t) { if (!Tags.Contains(t)) Tags.Add(t); }
+    internal void Tag(string t)
+    {
+        _tags ??= new List<string>(1);
+        if (!_tags.Contains(t)) _tags.Add(t);
+    }
+
+    internal void AddChild(ProcessNode child) => (_children ??= []).Add(child);
 
     /// <summary>Takes in the other record of the same start: its evidence, tags and the fields this record lacks.</summary>
     internal void Absorb(ProcessNode twin)
     {
-        AlsoLoggedAs.Add(new ProcessRecord(twin.File, twin.RecordId, twin.Source));
+        (_alsoLoggedAs ??= new List<ProcessRecord>(1)).Add(new ProcessRecord(twin.File, twin.RecordId, twin.Source));
         foreach (var t in twin.Tags) Tag(t);
         if (string.IsNullOrWhiteSpace(CommandLine)) CommandLine = twin.CommandLine;
         if (string.IsNullOrWhiteSpace(User)) User = twin.User;
@@ -101,9 +113,8 @@ public sealed class ProcessTreeBuilder
     private readonly object _gate = new();
     public long Dropped { get; private set; }
 
-    // Host, image, user, file and source repeat across starts; one copy each keeps a million nodes small.
-    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
-    private const int MaxPooledStrings = 100_000;
+    // Host, image, user, file, source and parent GUID repeat across starts; one copy each keeps a million nodes small.
+    private readonly StringPool _strings = new();
 
     public void Add(TimelineEvent e)
     {
@@ -116,7 +127,7 @@ public sealed class ProcessTreeBuilder
             {
                 Host = Pool(e.Host), Start = e.Timestamp, Image = Pool(e.Process), CommandLine = Pool(e.CommandLine), User = Pool(e.User),
                 Pid = ParseId(e.Field("process_id")), ParentPid = ParseId(e.Field("parent_process_id")),
-                Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = NullIfEmpty(e.Field("parent_process_guid")),
+                Guid = NullIfEmpty(e.Field("process_guid")), ParentGuid = Pool(NullIfEmpty(e.Field("parent_process_guid"))),
                 ParentImage = Pool(e.ParentProcess), ParentCommandLine = Pool(e.Field("evt_ParentCommandLine")),
                 File = Pool(e.File), RecordId = e.RecordId, Source = Pool(source),
             };
@@ -126,13 +137,7 @@ public sealed class ProcessTreeBuilder
     }
 
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(s))]
-    private string? Pool(string? s)
-    {
-        if (s is null) return null;
-        if (_strings.TryGetValue(s, out var kept)) return kept;
-        if (_strings.Count < MaxPooledStrings) _strings[s] = s;
-        return s;
-    }
+    private string? Pool(string? s) => _strings.Get(s);
 
     public ProcessForest Build(ProcessTreeRules rules)
     {
@@ -165,7 +170,7 @@ public sealed class ProcessTreeBuilder
                     all.Add(parent);
                 }
             }
-            if (parent is not null && !ReferenceEquals(parent, n)) { n.Parent = parent; parent.Children.Add(n); }
+            if (parent is not null && !ReferenceEquals(parent, n)) { n.Parent = parent; parent.AddChild(n); }
             if (n.Pid is { } pid) byPid[(n.Host, pid)] = n;
         }
         return new ProcessForest(all, rules, Dropped);
@@ -244,7 +249,7 @@ public sealed class ProcessForest
     /// <summary>Starts merged into the record of another source of the same start.</summary>
     public int MergedStarts => _mergedInto.Count;
     private readonly HashSet<ProcessNode> _shown = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<(string File, long Record), List<string>> _rowTags = new();
+    private readonly Dictionary<(string File, long Record), IReadOnlyList<string>> _rowTags = new();
     private readonly Dictionary<(string File, long Record), ProcessNode> _mergedInto = new(), _byRecord = new();
 
     internal ProcessForest(List<ProcessNode> nodes, ProcessTreeRules rules, long dropped)

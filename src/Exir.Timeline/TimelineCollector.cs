@@ -163,6 +163,7 @@ public sealed class TimelineCollector : IEventConsumer, ILogConsumer, IDisposabl
         };
         if (_forest.MergedStarts > 0) result.Notes.Add($"{_forest.MergedStarts:N0} process start(s) logged by two sources (Security 4688 and Sysmon 1) were merged: one row and one tree node each, naming both records.");
         if (_forest.DroppedStarts > 0) result.Notes.Add($"{_forest.DroppedStarts:N0} process starts beyond the bound of the process-tree builder were not linked.");
+        result.Notes.AddRange(_admin.BoundsHit());
         if (coverage.UnknownLogFiles > 0) result.Notes.Add($"{coverage.UnknownLogFiles:N0} .log file(s) of no known IIS/Exchange format were not put on the timeline.");
         Stats.SpillRuns = _sorter.Runs;
         return result;
