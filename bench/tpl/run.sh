@@ -3,25 +3,28 @@
 # ../shared/reference/css-exchange) on the same generated Exchange C: drive; also an empty-folder scan, exir's
 # fixed cost, in the same rounds. Prints wall, CPU, peak RSS, the ratios with and without that fixed cost, and
 # whether every line and file the script reported is among exir's findings.
-#   [ROUNDS=3] [MB=200] bench/tpl/run.sh          data in $EXIR_BENCH_DIR/tpl (default /tmp/exir-bench/tpl)
+#   [ROUNDS=3] [MB=200] [ATTACK_EVERY=12] bench/tpl/run.sh    data in $EXIR_BENCH_DIR/tpl (default /tmp/exir-bench/tpl)
+# ATTACK_EVERY=N plants attack lines in one HttpProxy log in N: the script parses those whole (Import-Csv) and
+# only searches the others, so N sets its speed (1: every log has them).
 #   bench/tpl/run.sh clean                        removes that data
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${EXIR_BENCH_DIR:-/tmp/exir-bench}/tpl
 if [ "${1:-}" = clean ]; then rm -rf "$dir"; echo "removed $dir"; exit 0; fi
 MB=${MB:-200}
+ATTACK_EVERY=${ATTACK_EVERY:-12}
 ROUNDS=${ROUNDS:-3}
 ref=$repo/../shared/reference/css-exchange
 [ -f "$ref/Test-ProxyLogon.ps1" ] || { echo "Test-ProxyLogon.ps1 not found in $ref" >&2; exit 2; }
 pwsh=${EXIR_PWSH:-$(command -v pwsh || echo "$HOME/.dotnet/tools/pwsh")}
 [ -x "$pwsh" ] || { echo "pwsh not found: dotnet tool install --global PowerShell (or set EXIR_PWSH)" >&2; exit 2; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off NO_COLOR=1
-root=$dir/tree-${MB}mb/C
+root=$dir/tree-${MB}mb$([ "$ATTACK_EVERY" = 12 ] || echo "-a$ATTACK_EVERY")/C
 mkdir -p "$dir/empty"
 
 if [ ! -d "$root" ]; then
   echo "generating ${MB} MB into $root" >&2
-  python3 "$repo/bench/tpl/gen.py" --mb "$MB" --out "$root" >&2
+  python3 "$repo/bench/tpl/gen.py" --mb "$MB" --attack-every "$ATTACK_EVERY" --out "$root" >&2
 fi
 echo "building exir (Release)" >&2
 dotnet build "$repo/src/Exir.Cli" -c Release --artifacts-path "$dir/art" -nologo -v q >"$dir/build.log" 2>&1 || { tail -20 "$dir/build.log"; exit 1; }
