@@ -6,6 +6,7 @@
 #   [ROUNDS=3] [MB=200] [ATTACK_EVERY=12] bench/tpl/run.sh    data in $EXIR_BENCH_DIR/tpl (default /tmp/exir-bench/tpl)
 # ATTACK_EVERY=N plants attack lines in one HttpProxy log in N: the script parses those whole (Import-Csv) and
 # only searches the others, so N sets its speed (1: every log has them).
+# EXIR_BASELINE=/path/to/exir adds another exir build to the same rounds (before/after a change).
 #   bench/tpl/run.sh clean                        removes that data
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,13 +42,15 @@ timed() { # name, command...   appends: name wall-seconds cpu-seconds peak-RSS-K
     /User time|System time/ {c+=$2} /Maximum resident set size/ {r=$2} END {print n, w, c, r}' "$dir/$name.time" >>"$dir/rounds.txt"
 }
 : >"$dir/rounds.txt"
+names=(tpl exir empty); [ -n "${EXIR_BASELINE:-}" ] && names+=(baseline)
 for ((r = 0; r < ROUNDS; r++)); do
-  for k in 0 1 2; do   # rotating order, so a shared machine's load falls on all three alike
-    case $(( (r + k) % 3 )) in
+  for ((k = 0; k < ${#names[@]}; k++)); do   # rotating order, so a shared machine's load falls on all alike
+    case $(( (r + k) % ${#names[@]} )) in
       0) (cd "$dir" && timed tpl "$pwsh" -NoProfile -NonInteractive -File "$ref/Invoke-TestProxyLogonOnLinux.ps1" \
             -Script "$ref/Test-ProxyLogon.ps1" -Root "$root" -Json) ;;
       1) rm -rf "$dir/out"; timed exir "$exir" scan "$root" --out "$dir/out" --no-progress ;;
       2) rm -rf "$dir/out-empty"; timed empty "$exir" scan "$dir/empty" --out "$dir/out-empty" --no-progress ;;
+      3) rm -rf "$dir/out-baseline"; timed baseline "$EXIR_BASELINE" scan "$root" --out "$dir/out-baseline" --no-progress ;;
     esac
   done
 done
@@ -60,8 +63,8 @@ runs = {}
 for line in open(sys.argv[2]):
     name, w, c, r = line.split()
     runs.setdefault(name, []).append((float(w), float(c), int(r)))
-labels = {"tpl": "Test-ProxyLogon (pwsh)", "exir": "exir scan", "empty": "exir scan, empty folder"}
-for name in ("tpl", "exir", "empty"):
+labels = {"tpl": "Test-ProxyLogon (pwsh)", "exir": "exir scan", "empty": "exir scan, empty folder", "baseline": "baseline exir scan"}
+for name in [n for n in labels if n in runs]:
     w = st.median(x[0] for x in runs[name]); c = st.median(x[1] for x in runs[name]); r = max(x[2] for x in runs[name])
     print(f"{labels[name]:24}: {w:6.2f} s wall | {c:6.2f} CPU-s | peak RSS {r/1024:5.0f} MB" + ("" if name == "empty" else f" | {mb/w:6.0f} MB/s"))
 rounds = list(zip(runs["tpl"], runs["exir"], runs["empty"]))
@@ -70,5 +73,8 @@ def ratio(i, fixed):   # median over rounds of the script's time over exir's (wi
 print(f"ratio   : Test-ProxyLogon/exir {ratio(0, False):.1f}x by wall, {ratio(1, False):.1f}x by CPU; without exir's fixed cost "
       f"(empty-folder scan of the same round subtracted) {ratio(0, True):.1f}x by wall, {ratio(1, True):.1f}x by CPU "
       f"(medians of {len(rounds)} paired rounds)")
+if "baseline" in runs:
+    print(f"baseline: exir/baseline CPU {st.median(e[1] / b[1] for e, b in zip(runs['exir'], runs['baseline'])):.2f}, without the fixed cost "
+          f"{st.median((e[1] - z[1]) / max(b[1] - z[1], 1e-3) for e, b, z in zip(runs['exir'], runs['baseline'], runs['empty'])):.2f}")
 PY
 python3 "$repo/bench/tpl/check.py" "$dir/tpl.out" "$root" "$dir/out/findings.jsonl"
