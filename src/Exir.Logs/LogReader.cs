@@ -672,9 +672,8 @@ public sealed class LogReader : IDisposable
         if (LogText.TryDirective(line, "Fields", out var fields))
         {
             var schema = Descriptor.ParseSchema(fields);
-            var named = schema.Names.Where(n => n.Length > 0).ToList();
-            var twice = named.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1)?.Key;
-            if (named.Count == 0)
+            var twice = schema.RepeatedName;
+            if (schema.Names.All(n => n.Length == 0))
             {
                 // An empty header would make every line a column mismatch: as if there were none.
                 _header = null;

@@ -100,4 +100,14 @@ public class LogFormatSnifferTests
             }
         Assert.True(checkedHeads > 500);
     }
+    [Fact]
+    public void AHeaderIsParsedOnceAndKnowsANameGivenTwice()
+    {
+        var httpProxy = LogFormats.Get(LogFormat.HttpProxy);
+        var schema = httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox");
+        Assert.Same(schema, httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,x".AsSpan(0, 34)));
+        Assert.NotSame(schema, LogFormats.Get(LogFormat.OtherExchange).ParseSchema("DateTime,RequestId,AnchorMailbox"));
+        Assert.Null(schema.RepeatedName);
+        Assert.Equal("RequestId", httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,requestid").RepeatedName);
+    }
 }
