@@ -105,7 +105,7 @@ public class LogFormatSnifferTests
     {
         var httpProxy = LogFormats.Get(LogFormat.HttpProxy);
         var schema = httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox");
-        Assert.Same(schema, httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,x".AsSpan(0, 34)));
+        Assert.Same(schema, httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,x".AsSpan(0, 32)));
         Assert.NotSame(schema, LogFormats.Get(LogFormat.OtherExchange).ParseSchema("DateTime,RequestId,AnchorMailbox"));
         Assert.Null(schema.RepeatedName);
         Assert.Equal("RequestId", httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,requestid").RepeatedName);
