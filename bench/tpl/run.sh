@@ -35,12 +35,7 @@ bytes=$(du -sb "$root" | cut -f1)
 echo "tree: $((bytes / 1000000)) MB, $(find "$root" -type f | wc -l) files; $(nproc) cores; pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()')" >&2
 find "$root" -type f -exec cat {} + >/dev/null   # page cache warm: every run reads from memory
 
-timed() { # name, command...   appends: name wall-seconds cpu-seconds peak-RSS-KB
-  local name=$1; shift
-  /usr/bin/time -v "$@" >"$dir/$name.out" 2>"$dir/$name.time" || true
-  awk -F': ' -v n="$name" '/Elapsed \(wall clock\)/ {k=split($2,a,":"); w=0; for(i=1;i<=k;i++) w=w*60+a[i]}
-    /User time|System time/ {c+=$2} /Maximum resident set size/ {r=$2} END {print n, w, c, r}' "$dir/$name.time" >>"$dir/rounds.txt"
-}
+source "$repo/bench/timed.sh"
 : >"$dir/rounds.txt"
 names=(tpl exir empty); [ -n "${EXIR_BASELINE:-}" ] && names+=(baseline)
 for ((r = 0; r < ROUNDS; r++)); do
