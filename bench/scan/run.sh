@@ -43,12 +43,7 @@ echo "collection: $(printf '%.0f' "$mb") MB, $(find "$col" -type f | wc -l) file
 # machine falls on all three alike; the figures are medians, the ratios medians of the per-round ratios.
 find "$col" -type f -exec cat {} + >/dev/null
 ROUNDS=${ROUNDS:-5}
-timed() { # name, command...   appends: name wall-seconds cpu-seconds peak-RSS-KB
-  local name=$1; shift
-  /usr/bin/time -v "$@" >"$dir/$name.out" 2>"$dir/$name.time" || true
-  awk -F': ' -v n="$name" '/Elapsed \(wall clock\)/ {k=split($2,a,":"); w=0; for(i=1;i<=k;i++) w=w*60+a[i]}
-    /User time|System time/ {c+=$2} /Maximum resident set size/ {r=$2} END {print n, w, c, r}' "$dir/$name.time" >>"$dir/rounds.txt"
-}
+source "$repo/bench/timed.sh"
 : >"$dir/rounds.txt"
 for ((r = 0; r < ROUNDS; r++)); do
   for k in 0 1 2; do

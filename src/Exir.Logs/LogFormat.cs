@@ -71,6 +71,19 @@ public sealed class LogFormatDescriptor
     /// <summary>Parses a "#Fields:" value with this format's separator.</summary>
     public LogSchema ParseSchema(ReadOnlySpan<char> fieldsValue)
     {
+        // Every log of a kind repeats the same header (twice in Exchange's: the bare line and #Fields), and a
+        // scan opens hundreds of them: each is parsed once. Schemas are immutable; bounded against crafted headers.
+        var known = _parsed.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (known.TryGetValue(fieldsValue, out var schema)) return schema;
+        schema = Parse(fieldsValue);
+        if (_parsed.Count < 64) known.TryAdd(fieldsValue, schema);
+        return schema;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogSchema> _parsed = new(StringComparer.Ordinal);
+
+    private LogSchema Parse(ReadOnlySpan<char> fieldsValue)
+    {
         var names = new List<string>();
         foreach (var range in fieldsValue.Split(Separator))
         {

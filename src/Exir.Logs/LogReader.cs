@@ -117,7 +117,7 @@ public sealed class LogReader : IDisposable
         _everyLine = literals is null;
         _percent = _options.IncludePercentLines;
         var distinct = (literals ?? []).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-        _groups = distinct.Length == 0 ? [] : [SearchValues.Create(distinct.Select(l => l.ToLowerInvariant()).Distinct().ToArray(), StringComparison.Ordinal)];
+        _groups = distinct.Length == 0 ? [] : [LiteralSearch(distinct)];
         _overlap = distinct.Length == 0 ? 2 : Math.Max(2, distinct.Max(l => l.Length));
         int searches = _groups.Length + 2; // + '%' + directive
         _hitAt = Enumerable.Repeat(-1, searches).ToArray();
@@ -131,6 +131,19 @@ public sealed class LogReader : IDisposable
         // The byte path widens whole skipped regions into _chars, so it is at least as long as the byte buffer.
         _chars = ArrayPool<char>.Shared.Rent(Math.Max(256 * 1024, Math.Max(_options.MaxLineChars * 2 + 1024, bytePath ? _byteCapacity : 0)));
         _lower = _groups.Length > 0 || _options.LowerCase ? ArrayPool<char>.Shared.Rent(_chars.Length) : [];
+    }
+
+    // A scan opens a reader per log with the same few literal sets: each search is built once (immutable, shared).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SearchValues<string>> LiteralSearches = new(StringComparer.Ordinal);
+
+    private static SearchValues<string> LiteralSearch(string[] literals)
+    {
+        var lower = literals.Select(l => l.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var key = string.Concat(lower.Select(l => $"{l.Length}:{l}"));   // lengths first: no two sets share a key
+        if (LiteralSearches.TryGetValue(key, out var search)) return search;
+        search = SearchValues.Create(lower, StringComparison.Ordinal);
+        if (LiteralSearches.Count < 64) LiteralSearches.TryAdd(key, search);
+        return search;
     }
 
     public LogFormat Format { get; }
@@ -659,9 +672,8 @@ public sealed class LogReader : IDisposable
         if (LogText.TryDirective(line, "Fields", out var fields))
         {
             var schema = Descriptor.ParseSchema(fields);
-            var named = schema.Names.Where(n => n.Length > 0).ToList();
-            var twice = named.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1)?.Key;
-            if (named.Count == 0)
+            var twice = schema.RepeatedName;
+            if (schema.Names.All(n => n.Length == 0))
             {
                 // An empty header would make every line a column mismatch: as if there were none.
                 _header = null;

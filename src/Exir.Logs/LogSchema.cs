@@ -16,6 +16,7 @@ public sealed class LogSchema
         IsFallback = isFallback;
         _roles = format.Roles;
         for (int i = 0; i < names.Count; i++) _index.TryAdd(names[i], i);
+        RepeatedName = names.Where(n => n.Length > 0).GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1)?.Key;
         TimestampIndex = First("DateTime", "TimeStamp", "Timestamp", "date-time");
         DateIndex = IndexOf("date");
         TimeIndex = IndexOf("time");
@@ -24,6 +25,8 @@ public sealed class LogSchema
     public IReadOnlyList<string> Names { get; }
     public LogFormatDescriptor Format { get; }
     public int Count => Names.Count;
+    /// <summary>The first name given twice (case-insensitive), or null: a real log never does, so such a header is not trusted.</summary>
+    public string? RepeatedName { get; }
     /// <summary>True when the file had no #Fields and a known default list of its format is used instead.</summary>
     public bool IsFallback { get; }
     /// <summary>Index of an ISO 8601 timestamp field (Exchange logs), or -1.</summary>

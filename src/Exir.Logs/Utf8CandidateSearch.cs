@@ -30,14 +30,11 @@ public sealed class Utf8CandidateSearch
     private readonly bool _percent;
     private readonly byte[] _scalarLo, _scalarHi;  // the same tables for the scalar tail: [k * 16 + nibble]
 
-    private Utf8CandidateSearch(string[] literals, bool percent, ReadOnlySpan<byte> sample)
+    private Utf8CandidateSearch(byte[][] literals, int[] offsets, int fingerprint, bool percent)
     {
         _percent = percent;
-        _fingerprint = literals.Length == 0 ? 1 : Math.Min(Fingerprint, literals.Min(l => l.Length));
-        int fingerprint = _fingerprint;
-        var windows = WindowCounts(sample, fingerprint);
-        var ordered = literals.Select(l => Encoding.ASCII.GetBytes(l.ToLowerInvariant()))
-            .Select(b => (Bytes: b, Offset: RarestWindow(b, fingerprint, windows)))
+        _fingerprint = fingerprint;
+        var ordered = literals.Select((b, i) => (Bytes: b, Offset: offsets[i]))
             .OrderBy(l => Convert.ToHexString(l.Bytes.AsSpan(l.Offset, fingerprint)), StringComparer.Ordinal).ToArray();
         // Literals with the same fingerprint start share a bucket, so a common one raises one bucket's bit, not many.
         var buckets = new List<(byte[], int)>[Buckets];
@@ -72,45 +69,87 @@ public sealed class Utf8CandidateSearch
     /// </summary>
     public static Utf8CandidateSearch? TryCreate(IEnumerable<string> literals, bool percent, ReadOnlySpan<byte> sample = default)
     {
-        var list = literals.Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        var list = literals.Where(l => l.Length > 0).ToArray();
         if (list.Any(l => l.Any(c => c is < ' ' or > '~'))) return null;
-        return new Utf8CandidateSearch(list, percent, sample);
+        // In one order whatever the caller's, so the same literals make the same search.
+        var bytes = list.Select(l => l.ToLowerInvariant()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+            .Select(Encoding.ASCII.GetBytes).ToArray();
+        int fingerprint = bytes.Length == 0 ? 1 : Math.Min(Fingerprint, bytes.Min(l => l.Length));
+        var offsets = RarestWindows(bytes, fingerprint, sample);
+        // Logs of one kind pick the same bytes, and a scan opens hundreds of them: each search is built once.
+        var key = Key(bytes, offsets, percent);
+        if (Built.TryGetValue(key, out var search)) return search;
+        search = new Utf8CandidateSearch(bytes, offsets, fingerprint, percent);
+        if (Built.Count < MaxBuilt) Built.TryAdd(key, search);
+        return search;
+    }
+
+    // Searches are immutable, so files and threads share them. Bounded: crafted samples could pick ever new bytes.
+    private const int MaxBuilt = 256;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Utf8CandidateSearch> Built = new(StringComparer.Ordinal);
+
+    /// <summary>The literals (printable ASCII), where each one's fingerprint starts, and the '%' switch, as one string.</summary>
+    private static string Key(byte[][] literals, int[] offsets, bool percent)
+    {
+        var key = new StringBuilder(literals.Sum(l => l.Length + 2) + 1).Append(percent ? '%' : '-');
+        for (int i = 0; i < literals.Length; i++)
+        {
+            key.Append((char)offsets[i]);
+            foreach (byte b in literals[i]) key.Append((char)b);
+            key.Append('\0');
+        }
+        return key.ToString();
     }
 
     private const int WindowHashBits = 14;
 
     /// <summary>
-    /// How often each run of <paramref name="width"/> bytes occurs in the sample (ASCII case folded), by a hash
-    /// of the run: "equ" of MailboxExportRequest is in every HttpProxy line (BeginRequest) though 'q' is rare.
+    /// Where the run of <paramref name="width"/> bytes of each literal least frequent in the sample starts (the
+    /// first such on ties): "equ" of MailboxExportRequest is in every HttpProxy line (BeginRequest) though 'q' is rare.
     /// </summary>
-    private static int[] WindowCounts(ReadOnlySpan<byte> sample, int width)
+    private static int[] RarestWindows(byte[][] literals, int width, ReadOnlySpan<byte> sample)
     {
         // A few dozen lines show which runs every line repeats; counting all 64 KiB cost 8% of a scan's time.
         sample = sample[..Math.Min(sample.Length, 8 * 1024)];
-        var counts = new int[1 << WindowHashBits];
-        for (int i = 0; i + width <= sample.Length; i++) counts[WindowHash(sample.Slice(i, width))]++;
-        return counts;
+        var counts = System.Buffers.ArrayPool<int>.Shared.Rent(1 << WindowHashBits);
+        try
+        {
+            Array.Clear(counts, 0, 1 << WindowHashBits);
+            for (int i = 0; i + width <= sample.Length; i++) counts[WindowHash(Run(sample, i, width))]++;
+            var offsets = new int[literals.Length];
+            for (int l = 0; l < literals.Length; l++)
+            {
+                int bestCount = int.MaxValue;
+                for (int o = 0; o + width <= literals[l].Length; o++)
+                {
+                    int count = counts[WindowHash(Run(literals[l], o, width))];
+                    if (count < bestCount) { bestCount = count; offsets[l] = o; }
+                }
+            }
+            return offsets;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(counts);
+        }
+    }
+
+    /// <summary>The <paramref name="width"/> (1 to 4) bytes at <paramref name="at"/>, ASCII letters lower-cased, as one number.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Run(ReadOnlySpan<byte> bytes, int at, int width)
+    {
+        uint x;
+        if (at + 4 <= bytes.Length) x = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+        else { x = 0; for (int k = 0; k < width; k++) x |= (uint)bytes[at + k] << (8 * k); }
+        if (width < 4) x &= (1u << (8 * width)) - 1;
+        // Each byte 'A'..'Z' gains 0x20 (its 0x80 bit marks it, shifted down to 0x20); other bytes stay.
+        uint low7 = x & 0x7F7F7F7Fu;
+        uint upper = (low7 + 0x3F3F3F3Fu) & ~(low7 + 0x25252525u) & ~x & 0x80808080u;
+        return x | (upper >> 2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int WindowHash(ReadOnlySpan<byte> run)
-    {
-        uint h = 0;
-        foreach (byte b in run) h = (h * 0x01000193) ^ (uint)(b is >= (byte)'A' and <= (byte)'Z' ? b + 32 : b);
-        return (int)((h * 0x9E3779B1) >> (32 - WindowHashBits));
-    }
-
-    /// <summary>Where the run of <paramref name="width"/> bytes of a literal least frequent in the sample starts (the first such on ties).</summary>
-    private static int RarestWindow(byte[] literal, int width, int[] counts)
-    {
-        int best = 0, bestCount = int.MaxValue;
-        for (int o = 0; o + width <= literal.Length; o++)
-        {
-            int count = counts[WindowHash(literal.AsSpan(o, width))];
-            if (count < bestCount) { bestCount = count; best = o; }
-        }
-        return best;
-    }
+    private static int WindowHash(uint run) => (int)((run * 0x9E3779B1u) >> (32 - WindowHashBits));
 
     private static IEnumerable<byte> CaseVariants(byte c) =>
         c is >= (byte)'a' and <= (byte)'z' ? [c, (byte)(c - 32)] : [c];

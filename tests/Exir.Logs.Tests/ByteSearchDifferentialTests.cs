@@ -165,9 +165,30 @@ public class ByteSearchDifferentialTests
     }
 
     [Fact]
-    public void EveryPositionAndCaseOfEveryLiteralIsFound()
+    public void EveryPositionAndCaseOfEveryLiteralIsFound() => AssertFindsEveryLiteral(Utf8CandidateSearch.TryCreate(Literals, percent: false)!);
+
+    /// <summary>
+    /// A search is built once per choice of fingerprint bytes and shared by the files that make the same choice;
+    /// a sample where the literals' first bytes are common (in any case) makes another choice, which finds the same.
+    /// </summary>
+    [Fact]
+    public void SearchesAreSharedPerChoiceOfBytesAndFindTheSame()
     {
-        var search = Utf8CandidateSearch.TryCreate(Literals, percent: false)!;
+        var plain = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("2021-03-03T05:00:00.000Z,GET,/owa/,200\r\n", 100)));
+        var a = Utf8CandidateSearch.TryCreate(Literals, percent: false, plain)!;
+        Assert.Same(a, Utf8CandidateSearch.TryCreate(Literals.Reverse().ToArray(), percent: false, plain.ToArray()));
+        Assert.NotSame(a, Utf8CandidateSearch.TryCreate(Literals, percent: true, plain));
+        var firstBytesCommon = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(string.Join(" ", Literals.Select(l => l[..Math.Min(4, l.Length)].ToUpperInvariant())) + "\n", 40)));
+        var other = Utf8CandidateSearch.TryCreate(Literals, percent: false, firstBytesCommon)!;
+        Assert.NotSame(a, other);
+        // Runs are counted case-folded: upper-case first bytes in the sample still move the choice off them.
+        Assert.NotSame(Utf8CandidateSearch.TryCreate(Literals, percent: false), other);
+        AssertFindsEveryLiteral(a);
+        AssertFindsEveryLiteral(other);
+    }
+
+    private static void AssertFindsEveryLiteral(Utf8CandidateSearch search)
+    {
         var rnd = new Random(11);
         foreach (var literal in Literals)
             for (int at = 0; at < 70; at++)

@@ -72,4 +72,42 @@ public class LogFormatSnifferTests
         Assert.Equal("15.01.2176.002", r.Version);
         Assert.Equal("HttpProxy Logs", r.LogType);
     }
+    /// <summary>
+    /// The head is decoded a piece (4 KiB) at a time: wherever a piece ends (inside a directive, between CR and LF,
+    /// inside a two-, three- or four-byte character, inside a line longer than a piece), the header reads as a whole.
+    /// </summary>
+    [Theory]
+    [InlineData("utf-8")]
+    [InlineData("utf-16")]
+    [InlineData("utf-16BE")]
+    public void HeaderCutByTheDecodePiecesReadsWhole(string encodingName)
+    {
+        var encoding = Encoding.GetEncoding(encodingName);
+        const string software = "Microsoft Exchange Server \u00e9\u20ac\U0001F600";
+        int checkedHeads = 0;
+        foreach (var longLine in new[] { false, true })
+            for (int pad = 3800; pad < 4700; pad += encoding.GetByteCount("x") == 1 ? 1 : 3)
+            {
+                // A bare CSV header line first (as Exchange writes it), sized so a piece boundary walks over the directives.
+                var lead = longLine ? "DateTime," + new string('x', pad + 5000) : "DateTime," + new string('x', pad / encoding.GetByteCount("x"));
+                var text = lead + "\r\n#Software: " + software + "\r\n#Version: 15.01.2176.002\r\n#Log-type: HttpProxy Logs\r\n#Fields: DateTime,RequestId,AnchorMailbox\r\n"
+                    + "2021-03-03T05:00:00.000Z,abc,ServerInfo~a]@x:444/ecp/y.js\r\n" + new string('z', 9000);
+                var head = encoding.GetPreamble().Concat(encoding.GetBytes(text)).Take(64 * 1024).ToArray();
+                var r = LogFormatSniffer.SniffDetailed(head, "x.log");
+                Assert.NotNull(r);
+                Assert.Equal((LogFormat.HttpProxy, software, "15.01.2176.002", "HttpProxy Logs", "DateTime,RequestId,AnchorMailbox"), (r.Format, r.Software, r.Version, r.LogType, r.Fields));
+                checkedHeads++;
+            }
+        Assert.True(checkedHeads > 500);
+    }
+    [Fact]
+    public void AHeaderIsParsedOnceAndKnowsANameGivenTwice()
+    {
+        var httpProxy = LogFormats.Get(LogFormat.HttpProxy);
+        var schema = httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox");
+        Assert.Same(schema, httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,x".AsSpan(0, 32)));
+        Assert.NotSame(schema, LogFormats.Get(LogFormat.OtherExchange).ParseSchema("DateTime,RequestId,AnchorMailbox"));
+        Assert.Null(schema.RepeatedName);
+        Assert.Equal("RequestId", httpProxy.ParseSchema("DateTime,RequestId,AnchorMailbox,requestid").RepeatedName);
+    }
 }
