@@ -18,9 +18,8 @@ if [ ! -d "$col" ]; then
   python3 "$repo/bench/scan/gen.py" --gb "$GB" --out "$col" >&2
 fi
 
-echo "building exir (Release)" >&2
-dotnet build "$repo/src/Exir.Cli" -c Release --artifacts-path "$dir/art" -nologo -v q >"$dir/build.log" 2>&1 || { tail -20 "$dir/build.log"; exit 1; }
-exir="$dir/art/bin/Exir.Cli/release/exir"
+source "$repo/bench/timed.sh"
+exir_under_test   # EXIR=/path/to/exir to time a given file
 
 literals=$(python3 - "$repo/rules/logs" <<'PY'
 import sys, glob, yaml
@@ -43,7 +42,6 @@ echo "collection: $(printf '%.0f' "$mb") MB, $(find "$col" -type f | wc -l) file
 # machine falls on all three alike; the figures are medians, the ratios medians of the per-round ratios.
 find "$col" -type f -exec cat {} + >/dev/null
 ROUNDS=${ROUNDS:-5}
-source "$repo/bench/timed.sh"
 : >"$dir/rounds.txt"
 for ((r = 0; r < ROUNDS; r++)); do
   for k in 0 1 2; do

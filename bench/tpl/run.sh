@@ -27,15 +27,13 @@ if [ ! -d "$root" ]; then
   echo "generating ${MB} MB into $root" >&2
   python3 "$repo/bench/tpl/gen.py" --mb "$MB" --attack-every "$ATTACK_EVERY" --out "$root" >&2
 fi
-echo "building exir (Release)" >&2
-dotnet build "$repo/src/Exir.Cli" -c Release --artifacts-path "$dir/art" -nologo -v q >"$dir/build.log" 2>&1 || { tail -20 "$dir/build.log"; exit 1; }
-exir="$dir/art/bin/Exir.Cli/release/exir"
+source "$repo/bench/timed.sh"
+exir_under_test   # EXIR=/path/to/exir to time a given file
 
 bytes=$(du -sb "$root" | cut -f1)
 echo "tree: $((bytes / 1000000)) MB, $(find "$root" -type f | wc -l) files; $(nproc) cores; pwsh $("$pwsh" -NoProfile -Command '$PSVersionTable.PSVersion.ToString()')" >&2
 find "$root" -type f -exec cat {} + >/dev/null   # page cache warm: every run reads from memory
 
-source "$repo/bench/timed.sh"
 : >"$dir/rounds.txt"
 names=(tpl exir empty); [ -n "${EXIR_BASELINE:-}" ] && names+=(baseline)
 for ((r = 0; r < ROUNDS; r++)); do
