@@ -7,6 +7,7 @@
 #   EXIR=/path/to/exir bench/startup/run.sh
 #   RUNS=21 bench/startup/run.sh
 #   PUBLISH_ARGS="-p:EnableCompressionInSingleFile=true" bench/startup/run.sh   # compare a publish setting
+#   EXIR_BEFORE=/path/to/older/exir bench/startup/run.sh   # also time an older build, in the same rounds
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,6 +42,10 @@ CMDS=(
   "$EXIR yara $WORK/rule.yar $WORK/tree -r"
   "$YARA -r $WORK/rule.yar $WORK/tree"
 )
+if [ -n "${EXIR_BEFORE:-}" ]; then
+  NAMES+=(before-version before-inventory before-empty-scan)
+  CMDS+=("$EXIR_BEFORE --version" "$EXIR_BEFORE inventory 15.2.792.3" "$EXIR_BEFORE scan $WORK/empty --no-progress")
+fi
 # Both must find the same one match before the times mean anything.
 exir_hits=$($EXIR yara "$WORK/rule.yar" "$WORK/tree" -r 2>/dev/null | sort || true)
 yara_hits=$($YARA -r "$WORK/rule.yar" "$WORK/tree" 2>/dev/null | sort)
@@ -66,10 +71,15 @@ for n in "${NAMES[@]}"; do
   M[$n]=$(awk '{print $4/1024}' "$WORK/$n.times" | median)
 done
 printf '\nmedians of %d paired runs (load average now: %s)\n' "$RUNS" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %8s %8s %9s\n' command wall_s cpu_s rss_MiB
-for n in "${NAMES[@]}"; do printf '%-12s %8.3f %8.3f %9.1f\n' "$n" "${W[$n]}" "${C[$n]}" "${M[$n]}"; done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }'; }
+printf '%-18s %8s %8s %9s\n' command wall_s cpu_s rss_MiB
+for n in "${NAMES[@]}"; do printf '%-18s %8.3f %8.3f %9.1f\n' "$n" "${W[$n]}" "${C[$n]}" "${M[$n]}"; done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a (under 0.01 s)" }'; }
 printf '\nexir yara / yara: wall %s, cpu %s, rss %s\n' "$(ratio "${W[exir-yara]}" "${W[yara]}")" "$(ratio "${C[exir-yara]}" "${C[yara]}")" "$(ratio "${M[exir-yara]}" "${M[yara]}")"
 printf 'exir --version / yara: wall %s\n' "$(ratio "${W[version]}" "${W[yara]}")"
+if [ -n "${EXIR_BEFORE:-}" ]; then
+  for n in version inventory empty-scan; do
+    printf 'before / now, %s: wall %s, cpu %s, rss %s\n' "$n" "$(ratio "${W[before-$n]}" "${W[$n]}")" "$(ratio "${C[before-$n]}" "${C[$n]}")" "$(ratio "${M[before-$n]}" "${M[$n]}")"
+  done
+fi
 printf 'targets: --version %s, inventory %s (under 0.1 s wall)\n' \
   "$(awk -v w="${W[version]}" 'BEGIN{print (w < 0.1 ? "met" : "missed")}')" "$(awk -v w="${W[inventory]}" 'BEGIN{print (w < 0.1 ? "met" : "missed")}')"
