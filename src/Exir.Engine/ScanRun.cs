@@ -50,7 +50,8 @@ public sealed class ScanRun : IDisposable
         // The YARA rules and the Sigma pack parse on a second core while the catalog loads (a tenth of a second each);
         // their errors still surface below, after the catalog's, as when they loaded one after the other.
         var given = options;
-        var yara = Task.Run(() => YaraContentRules.Load(rules, given.ExtraYara));
+        // exir hunt (Sigma only) runs no file hunt: its YARA rules would be parsed for nothing.
+        var yara = Task.Run(() => YaraContentRules.Load(rules, given.ExtraYara, builtIn: !sigmaOnly));
         var sigma = Task.Run(() => SigmaHunt.Load(rules, given));
         _catalog = RuleCatalog.Load(_rules);
         StartupTrace.Mark("scan: rule catalog loaded");
