@@ -62,6 +62,9 @@ if [ $fast -eq 0 ]; then
   for rid in win-x64 linux-x64; do
     if ! dotnet publish src/Exir.Cli -c Release -r "$rid" -o "$results/publish-$rid" -nologo -v q >"$results/publish-$rid.log" 2>&1; then
       echo "publish $rid FAILED"; tail -20 "$results/publish-$rid.log"; fail=1
+    elif [ "$rid" = linux-x64 ] && ! "$results/publish-$rid/exir" --version >"$results/version.log" 2>&1; then
+      # The shipped file itself must start (bundle, ReadyToRun code, runtime), not only the build's exir.dll.
+      echo "published linux-x64 exir does not start: $(tail -3 "$results/version.log")"; fail=1
     fi
     rm -rf "$results/publish-$rid"
   done

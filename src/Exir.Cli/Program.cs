@@ -3,6 +3,7 @@ using Exir.Cli;
 using Exir.Cli.Commands;
 
 // exir VERB [options] PATH. Each verb lives in Commands/<Verb>Command.cs and registers itself here.
+Exir.Pipeline.StartupTrace.Mark("main");
 var root = new RootCommand(
     "exir: incident response for on-premises Microsoft Exchange (ProxyLogon, ProxyShell, ProxyNotShell, OWASSRF).\n" +
     "Every verb: exir VERB [options] PATH...; results on stdout, progress and diagnostics on stderr.\n" +
@@ -22,4 +23,7 @@ root.Subcommands.Add(MitigateCommand.Create());
 root.Subcommands.Add(ProxyCommand.Create());
 root.Subcommands.Add(HuntCommand.Create());
 
-return CliRunner.Run(root, args);
+Exir.Pipeline.StartupTrace.Mark("verbs built");
+var exit = CliRunner.Run(root, args);
+Exir.Pipeline.StartupTrace.Mark("done");
+return exit;

@@ -9,7 +9,9 @@ namespace Exir.Core;
 /// </summary>
 public sealed class PathGlob
 {
-    private readonly Regex _regex;
+    // Built at the first path it sees: the linear engine costs milliseconds per pattern, and most runs load
+    // far more globs (allow-lists) than they ever test.
+    private readonly Lazy<Regex> _regex;
     public string Pattern { get; }
 
     public PathGlob(string pattern)
@@ -31,10 +33,11 @@ public sealed class PathGlob
             else sb.Append(Regex.Escape(c.ToString()));
         }
         sb.Append('$');
-        _regex = new Regex(sb.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+        var regex = sb.ToString();
+        _regex = new Lazy<Regex>(() => new Regex(regex, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking));
     }
 
-    public bool IsMatch(string relativePath) => _regex.IsMatch(relativePath.Replace('\\', '/'));
+    public bool IsMatch(string relativePath) => _regex.Value.IsMatch(relativePath.Replace('\\', '/'));
 
     public static bool AnyMatch(IEnumerable<PathGlob> globs, string relativePath) => globs.Any(g => g.IsMatch(relativePath));
 }

@@ -50,7 +50,7 @@ public sealed class SigmaRuleSet
     private readonly List<SigmaRule> _correlations = [];
     private readonly Dictionary<SigmaRule, (List<CompiledVariant> Variants, List<SigmaSourceSkip> Skips, YMap Doc)> _filtered = [];
     private readonly HashSet<SigmaRule> _pulledIn = [];
-    private readonly Dictionary<(string, System.Text.RegularExpressions.RegexOptions), System.Text.RegularExpressions.Regex> _regexCache = [];
+    private readonly Dictionary<(string, System.Text.RegularExpressions.RegexOptions), Exir.Core.RuleRegex> _regexCache = [];
 
     /// <summary>
     /// Rules the filters left out but a loaded correlation needs: loaded for the correlation only (their hits carry

@@ -98,6 +98,7 @@ public static class ScanCommand
         if (run.Timeline is not null)
             foreach (var row in run.Timeline.Rows()) outputs.Row(row);
         outputs.Complete(new RunOutput { Verb = Verb.Scan, Scan = result, Timeline = run.TimelineResult, OutDirectory = outDir });
+        StartupTrace.Mark("scan: outputs written");
         // Machine-readable stdout: the verdict still reaches the person, on stderr.
         if (format != "table") Console.Error.WriteLine(ConsoleReport.VerdictLine(result));
         var exit = result.Findings.Count > 0 ? ExitCodes.Findings : ExitCodes.Clean;

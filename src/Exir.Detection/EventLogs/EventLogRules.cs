@@ -78,11 +78,11 @@ public sealed class ValueTest
     public IReadOnlyList<string> ContainsAll { get; init; } = [];
     public IReadOnlyList<string> StartsWith { get; init; } = [];
     public IReadOnlyList<string> EndsWith { get; init; } = [];
-    public IReadOnlyList<Regex> Regexes { get; init; } = [];
+    public IReadOnlyList<RuleRegex> Regexes { get; init; } = [];
     public ValueTest? Not { get; init; }
 
     /// <summary>A regex that runs out of time on hostile input counts as no match; it never stops the scan.</summary>
-    private static bool SafeMatch(Regex r, string value)
+    private static bool SafeMatch(RuleRegex r, string value)
     {
         try { return r.IsMatch(value); }
         catch (RegexMatchTimeoutException) { return false; }
@@ -189,7 +189,8 @@ public static class EventLogRuleSet
         ContainsAll = t.ContainsAll ?? [],
         StartsWith = t.Startswith ?? [],
         EndsWith = t.Endswith ?? [],
-        Regexes = (t.Regex ?? []).Select(x => new Regex(x, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromMilliseconds(200))).ToList(),
+        // Built at the first record that reaches the test (compiling to IL costs milliseconds per pattern at start).
+        Regexes = (t.Regex ?? []).Select(x => new RuleRegex(x, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, linear: false)).ToList(),
         Not = t.Not is null ? null : BuildTest(t.Not),
     };
 

@@ -18,25 +18,30 @@ public sealed class YaraContentRules : IContentRules
     public const string LayerCheckName = FileHunt.CheckName + " (YARA)";
     private static readonly string[] RuleExtensions = [".yar", ".yara", ".rule", ".rules"];
 
-    private readonly YaraRules _rules;
+    // Parsing finds every problem and counts the rules; building the scanner (atoms, the Aho-Corasick table: about half
+    // the cost) waits for the first file that goes to YARA, so a scan without web files never pays for it.
+    private readonly Lazy<YaraRules> _rules;
     private readonly HashSet<string> _builtInNamespaces;
     private readonly YaraScanLimits _limits;
     // The rules that also scan normalised text: the built-in ones alone when user rules are loaded too (they would
     // only be filtered out afterwards, at the cost of a second pass of a large user rule set).
-    private readonly YaraRules _normalisedRules;
+    private readonly Lazy<YaraRules> _normalisedRules;
 
-    private YaraContentRules(YaraRules rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits, YaraRules? builtInOnly = null)
+    private YaraContentRules(YaraCompiler rules, HashSet<string> builtIn, List<ContentRuleProblem> problems, YaraScanLimits limits, YaraCompiler? builtInOnly = null)
     {
-        _rules = rules;
-        _normalisedRules = builtInOnly ?? rules;
+        _rules = new Lazy<YaraRules>(rules.Compile, LazyThreadSafetyMode.ExecutionAndPublication);
+        _normalisedRules = builtInOnly is null ? _rules : new Lazy<YaraRules>(builtInOnly.Compile, LazyThreadSafetyMode.ExecutionAndPublication);
+        RuleCount = rules.AcceptedCount;
         _builtInNamespaces = builtIn;
         Problems = problems;
         _limits = limits;
     }
 
-    public int RuleCount => _rules.Rules.Count;
+    public int RuleCount { get; }
     public IReadOnlyList<ContentRuleProblem> Problems { get; }
-    public YaraRules Compiled => _rules;
+    public YaraRules Compiled => _rules.Value;
+    /// <summary>Whether the scanner was built (a file went to YARA, or <see cref="Compiled"/> was read).</summary>
+    public bool IsCompiled => _rules.IsValueCreated;
 
     /// <summary>Compiles the built-in rules and the user's extra rule files or folders (searched recursively).</summary>
     public static YaraContentRules Load(DataFiles rules, IReadOnlyList<string> extra, bool builtIn = true)
@@ -72,7 +77,7 @@ public sealed class YaraContentRules : IContentRules
             var what = d.Rule is null ? "" : $"rule {d.Rule}: ";
             problems.Add(new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + what + d.Message, Skipped: true));
         }
-        return new YaraContentRules(compiler.Compile(), builtInNs, problems, limits, builtInOnly?.Compile());
+        return new YaraContentRules(compiler, builtInNs, problems, limits, builtInOnly);
     }
 
     private static void AddUserEntry(YaraCompiler compiler, string entry, List<ContentRuleProblem> problems)
@@ -108,7 +113,7 @@ public sealed class YaraContentRules : IContentRules
         var problems = compiler.Diagnostics
             .Select(d => new ContentRuleProblem(d.Origin + (d.Line > 0 ? $":{d.Line}" : ""), (d.IsError ? "error: " : "skipped: ") + (d.Rule is null ? "" : $"rule {d.Rule}: ") + d.Message, Skipped: true))
             .ToList();
-        return new YaraContentRules(compiler.Compile(), builtIn ? [ns] : [], problems, YaraScanLimits.Default);
+        return new YaraContentRules(compiler, builtIn ? [ns] : [], problems, YaraScanLimits.Default);
     }
 
     public IReadOnlyList<ContentRuleMatch> Scan(ReadOnlySpan<byte> data, FileFacts facts) => Scan(data, facts, []);
@@ -124,12 +129,12 @@ public sealed class YaraContentRules : IContentRules
 
     /// <summary>The rules over the bytes as they are (what the real yara reports for the same rules).</summary>
     public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlySpan<byte> data, FileFacts facts, List<string> incomplete) =>
-        Matches(_rules.Scan(data, Externals(facts), _limits), incomplete);
+        Matches(_rules.Value.Scan(data, Externals(facts), _limits), incomplete);
 
     /// <summary>Bytes at the start of an array are scanned in place: a 256 MiB page is not copied a second time.</summary>
     public IReadOnlyList<ContentRuleMatch> ScanRaw(ReadOnlyMemory<byte> data, FileFacts facts, List<string> incomplete) =>
         System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment) && segment.Offset == 0 && segment.Array is { } array
-            ? Matches(_rules.Scan(array, segment.Count, Externals(facts), _limits), incomplete)
+            ? Matches(_rules.Value.Scan(array, segment.Count, Externals(facts), _limits), incomplete)
             : ScanRaw(data.Span, facts, incomplete);
 
     /// <summary>
@@ -144,7 +149,7 @@ public sealed class YaraContentRules : IContentRules
         if (normalised is null) return rawMatches;
         var seen = rawMatches.Select(m => (m.Namespace, m.Rule)).ToHashSet();
         List<ContentRuleMatch>? added = null;
-        foreach (var m in Matches(_normalisedRules.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
+        foreach (var m in Matches(_normalisedRules.Value.Scan(normalised.Text, normalised.Length, Externals(facts), _limits), incomplete))
         {
             if (!m.BuiltIn || seen.Contains((m.Namespace, m.Rule))) continue;
             // A rule that judges the file's size or layout (a tiny stub page) says so: the normalised text is shorter.

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Exir.Logs;
+using Exir.Core;
 
 namespace Exir.Detection.Logs;
 
@@ -56,7 +57,7 @@ public sealed class FieldCondition : LogCondition
     public required string Field { get; init; }
     public required FieldOperator Operator { get; init; }
     public IReadOnlyList<string> Values { get; init; } = [];
-    public IReadOnlyList<Regex> Regexes { get; init; } = [];
+    public IReadOnlyList<RuleRegex> Regexes { get; init; } = [];
     public IReadOnlyList<ValueTransform> Transforms { get; init; } = [];
     public bool Negate { get; init; }
     public bool ExpectEmpty { get; init; } = true;
@@ -131,7 +132,7 @@ public static class Wildcard
 }
 
 /// <summary>A named value computed from a field (after its transforms) by a regex: the "value" group, else group 1; e.g. the SSRF target of an anchor.</summary>
-public sealed record Derivation(string Name, IReadOnlyList<(string Field, Regex Regex)> Sources, IReadOnlyList<ValueTransform> Transforms);
+public sealed record Derivation(string Name, IReadOnlyList<(string Field, RuleRegex Regex)> Sources, IReadOnlyList<ValueTransform> Transforms);
 
 /// <summary>Severity and outcome by what the line shows (status codes, target); the first grade whose condition holds wins.</summary>
 public sealed record Grade(LogCondition When, Core.Findings.Severity Severity, Core.Findings.Outcome Outcome, string Note);

@@ -95,7 +95,7 @@ public static class LogRuleLoader
             {
                 if (d is null) throw new RuleException("derive entries must be mappings");
                 var name = Str(d, "name") ?? throw new RuleException("derive entry without name");
-                var sources = new List<(string, System.Text.RegularExpressions.Regex)>();
+                var sources = new List<(string, RuleRegex)>();
                 foreach (var s in (d.GetValueOrDefault("from") as List<object>) ?? [])
                 {
                     var sm = Map(s) ?? throw new RuleException($"derive {name}: 'from' entries need field and regex");
@@ -204,19 +204,13 @@ public static class LogRuleLoader
         return list;
     }
 
-    /// <summary>Regexes are case-insensitive and linear-time (no backtracking), so a hostile 64 KiB line cannot stall a scan.</summary>
-    private static Regex CompileRegex(string pattern)
+    /// <summary>
+    /// Regexes are case-insensitive and linear-time (no backtracking), so a hostile 64 KiB line cannot stall a scan;
+    /// look-arounds and back-references get the backtracking engine bounded by a timeout. Checked now, built at first use.
+    /// </summary>
+    private static RuleRegex CompileRegex(string pattern)
     {
-        try
-        {
-            return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
-        }
-        catch (NotSupportedException)
-        {
-            // Look-arounds and back-references need the backtracking engine; a timeout bounds it instead.
-            try { return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200)); }
-            catch (ArgumentException e) { throw new RuleException($"bad regex '{pattern}': {e.Message}"); }
-        }
+        try { return new RuleRegex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant); }
         catch (ArgumentException e) { throw new RuleException($"bad regex '{pattern}': {e.Message}"); }
     }
 

@@ -40,7 +40,7 @@ public sealed class SuspiciousFileRules
 
     /// <param name="ContentNot">The content kind the name promises (archive, minidump): the rule fires when the bytes are not one.</param>
     /// <param name="Locations">Folders (as in the staged-archive rule); empty means anywhere.</param>
-    public sealed record NameRule(RuleInfo Info, string ContentNot, IReadOnlyList<Regex> Names, IReadOnlyList<string> Locations, IReadOnlyList<PathGlob> Allow,
+    public sealed record NameRule(RuleInfo Info, string ContentNot, IReadOnlyList<RuleRegex> Names, IReadOnlyList<string> Locations, IReadOnlyList<PathGlob> Allow,
         Severity? SeverityWithExploitation, CredentialNames CredentialNames);
 
     private sealed class FileYaml
@@ -81,7 +81,7 @@ public sealed class SuspiciousFileRules
             throw new RuleDataException(FileName, rule.Id, $"content_not must be archive or minidump, not '{rule.ContentNot}'");
         var names = rule.NamePatterns.Select(p =>
         {
-            try { return new Regex(p, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking); }
+            try { return new RuleRegex(p, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant); }
             catch (ArgumentException e) { throw new RuleDataException(FileName, rule.Id, $"name pattern '{p}': {e.Message}"); }
         }).ToList();
         return new NameRule(rule.ToRuleInfo(FileName), rule.ContentNot, names, rule.Locations, rule.Allow.Select(a => new PathGlob(a)).ToList(),

@@ -46,20 +46,32 @@ public sealed class RuleCatalog
 
         var loadIssues = new CoverageReport();
         var logRules = LogRuleLoader.Load(data, loadIssues).Where(r => !Broken(r.Info.Id)).ToList();
+        Pipeline.StartupTrace.Mark("catalog: log rules");
         var eventRules = EventLogRuleSet.Load(data, (f, m) => loadIssues.AddIssue(IssueKind.RuleSkipped, "rules/" + f, m)).Where(r => !Broken(r.Info.Id)).ToList();
+        Pipeline.StartupTrace.Mark("catalog: event rules");
         foreach (var i in loadIssues.Issues)
             if (!problems.Any(p => !p.Warning && i.Message.Contains(p.RuleId ?? "\0", StringComparison.Ordinal)))
                 problems.Add(new RuleProblem(i.Path, 0, 0, null, i.Message));
         foreach (var (check, why) in loadIssues.ChecksNotRun) problems.Add(new RuleProblem("rules", 0, 0, null, $"{check}: {why}"));
+        var logRuleSet = new LogRuleSet(logRules, data.Origin);
+        Pipeline.StartupTrace.Mark("catalog: log rule set");
+        var fileHunt = FileHuntRules.Load(data);
+        Pipeline.StartupTrace.Mark("catalog: file hunt rules");
+        var suspicious = SuspiciousFileRules.Load(data);
+        Pipeline.StartupTrace.Mark("catalog: suspicious files");
+        var settings = ScanSettings.Load(data);
+        Pipeline.StartupTrace.Mark("catalog: settings");
+        var timeline = TimelineRules.Load(data);
+        Pipeline.StartupTrace.Mark("catalog: timeline");
         return new RuleCatalog(data)
         {
             Problems = problems,
-            LogRules = new LogRuleSet(logRules, data.Origin),
+            LogRules = logRuleSet,
             EventRules = eventRules,
-            FileHunt = FileHuntRules.Load(data),
-            SuspiciousFiles = SuspiciousFileRules.Load(data),
-            Settings = ScanSettings.Load(data),
-            Timeline = TimelineRules.Load(data),
+            FileHunt = fileHunt,
+            SuspiciousFiles = suspicious,
+            Settings = settings,
+            Timeline = timeline,
         };
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Exir.Core;
 
 namespace Exir.Sigma.Internals;
 
@@ -37,7 +38,7 @@ internal sealed class FieldMapping
 }
 
 /// <summary>Compiles the selections of a rule's detection for one event source.</summary>
-internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, IReadOnlyDictionary<string, string[]> placeholders, Dictionary<(string, RegexOptions), Regex>? regexCache = null)
+internal sealed class SelectionCompiler(FieldTable table, FieldMapping mapping, IReadOnlyDictionary<string, string[]> placeholders, Dictionary<(string, RegexOptions), RuleRegex>? regexCache = null)
 {
     private static readonly HashSet<string> KnownModifiers = new(StringComparer.OrdinalIgnoreCase)
     {

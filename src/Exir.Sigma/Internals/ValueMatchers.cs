@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Exir.Core;
 
 namespace Exir.Sigma.Internals;
 
@@ -84,9 +85,9 @@ internal sealed class WildcardMatcher : ValueMatcher
     }
 }
 
-internal sealed class RegexMatcher(Regex regex) : ValueMatcher
+internal sealed class RegexMatcher(RuleRegex regex) : ValueMatcher
 {
-    public Regex Regex => regex;
+    public RuleRegex Regex => regex;
 
     public override bool Match(ReadOnlySpan<char> value, EventView ev)
     {
@@ -94,12 +95,9 @@ internal sealed class RegexMatcher(Regex regex) : ValueMatcher
         catch (RegexMatchTimeoutException) { return false; }
     }
 
-    /// <summary>Non-backtracking where the pattern allows (no look-arounds or back-references), else bounded by a timeout.</summary>
-    public static Regex Compile(string pattern, RegexOptions options)
-    {
-        try { return new Regex(pattern, options | RegexOptions.NonBacktracking | RegexOptions.CultureInvariant); }
-        catch (NotSupportedException) { return new Regex(pattern, options | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200)); }
-    }
+    /// <summary>Non-backtracking where the pattern allows (no look-arounds or back-references), else bounded by a timeout;
+    /// the syntax is checked now, the matcher built when a record first reaches it.</summary>
+    public static RuleRegex Compile(string pattern, RegexOptions options) => new(pattern, options | RegexOptions.CultureInvariant);
 }
 
 internal sealed class CidrMatcher : ValueMatcher
