@@ -2,6 +2,7 @@
 # Timeline memory and time against the input size: exir timeline over N copies of one EVTX volume.
 #
 #   bench/timeline/memory.sh VOLUMES [BASE_EXIR]
+#   EXIR=/path/to/exir bench/timeline/memory.sh VOLUMES   # time a given file instead of a fresh build
 #
 # Builds one 128 MB EVTX volume from the healthy chunks of the corpus (bench/evtx/make-volume.py) and
 # hard-links it VOLUMES times (other paths, so every row is distinct; no extra disk), then runs
@@ -21,10 +22,15 @@ work="${TMPDIR:-/tmp}/exir-bench-timeline"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
 
-echo "building exir (Release)..." >&2
-art="${TMPDIR:-/tmp}/exir-bench-timeline-art"
-dotnet build -c Release "$repo/src/Exir.Cli" --artifacts-path "$art" -v q -nologo >/dev/null
-exir="$art/bin/Exir.Cli/release/exir"
+# EXIR=/path/to/exir times that file (e.g. the published single file) instead of a fresh build.
+if [[ -n "${EXIR:-}" ]]; then
+  exir=$EXIR
+else
+  echo "building exir (Release)..." >&2
+  art="${TMPDIR:-/tmp}/exir-bench-timeline-art"
+  dotnet build -c Release "$repo/src/Exir.Cli" --artifacts-path "$art" -v q -nologo >/dev/null
+  exir="$art/bin/Exir.Cli/release/exir"
+fi
 
 python3 "$repo/bench/evtx/make-volume.py" "$corpus" "$work/volume.evtx" 128 >&2
 for ((i = 0; i < volumes; i++)); do ln "$work/volume.evtx" "$work/in/v$i.evtx"; done
