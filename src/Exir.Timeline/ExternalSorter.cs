@@ -40,16 +40,8 @@ public sealed class ExternalSorter : IDisposable
     /// <summary>What sorts a buffered row (the fields of <see cref="TimelineEvent.Compare"/>) and where its bytes are.</summary>
     private readonly record struct RowRef(long Ticks, string Host, string File, long? RecordId, int Block, int Offset, int Length);
 
-    private static int Compare(RowRef a, RowRef b)
-    {
-        int c = a.Ticks.CompareTo(b.Ticks);
-        if (c != 0) return c;
-        c = string.CompareOrdinal(a.Host, b.Host);
-        if (c != 0) return c;
-        c = string.CompareOrdinal(a.File, b.File);
-        if (c != 0) return c;
-        return Nullable.Compare(a.RecordId, b.RecordId);
-    }
+    private static int Compare(RowRef a, RowRef b) =>
+        TimelineEvent.CompareKeys(a.Ticks, a.Host, a.File, a.RecordId, b.Ticks, b.Host, b.File, b.RecordId);
 
     private static readonly Comparison<RowRef> ByRow = Compare;
 

@@ -45,15 +45,19 @@ public sealed class TimelineEvent
     }
 
     /// <summary>Total order for the merged timeline: time, then host, file and record, so runs are reproducible.</summary>
-    public static int Compare(TimelineEvent a, TimelineEvent b)
+    public static int Compare(TimelineEvent a, TimelineEvent b) =>
+        CompareKeys(a.Timestamp.Ticks, a.Host, a.File, a.RecordId, b.Timestamp.Ticks, b.Host, b.File, b.RecordId);
+
+    /// <summary>The same order over the sort key alone (the external sorter keeps keys, not rows).</summary>
+    internal static int CompareKeys(long ticksA, string hostA, string fileA, long? recordA, long ticksB, string hostB, string fileB, long? recordB)
     {
-        int c = a.Timestamp.CompareTo(b.Timestamp);
+        int c = ticksA.CompareTo(ticksB);
         if (c != 0) return c;
-        c = string.CompareOrdinal(a.Host, b.Host);
+        c = string.CompareOrdinal(hostA, hostB);
         if (c != 0) return c;
-        c = string.CompareOrdinal(a.File, b.File);
+        c = string.CompareOrdinal(fileA, fileB);
         if (c != 0) return c;
-        return Nullable.Compare(a.RecordId, b.RecordId);
+        return Nullable.Compare(recordA, recordB);
     }
 
     /// <summary>
