@@ -57,22 +57,17 @@ if [ $fast -eq 0 ] && [ -z "${EXIR_TEST_PG:-}" ]; then
   fi
 fi
 
-publishes=""
 if [ $fast -eq 0 ]; then
-  # The admin runs exir on the Exchange server: both single-file builds must publish. They run beside the tests
-  # (which wait on processes and sockets much of the time) and write only RID folders the tests do not load.
-  (
-    for rid in win-x64 linux-x64; do
-      if ! dotnet publish src/Exir.Cli -c Release -r "$rid" -o "$results/publish-$rid" -nologo -v q >"$results/publish-$rid.log" 2>&1; then
-        echo "publish $rid FAILED"; tail -20 "$results/publish-$rid.log"; touch "$results/publish.failed"
-      elif [ "$rid" = linux-x64 ] && ! "$results/publish-$rid/exir" --version >"$results/version.log" 2>&1; then
-        # The shipped file itself must start (bundle, ReadyToRun code, runtime), not only the build's exir.dll.
-        echo "published linux-x64 exir does not start: $(tail -3 "$results/version.log")"; touch "$results/publish.failed"
-      fi
-      rm -rf "$results/publish-$rid"
-    done
-  ) &
-  publishes=$!
+  # The admin runs exir on the Exchange server: both single-file builds must publish.
+  for rid in win-x64 linux-x64; do
+    if ! dotnet publish src/Exir.Cli -c Release -r "$rid" -o "$results/publish-$rid" -nologo -v q >"$results/publish-$rid.log" 2>&1; then
+      echo "publish $rid FAILED"; tail -20 "$results/publish-$rid.log"; fail=1
+    elif [ "$rid" = linux-x64 ] && ! "$results/publish-$rid/exir" --version >"$results/version.log" 2>&1; then
+      # The shipped file itself must start (bundle, ReadyToRun code, runtime), not only the build's exir.dll.
+      echo "published linux-x64 exir does not start: $(tail -3 "$results/version.log")"; fail=1
+    fi
+    rm -rf "$results/publish-$rid"
+  done
   filter=()
 else
   filter=(--filter "Tier!=slow")
@@ -80,7 +75,6 @@ fi
 
 dotnet test exir.slnx -c Release --no-build "${filter[@]}" --logger "trx" --results-directory "$results/trx" -- RunConfiguration.CollectSourceInformation=false
 rc=$?
-if [ -n "$publishes" ]; then wait "$publishes"; [ -f "$results/publish.failed" ] && fail=1; fi
 
 passed=0; failed=0; skipped=0
 for f in "$results"/trx/*.trx; do
